@@ -1,0 +1,47 @@
+/**
+ * What the arbiter runs: TaskQueues, and service applications (such as RpcServer) that reach a
+ * TaskQueue only through a QueueApi (actor messages to its monitor).
+ */
+import type { JobListEntry, QueueItem, TaskFilter } from './backend.js';
+import type { Json, JsonObject } from './json.js';
+import type { Logger } from './logger.js';
+import type { QueueOptions } from './options.js';
+import type { Task } from './task.js';
+
+/** A TaskQueue's operations as another application sees them (answered by its monitor). */
+export interface QueueApi {
+  readonly name: string;
+  queueTask(jobName: string, kwargs?: JsonObject, options?: QueueOptions): Promise<string | null>;
+  queueTasks(items: QueueItem[]): Promise<(string | null)[]>;
+  getTask(id: string): Promise<Task | null>;
+  getTasks(filter?: TaskFilter): Promise<Task[]>;
+  /** Rejects TaskTimeoutError after `timeout` seconds. */
+  waitForTask(id: string, timeout?: number): Promise<Task | null>;
+  numTasks(): Promise<number>;
+  revokeTask(id: string): Promise<boolean>;
+  jobList(jobNames?: string[] | null): Promise<JobListEntry[]>;
+  nextScheduled(jobNames?: string[] | null): Promise<[string, number] | [string[] | null, null] | null>;
+  /** The monitor's info: workers (id, pid/thread, running, processed, age) and backend. */
+  info(): Promise<JsonObject>;
+}
+
+/** What the arbiter gives a service application when it starts it. */
+export interface AppContext {
+  /** The QueueApi of a TaskQueue in the same arbiter; throws ImproperlyConfigured if unknown. */
+  queue(name: string): QueueApi;
+  /** Names of the TaskQueues in the arbiter. */
+  queueNames(): string[];
+  /** The arbiter's info and every application's (RPC `server_info`). */
+  serverInfo(): Promise<JsonObject>;
+  logger: Logger;
+}
+
+/** An application that is not a TaskQueue: started and stopped by its own monitor actor. */
+export interface ServiceApp {
+  readonly name: string;
+  /** Marks service apps apart from TaskQueues. */
+  readonly kind: 'service';
+  start(context: AppContext): Promise<void>;
+  stop(): Promise<void>;
+  info(): Json;
+}

@@ -1,0 +1,433 @@
+/**
+ * TaskBackend: the behaviour every backend shares (SPEC §5), over a TaskStore that each URL scheme
+ * implements. Producer side here; the worker side (pulling, running) is in worker-runtime.ts.
+ */
+import { EventEmitter } from 'node:events';
+import { DateTime } from 'luxon';
+import { InvalidTaskArguments, TaskNotAvailable, TaskTimeoutError } from './errors.js';
+import { generateTaskIds } from './ids.js';
+import type { Job } from './job.js';
+import type { Json, JsonObject } from './json.js';
+import { getLogger } from './logger.js';
+import { checkArguments, expiryTime, seconds, type QueueOptions } from './options.js';
+import type { JobRegistry } from './registry.js';
+import { SchedulerEntry } from './scheduler.js';
+import { QUEUED, type TaskStatus } from './states.js';
+import type { StoreFilter, TaskEvent, TaskStore } from './store.js';
+import { Task } from './task.js';
+import type { WorkerInfo } from './consumer.js';
+import { WorkerRuntime, type RuntimeOptions } from './worker-runtime.js';
+
+/** Settings of a TaskBackend. */
+export interface BackendOptions {
+  /** The application's name: prefixes channels and keys. */
+  name: string;
+  /** The URL the store was made from. */
+  url: string;
+  registry: JobRegistry;
+  /** Queue periodic jobs from `tick()`. */
+  schedulePeriodic?: boolean;
+  /** Tasks a worker runs at once (pulsar's backlog). */
+  concurrentTasks?: number;
+  /** A worker stops pulling after this many tasks (0: never). */
+  maxTasks?: number;
+  /** Seconds a pull waits for work before asking again (URL `?poll_timeout=`). */
+  pollTimeout?: number;
+  /** Seconds a worker owns a pulled task without renewing its lease. */
+  leaseTimeout?: number;
+  /** Redeliveries of a task whose worker was lost, before it ends FAILURE. */
+  maxRedeliveries?: number;
+}
+
+/** One item of `queueTasks`. */
+export interface QueueItem {
+  jobName: string;
+  kwargs?: JsonObject;
+  options?: QueueOptions;
+}
+
+/** Filter of `getTasks`. */
+export interface TaskFilter {
+  ids?: string[];
+  name?: string;
+  status?: TaskStatus | TaskStatus[];
+  fromTask?: string;
+}
+
+/** An entry of `jobList`: `[name, info]`. */
+export type JobListEntry = [string, { [key: string]: Json }];
+
+const QUEUE_OPTION_KEYS = new Set([
+  'metaParams', 'expiry', 'delay', 'eta', 'priority', 'maxRetries', 'retryDelay', 'timeout', 'fromTask',
+]);
+
+/** Queue, read, wait, listen and schedule tasks of one application. */
+export class TaskBackend {
+  readonly name: string;
+  readonly url: string;
+  readonly registry: JobRegistry;
+  readonly schedulePeriodic: boolean;
+  /** Tasks allowed to run at once in a worker. */
+  readonly backlog: number;
+  readonly maxTasks: number;
+  readonly pollTimeout: number;
+  readonly leaseTimeout: number;
+  readonly maxRedeliveries: number;
+  /** Scheduler entries of periodic jobs, by name (empty unless scheduling). */
+  readonly entries = new Map<string, SchedulerEntry>();
+  /** When `tick()` next has work; null when not scheduling. */
+  nextRun: DateTime | null = null;
+  /** The running worker side, once `start()` was called. */
+  runtime: WorkerRuntime | null = null;
+
+  private readonly emitter = new EventEmitter();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private unsubscribe: Promise<() => Promise<void>> | null = null;
+  private storedLastRuns: Record<string, number> = {};
+  private closed = false;
+  protected readonly log;
+
+  constructor(
+    readonly store: TaskStore,
+    options: BackendOptions,
+  ) {
+    this.name = options.name;
+    this.url = options.url;
+    this.registry = options.registry;
+    this.schedulePeriodic = options.schedulePeriodic ?? false;
+    this.backlog = positiveInt(options.concurrentTasks ?? 5, 'concurrentTasks');
+    this.maxTasks = nonNegativeInt(options.maxTasks ?? 0, 'maxTasks');
+    this.pollTimeout = options.pollTimeout ?? 2;
+    this.leaseTimeout = options.leaseTimeout ?? 30;
+    this.maxRedeliveries = options.maxRedeliveries ?? 1;
+    this.emitter.setMaxListeners(0);
+    this.log = getLogger(`pulsar.${this.name}.backend`);
+    if (this.schedulePeriodic) {
+      const now = DateTime.now();
+      for (const job of this.registry.periodic()) this.entries.set(job.name, SchedulerEntry.forJob(job, now));
+      this.nextRun = now;
+    }
+  }
+
+  /** Tasks processed by this process's worker side. */
+  get processed(): number {
+    return this.runtime?.processed ?? 0;
+  }
+
+  /** Ids of the tasks running in this process. */
+  get concurrentTasks(): Set<string> {
+    return this.runtime?.running ?? new Set();
+  }
+
+  get numConcurrentTasks(): number {
+    return this.concurrentTasks.size;
+  }
+
+  /** `<name>_<event>`: the channel of an event (stores namespace it further). */
+  channel(event: TaskEvent): string {
+    return `${this.name}_${event}`;
+  }
+
+  /** `[id, lockId]` for a job and its kwargs. */
+  generateTaskIds(job: Job, kwargs: JsonObject = {}): [string, string | null] {
+    return generateTaskIds(job, kwargs);
+  }
+
+  // ---- producing --------------------------------------------------------------------------
+
+  /** Queues one task; resolves to its id, or null when a non-overlap lock held it back. */
+  async queueTask(jobName: string, kwargs: JsonObject = {}, options: QueueOptions = {}): Promise<string | null> {
+    const [id] = await this.queueTasks([{ jobName, kwargs, options }]);
+    return id ?? null;
+  }
+
+  /** Queues many tasks in one round trip. Every item is checked before anything is stored. */
+  async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
+    if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
+    const now = DateTime.now();
+    const tasks = items.map((item) => this.buildTask(item, now));
+    if (!tasks.length) return [];
+    const ids = await this.store.queue(tasks.map((t) => t.toWire()));
+    for (const task of tasks) this.entries.get(task.name)?.next(now);
+    return ids;
+  }
+
+  private buildTask(item: QueueItem, now: DateTime): Task {
+    const { jobName, kwargs = {}, options = {} } = item ?? ({} as QueueItem);
+    if (typeof jobName !== 'string' || !jobName) throw new InvalidTaskArguments('A task needs a job name (string)');
+    const job = this.registry.get(jobName);
+    if (!job) throw new TaskNotAvailable(jobName);
+    if (typeof options !== 'object' || options === null) throw new InvalidTaskArguments(`options of ${jobName} must be an object`);
+    for (const key of Object.keys(options)) {
+      if (!QUEUE_OPTION_KEYS.has(key)) throw new InvalidTaskArguments(`Unknown option "${key}" for ${jobName}`);
+    }
+    checkArguments(jobName, kwargs, options.metaParams);
+    const [id, lockId] = generateTaskIds(job, kwargs);
+    const expiry =
+      options.expiry !== undefined && options.expiry !== null
+        ? expiryTime(options.expiry, now)
+        : job.expires
+          ? now.plus(job.expires)
+          : null;
+    const timeout = options.timeout !== undefined ? options.timeout : job.timeout;
+    return new Task({
+      id,
+      name: job.name,
+      status: QUEUED,
+      kwargs: structuredClone(kwargs),
+      timeQueued: now,
+      expiry,
+      lockId,
+      fromTask: options.fromTask ?? null,
+      meta: structuredClone(options.metaParams ?? {}),
+      priority: finite(options.priority ?? job.priority, 'priority'),
+      eta: etaOf(options, now),
+      maxRetries: nonNegativeInt(options.maxRetries ?? job.maxRetries, 'maxRetries'),
+      retryDelay: seconds(options.retryDelay ?? job.retryDelay ?? 0, 'retryDelay'),
+      timeout: timeout === null || timeout === undefined ? null : seconds(timeout, 'timeout'),
+    });
+  }
+
+  // ---- reading ----------------------------------------------------------------------------
+
+  /** The task, or null if there is no such task. */
+  async getTask(id: string): Promise<Task | null> {
+    const [wire] = await this.store.get([String(id)]);
+    return wire ? Task.fromWire(wire) : null;
+  }
+
+  /** Tasks matching every given field. */
+  async getTasks(filter: TaskFilter = {}): Promise<Task[]> {
+    const f: StoreFilter = {};
+    if (filter.ids) f.ids = filter.ids.map(String);
+    if (filter.name) f.name = filter.name;
+    if (filter.status !== undefined) f.status = Array.isArray(filter.status) ? filter.status : [filter.status];
+    if (filter.fromTask) f.from_task = filter.fromTask;
+    return (await this.store.list(f)).map((w) => Task.fromWire(w));
+  }
+
+  /** Tasks queued and not yet started. */
+  numTasks(): Promise<number> {
+    return this.store.numQueued();
+  }
+
+  /** A queued task → REVOKED; false if it already started or does not exist. */
+  revokeTask(id: string): Promise<boolean> {
+    return this.store.revoke(String(id), Date.now());
+  }
+
+  /** Removes this application's tasks only. */
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
+  /**
+   * Resolves once the task is ready (null if there is no such task); rejects TaskTimeoutError
+   * after `timeout` seconds. Listens before it reads, so no completion is missed.
+   */
+  async waitForTask(id: string, timeout?: number): Promise<Task | null> {
+    await this.ensureSubscribed();
+    return new Promise<Task | null>((resolve, reject) => {
+      let settled = false;
+      let checking = false;
+      let again = false;
+      const timers: NodeJS.Timeout[] = [];
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        timers.forEach(clearTimeout);
+        clearInterval(recheck);
+        this.removeWaiter(id, check);
+        fn();
+      };
+      const check = () => {
+        if (checking) {
+          again = true;
+          return;
+        }
+        checking = true;
+        this.getTask(id).then(
+          (task) => {
+            checking = false;
+            if (!task) finish(() => resolve(null));
+            else if (task.done()) finish(() => resolve(task));
+            else if (again) {
+              again = false;
+              check();
+            }
+          },
+          (err: unknown) => {
+            checking = false;
+            finish(() => reject(err));
+          },
+        );
+      };
+      this.addWaiter(id, check);
+      // A safety net for a broadcast lost with a connection: read again now and then.
+      const recheck = setInterval(check, Math.max(1000, this.pollTimeout * 2500));
+      recheck.unref();
+      if (timeout !== undefined && timeout !== null) {
+        const ms = Math.max(0, Number(timeout) * 1000);
+        timers.push(setTimeout(() => finish(() => reject(new TaskTimeoutError(id, Number(timeout)))), ms));
+      }
+      check();
+    });
+  }
+
+  private addWaiter(id: string, fn: () => void): void {
+    let set = this.waiters.get(id);
+    if (!set) this.waiters.set(id, (set = new Set()));
+    set.add(fn);
+  }
+
+  private removeWaiter(id: string, fn: () => void): void {
+    const set = this.waiters.get(id);
+    if (set?.delete(fn) && set.size === 0) this.waiters.delete(id);
+  }
+
+  // ---- events -----------------------------------------------------------------------------
+
+  /** Listens to an event of this application, from any process; the listener gets the task id. */
+  on(event: TaskEvent, listener: (taskId: string) => void): this {
+    this.emitter.on(event, listener);
+    void this.ensureSubscribed().catch((err: unknown) => this.log.error(`cannot subscribe to events: ${String(err)}`));
+    return this;
+  }
+
+  off(event: TaskEvent, listener: (taskId: string) => void): this {
+    this.emitter.off(event, listener);
+    return this;
+  }
+
+  /** Resolves once this backend receives the application's broadcasts. */
+  ensureSubscribed(): Promise<unknown> {
+    this.unsubscribe ??= this.store.subscribe((event, id) => {
+      if (event === 'task_done') this.waiters.get(id)?.forEach((fn) => fn());
+      this.emitter.emit(event, id);
+    });
+    return this.unsubscribe;
+  }
+
+  /** Stores a progress value and broadcasts `task_progress`. */
+  reportProgress(taskId: string, value: Json): Promise<void> {
+    return this.store.progress(taskId, value);
+  }
+
+  // ---- scheduling -------------------------------------------------------------------------
+
+  /**
+   * Queues each due periodic job once across every scheduler sharing the store, and sets
+   * `nextRun` to now plus the smallest remaining time.
+   */
+  async tick(now: DateTime = DateTime.now()): Promise<void> {
+    if (!this.schedulePeriodic || this.closed) return;
+    this.storedLastRuns = await this.store.lastRuns();
+    let soonest = Infinity;
+    for (const entry of this.entries.values()) {
+      const stored = this.storedLastRuns[entry.name];
+      if (stored !== undefined && stored > entry.lastRunAt.toMillis()) entry.lastRunAt = DateTime.fromMillis(stored);
+      const [due, remaining] = entry.isDue(now);
+      if (due) {
+        if (await this.store.claimRun(entry.name, stored ?? null, now.toMillis())) {
+          try {
+            await this.queueTask(entry.name);
+          } catch (err) {
+            this.log.error(`periodic job ${entry.name} could not be queued: ${String(err)}`);
+          }
+        }
+        // queueTask counted the run; the entry's clock is the tick's, whoever queued it.
+        entry.lastRunAt = now;
+      }
+      soonest = Math.min(soonest, due ? entry.isDue(now)[1] : remaining);
+    }
+    this.nextRun = Number.isFinite(soonest) ? now.plus({ milliseconds: Math.max(0, soonest * 1000) }) : null;
+  }
+
+  /**
+   * null when not scheduling; `[name, 0]` for the first due entry, else `[name, seconds]` for the
+   * soonest; `[jobNames, null]` when no entry matches.
+   */
+  nextScheduled(jobNames?: string[] | null, now: DateTime = DateTime.now()): [string, number] | [string[] | null, null] | null {
+    if (!this.schedulePeriodic) return null;
+    let best: [string, number] | null = null;
+    for (const entry of this.entries.values()) {
+      if (jobNames && jobNames.length && !jobNames.includes(entry.name)) continue;
+      const [due, remaining] = entry.isDue(now);
+      if (due) return [entry.name, 0];
+      if (!best || remaining < best[1]) best = [entry.name, remaining];
+    }
+    return best ?? [jobNames ?? null, null];
+  }
+
+  /** `[name, {doc, doc_syntax, type, can_overlap, next_run?, run_every?, runs_count?}]` per job. */
+  jobList(jobNames?: string[] | null): JobListEntry[] {
+    const names = this.registry.names().filter((n) => !jobNames || !jobNames.length || jobNames.includes(n));
+    return names.map((name) => {
+      const job = this.registry.get(name) as Job;
+      const info: { [key: string]: Json } = {
+        doc: job.doc,
+        doc_syntax: job.docSyntax,
+        type: job.type,
+        can_overlap: typeof job.canOverlap === 'function' ? 'maybe' : job.canOverlap,
+      };
+      const entry = this.entries.get(name);
+      if (entry) {
+        info.next_run = entry.nextRunAt().toMillis() / 1000;
+        if (entry.runEvery) info.run_every = entry.runEvery.as('seconds');
+        if (entry.cron) info.cron = entry.cron;
+        info.runs_count = entry.totalRunCount;
+      }
+      return [name, info];
+    });
+  }
+
+  // ---- worker side ------------------------------------------------------------------------
+
+  /** Starts pulling and running tasks as `worker`. */
+  start(worker: WorkerInfo, options: Partial<RuntimeOptions> = {}): WorkerRuntime {
+    if (this.runtime) throw new Error(`Backend ${this.name} already started as ${this.runtime.worker.id}`);
+    this.runtime = new WorkerRuntime(this, worker, options);
+    this.runtime.start();
+    return this.runtime;
+  }
+
+  /** Stops pulling (running tasks get the grace period), unsubscribes, closes the store. */
+  async close(graceSeconds = 10): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.runtime) await this.runtime.stop(graceSeconds * 1000);
+    if (this.unsubscribe) {
+      try {
+        await (await this.unsubscribe)();
+      } catch {
+        // the store may already be gone
+      }
+    }
+    await this.store.close();
+  }
+}
+
+function positiveInt(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 1) throw new InvalidTaskArguments(`${what} must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+function nonNegativeInt(v: number, what: string): number {
+  if (!Number.isInteger(v) || v < 0) throw new InvalidTaskArguments(`${what} must be a non-negative integer, got ${String(v)}`);
+  return v;
+}
+
+function finite(v: number, what: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidTaskArguments(`${what} must be a finite number, got ${String(v)}`);
+  return v;
+}
+
+function etaOf(options: QueueOptions, now: DateTime): DateTime | null {
+  if (options.eta !== undefined) {
+    if (DateTime.isDateTime(options.eta)) return options.eta;
+    return DateTime.fromMillis(finite(options.eta, 'eta') * 1000);
+  }
+  if (options.delay !== undefined) return now.plus({ milliseconds: seconds(options.delay, 'delay') * 1000 });
+  return null;
+}
+

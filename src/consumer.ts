@@ -1,0 +1,44 @@
+/**
+ * TaskConsumer: what a running job sees of its task, its worker and its backend.
+ */
+import type { Job } from './job.js';
+import type { Logger } from './logger.js';
+import type { Task } from './task.js';
+import type { TaskBackend } from './backend.js';
+import type { Json } from './json.js';
+
+/** The worker a task runs in. */
+export interface WorkerInfo {
+  /** Unique id of the worker (`<app>-w<n>-<random>`). */
+  id: string;
+  /** `process`, `thread`, `inline`, or `monitor` when the monitor consumes (workers: 0). */
+  concurrency: string;
+  pid: number;
+  threadId?: number;
+}
+
+/** The first argument of `Job.run`. */
+export class TaskConsumer {
+  constructor(
+    readonly task: Task,
+    readonly job: Job,
+    readonly backend: TaskBackend,
+    readonly worker: WorkerInfo,
+    readonly signal: AbortSignal,
+  ) {}
+
+  /** The id of the running task. */
+  get taskId(): string {
+    return this.task.id;
+  }
+
+  /** The job's logger. */
+  get logger(): Logger {
+    return this.job.logger;
+  }
+
+  /** Broadcasts `task_progress` for this task (beyond pulsar); `value` is stored in `meta.progress`. */
+  progress(value: Json): Promise<void> {
+    return this.backend.reportProgress(this.task.id, value);
+  }
+}

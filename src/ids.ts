@@ -1,0 +1,23 @@
+/**
+ * Task ids and non-overlap lock ids (SPEC §5).
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { Job } from './job.js';
+import type { JsonObject } from './json.js';
+
+/** A new unique task id: 32 hex characters. */
+export function newTaskId(): string {
+  return randomUUID().replace(/-/g, '');
+}
+
+/**
+ * `[id, lockId]`: a fresh id, and when the job may not overlap for these kwargs, the sha1 hex of
+ * `name` or `name k1=v1, k2=v2` (keys sorted, values as JSON); else null.
+ */
+export function generateTaskIds(job: Job, kwargs: JsonObject = {}): [string, string | null] {
+  const id = newTaskId();
+  if (job.overlaps(kwargs)) return [id, null];
+  const keys = Object.keys(kwargs).sort();
+  const text = keys.length ? `${job.name} ${keys.map((k) => `${k}=${JSON.stringify(kwargs[k])}`).join(', ')}` : job.name;
+  return [id, createHash('sha1').update(text, 'utf8').digest('hex')];
+}

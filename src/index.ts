@@ -1,0 +1,24 @@
+/**
+ * pulsar-tasks: public exports.
+ */
+export * from './states.js';
+export { Task, taskFromWire, taskToWire, type WireTask, type TaskFields } from './task.js';
+export type { Json, JsonObject } from './json.js';
+export {
+  PulsarTasksError,
+  TaskNotAvailable,
+  TaskTimeoutError,
+  ImproperlyConfigured,
+  InvalidTaskArguments,
+  AskTimeoutError,
+  BackendUnavailable,
+} from './errors.js';
+export { Job, PeriodicJob, type JobClass, type JobType, type CanOverlap } from './job.js';
+export { JobRegistry } from './registry.js';
+export { SchedulerEntry, anchorDate } from './scheduler.js';
+export { generateTaskIds } from './ids.js';
+export { TaskConsumer, type WorkerInfo } from './consumer.js';
+export type { QueueOptions } from './options.js';
+export { TaskBackend, type BackendOptions, type QueueItem, type TaskFilter, type JobListEntry } from './backend.js';
+export { TASK_EVENTS, type TaskEvent, type TaskStore, type StoreFilter } from './store.js';
+export { Logger, getLogger, configureLogging, type LogLevel } from './logger.js';

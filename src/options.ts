@@ -1,0 +1,58 @@
+/**
+ * Options of `queueTask` and their normalisation into absolute times and plain numbers.
+ */
+import { DateTime, Duration } from 'luxon';
+import { InvalidTaskArguments } from './errors.js';
+import { jsonProblem, type JsonObject } from './json.js';
+
+/** Options of `queueTask` (SPEC §5). Numbers are seconds. */
+export interface QueueOptions {
+  /** Stored as `task.meta`. Plain JSON only. */
+  metaParams?: JsonObject;
+  /** Lag after queueing past which a task not yet started is REVOKED (seconds or Duration), or an absolute time. */
+  expiry?: number | Duration | DateTime | null;
+  /** Not picked before this lag (seconds or Duration). */
+  delay?: number | Duration;
+  /** Not picked before this time (DateTime, or epoch seconds). */
+  eta?: DateTime | number;
+  /** Higher runs first; default the job's priority. */
+  priority?: number;
+  /** Attempts after a failure; default the job's maxRetries. */
+  maxRetries?: number;
+  /** Wait between a failure and the next attempt (seconds or Duration). */
+  retryDelay?: number | Duration;
+  /** A run longer than this is REVOKED (seconds or Duration). */
+  timeout?: number | Duration | null;
+  /** The id of the task that queues this one (set by `Job.queueTask`). */
+  fromTask?: string | null;
+}
+
+/** Seconds of a number-or-Duration option, checked. */
+export function seconds(value: number | Duration, what: string): number {
+  const s = Duration.isDuration(value) ? value.as('seconds') : value;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s < 0) {
+    throw new InvalidTaskArguments(`${what} must be a non-negative number of seconds or a Duration, got ${String(value)}`);
+  }
+  return s;
+}
+
+/** An absolute time from an expiry option, relative to `now`. */
+export function expiryTime(value: number | Duration | DateTime, now: DateTime): DateTime {
+  if (DateTime.isDateTime(value)) return value;
+  return now.plus({ milliseconds: Math.round(seconds(value, 'expiry') * 1000) });
+}
+
+/** Throws InvalidTaskArguments unless kwargs and metaParams are plain JSON objects. */
+export function checkArguments(jobName: string, kwargs: unknown, metaParams: unknown): void {
+  for (const [what, value] of [
+    ['kwargs', kwargs],
+    ['metaParams', metaParams],
+  ] as const) {
+    if (value === undefined) continue;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new InvalidTaskArguments(`${what} of ${jobName} must be a plain JSON object of key-valued arguments`);
+    }
+    const problem = jsonProblem(value, what);
+    if (problem) throw new InvalidTaskArguments(`${what} of ${jobName} are not plain JSON: ${problem}`);
+  }
+}

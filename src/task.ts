@@ -1,0 +1,227 @@
+/**
+ * The Task object (camelCase, luxon times) and the one codec to and from its wire form
+ * (pulsar's snake_case keys, times as epoch seconds), used by JSON-RPC, Redis and pub/sub.
+ */
+import { DateTime } from 'luxon';
+import type { Json, JsonObject } from './json.js';
+import { isTaskStatus, READY_STATES, statusString, type TaskStatus } from './states.js';
+
+/** A task as it travels: JSON-RPC results, Redis hashes, IPC messages. */
+export interface WireTask {
+  id: string;
+  name: string;
+  status: TaskStatus;
+  kwargs: JsonObject;
+  result: Json;
+  stacktrace: string | null;
+  time_queued: number;
+  time_started: number | null;
+  time_ended: number | null;
+  expiry: number | null;
+  lock_id: string | null;
+  from_task: string | null;
+  worker: string | null;
+  retries: number;
+  meta: JsonObject;
+  /** Beyond pulsar: higher runs first. */
+  priority: number;
+  /** Beyond pulsar: not picked before this time (delay, eta, retry delay). */
+  eta: number | null;
+  /** Beyond pulsar: attempts allowed after a failure. */
+  max_retries: number;
+  /** Beyond pulsar: seconds between a failure and the next attempt. */
+  retry_delay: number;
+  /** Beyond pulsar: seconds a run may last before it is REVOKED; null for no limit. */
+  timeout: number | null;
+  /** Beyond pulsar: times the task was queued again because its worker was lost. */
+  redeliveries: number;
+}
+
+/** The fields a Task is built from. */
+export type TaskFields = {
+  id: string;
+  name: string;
+  status: TaskStatus;
+  kwargs?: JsonObject;
+  result?: Json;
+  stacktrace?: string | null;
+  timeQueued: DateTime;
+  timeStarted?: DateTime | null;
+  timeEnded?: DateTime | null;
+  expiry?: DateTime | null;
+  lockId?: string | null;
+  fromTask?: string | null;
+  worker?: string | null;
+  retries?: number;
+  meta?: JsonObject;
+  priority?: number;
+  eta?: DateTime | null;
+  maxRetries?: number;
+  retryDelay?: number;
+  timeout?: number | null;
+  redeliveries?: number;
+};
+
+/** One unit of work: a job name, its kwargs, its state and result. */
+export class Task {
+  id: string;
+  name: string;
+  status: TaskStatus;
+  kwargs: JsonObject;
+  result: Json;
+  stacktrace: string | null;
+  timeQueued: DateTime;
+  timeStarted: DateTime | null;
+  timeEnded: DateTime | null;
+  expiry: DateTime | null;
+  lockId: string | null;
+  fromTask: string | null;
+  worker: string | null;
+  retries: number;
+  meta: JsonObject;
+  priority: number;
+  eta: DateTime | null;
+  maxRetries: number;
+  retryDelay: number;
+  timeout: number | null;
+  redeliveries: number;
+
+  constructor(f: TaskFields) {
+    this.id = f.id;
+    this.name = f.name;
+    this.status = f.status;
+    this.kwargs = f.kwargs ?? {};
+    this.result = f.result ?? null;
+    this.stacktrace = f.stacktrace ?? null;
+    this.timeQueued = f.timeQueued;
+    this.timeStarted = f.timeStarted ?? null;
+    this.timeEnded = f.timeEnded ?? null;
+    this.expiry = f.expiry ?? null;
+    this.lockId = f.lockId ?? null;
+    this.fromTask = f.fromTask ?? null;
+    this.worker = f.worker ?? null;
+    this.retries = f.retries ?? 0;
+    this.meta = f.meta ?? {};
+    this.priority = f.priority ?? 0;
+    this.eta = f.eta ?? null;
+    this.maxRetries = f.maxRetries ?? 0;
+    this.retryDelay = f.retryDelay ?? 0;
+    this.timeout = f.timeout ?? null;
+    this.redeliveries = f.redeliveries ?? 0;
+  }
+
+  /** True in a ready state (SUCCESS, FAILURE, REVOKED): the task will not change any more. */
+  done(): boolean {
+    return READY_STATES.has(this.status);
+  }
+
+  /** The upper-case name of the status. */
+  statusString(): string {
+    return statusString(this.status);
+  }
+
+  /** `task.<name>(<id>)` */
+  info(): string {
+    return `task.${this.name}(${this.id})`;
+  }
+
+  toString(): string {
+    return this.info();
+  }
+
+  /** The wire form: snake_case keys, times as epoch seconds. */
+  toWire(): WireTask {
+    return taskToWire(this);
+  }
+
+  /** The JSON of a task is its wire form. */
+  toJSON(): WireTask {
+    return taskToWire(this);
+  }
+
+  /** Reads a task from its wire form; throws on a malformed one. */
+  static fromWire(wire: unknown): Task {
+    return taskFromWire(wire);
+  }
+}
+
+/** Epoch seconds (float) of a time, or null. */
+export function toSeconds(t: DateTime | null): number | null {
+  return t ? t.toMillis() / 1000 : null;
+}
+
+/** A time from epoch seconds, or null. */
+export function fromSeconds(s: number | null | undefined): DateTime | null {
+  return typeof s === 'number' && Number.isFinite(s) ? DateTime.fromMillis(Math.round(s * 1000)) : null;
+}
+
+/** Task → wire form. */
+export function taskToWire(t: Task): WireTask {
+  return {
+    id: t.id,
+    name: t.name,
+    status: t.status,
+    kwargs: t.kwargs,
+    result: t.result,
+    stacktrace: t.stacktrace,
+    time_queued: t.timeQueued.toMillis() / 1000,
+    time_started: toSeconds(t.timeStarted),
+    time_ended: toSeconds(t.timeEnded),
+    expiry: toSeconds(t.expiry),
+    lock_id: t.lockId,
+    from_task: t.fromTask,
+    worker: t.worker,
+    retries: t.retries,
+    meta: t.meta,
+    priority: t.priority,
+    eta: toSeconds(t.eta),
+    max_retries: t.maxRetries,
+    retry_delay: t.retryDelay,
+    timeout: t.timeout,
+    redeliveries: t.redeliveries,
+  };
+}
+
+function field<T>(w: Record<string, unknown>, key: string, check: (v: unknown) => v is T, fallback?: T): T {
+  const v = w[key];
+  if (v === undefined && fallback !== undefined) return fallback;
+  if (!check(v)) throw new TypeError(`Malformed task: "${key}" is ${JSON.stringify(v)}`);
+  return v;
+}
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
+const isNullableNumber = (v: unknown): v is number | null => v === null || isNumber(v);
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isAny = (v: unknown): v is Json => v !== undefined;
+
+/** Wire form → Task; throws a TypeError naming the bad key on a malformed task. */
+export function taskFromWire(wire: unknown): Task {
+  if (!isObject(wire)) throw new TypeError('Malformed task: not an object');
+  const w = wire as Record<string, unknown>;
+  const status = w.status;
+  if (!isTaskStatus(status)) throw new TypeError(`Malformed task: "status" is ${JSON.stringify(status)}`);
+  return new Task({
+    id: field(w, 'id', isString),
+    name: field(w, 'name', isString),
+    status,
+    kwargs: field(w, 'kwargs', isObject, {}),
+    result: field(w, 'result', isAny, null),
+    stacktrace: field(w, 'stacktrace', isNullableString, null),
+    timeQueued: DateTime.fromMillis(Math.round(field(w, 'time_queued', isNumber) * 1000)),
+    timeStarted: fromSeconds(field(w, 'time_started', isNullableNumber, null)),
+    timeEnded: fromSeconds(field(w, 'time_ended', isNullableNumber, null)),
+    expiry: fromSeconds(field(w, 'expiry', isNullableNumber, null)),
+    lockId: field(w, 'lock_id', isNullableString, null),
+    fromTask: field(w, 'from_task', isNullableString, null),
+    worker: field(w, 'worker', isNullableString, null),
+    retries: field(w, 'retries', isNumber, 0),
+    meta: field(w, 'meta', isObject, {}),
+    priority: field(w, 'priority', isNumber, 0),
+    eta: fromSeconds(field(w, 'eta', isNullableNumber, null)),
+    maxRetries: field(w, 'max_retries', isNumber, 0),
+    retryDelay: field(w, 'retry_delay', isNumber, 0),
+    timeout: field(w, 'timeout', isNullableNumber, null),
+    redeliveries: field(w, 'redeliveries', isNumber, 0),
+  });
+}
