@@ -1,0 +1,346 @@
+/**
+ * MemoryStore: the TaskStore of local://, kept in one process. In an arbiter it lives inside the
+ * LocalStore actor, whose mailbox makes each call atomic; workers reach it by messages.
+ */
+import type { Json } from '../json.js';
+import { FAILURE, QUEUED, READY_STATES, RETRY, REVOKED } from '../states.js';
+import {
+  workerLostMessage,
+  type EventListener,
+  type PullRequest,
+  type RecoverRequest,
+  type RecoverResult,
+  type StoreFilter,
+  type TaskEvent,
+  type TaskStore,
+} from '../store.js';
+import type { WireTask } from '../task.js';
+
+/** A FIFO of ids with O(1) shift. */
+class Fifo {
+  private items: string[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(id: string): void {
+    this.items.push(id);
+  }
+  shift(): string | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const id = this.items[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return id;
+  }
+}
+
+interface Lease {
+  worker: string;
+  deadline: number;
+}
+
+interface Puller {
+  request: PullRequest;
+  resolve: (tasks: WireTask[]) => void;
+  timer: NodeJS.Timeout;
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+/** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
+export class MemoryStore implements TaskStore {
+  private tasks = new Map<string, WireTask>();
+  /** Ready ids by priority; `priorities` sorted high → low. */
+  private ready = new Map<number, Fifo>();
+  private priorities: number[] = [];
+  /** Waiting ids (ready or delayed): what `numQueued` counts and `pull` may take. */
+  private waiting = new Set<string>();
+  /** Delayed ids sorted by eta (ms). */
+  private delayed: { id: string; at: number }[] = [];
+  private delayTimer: NodeJS.Timeout | null = null;
+  private leases = new Map<string, Lease>();
+  private locks = new Map<string, string>();
+  private lastRunTimes = new Map<string, number>();
+  private pullers: Puller[] = [];
+  private listeners = new Set<EventListener>();
+  private closed = false;
+
+  constructor(readonly name: string) {}
+
+  async queue(tasks: WireTask[]): Promise<(string | null)[]> {
+    const ids = tasks.map((task) => {
+      if (task.lock_id) {
+        const holder = this.locks.get(task.lock_id);
+        const held = holder !== undefined ? this.tasks.get(holder) : undefined;
+        if (held && !READY_STATES.has(held.status)) return null;
+        this.locks.set(task.lock_id, task.id);
+      }
+      this.tasks.set(task.id, copy(task));
+      this.enqueue(task);
+      this.emit('task_queued', task.id);
+      return task.id;
+    });
+    this.servePullers();
+    return ids;
+  }
+
+  private enqueue(task: WireTask): void {
+    this.waiting.add(task.id);
+    const at = task.eta !== null ? task.eta * 1000 : 0;
+    if (at > Date.now()) {
+      let i = this.delayed.length;
+      while (i > 0 && (this.delayed[i - 1] as { at: number }).at > at) i--;
+      this.delayed.splice(i, 0, { id: task.id, at });
+      this.armDelayTimer();
+      return;
+    }
+    let fifo = this.ready.get(task.priority);
+    if (!fifo) {
+      this.ready.set(task.priority, (fifo = new Fifo()));
+      this.priorities.push(task.priority);
+      this.priorities.sort((a, b) => b - a);
+    }
+    fifo.push(task.id);
+  }
+
+  private armDelayTimer(): void {
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.delayTimer = null;
+    const first = this.delayed[0];
+    if (!first || this.closed) return;
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = null;
+      this.promoteDelayed();
+      this.servePullers();
+      this.armDelayTimer();
+    }, Math.max(0, first.at - Date.now()));
+    this.delayTimer.unref();
+  }
+
+  private promoteDelayed(): void {
+    const now = Date.now();
+    while (this.delayed.length && (this.delayed[0] as { at: number }).at <= now) {
+      const { id } = this.delayed.shift() as { id: string };
+      const task = this.tasks.get(id);
+      if (task && this.waiting.has(id)) {
+        this.waiting.delete(id);
+        this.enqueue({ ...task, eta: null });
+      }
+    }
+  }
+
+  private take(max: number, worker: string, leaseMs: number): WireTask[] {
+    this.promoteDelayed();
+    const out: WireTask[] = [];
+    for (const priority of this.priorities) {
+      const fifo = this.ready.get(priority) as Fifo;
+      while (out.length < max && fifo.length) {
+        const id = fifo.shift() as string;
+        const task = this.tasks.get(id);
+        // Revoked or flushed ids stay in the fifo; they are skipped here.
+        if (!task || !this.waiting.has(id) || (task.status !== QUEUED && task.status !== RETRY)) continue;
+        this.waiting.delete(id);
+        this.leases.set(id, { worker, deadline: Date.now() + leaseMs });
+        out.push(copy(task));
+      }
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
+  async pull(request: PullRequest): Promise<WireTask[]> {
+    const tasks = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
+    if (tasks.length || request.waitMs <= 0 || this.closed) return tasks;
+    return new Promise((resolve) => {
+      const puller: Puller = {
+        request,
+        resolve,
+        timer: setTimeout(() => {
+          this.pullers = this.pullers.filter((p) => p !== puller);
+          resolve([]);
+        }, request.waitMs),
+      };
+      this.pullers.push(puller);
+    });
+  }
+
+  private servePullers(): void {
+    while (this.pullers.length && this.waiting.size) {
+      const puller = this.pullers.shift() as Puller;
+      const tasks = this.take(puller.request.max, puller.request.worker, puller.request.leaseMs);
+      if (!tasks.length) {
+        this.pullers.unshift(puller);
+        return;
+      }
+      clearTimeout(puller.timer);
+      puller.resolve(tasks);
+    }
+  }
+
+  private owns(id: string, worker: string): boolean {
+    return this.leases.get(id)?.worker === worker;
+  }
+
+  async start(task: WireTask, worker: string): Promise<boolean> {
+    if (!this.owns(task.id, worker)) return false;
+    this.tasks.set(task.id, copy(task));
+    this.emit('task_started', task.id);
+    return true;
+  }
+
+  async finish(task: WireTask, worker: string): Promise<boolean> {
+    if (!this.owns(task.id, worker)) return false;
+    this.leases.delete(task.id);
+    this.complete(copy(task));
+    return true;
+  }
+
+  /** Saves a ready task, releases its lock, tells waiters. */
+  private complete(task: WireTask): void {
+    this.tasks.set(task.id, task);
+    if (task.lock_id && this.locks.get(task.lock_id) === task.id) this.locks.delete(task.lock_id);
+    this.emit('task_done', task.id);
+  }
+
+  async retry(task: WireTask, worker: string): Promise<boolean> {
+    if (!this.owns(task.id, worker)) return false;
+    this.leases.delete(task.id);
+    this.tasks.set(task.id, copy(task));
+    this.enqueue(task);
+    this.emit('task_queued', task.id);
+    this.servePullers();
+    return true;
+  }
+
+  async renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
+    const deadline = Date.now() + leaseMs;
+    for (const id of ids) {
+      const lease = this.leases.get(id);
+      if (lease?.worker === worker) lease.deadline = deadline;
+    }
+  }
+
+  async recover(request: RecoverRequest): Promise<RecoverResult> {
+    const result: RecoverResult = { requeued: [], failed: [] };
+    for (const [id, lease] of [...this.leases]) {
+      if (request.worker ? lease.worker !== request.worker : lease.deadline >= request.nowMs) continue;
+      this.leases.delete(id);
+      const task = this.tasks.get(id);
+      if (!task || READY_STATES.has(task.status)) continue;
+      if (task.redeliveries < request.maxRedeliveries) {
+        const again: WireTask = {
+          ...task,
+          status: QUEUED,
+          retries: task.retries + 1,
+          redeliveries: task.redeliveries + 1,
+          worker: null,
+          time_started: null,
+          eta: null,
+        };
+        this.tasks.set(id, again);
+        this.enqueue(again);
+        this.emit('task_queued', id);
+        result.requeued.push(id);
+      } else {
+        this.complete({
+          ...task,
+          status: FAILURE,
+          result: workerLostMessage(task.redeliveries),
+          time_ended: request.nowMs / 1000,
+        });
+        result.failed.push(id);
+      }
+    }
+    this.servePullers();
+    return result;
+  }
+
+  async get(ids: string[]): Promise<(WireTask | null)[]> {
+    return ids.map((id) => {
+      const task = this.tasks.get(id);
+      return task ? copy(task) : null;
+    });
+  }
+
+  async list(filter: StoreFilter): Promise<WireTask[]> {
+    const source = filter.ids ? filter.ids.map((id) => this.tasks.get(id)) : [...this.tasks.values()];
+    const status = filter.status ? new Set<number>(filter.status) : null;
+    return source
+      .filter((t): t is WireTask => t !== undefined)
+      .filter((t) => (filter.name === undefined || t.name === filter.name) && (!status || status.has(t.status)))
+      .filter((t) => filter.from_task === undefined || t.from_task === filter.from_task)
+      .map(copy);
+  }
+
+  async numQueued(): Promise<number> {
+    return this.waiting.size;
+  }
+
+  async revoke(id: string, nowMs: number): Promise<boolean> {
+    const task = this.tasks.get(id);
+    if (!task || !this.waiting.has(id)) return false;
+    this.waiting.delete(id);
+    this.delayed = this.delayed.filter((d) => d.id !== id);
+    this.complete({ ...task, status: REVOKED, result: 'revoked', time_ended: nowMs / 1000 });
+    return true;
+  }
+
+  async flush(): Promise<void> {
+    this.tasks.clear();
+    this.ready.clear();
+    this.priorities = [];
+    this.waiting.clear();
+    this.delayed = [];
+    this.armDelayTimer();
+    this.leases.clear();
+    this.locks.clear();
+    this.lastRunTimes.clear();
+  }
+
+  async publish(event: TaskEvent, taskId: string): Promise<void> {
+    this.emit(event, taskId);
+  }
+
+  private emit(event: TaskEvent, taskId: string): void {
+    // Listeners run after the store call, never inside it.
+    for (const listener of this.listeners) queueMicrotask(() => listener(event, taskId));
+  }
+
+  async subscribe(listener: EventListener): Promise<() => Promise<void>> {
+    this.listeners.add(listener);
+    return async () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  async progress(taskId: string, value: Json): Promise<void> {
+    const task = this.tasks.get(taskId);
+    if (!task) return;
+    task.meta = { ...task.meta, progress: value };
+    this.emit('task_progress', taskId);
+  }
+
+  async claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
+    if ((this.lastRunTimes.get(name) ?? null) !== previousMs) return false;
+    this.lastRunTimes.set(name, ranAtMs);
+    return true;
+  }
+
+  async lastRuns(): Promise<Record<string, number>> {
+    return Object.fromEntries(this.lastRunTimes);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.pullers) {
+      clearTimeout(p.timer);
+      p.resolve([]);
+    }
+    this.pullers = [];
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.listeners.clear();
+  }
+}
