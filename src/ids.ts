@@ -3,7 +3,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { Job } from './job.js';
-import type { JsonObject } from './json.js';
+import type { Json, JsonObject } from './json.js';
 
 /** A new unique task id: 32 hex characters. */
 export function newTaskId(): string {
@@ -18,6 +18,16 @@ export function generateTaskIds(job: Job, kwargs: JsonObject = {}): [string, str
   const id = newTaskId();
   if (job.overlaps(kwargs)) return [id, null];
   const keys = Object.keys(kwargs).sort();
-  const text = keys.length ? `${job.name} ${keys.map((k) => `${k}=${JSON.stringify(kwargs[k])}`).join(', ')}` : job.name;
+  const text = keys.length ? `${job.name} ${keys.map((k) => `${k}=${canonicalJson(kwargs[k])}`).join(', ')}` : job.name;
   return [id, createHash('sha1').update(text, 'utf8').digest('hex')];
+}
+
+/** JSON with the keys of every object sorted: equal kwargs give one lock id whatever their key order. */
+function canonicalJson(value: Json | undefined): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

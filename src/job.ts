@@ -90,12 +90,20 @@ export abstract class PeriodicJob extends Job {
 /** A Job subclass that can be registered. */
 export type JobClass = (new () => Job) & { abstract?: boolean; readonly name: string };
 
-/** True when `value` is a class that extends Job (Job itself included). */
+/**
+ * Brands Job and, by static inheritance, every subclass. `instanceof` is not enough: a job module
+ * may extend another instance of this module (one loaded by `require` beside one loaded by
+ * `import`, as mocha does under tsx, or a second install of the package).
+ */
+const JOB_CLASS_BRAND = Symbol.for('pulsar-tasks.JobClass');
+Object.defineProperty(Job, JOB_CLASS_BRAND, { value: true });
+
+/** True when `value` is a class that extends Job (Job itself included), from any copy of this module. */
 export function isJobClass(value: unknown): value is JobClass {
-  return typeof value === 'function' && (value === Job || value.prototype instanceof Job);
+  return typeof value === 'function' && Reflect.get(value, JOB_CLASS_BRAND) === true;
 }
 
 /** True when the class itself (not an ancestor) declares `static abstract = true`. */
-export function isAbstractJobClass(cls: Function): boolean {
+export function isAbstractJobClass(cls: object): boolean {
   return Object.prototype.hasOwnProperty.call(cls, 'abstract') && (cls as { abstract?: unknown }).abstract === true;
 }

@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImproperlyConfigured } from './errors.js';
-import { isAbstractJobClass, isJobClass, type Job, type JobClass, type JobType, PeriodicJob } from './job.js';
+import { isAbstractJobClass, isJobClass, type Job, type JobClass, type JobType, type PeriodicJob } from './job.js';
 
 const MODULE_EXTENSIONS = ['.ts', '.js', '.mjs', '.cjs', '.mts', '.cts'];
 
@@ -26,7 +26,8 @@ export class JobRegistry {
     if (existing) {
       throw new ImproperlyConfigured(`Two jobs are named "${job.name}": ${existing.name} and ${cls.name}`);
     }
-    if (job instanceof PeriodicJob && !job.runEvery && !job.cron) {
+    // By type, not instanceof: the class may come from another instance of job.ts (see isJobClass).
+    if (job.type === 'periodic' && !(job as PeriodicJob).runEvery && !(job as PeriodicJob).cron) {
       throw new ImproperlyConfigured(`Periodic job "${job.name}" needs runEvery or cron`);
     }
     this.jobs.set(job.name, job);

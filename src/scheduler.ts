@@ -2,7 +2,7 @@
  * SchedulerEntry: when a periodic job is due (SPEC §4), by period (with optional anchor) or cron.
  */
 import { CronExpressionParser } from 'cron-parser';
-import { DateTime, Duration } from 'luxon';
+import { DateTime, Duration, IANAZone } from 'luxon';
 import { ImproperlyConfigured } from './errors.js';
 import type { PeriodicJob } from './job.js';
 
@@ -29,6 +29,15 @@ export class SchedulerEntry {
     this.timezone = options.timezone ?? 'UTC';
     this.lastRunAt = options.now ?? DateTime.now();
     if (this.cron) {
+      // cron-parser pads a short rule silently ('5 * *' becomes every minute of the 5th): refuse it.
+      const fields = this.cron.trim().split(/\s+/).length;
+      if (!this.cron.trim().startsWith('@') && fields !== 5 && fields !== 6) {
+        throw new ImproperlyConfigured(`Job "${name}" has an invalid cron rule "${this.cron}": 5 or 6 fields expected, got ${fields}`);
+      }
+      // An unknown zone only fails when the rule is first iterated, in the scheduler's tick.
+      if (!IANAZone.isValidZone(this.timezone)) {
+        throw new ImproperlyConfigured(`Job "${name}" has an unknown timezone "${this.timezone}"`);
+      }
       try {
         CronExpressionParser.parse(this.cron, { tz: this.timezone });
       } catch (err) {
