@@ -1,0 +1,60 @@
+/**
+ * One interface over child_process.fork() and worker_threads: the Worker actor's view of its child.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { Worker as ThreadWorker } from 'node:worker_threads';
+import { isFromChild, type FromChild, type ToChild } from './child-protocol.js';
+
+const BOOT = new URL('./child-boot.mjs', import.meta.url);
+const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './child-entry.js', import.meta.url);
+
+/** A running child. */
+export interface ChildHandle {
+  readonly pid: number;
+  readonly threadId?: number;
+  send(message: ToChild): void;
+  onMessage(listener: (message: FromChild) => void): void;
+  /** Called once, when the child is gone: an exit code or the signal that killed it. */
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  /** Ends the child at once (SIGKILL / terminate). */
+  kill(): void;
+}
+
+/** Forks a child process running the worker entry. */
+export function forkChild(): ChildHandle {
+  const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: 'advanced' });
+  return {
+    pid: child.pid ?? -1,
+    send: (message) => {
+      if (child.connected) child.send(message);
+    },
+    onMessage: (listener) => child.on('message', (m) => isFromChild(m) && listener(m)),
+    onExit: (listener) => child.once('exit', (code, signal) => listener(code, signal)),
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** Starts a worker thread running the worker entry. */
+export function spawnThread(): ChildHandle {
+  const thread = new ThreadWorker(BOOT, { workerData: { entry: ENTRY.href } });
+  let exited = false;
+  thread.once('exit', () => (exited = true));
+  return {
+    pid: process.pid,
+    threadId: thread.threadId,
+    send: (message) => {
+      if (!exited) thread.postMessage(message);
+    },
+    onMessage: (listener) => thread.on('message', (m) => isFromChild(m) && listener(m)),
+    onExit: (listener) => {
+      let errorText: string | null = null;
+      thread.on('error', (err) => (errorText = `error: ${err.message}`));
+      thread.once('exit', (code) => listener(code, errorText));
+    },
+    kill: () => {
+      if (!exited) void thread.terminate();
+    },
+  };
+}

@@ -1,0 +1,87 @@
+/**
+ * The LocalStore actor: local://'s MemoryStore inside the arbiter, reached only by messages.
+ * Its mailbox makes every store call atomic; subscribers are actors that get `event` messages.
+ */
+import { MemoryStore } from '../src/backends/memory.js';
+import { callStore, RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
+import { BackendUnavailable } from '../src/errors.js';
+import { getLogger } from '../src/logger.js';
+import type { EventListener } from '../src/store.js';
+import type { LocalStoreMessage, StoreEventMessage } from './protocol.js';
+import { askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
+
+/** Spawns the LocalStore actor of application `name` under `parent`. */
+export function spawnLocalStore(parent: AnyRef, name: string): TypedRef<LocalStoreMessage> {
+  const store = new MemoryStore(name);
+  const unsubscribers = new Map<string, () => Promise<void>>();
+  const log = getLogger(`pulsar.${name}.local-store`);
+  let closed = false;
+  return spawnHandler<LocalStoreMessage>(parent, 'local-store', (message) => {
+    switch (message.type) {
+      case 'call':
+        if (closed) {
+          // Answer late calls (queued behind the shutdown) instead of leaving their asks hanging.
+          replyWith(message.replyTo, Promise.reject(new BackendUnavailable(`the local store of ${name} is closed`)));
+          break;
+        }
+        // Not awaited: a pull that waits for work must not hold the mailbox.
+        replyWith(message.replyTo, () => callStore(store, message.method, message.args));
+        break;
+      case 'subscribe':
+        replyWith(message.replyTo, async () => {
+          const subscriber = message.subscriber;
+          const off = await store.subscribe((event, id) => tell(subscriber, { type: 'event', event, id }));
+          unsubscribers.set(message.key, off);
+          return true as const;
+        });
+        break;
+      case 'unsubscribe':
+        void unsubscribers.get(message.key)?.();
+        unsubscribers.delete(message.key);
+        break;
+      case 'shutdown':
+        closed = true;
+        replyWith(message.replyTo, async () => {
+          await store.close();
+          log.debug('local store closed');
+          return true as const;
+        });
+        break;
+    }
+  });
+}
+
+let subscriberCount = 0;
+
+/** A TaskStore that talks to a LocalStore actor through its mailbox. */
+export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: AnyRef): RemoteStore {
+  const subscriberRefs = new Set<AnyRef>();
+  const transport: StoreTransport = {
+    call: (method: StoreMethod, args: unknown[], timeoutMs: number) =>
+      askReply<LocalStoreMessage, unknown>(storeRef, (replyTo) => ({ type: 'call', method, args, replyTo }), timeoutMs, `local store ${method}`),
+    async subscribe(listener: EventListener) {
+      const key = `subscriber-${++subscriberCount}`;
+      const ref = spawnHandler<StoreEventMessage>(parent, key, (m) => listener(m.event, m.id));
+      subscriberRefs.add(ref);
+      await askReply<LocalStoreMessage, true>(storeRef, (replyTo) => ({ type: 'subscribe', key, subscriber: ref, replyTo }), 10_000, 'local store subscribe');
+      return async () => {
+        tell(storeRef, { type: 'unsubscribe', key });
+        subscriberRefs.delete(ref);
+        stopActor(ref);
+      };
+    },
+    async close() {
+      for (const ref of subscriberRefs) stopActor(ref);
+      subscriberRefs.clear();
+    },
+  };
+  return new RemoteStore(transport);
+}
+
+/**
+ * Asks the LocalStore actor to close its store. The actor is not stopped here: it answers late
+ * calls with BackendUnavailable until its monitor stops and takes it out of reach.
+ */
+export async function shutdownLocalStore(storeRef: TypedRef<LocalStoreMessage>): Promise<void> {
+  await askReply<LocalStoreMessage, true>(storeRef, (replyTo) => ({ type: 'shutdown', replyTo }), 5000, 'local store shutdown');
+}

@@ -1,0 +1,61 @@
+/**
+ * The message unions of every actor, discriminated on `type`. Requests carry the `replyTo` ref
+ * their answer goes to; answers are `Reply<T>` (a value, or an error as data).
+ */
+import type { JobListEntry, QueueItem, TaskFilter } from '../src/backend.js';
+import type { StoreMethod } from '../src/backends/remote.js';
+import type { JsonObject } from '../src/json.js';
+import type { QueueOptions } from '../src/options.js';
+import type { TaskEvent } from '../src/store.js';
+import type { WireTask } from '../src/task.js';
+import type { Reply, TypedRef } from './refs.js';
+import type { ExitReason } from './supervision.js';
+
+/** An event of the store, delivered to a subscriber actor. */
+export type StoreEventMessage = { type: 'event'; event: TaskEvent; id: string };
+
+/** The LocalStore actor (local:// only). */
+export type LocalStoreMessage =
+  | { type: 'call'; method: StoreMethod; args: unknown[]; replyTo: TypedRef<Reply<unknown>> }
+  | { type: 'subscribe'; key: string; subscriber: TypedRef<StoreEventMessage>; replyTo: TypedRef<Reply<true>> }
+  | { type: 'unsubscribe'; key: string }
+  | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
+
+/**
+ * The public protocol of a TaskQueue's monitor, for actor-based apps that embed the queue
+ * (SPEC §6). Each message is answered to its `replyTo` with a Reply.
+ */
+export type QueueRequest =
+  | { type: 'queue_task'; jobName: string; kwargs?: JsonObject; options?: QueueOptions; replyTo: TypedRef<Reply<string | null>> }
+  | { type: 'queue_tasks'; items: QueueItem[]; replyTo: TypedRef<Reply<(string | null)[]>> }
+  | { type: 'get_task'; id: string; replyTo: TypedRef<Reply<WireTask | null>> }
+  | { type: 'get_tasks'; filter?: TaskFilter; replyTo: TypedRef<Reply<WireTask[]>> }
+  | { type: 'wait_for_task'; id: string; timeout?: number; replyTo: TypedRef<Reply<WireTask | null>> }
+  | { type: 'num_tasks'; replyTo: TypedRef<Reply<number>> }
+  | { type: 'revoke_task'; id: string; replyTo: TypedRef<Reply<boolean>> }
+  | { type: 'job_list'; jobNames?: string[] | null; replyTo: TypedRef<Reply<JobListEntry[]>> }
+  | { type: 'next_scheduled'; jobNames?: string[] | null; replyTo: TypedRef<Reply<[string, number] | [string[] | null, null] | null>> }
+  | { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> };
+
+/** What workers and timers tell a monitor. */
+export type MonitorInternal =
+  | { type: 'worker_ready'; workerId: string; pid: number; threadId?: number }
+  | { type: 'worker_heartbeat'; workerId: string; running: number; processed: number }
+  | { type: 'worker_exit'; workerId: string; reason: ExitReason; detail: string }
+  | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
+
+export type MonitorMessage = QueueRequest | MonitorInternal;
+
+/** A Worker actor (the arbiter's side of one worker). */
+export type WorkerMessage =
+  | StoreEventMessage
+  | { type: 'shutdown'; graceMs: number; replyTo: TypedRef<Reply<true>> }
+  | { type: 'kill'; reason: ExitReason; detail: string };
+
+/** A service application's monitor (RpcServer and the like). */
+export type ServiceMessage = { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> } | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
+
+/** Exhaustiveness check for message switches. */
+export function assertNever(value: never): never {
+  throw new Error(`Unexpected message: ${JSON.stringify(value)}`);
+}

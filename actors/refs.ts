@@ -1,0 +1,121 @@
+/**
+ * The one thin wrapper over nact: typed refs, tell, ask with a typed timeout error, and a check
+ * that an actor is still reachable. Nothing else in the project imports nact's messaging.
+ */
+import { dispatch, query, spawn, start, stop, type Ref } from 'nact';
+import { AskTimeoutError, PulsarTasksError } from '../src/errors.js';
+import { errorFromWire, errorToWire, type WireError } from '../src/error-codec.js';
+import { getLogger } from '../src/logger.js';
+
+declare const brand: unique symbol;
+/** A ref that only accepts messages of type M (nact's Ref<T> does not use T); contravariant in M. */
+export type TypedRef<M> = Ref<unknown> & { readonly [brand]?: (message: M) => void };
+
+/** Any ref, for parents. */
+export type AnyRef = Ref<unknown>;
+
+/** A reply that carries a value or an error as data. */
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: WireError };
+
+/** The target of an ask is gone (stopped, or its parent stopped). */
+export class ActorGone extends PulsarTasksError {}
+
+/** Sends a message; dropped silently if the actor stopped (nact's rule). */
+export function tell<M>(ref: TypedRef<M>, message: M): void {
+  dispatch(ref as Ref<M>, message);
+}
+
+/**
+ * Sends the message made with a temporary reply ref and resolves with the answer; rejects
+ * AskTimeoutError after `timeoutMs`, ActorGone at once if the actor is unreachable.
+ */
+export async function ask<M, R>(ref: TypedRef<M>, make: (replyTo: TypedRef<R>) => M, timeoutMs: number, what: string): Promise<R> {
+  const ms = Math.max(1, Math.round(timeoutMs));
+  try {
+    return (await query(ref as Ref<M>, (tmp: Ref<R>) => make(tmp as TypedRef<R>), ms)) as R;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    if (message === 'Query Timeout') throw new AskTimeoutError(what, ms);
+    if (/stopped|never existed/i.test(message)) throw new ActorGone(`${what}: the actor has stopped`);
+    throw err;
+  }
+}
+
+/** Asks for a Reply<T> and unwraps it: the value, or the error rebuilt as its class. */
+export async function askReply<M, T>(ref: TypedRef<M>, make: (replyTo: TypedRef<Reply<T>>) => M, timeoutMs: number, what: string): Promise<T> {
+  const reply = await ask<M, Reply<T>>(ref, make, timeoutMs, what);
+  if (reply.ok) return reply.value;
+  throw errorFromWire(reply.error);
+}
+
+/** Answers `replyTo` with the outcome of a promise (never throws). */
+export function replyWith<T>(replyTo: TypedRef<Reply<T>>, work: Promise<T> | (() => Promise<T>)): void {
+  let promise: Promise<T>;
+  try {
+    promise = typeof work === 'function' ? work() : work;
+  } catch (err) {
+    promise = Promise.reject(err);
+  }
+  promise.then(
+    (value) => tell(replyTo, { ok: true, value }),
+    (err: unknown) => tell(replyTo, { ok: false, error: errorToWire(err) }),
+  );
+}
+
+/** True while the actor can receive messages (it and every ancestor run). */
+export async function isReachable(ref: AnyRef): Promise<boolean> {
+  try {
+    await query(ref as Ref<{ replyTo: Ref<unknown> }>, (tmp) => ({ type: '__ping', replyTo: tmp }), 1);
+    return true;
+  } catch (err) {
+    return !/stopped|never existed/i.test(err instanceof Error ? err.message : String(err));
+  }
+}
+
+/**
+ * Spawns an actor whose behaviour is an object's `receive` method; the actor's state is that
+ * object. Returning nothing keeps the mailbox moving: long work must not be awaited inside.
+ */
+export function spawnHandler<M>(parent: AnyRef, name: string, receive: (message: M) => void): TypedRef<M> {
+  const ref = spawn(
+    parent,
+    (state: undefined, message: M) => {
+      if (isPing(message)) return state;
+      try {
+        receive(message);
+      } catch (err) {
+        // A fault in a handler must not reach nact's supervision (a throwing policy crashes Node).
+        log.error(`actor ${name} failed on a ${describe(message)} message: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      }
+      return state;
+    },
+    name,
+  );
+  return ref as TypedRef<M>;
+}
+
+const log = getLogger('pulsar.actors');
+
+function describe(message: unknown): string {
+  const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
+  return typeof type === 'string' ? type : typeof message;
+}
+
+function isPing(message: unknown): boolean {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === '__ping';
+}
+
+/** Starts a nact system. */
+export function startSystem(name: string): AnyRef {
+  return start({ name } as unknown as string) as AnyRef;
+}
+
+/** Stops an actor (not its children: stop them first). */
+export function stopActor(ref: AnyRef): void {
+  stop(ref);
+}
+
+/** A valid nact actor name from any text. */
+export function actorName(text: string): string {
+  return text.replace(/[^a-z0-9\-$_.+!*'(),]/gi, '_') || '_';
+}

@@ -1,0 +1,214 @@
+/**
+ * The Worker actor: the arbiter's side of one worker. In process and thread mode it owns the
+ * child and bridges its IPC to the LocalStore actor's mailbox (local://); in inline mode it runs
+ * the worker runtime itself, in the arbiter's event loop. Either way it reports to its monitor.
+ */
+import { TaskBackend } from '../src/backend.js';
+import { createStore } from '../src/config.js';
+import { errorToWire } from '../src/error-codec.js';
+import { getLogger, logSettings } from '../src/logger.js';
+import type { JobRegistry } from '../src/registry.js';
+import type { TaskStore } from '../src/store.js';
+import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/taskqueue.js';
+import { forkChild, spawnThread, type ChildHandle } from './child.js';
+import type { FromChild } from './child-protocol.js';
+import { localStoreClient } from './local-store.js';
+import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
+import { ask, askReply, spawnHandler, stopActor, tell, type Reply, type TypedRef } from './refs.js';
+import type { ExitReason } from './supervision.js';
+
+/** What a Worker actor needs. */
+export interface WorkerSpec {
+  id: string;
+  mode: Concurrency;
+  settings: TaskQueueSettings;
+  registry: JobRegistry;
+  pollTimeout: number;
+  heartbeatMs: number;
+  monitor: TypedRef<MonitorMessage>;
+  /** local:// only: the LocalStore actor. */
+  localStore: TypedRef<LocalStoreMessage> | null;
+}
+
+/** A spawned Worker actor and what the monitor knows of it. */
+export interface WorkerHandle {
+  ref: TypedRef<WorkerMessage>;
+  view: WorkerView;
+  lastHeartbeat: number;
+}
+
+/** Spawns the Worker actor `spec.id` under its monitor. */
+export function spawnWorker(spec: WorkerSpec): WorkerHandle {
+  const log = getLogger(`pulsar.${spec.settings.name}.${spec.id}`);
+  const view: WorkerView = {
+    id: spec.id,
+    concurrency: spec.mode,
+    pid: null,
+    threadId: null,
+    running: 0,
+    processed: 0,
+    startedAt: Date.now(),
+  };
+  let exitReason: ExitReason | null = null;
+  let exitDetail = '';
+  let exited = false;
+  const onExitCallbacks: (() => void)[] = [];
+  let child: ChildHandle | null = null;
+  let inline: TaskBackend | null = null;
+  let heartbeat: NodeJS.Timeout | null = null;
+
+  const report = (reason: ExitReason, detail: string) => {
+    if (exited) return;
+    exited = true;
+    if (heartbeat) clearInterval(heartbeat);
+    if (spec.localStore) tell(spec.localStore, { type: 'unsubscribe', key: spec.id });
+    tell(spec.monitor, { type: 'worker_exit', workerId: spec.id, reason, detail });
+    onExitCallbacks.splice(0).forEach((fn) => fn());
+    stopActor(ref);
+  };
+
+  const ref = spawnHandler<WorkerMessage>(spec.monitor, spec.id, (message) => {
+    switch (message.type) {
+      case 'event':
+        child?.send(message);
+        break;
+      case 'shutdown': {
+        exitReason ??= 'shutdown';
+        const replyTo = message.replyTo;
+        if (exited) {
+          tell(replyTo, { ok: true, value: true });
+          break;
+        }
+        onExitCallbacks.push(() => tell(replyTo, { ok: true, value: true }));
+        if (child) {
+          child.send({ type: 'shutdown', graceMs: message.graceMs });
+          const kill = setTimeout(() => child?.kill(), message.graceMs + 5000);
+          onExitCallbacks.push(() => clearTimeout(kill));
+        } else if (inline) {
+          const backend = inline;
+          void backend.close(message.graceMs / 1000).finally(() => report(exitReason ?? 'shutdown', 'stopped'));
+        }
+        break;
+      }
+      case 'kill':
+        exitReason = message.reason;
+        exitDetail = message.detail;
+        if (child) child.kill();
+        else if (inline) void inline.close(0).finally(() => report(message.reason, message.detail));
+        break;
+      default:
+        assertNever(message);
+    }
+  });
+
+  const handle: WorkerHandle = { ref, view, lastHeartbeat: Date.now() };
+
+  if (spec.mode === 'inline') {
+    const store: TaskStore = spec.localStore
+      ? localStoreClient(spec.localStore, ref)
+      : createStore(spec.settings.taskBackend, { name: spec.settings.name });
+    inline = new TaskBackend(store, backendOptions(spec));
+    const runtime = inline.start({ id: spec.id, concurrency: 'inline', pid: process.pid });
+    view.pid = process.pid;
+    runtime.on('idle', () => {
+      exitReason = 'max_requests';
+      void inline?.close(0).finally(() => report('max_requests', `processed ${runtime.processed} tasks`));
+    });
+    runtime.on('stuck', (taskId: string) => log.error(`task ${taskId} ignores its timeout; an inline worker cannot be killed`));
+    heartbeat = setInterval(() => {
+      tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: runtime.running.size, processed: runtime.processed });
+    }, spec.heartbeatMs);
+    heartbeat.unref();
+    tell(spec.monitor, { type: 'worker_ready', workerId: spec.id, pid: process.pid });
+    return handle;
+  }
+
+  child = spec.mode === 'thread' ? spawnThread() : forkChild();
+  view.pid = child.pid;
+  view.threadId = child.threadId ?? null;
+  const theChild = child;
+  theChild.onMessage((message: FromChild) => {
+    switch (message.type) {
+      case 'ready':
+        tell(spec.monitor, { type: 'worker_ready', workerId: spec.id, pid: message.pid, threadId: message.threadId });
+        break;
+      case 'heartbeat':
+        tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: message.running, processed: message.processed });
+        break;
+      case 'store_call': {
+        const { rid, method, args } = message;
+        if (!spec.localStore) break;
+        const timeout = method === 'pull' ? 60_000 + spec.pollTimeout * 1000 : 60_000;
+        ask<LocalStoreMessage, Reply<unknown>>(spec.localStore, (replyTo) => ({ type: 'call', method, args, replyTo }), timeout, `store ${method}`).then(
+          (reply) => theChild.send(reply.ok ? { type: 'store_reply', rid, ok: true, value: reply.value } : { type: 'store_reply', rid, ok: false, error: reply.error }),
+          (err: unknown) => theChild.send({ type: 'store_reply', rid, ok: false, error: errorToWire(err) }),
+        );
+        break;
+      }
+      case 'subscribe':
+        if (spec.localStore) {
+          askReply<LocalStoreMessage, true>(spec.localStore, (replyTo) => ({ type: 'subscribe', key: spec.id, subscriber: ref, replyTo }), 10_000, 'subscribe').catch(
+            (err: unknown) => log.error(`cannot subscribe for ${spec.id}: ${String(err)}`),
+          );
+        }
+        break;
+      case 'idle':
+        exitReason = 'max_requests';
+        exitDetail = 'processed its maxRequests tasks';
+        theChild.send({ type: 'shutdown', graceMs: spec.settings.shutdownGrace * 1000 });
+        break;
+      case 'stuck':
+        log.error(`task ${message.taskId} ignored its timeout: replacing ${spec.id}`);
+        exitReason = 'unresponsive';
+        exitDetail = `task ${message.taskId} ignored its abort signal`;
+        theChild.kill();
+        break;
+      case 'stopped':
+        break;
+      case 'fatal':
+        exitReason = 'crashed';
+        exitDetail = message.message;
+        log.error(`${spec.id} could not start: ${message.message}`);
+        break;
+      default:
+        assertNever(message);
+    }
+  });
+  theChild.onExit((code, signal) => {
+    const how = signal ? `killed by ${signal}` : `exit code ${code}`;
+    report(exitReason ?? 'crashed', exitDetail ? `${exitDetail} (${how})` : how);
+  });
+  theChild.send({
+    type: 'init',
+    config: {
+      workerId: spec.id,
+      name: spec.settings.name,
+      url: spec.settings.taskBackend,
+      taskPaths: spec.settings.taskPaths,
+      cwd: spec.settings.cwd,
+      concurrentTasks: spec.settings.concurrentTasks,
+      maxTasks: spec.settings.maxRequests,
+      pollTimeout: spec.pollTimeout,
+      leaseTimeout: spec.settings.leaseTimeout,
+      maxRedeliveries: spec.settings.maxRedeliveries,
+      heartbeatMs: spec.heartbeatMs,
+      logLevel: logSettings.level,
+      logJson: logSettings.json,
+    },
+  });
+  return handle;
+}
+
+/** Backend settings of a worker. */
+export function backendOptions(spec: Pick<WorkerSpec, 'settings' | 'registry' | 'pollTimeout'>) {
+  return {
+    name: spec.settings.name,
+    url: spec.settings.taskBackend,
+    registry: spec.registry,
+    concurrentTasks: spec.settings.concurrentTasks,
+    maxTasks: spec.settings.maxRequests,
+    pollTimeout: spec.pollTimeout,
+    leaseTimeout: spec.settings.leaseTimeout,
+    maxRedeliveries: spec.settings.maxRedeliveries,
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * RemoteStore: a TaskStore whose every call is carried elsewhere by a transport (an actor's
+ * mailbox, an IPC channel, a thread's port). The store that answers stays the one source of truth.
+ */
+import type { Json } from '../json.js';
+import type {
+  EventListener,
+  PullRequest,
+  RecoverRequest,
+  RecoverResult,
+  StoreFilter,
+  TaskEvent,
+  TaskStore,
+} from '../store.js';
+import type { WireTask } from '../task.js';
+
+/** The methods a transport carries (all but subscribe and close). */
+export type StoreMethod = Exclude<keyof TaskStore, 'subscribe' | 'close'>;
+export const STORE_METHODS: readonly StoreMethod[] = [
+  'queue', 'get', 'list', 'numQueued', 'revoke', 'flush', 'pull', 'start', 'finish', 'retry', 'renew',
+  'recover', 'publish', 'progress', 'claimRun', 'lastRuns',
+];
+
+/** True when `name` is a method a transport may call. */
+export function isStoreMethod(name: unknown): name is StoreMethod {
+  return typeof name === 'string' && (STORE_METHODS as readonly string[]).includes(name);
+}
+
+/** Calls `method` of a real store with `args` (on the answering side). */
+export function callStore(store: TaskStore, method: StoreMethod, args: unknown[]): Promise<unknown> {
+  const fn = store[method] as (...a: unknown[]) => Promise<unknown>;
+  return fn.apply(store, args);
+}
+
+/** How a RemoteStore reaches the real one. */
+export interface StoreTransport {
+  /** Carries one call; `timeoutMs` bounds the wait for its answer. */
+  call(method: StoreMethod, args: unknown[], timeoutMs: number): Promise<unknown>;
+  /** Starts delivering the store's events to `listener`; resolves once they flow. */
+  subscribe(listener: EventListener): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+const CALL_TIMEOUT_MS = 30_000;
+
+/** A TaskStore over a transport. */
+export class RemoteStore implements TaskStore {
+  constructor(private readonly transport: StoreTransport) {}
+
+  private call<T>(method: StoreMethod, args: unknown[], timeoutMs = CALL_TIMEOUT_MS): Promise<T> {
+    return this.transport.call(method, args, timeoutMs) as Promise<T>;
+  }
+
+  queue(tasks: WireTask[]): Promise<(string | null)[]> {
+    return this.call('queue', [tasks]);
+  }
+  get(ids: string[]): Promise<(WireTask | null)[]> {
+    return this.call('get', [ids]);
+  }
+  list(filter: StoreFilter): Promise<WireTask[]> {
+    return this.call('list', [filter]);
+  }
+  numQueued(): Promise<number> {
+    return this.call('numQueued', []);
+  }
+  revoke(id: string, nowMs: number): Promise<boolean> {
+    return this.call('revoke', [id, nowMs]);
+  }
+  flush(): Promise<void> {
+    return this.call('flush', []);
+  }
+  pull(request: PullRequest): Promise<WireTask[]> {
+    return this.call('pull', [request], request.waitMs + CALL_TIMEOUT_MS);
+  }
+  start(task: WireTask, worker: string): Promise<boolean> {
+    return this.call('start', [task, worker]);
+  }
+  finish(task: WireTask, worker: string): Promise<boolean> {
+    return this.call('finish', [task, worker]);
+  }
+  retry(task: WireTask, worker: string): Promise<boolean> {
+    return this.call('retry', [task, worker]);
+  }
+  renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
+    return this.call('renew', [worker, ids, leaseMs]);
+  }
+  recover(request: RecoverRequest): Promise<RecoverResult> {
+    return this.call('recover', [request]);
+  }
+  publish(event: TaskEvent, taskId: string): Promise<void> {
+    return this.call('publish', [event, taskId]);
+  }
+  progress(taskId: string, value: Json): Promise<void> {
+    return this.call('progress', [taskId, value]);
+  }
+  claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
+    return this.call('claimRun', [name, previousMs, ranAtMs]);
+  }
+  lastRuns(): Promise<Record<string, number>> {
+    return this.call('lastRuns', []);
+  }
+  subscribe(listener: EventListener): Promise<() => Promise<void>> {
+    return this.transport.subscribe(listener);
+  }
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Backend URLs, the registry of store schemes (`taskBackends`), and settings helpers.
+ */
+import { ImproperlyConfigured } from './errors.js';
+import type { TaskStore } from './store.js';
+
+/** What a store class is given besides its URL. */
+export interface StoreOptions {
+  /** The application's name. */
+  name: string;
+}
+
+/** A store class for a URL scheme: `taskBackends.set('mybackend', MyStore)`. */
+export type StoreClass = new (url: URL, options: StoreOptions) => TaskStore;
+
+/**
+ * Store classes by URL scheme (without the colon). `local` is special: its store lives in the
+ * arbiter and is reached through actor messages, so it is not made from this map.
+ */
+export const taskBackends = new Map<string, StoreClass>();
+
+/** A parsed backend URL. */
+export interface BackendUrl {
+  url: URL;
+  /** The scheme without its colon: `local`, `redis`, `rediss`, ... */
+  scheme: string;
+  /** `?poll_timeout=S` in seconds, default 2. */
+  pollTimeout: number;
+}
+
+/** Parses and checks a backend URL; throws ImproperlyConfigured naming the problem. */
+export function parseBackendUrl(raw: string): BackendUrl {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ImproperlyConfigured(`Invalid task backend URL "${raw}": expected scheme://..., such as local:// or redis://127.0.0.1:6379/0`);
+  }
+  const scheme = url.protocol.replace(/:$/, '');
+  if (scheme !== 'local' && !taskBackends.has(scheme)) {
+    const known = ['local', ...taskBackends.keys()].join(', ');
+    throw new ImproperlyConfigured(`Unknown task backend scheme "${scheme}" in "${raw}" (known: ${known})`);
+  }
+  const pt = url.searchParams.get('poll_timeout');
+  const pollTimeout = pt === null ? 2 : Number(pt);
+  if (!Number.isFinite(pollTimeout) || pollTimeout <= 0) {
+    throw new ImproperlyConfigured(`poll_timeout in "${raw}" must be a positive number of seconds`);
+  }
+  return { url, scheme, pollTimeout };
+}
+
+/** Makes the store of a non-local URL. */
+export function createStore(raw: string, options: StoreOptions): TaskStore {
+  const { url, scheme } = parseBackendUrl(raw);
+  const cls = taskBackends.get(scheme);
+  if (!cls) {
+    throw new ImproperlyConfigured(
+      `${raw}: local:// lives inside its arbiter; reach it with taskQueue.backend, by actor message, or over JSON-RPC`,
+    );
+  }
+  return new cls(url, options);
+}
+
+/** Checks an integer setting. */
+export function intSetting(value: unknown, key: string, min: number): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min) {
+    throw new ImproperlyConfigured(`${key} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Checks a number-of-seconds setting. */
+export function secondsSetting(value: unknown, key: string, min = 0): number {
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min) {
+    throw new ImproperlyConfigured(`${key} must be a number of seconds ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
