@@ -1,0 +1,112 @@
+/**
+ * A redis-server owned by a test: a free port, a temporary directory, `--appendonly yes` so a
+ * restart keeps the data, stopped (and its directory removed) afterwards.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+/** The redis-server binary (`REDIS_SERVER` overrides). */
+export const REDIS_SERVER_BIN = process.env.REDIS_SERVER ?? 'redis-server';
+
+/** True when a redis-server binary can be run here. */
+export function redisServerInstalled(): boolean {
+  return spawnSync(REDIS_SERVER_BIN, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/** A port nobody listens on right now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** One test-owned redis-server process, restartable on the same port and data directory. */
+export class TestRedisServer {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+  ) {}
+
+  /** Starts a server on a free port in a new temporary directory. */
+  static async start(): Promise<TestRedisServer> {
+    const server = new TestRedisServer(await freePort(), mkdtempSync(path.join(tmpdir(), 'pulsar-tasks-redis-')));
+    await server.start();
+    return server;
+  }
+
+  /** `redis://127.0.0.1:<port>/<db>` */
+  url(db = 0): string {
+    return `redis://127.0.0.1:${this.port}/${db}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** Starts the process (again) and resolves once it accepts connections. */
+  async start(): Promise<void> {
+    if (this.child) return;
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes'];
+    args.push('--save', '', '--daemonize', 'no', '--protected-mode', 'no');
+    const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => fail(new Error(`redis-server did not start within 20 s:\n${output}`)), 20_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready to accept connections')) {
+          cleanup();
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) => fail(new Error(`redis-server exited (${code}) at start:\n${output}`));
+      const cleanup = () => {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        child.off('exit', onExit);
+      };
+      const fail = (err: Error) => {
+        cleanup();
+        child.kill('SIGKILL');
+        this.child = null;
+        reject(err);
+      };
+      child.stdout?.on('data', onData);
+      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.once('exit', onExit);
+    });
+    // Keep draining its output so the pipe never fills up.
+    child.stdout?.resume();
+  }
+
+  /** Stops the process gracefully (SIGTERM: Redis syncs its append-only file first). */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    this.child = null;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  /** Stops the server and removes its directory. */
+  async destroy(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The connections of one redis:// store and how they behave when Redis goes away.
+ *
+ * Three connections, because each blocks in its own way: commands (Lua scripts, reads), a blocking
+ * one for pulls waiting on BLPOP, and a subscriber for pub/sub. ioredis reconnects all of them.
+ * While the command connection is down, commands fail at once with BackendUnavailable instead of
+ * sitting in ioredis's offline queue (a producer must not hang); worker writes may wait a bounded
+ * time for the reconnection so that a finished task's result is not dropped over a short outage.
+ * An outage is logged once when it starts and once when it ends.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { BackendUnavailable, ImproperlyConfigured } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** What a redis:// or rediss:// URL says. */
+export interface RedisUrlSettings {
+  /** ioredis connection options (host, port, password, db, tls). */
+  options: RedisOptions;
+  /** First part of every key and channel (`?namespace=`, default `pulsar-tasks`). */
+  namespace: string;
+  /** `?poll_timeout=` in seconds, default 2. */
+  pollTimeout: number;
+  /** The URL without its password, for messages. */
+  display: string;
+}
+
+/** The namespace of keys when the URL gives none. */
+export const DEFAULT_NAMESPACE = 'pulsar-tasks';
+
+/** Parses `redis://[[user]:password@]host:port/db?namespace=NS&poll_timeout=S` (or `rediss://`). */
+export function parseRedisUrl(raw: string | URL): RedisUrlSettings {
+  let url: URL;
+  try {
+    url = new URL(String(raw));
+  } catch {
+    throw new ImproperlyConfigured(`Invalid Redis URL "${String(raw)}": expected redis://host:port/db`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ImproperlyConfigured(`Not a Redis URL: "${url.protocol}//" (expected redis:// or rediss://)`);
+  }
+  const dbText = url.pathname.replace(/^\/+/, '') || '0';
+  const db = Number(dbText);
+  if (!Number.isInteger(db) || db < 0) throw new ImproperlyConfigured(`Redis database must be an integer ≥ 0, got "${dbText}"`);
+  const port = url.port ? Number(url.port) : 6379;
+  const namespace = url.searchParams.get('namespace') ?? DEFAULT_NAMESPACE;
+  if (!namespace || /[{}]/.test(namespace)) {
+    throw new ImproperlyConfigured(`Redis namespace must be non-empty and without braces, got "${namespace}"`);
+  }
+  const pt = url.searchParams.get('poll_timeout');
+  const pollTimeout = pt === null ? 2 : Number(pt);
+  if (!Number.isFinite(pollTimeout) || pollTimeout <= 0) {
+    throw new ImproperlyConfigured(`poll_timeout must be a positive number of seconds, got "${pt}"`);
+  }
+  // IPv6 hosts come bracketed from URL; net.connect wants them bare.
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
+  const options: RedisOptions = { host, port, db };
+  if (url.password) options.password = decodeURIComponent(url.password);
+  if (url.username) options.username = decodeURIComponent(url.username);
+  if (url.protocol === 'rediss:') options.tls = { servername: host };
+  return { options, namespace, pollTimeout, display: `${url.protocol}//${url.host}/${db}` };
+}
+
+/** Settings of a RedisLink besides the URL's. */
+export interface LinkOptions {
+  /** How long the first connection may take before commands fail (ms). */
+  connectTimeoutMs: number;
+}
+
+const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|MaxRetriesPerRequest|LOADING/;
+
+/** True for an error that says the connection (not the command) failed. */
+export function isConnectionError(err: unknown): boolean {
+  return err instanceof BackendUnavailable || (err instanceof Error && CONNECTION_ERROR.test(err.message));
+}
+
+/** The three connections of a store, their readiness and their outage logging. */
+export class RedisLink {
+  /** Commands and Lua scripts. */
+  readonly cmd: Redis;
+  private blockingConn: Redis | null = null;
+  private subscriberConn: Redis | null = null;
+  /** Connections that were ready once: a first connection may take its connect timeout. */
+  private readonly seenReady = new WeakSet<Redis>();
+  private down = false;
+  private lastError = '';
+  private closed = false;
+
+  constructor(
+    readonly settings: RedisUrlSettings,
+    private readonly log: Logger,
+    private readonly options: LinkOptions,
+  ) {
+    this.cmd = new Redis({
+      ...settings.options,
+      enableOfflineQueue: false,
+      // A command whose reply was lost fails here; callers that may retry do so themselves,
+      // with scripts written to be safe to run twice.
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: options.connectTimeoutMs,
+      retryStrategy: (times) => Math.min(50 * times, 1000),
+      keepAlive: 10_000,
+      connectionName: 'pulsar-tasks',
+    });
+    this.watchReady(this.cmd);
+    this.cmd.on('ready', () => {
+      if (this.down) {
+        this.down = false;
+        this.log.warn(`Redis ${settings.display} is back`);
+      }
+    });
+    this.cmd.on('error', (err: Error) => {
+      this.lastError = err.message;
+    });
+    this.cmd.on('close', () => {
+      if (this.closed || !this.seenReady.has(this.cmd) || this.down) return;
+      this.down = true;
+      this.log.error(
+        `lost the connection to Redis ${settings.display}${this.lastError ? ` (${this.lastError})` : ''}; reconnecting, commands fail meanwhile`,
+      );
+    });
+  }
+
+  private watchReady(conn: Redis): void {
+    conn.on('ready', () => this.seenReady.add(conn));
+  }
+
+  /** The connection pulls block on (made on first use). */
+  get blocking(): Redis {
+    this.blockingConn ??= this.duplicate('pulsar-tasks-pull');
+    return this.blockingConn;
+  }
+
+  /** The subscriber connection (made on first use; ioredis subscribes again after a reconnection). */
+  get subscriber(): Redis {
+    this.subscriberConn ??= this.duplicate('pulsar-tasks-sub', true);
+    return this.subscriberConn;
+  }
+
+  private duplicate(connectionName: string, offlineQueue = false): Redis {
+    const conn = this.cmd.duplicate({ connectionName, enableOfflineQueue: offlineQueue, maxRetriesPerRequest: offlineQueue ? null : 0 });
+    // Its outages are the command connection's too, and logged there.
+    conn.on('error', () => undefined);
+    this.watchReady(conn);
+    return conn;
+  }
+
+  /** Throws BackendUnavailable once this link is closed. */
+  checkOpen(): void {
+    if (this.closed) throw new BackendUnavailable(`Redis store ${this.settings.display} is closed`);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /**
+   * Resolves once `conn` is ready. Before the first connection it waits up to the connect timeout
+   * but gives up at the first failure; afterwards it waits at most `waitMs`.
+   */
+  async ready(conn: Redis = this.cmd, waitMs = 0): Promise<void> {
+    this.checkOpen();
+    if (conn.status === 'ready') return;
+    const first = !this.seenReady.has(conn);
+    const ms = first ? this.options.connectTimeoutMs : waitMs;
+    const ok =
+      ms > 0 &&
+      (await new Promise<boolean>((resolve) => {
+        const done = (value: boolean) => {
+          clearTimeout(timer);
+          conn.off('ready', onReady);
+          conn.off('end', onFail);
+          conn.off('error', onError);
+          resolve(value);
+        };
+        const onReady = () => done(true);
+        const onFail = () => done(false);
+        const onError = () => {
+          if (first) done(false);
+        };
+        const timer = setTimeout(onFail, ms);
+        conn.on('ready', onReady);
+        conn.on('end', onFail);
+        conn.on('error', onError);
+      }));
+    this.checkOpen();
+    // Narrowed by the early return above, though the await may have changed it.
+    if (!ok || (conn.status as string) !== 'ready') throw this.unavailable();
+  }
+
+  /** The error of a command that could not reach Redis. */
+  unavailable(cause?: unknown): BackendUnavailable {
+    const why = cause instanceof Error ? cause.message : this.lastError;
+    return new BackendUnavailable(`Redis ${this.settings.display} is unavailable${why ? `: ${why}` : ''}`, { cause });
+  }
+
+  /**
+   * Runs `fn` on the command connection. With `waitMs` (worker writes), a connection failure is
+   * retried after the reconnection until `waitMs` has passed; without, it fails at once.
+   */
+  async run<T>(fn: (redis: Redis) => Promise<T>, waitMs = 0): Promise<T> {
+    const deadline = Date.now() + waitMs;
+    for (;;) {
+      await this.ready(this.cmd, Math.max(0, deadline - Date.now()));
+      try {
+        return await fn(this.cmd);
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        if (this.closed || Date.now() >= deadline) throw err instanceof BackendUnavailable ? err : this.unavailable(err);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  }
+
+  /** Closes every connection; a pull blocked on BLPOP is cut rather than awaited. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const conns = [this.cmd, this.subscriberConn].filter((c): c is Redis => c !== null);
+    this.blockingConn?.disconnect();
+    await Promise.all(
+      conns.map(async (conn) => {
+        if (conn.status === 'ready') {
+          try {
+            await conn.quit();
+            return;
+          } catch {
+            // fall through to a hard disconnect
+          }
+        }
+        conn.disconnect();
+      }),
+    );
+  }
+}

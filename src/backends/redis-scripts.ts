@@ -1,0 +1,49 @@
+/**
+ * The Lua scripts of the redis:// store, read from `lua/*.lua` beside this module and run with
+ * EVALSHA (falling back to EVAL, which also caches the script, after a restart or SCRIPT FLUSH).
+ */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/** One Lua script: its source and its sha1. */
+export class LuaScript {
+  readonly sha: string;
+
+  constructor(
+    readonly name: string,
+    readonly source: string,
+  ) {
+    this.sha = createHash('sha1').update(source, 'utf8').digest('hex');
+  }
+
+  /** Runs the script in one round trip. Arguments go as one array: batches may be large. */
+  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const rest = [keys.length, ...keys, ...args];
+    try {
+      return await redis.call('EVALSHA', [this.sha, ...rest]);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+      return redis.call('EVAL', [this.source, ...rest]);
+    }
+  }
+}
+
+function load(name: string): LuaScript {
+  return new LuaScript(name, readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8'));
+}
+
+/** Every script, loaded once per process. */
+export const scripts = {
+  queue: load('queue'),
+  pull: load('pull'),
+  start: load('start'),
+  finish: load('finish'),
+  retry: load('retry'),
+  renew: load('renew'),
+  recover: load('recover'),
+  revoke: load('revoke'),
+  claimRun: load('claim-run'),
+  read: load('read'),
+  progress: load('progress'),
+} as const;

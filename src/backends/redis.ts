@@ -1,0 +1,306 @@
+/**
+ * RedisStore: the TaskStore of redis:// (and rediss://), shared by every process and machine of an
+ * application. Each store method is one Lua script (atomic, one round trip); key layout in
+ * redis-codec.ts, connections and outage handling in redis-link.ts, scripts in lua/.
+ */
+import { ImproperlyConfigured } from '../errors.js';
+import type { Json } from '../json.js';
+import { getLogger } from '../logger.js';
+import {
+  TASK_EVENTS,
+  workerLostMessage,
+  type EventListener,
+  type PullRequest,
+  type RecoverRequest,
+  type RecoverResult,
+  type StoreFilter,
+  type TaskEvent,
+  type TaskStore,
+} from '../store.js';
+import type { WireTask } from '../task.js';
+import { decodeTask, encodeTask, RedisKeys, secondsJson, WIRE_KEYS } from './redis-codec.js';
+import { isConnectionError, parseRedisUrl, RedisLink } from './redis-link.js';
+import { scripts } from './redis-scripts.js';
+
+/** Settings of a RedisStore besides its URL. */
+export interface RedisStoreOptions {
+  /** The application's name: in every key (as a Cluster hash tag) and channel. */
+  name: string;
+  /** How long a worker's start/finish/retry waits for Redis to come back (ms, default 15000). */
+  writeWaitMs?: number;
+  /** How long the first connection may take (ms, default 10000). */
+  connectTimeoutMs?: number;
+}
+
+/** Stands for the count in the template of the worker-lost message that recover.lua fills in. */
+const COUNT_PLACEHOLDER = 987654321;
+
+/** Tasks, queues, leases, locks and broadcasts of one application in Redis. */
+export class RedisStore implements TaskStore {
+  readonly name: string;
+  /** `?poll_timeout=` of the URL, in seconds. */
+  readonly pollTimeout: number;
+  readonly keys: RedisKeys;
+  readonly link: RedisLink;
+  private readonly writeWaitMs: number;
+  private readonly listeners = new Set<EventListener>();
+  private readonly events = new Map<string, TaskEvent>();
+  private subscribing: Promise<void> | null = null;
+
+  constructor(url: string | URL, options: RedisStoreOptions) {
+    const name = options.name;
+    if (typeof name !== 'string' || !name || /[{}]/.test(name)) {
+      throw new ImproperlyConfigured(`A Redis store needs an application name without braces, got "${String(name)}"`);
+    }
+    const settings = parseRedisUrl(url);
+    this.name = name;
+    this.pollTimeout = settings.pollTimeout;
+    this.keys = new RedisKeys(settings.namespace, name);
+    this.writeWaitMs = options.writeWaitMs ?? 15_000;
+    for (const event of TASK_EVENTS) this.events.set(this.keys.channel(event), event);
+    this.link = new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
+      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    });
+  }
+
+  /** The namespaced channel of an event. */
+  channel(event: TaskEvent): string {
+    return this.keys.channel(event);
+  }
+
+  // ---- producing and reading ----------------------------------------------------------------
+
+  async queue(tasks: WireTask[]): Promise<(string | null)[]> {
+    if (!tasks.length) return [];
+    const k = this.keys;
+    const args: (string | number)[] = [k.task, Date.now(), k.channel('task_queued'), tasks.length];
+    for (const t of tasks) {
+      args.push(
+        t.id,
+        t.lock_id ?? '',
+        t.eta !== null ? Math.round(t.eta * 1000) : '',
+        String(-t.priority || 0),
+        Math.round(t.time_queued * 1000),
+        WIRE_KEYS.length,
+        ...encodeTask(t),
+      );
+    }
+    const reply = await this.link.run((r) => scripts.queue.run(r, [k.queue, k.delayed, k.locks, k.seq, k.all, k.wakeup], args));
+    return asArray(reply).map((id) => (typeof id === 'string' && id ? id : null));
+  }
+
+  async get(ids: string[]): Promise<(WireTask | null)[]> {
+    if (!ids.length) return [];
+    return (await this.read('ids', ids)).map(decodeTask);
+  }
+
+  async list(filter: StoreFilter): Promise<WireTask[]> {
+    if (filter.ids && !filter.ids.length) return [];
+    const found = await this.read('filter', filter.ids ?? [], filter);
+    return found.map(decodeTask).filter((t): t is WireTask => t !== null);
+  }
+
+  private async read(mode: 'ids' | 'filter', ids: string[], filter: StoreFilter = {}): Promise<unknown[]> {
+    const args = [
+      this.keys.task,
+      mode,
+      filter.name !== undefined ? JSON.stringify(filter.name) : '',
+      filter.from_task !== undefined ? JSON.stringify(filter.from_task) : '',
+      filter.status?.join(',') ?? '',
+      ...ids,
+    ];
+    return asArray(await this.link.run((r) => scripts.read.run(r, [this.keys.all], args)));
+  }
+
+  async numQueued(): Promise<number> {
+    const replies = await this.link.run((r) => r.pipeline().zcard(this.keys.queue).zcard(this.keys.delayed).exec());
+    let total = 0;
+    for (const [err, n] of replies ?? []) {
+      if (err) throw err;
+      total += Number(n);
+    }
+    return total;
+  }
+
+  async revoke(id: string, nowMs: number): Promise<boolean> {
+    const k = this.keys;
+    const args = [id, secondsJson(nowMs), k.channel('task_done'), JSON.stringify('revoked')];
+    return (await this.link.run((r) => scripts.revoke.run(r, [k.taskKey(id), k.queue, k.delayed, k.locks], args))) === 1;
+  }
+
+  /** Deletes every key of this application (SCAN on its prefix); other data is never touched. */
+  async flush(): Promise<void> {
+    await this.link.run(async (r) => {
+      let cursor = '0';
+      do {
+        const [next, found] = await r.scan(cursor, 'MATCH', this.keys.pattern, 'COUNT', 1000);
+        cursor = next;
+        if (found.length) await r.unlink(...found);
+      } while (cursor !== '0');
+    });
+  }
+
+  // ---- worker side ----------------------------------------------------------------------------
+
+  /**
+   * One script run moves due delayed tasks and pops ready ones. When none is ready it blocks on the
+   * app's wake-up list (pushed by every queue) until `waitMs` ends or the next delayed task is due.
+   */
+  async pull(request: PullRequest): Promise<WireTask[]> {
+    if (request.max <= 0 || this.link.isClosed) return [];
+    const k = this.keys;
+    const deadline = Date.now() + request.waitMs;
+    for (;;) {
+      const now = Date.now();
+      const args = [k.task, now, request.max, now + request.leaseMs, request.worker];
+      const reply = asArray(await this.link.run((r) => scripts.pull.run(r, [k.queue, k.delayed, k.inflight, k.owners, k.wakeup], args)));
+      const tasks = reply.slice(1).map(decodeTask).filter((t): t is WireTask => t !== null);
+      if (tasks.length || request.waitMs <= 0) return tasks;
+      const after = Date.now();
+      if (after >= deadline) return [];
+      const nextEta = reply[0] ? Number(reply[0]) : Infinity;
+      const until = Math.min(deadline, nextEta);
+      if (until > after) await this.block(until - after);
+      if (this.link.isClosed) return [];
+    }
+  }
+
+  /** Waits for a wake-up token at most `ms`, on the blocking connection. */
+  private async block(ms: number): Promise<void> {
+    const conn = this.link.blocking;
+    try {
+      await this.link.ready(conn);
+      // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin.
+      const guard = setTimeout(() => conn.disconnect(true), ms + 5000);
+      try {
+        await conn.blpop(this.keys.wakeup, Math.max(0.01, ms / 1000).toFixed(3));
+      } finally {
+        clearTimeout(guard);
+      }
+    } catch (err) {
+      if (this.link.isClosed) return;
+      throw isConnectionError(err) ? this.link.unavailable(err) : err;
+    }
+  }
+
+  async start(task: WireTask, worker: string): Promise<boolean> {
+    const k = this.keys;
+    const args = [task.id, worker, k.channel('task_started'), ...encodeTask(task)];
+    return (await this.link.run((r) => scripts.start.run(r, [k.taskKey(task.id), k.owners], args), this.writeWaitMs)) === 1;
+  }
+
+  async finish(task: WireTask, worker: string): Promise<boolean> {
+    const k = this.keys;
+    const args = [task.id, worker, k.channel('task_done'), task.lock_id ?? '', ...encodeTask(task)];
+    const keys = [k.taskKey(task.id), k.owners, k.inflight, k.locks];
+    return (await this.link.run((r) => scripts.finish.run(r, keys, args), this.writeWaitMs)) === 1;
+  }
+
+  async retry(task: WireTask, worker: string): Promise<boolean> {
+    const k = this.keys;
+    const eta = task.eta !== null ? Math.round(task.eta * 1000) : '';
+    const args = [task.id, worker, Date.now(), eta, k.channel('task_queued'), ...encodeTask(task)];
+    const keys = [k.taskKey(task.id), k.owners, k.inflight, k.queue, k.delayed, k.seq, k.wakeup];
+    return (await this.link.run((r) => scripts.retry.run(r, keys, args), this.writeWaitMs)) === 1;
+  }
+
+  async renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
+    if (!ids.length) return;
+    const args = [worker, Date.now() + leaseMs, ...ids];
+    await this.link.run((r) => scripts.renew.run(r, [this.keys.inflight, this.keys.owners], args));
+  }
+
+  async recover(request: RecoverRequest): Promise<RecoverResult> {
+    const k = this.keys;
+    const args = [
+      k.task,
+      request.nowMs,
+      secondsJson(request.nowMs),
+      request.maxRedeliveries,
+      request.worker ?? '',
+      k.channel('task_queued'),
+      k.channel('task_done'),
+      JSON.stringify(workerLostMessage(1)),
+      JSON.stringify(workerLostMessage(COUNT_PLACEHOLDER)),
+    ];
+    const keys = [k.inflight, k.owners, k.locks, k.queue, k.seq, k.wakeup];
+    const [requeued, failed] = asArray(await this.link.run((r) => scripts.recover.run(r, keys, args)));
+    return { requeued: asArray(requeued).map(String), failed: asArray(failed).map(String) };
+  }
+
+  // ---- events -----------------------------------------------------------------------------------
+
+  async publish(event: TaskEvent, taskId: string): Promise<void> {
+    await this.link.run((r) => r.publish(this.keys.channel(event), taskId));
+  }
+
+  /** Resolves once Redis confirmed the subscription to every channel of the app. */
+  async subscribe(listener: EventListener): Promise<() => Promise<void>> {
+    this.link.checkOpen();
+    this.listeners.add(listener);
+    try {
+      await (this.subscribing ??= this.startSubscriber());
+    } catch (err) {
+      this.subscribing = null;
+      this.listeners.delete(listener);
+      throw isConnectionError(err) ? this.link.unavailable(err) : err;
+    }
+    return async () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  private async startSubscriber(): Promise<void> {
+    const sub = this.link.subscriber;
+    if (!sub.listenerCount('message')) {
+      sub.on('message', (channel: string, id: string) => {
+        const event = this.events.get(channel);
+        if (!event) return;
+        for (const listener of this.listeners) {
+          try {
+            listener(event, id);
+          } catch {
+            // one listener's fault must not keep the event from the others
+          }
+        }
+      });
+    }
+    await this.link.ready(sub);
+    await sub.subscribe(...this.events.keys());
+  }
+
+  async progress(taskId: string, value: Json): Promise<void> {
+    const args = [taskId, JSON.stringify(value), this.keys.channel('task_progress')];
+    await this.link.run((r) => scripts.progress.run(r, [this.keys.taskKey(taskId)], args));
+  }
+
+  // ---- scheduling -------------------------------------------------------------------------------
+
+  async claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
+    const args = [name, previousMs === null ? '' : String(previousMs), String(ranAtMs)];
+    return (await this.link.run((r) => scripts.claimRun.run(r, [this.keys.lastRuns], args))) === 1;
+  }
+
+  async lastRuns(): Promise<Record<string, number>> {
+    const stored = await this.link.run((r) => r.hgetall(this.keys.lastRuns));
+    return Object.fromEntries(Object.entries(stored).map(([name, ms]) => [name, Number(ms)]));
+  }
+
+  /** Quits every connection; a pull blocked in BLPOP resolves empty. */
+  async close(): Promise<void> {
+    this.listeners.clear();
+    await this.link.close();
+  }
+}
+
+/**
+ * A RedisStore for `url` (`redis://[:password@]host:port/db?namespace=NS&poll_timeout=S`, or
+ * `rediss://`) and application `name`.
+ */
+export function createRedisStore(url: string | URL, name: string): RedisStore {
+  return new RedisStore(url, { name });
+}
+
+function asArray(reply: unknown): unknown[] {
+  return Array.isArray(reply) ? reply : [];
+}
