@@ -66,11 +66,14 @@ export interface LinkOptions {
   connectTimeoutMs: number;
 }
 
-const CONNECTION_ERROR = /Connection is closed|Stream isn't writeable|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|MaxRetriesPerRequest|LOADING/;
+const CONNECTION_ERROR =
+  /Connection is closed|Stream isn't writeable|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|LOADING/i;
 
 /** True for an error that says the connection (not the command) failed. */
 export function isConnectionError(err: unknown): boolean {
-  return err instanceof BackendUnavailable || (err instanceof Error && CONNECTION_ERROR.test(err.message));
+  if (err instanceof BackendUnavailable) return true;
+  if (!(err instanceof Error)) return false;
+  return err.name === 'MaxRetriesPerRequestError' || CONNECTION_ERROR.test(err.message);
 }
 
 /** The three connections of a store, their readiness and their outage logging. */
@@ -190,7 +193,10 @@ export class RedisLink {
 
   /** The error of a command that could not reach Redis. */
   unavailable(cause?: unknown): BackendUnavailable {
-    const why = cause instanceof Error ? cause.message : this.lastError;
+    // ioredis's own wording ("max retries per request", "Stream isn't writeable") names its
+    // options, not the problem: the last socket error says more.
+    const own = cause instanceof Error && !/max retries per request|Stream isn't writeable/i.test(cause.message);
+    const why = own ? (cause as Error).message : this.lastError || 'connection lost';
     return new BackendUnavailable(`Redis ${this.settings.display} is unavailable${why ? `: ${why}` : ''}`, { cause });
   }
 

@@ -1,7 +1,8 @@
 /**
  * RedisStore: the TaskStore of redis:// (and rediss://), shared by every process and machine of an
  * application. Each store method is one Lua script (atomic, one round trip); key layout in
- * redis-codec.ts, connections and outage handling in redis-link.ts, scripts in lua/.
+ * redis-codec.ts, connections and outage handling in redis-link.ts, blocking pulls in
+ * redis-pull.ts, scripts in lua/.
  */
 import { ImproperlyConfigured } from '../errors.js';
 import type { Json } from '../json.js';
@@ -20,6 +21,7 @@ import {
 import type { WireTask } from '../task.js';
 import { decodeTask, encodeTask, RedisKeys, secondsJson, WIRE_KEYS } from './redis-codec.js';
 import { isConnectionError, parseRedisUrl, RedisLink } from './redis-link.js';
+import { RedisPuller } from './redis-pull.js';
 import { scripts } from './redis-scripts.js';
 
 /** Settings of a RedisStore besides its URL. */
@@ -46,6 +48,7 @@ export class RedisStore implements TaskStore {
   private readonly listeners = new Set<EventListener>();
   private readonly events = new Map<string, TaskEvent>();
   private subscribing: Promise<void> | null = null;
+  private readonly puller: RedisPuller;
 
   constructor(url: string | URL, options: RedisStoreOptions) {
     const name = options.name;
@@ -61,6 +64,7 @@ export class RedisStore implements TaskStore {
     this.link = new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     });
+    this.puller = new RedisPuller(this.keys, this.link);
   }
 
   /** The namespaced channel of an event. */
@@ -143,57 +147,34 @@ export class RedisStore implements TaskStore {
   // ---- worker side ----------------------------------------------------------------------------
 
   /**
-   * One script run moves due delayed tasks and pops ready ones. When none is ready it blocks on the
-   * app's wake-up list (pushed by every queue) until `waitMs` ends or the next delayed task is due.
+   * Up to `max` tasks for `worker`; when none is ready, blocks (no polling) until one is queued,
+   * the next delayed task is due, or `waitMs` has passed.
    */
-  async pull(request: PullRequest): Promise<WireTask[]> {
-    if (request.max <= 0 || this.link.isClosed) return [];
-    const k = this.keys;
-    const deadline = Date.now() + request.waitMs;
-    for (;;) {
-      const now = Date.now();
-      const args = [k.task, now, request.max, now + request.leaseMs, request.worker];
-      const reply = asArray(await this.link.run((r) => scripts.pull.run(r, [k.queue, k.delayed, k.inflight, k.owners, k.wakeup], args)));
-      const tasks = reply.slice(1).map(decodeTask).filter((t): t is WireTask => t !== null);
-      if (tasks.length || request.waitMs <= 0) return tasks;
-      const after = Date.now();
-      if (after >= deadline) return [];
-      const nextEta = reply[0] ? Number(reply[0]) : Infinity;
-      const until = Math.min(deadline, nextEta);
-      if (until > after) await this.block(until - after);
-      if (this.link.isClosed) return [];
-    }
-  }
-
-  /** Waits for a wake-up token at most `ms`, on the blocking connection. */
-  private async block(ms: number): Promise<void> {
-    const conn = this.link.blocking;
-    try {
-      await this.link.ready(conn);
-      // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin.
-      const guard = setTimeout(() => conn.disconnect(true), ms + 5000);
-      try {
-        await conn.blpop(this.keys.wakeup, Math.max(0.01, ms / 1000).toFixed(3));
-      } finally {
-        clearTimeout(guard);
-      }
-    } catch (err) {
-      if (this.link.isClosed) return;
-      throw isConnectionError(err) ? this.link.unavailable(err) : err;
-    }
+  pull(request: PullRequest): Promise<WireTask[]> {
+    return this.puller.pull(request);
   }
 
   async start(task: WireTask, worker: string): Promise<boolean> {
     const k = this.keys;
     const args = [task.id, worker, k.channel('task_started'), ...encodeTask(task)];
-    return (await this.link.run((r) => scripts.start.run(r, [k.taskKey(task.id), k.owners], args), this.writeWaitMs)) === 1;
+    let started = false;
+    try {
+      started = (await this.link.run((r) => scripts.start.run(r, [k.taskKey(task.id), k.owners], args), this.writeWaitMs)) === 1;
+      return started;
+    } finally {
+      if (!started) this.puller.release(worker, task.id);
+    }
   }
 
   async finish(task: WireTask, worker: string): Promise<boolean> {
     const k = this.keys;
     const args = [task.id, worker, k.channel('task_done'), task.lock_id ?? '', ...encodeTask(task)];
     const keys = [k.taskKey(task.id), k.owners, k.inflight, k.locks];
-    return (await this.link.run((r) => scripts.finish.run(r, keys, args), this.writeWaitMs)) === 1;
+    try {
+      return (await this.link.run((r) => scripts.finish.run(r, keys, args), this.writeWaitMs)) === 1;
+    } finally {
+      this.puller.release(worker, task.id);
+    }
   }
 
   async retry(task: WireTask, worker: string): Promise<boolean> {
@@ -201,7 +182,11 @@ export class RedisStore implements TaskStore {
     const eta = task.eta !== null ? Math.round(task.eta * 1000) : '';
     const args = [task.id, worker, Date.now(), eta, k.channel('task_queued'), ...encodeTask(task)];
     const keys = [k.taskKey(task.id), k.owners, k.inflight, k.queue, k.delayed, k.seq, k.wakeup];
-    return (await this.link.run((r) => scripts.retry.run(r, keys, args), this.writeWaitMs)) === 1;
+    try {
+      return (await this.link.run((r) => scripts.retry.run(r, keys, args), this.writeWaitMs)) === 1;
+    } finally {
+      this.puller.release(worker, task.id);
+    }
   }
 
   async renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
@@ -224,6 +209,7 @@ export class RedisStore implements TaskStore {
       JSON.stringify(workerLostMessage(COUNT_PLACEHOLDER)),
     ];
     const keys = [k.inflight, k.owners, k.locks, k.queue, k.seq, k.wakeup];
+    if (request.worker) this.puller.forget(request.worker);
     const [requeued, failed] = asArray(await this.link.run((r) => scripts.recover.run(r, keys, args)));
     return { requeued: asArray(requeued).map(String), failed: asArray(failed).map(String) };
   }

@@ -2,9 +2,28 @@
 -- owned by `worker` (TaskStore.pull). One round trip per pull.
 -- KEYS: 1 queue, 2 delayed, 3 inflight (zset, score lease deadline ms), 4 owners (hash id -> worker),
 --       5 wakeup
--- ARGV: 1 task key prefix, 2 now ms, 3 max, 4 lease deadline ms, 5 worker
+-- ARGV: 1 task key prefix, 2 now ms, 3 max, 4 lease deadline ms, 5 worker, 6 '1' to resync,
+--       then (resync only) the ids the worker holds
 -- Returns { next delayed eta ms or '', task1 fields (flat), task2 fields, ... }.
 local prefix, now, max, deadline, worker = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
+if ARGV[6] == '1' then
+  -- The reply of an earlier pull was lost with the connection: tasks this worker owns but never
+  -- received go back to their place in the queue (they never started, so no redelivery counts).
+  local held = {}
+  for k = 7, #ARGV do held[ARGV[k]] = true end
+  local owners = redis.call('HGETALL', KEYS[4])
+  for k = 1, #owners, 2 do
+    local id = owners[k]
+    if owners[k + 1] == worker and not held[id] then
+      local m = redis.call('HMGET', prefix .. id, 'status', '_qm', '_score')
+      if m[1] == '6' or m[1] == '4' then
+        redis.call('HDEL', KEYS[4], id)
+        redis.call('ZREM', KEYS[3], id)
+        redis.call('ZADD', KEYS[1], m[3], m[2])
+      end
+    end
+  end
+end
 -- Bounded so one pull never blocks Redis for long; the rest moves on the next pull.
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
