@@ -1,0 +1,99 @@
+/**
+ * Driver for bee-queue: this process is the producer (a Queue with `isWorker: false` and
+ * `getEvents: true`); `workers` worker processes forked from bench/fixtures/bee-queue-worker.ts
+ * each process `concurrency` jobs at once. Throughput queues with `Queue.saveAll` and counts
+ * `job succeeded` events; latency is `createJob().save()` then that job's `job succeeded` event,
+ * one at a time. The queue's keys are removed with `destroy()` at the end.
+ */
+import BeeQueue from 'bee-queue';
+import { CompletionCounter } from '../lib/completion.js';
+import { serveDriver } from '../lib/driver-kit.js';
+import { startFixture, type FixtureProcess } from '../lib/fixture-host.js';
+import { additionData, latencyRun, throughputRound } from '../lib/measure.js';
+import { ownMemory } from '../lib/proc.js';
+import type { ContenderReport, DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
+import { monitoredRound } from '../lib/redis-monitor.js';
+import { statsConnection } from '../lib/redis-stats.js';
+import { median, summarizeLatency } from '../lib/stats.js';
+import { openWindow } from '../lib/window.js';
+import type { AdditionData } from '../fixtures/addition.js';
+
+const QUEUE = 'addition';
+
+async function measure({ contender, settings, namespace }: DriverRequest): Promise<DriverResult> {
+  const start = ownMemory();
+  const redis = settings.redis;
+  if (!redis) throw new Error('bee-queue needs Redis');
+  const queue = new BeeQueue<AdditionData>(QUEUE, {
+    prefix: namespace,
+    redis: { host: redis.host, port: redis.port, db: redis.db },
+    isWorker: false,
+    getEvents: true,
+    activateDelayedJobs: false,
+  });
+  const stats = statsConnection(redis);
+  const workers: FixtureProcess[] = [];
+  // Results of finished jobs by id, for the latency waiters (an event may beat `save()`'s reply).
+  const waiters = new Map<string, (result: unknown) => void>();
+  const finished = new Map<string, unknown>();
+  try {
+    await queue.ready();
+    const config = { redis, queue: QUEUE, prefix: namespace, concurrency: settings.concurrency };
+    workers.push(...(await Promise.all(Array.from({ length: settings.workers }, () => startFixture('bee-queue-worker.ts', config)))));
+
+    const counter = new CompletionCounter();
+    let latencyPhase = false;
+    queue.on('job succeeded', (jobId: string, result: unknown) => {
+      if (!latencyPhase) return counter.done();
+      const waiter = waiters.get(jobId);
+      if (waiter) waiter(result);
+      else finished.set(jobId, result);
+    });
+    const queueBulk = async (n: number) => {
+      const failures = await queue.saveAll(Array.from({ length: n }, (_, i) => queue.createJob(additionData(i))));
+      if (failures.size) throw new Error(`${failures.size} jobs not saved: ${String([...failures.values()][0])}`);
+    };
+    await throughputRound(settings.warmupTasks, queueBulk, counter, settings.deadlineMs);
+
+    const window = await openWindow({ stats, redisPid: stats ? settings.redisPid : null, workerPids: workers.map((w) => w.pid), producerRssStartMb: start.rssMb });
+    const rounds: ThroughputRound[] = [];
+    for (let r = 0; r < settings.rounds; r++) rounds.push(await throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs));
+    const measured = await window.close(settings.tasks * settings.rounds);
+    const monitored = stats ? await monitoredRound(stats, namespace, settings.tasks, () => throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs)) : null;
+
+    latencyPhase = true;
+    const latencySamplesMs = await latencyRun(
+      settings.latencyTasks,
+      settings.latencyWarmup,
+      async (i) => {
+        const job = await queue.createJob(additionData(i)).save();
+        if (finished.has(job.id)) {
+          const result = finished.get(job.id);
+          finished.delete(job.id);
+          return result;
+        }
+        return new Promise<unknown>((resolve) => waiters.set(job.id, resolve)).finally(() => waiters.delete(job.id));
+      },
+      settings.deadlineMs,
+    );
+    const report: ContenderReport = {
+      contender,
+      setup:
+        `${settings.workers} worker processes (bench/fixtures/bee-queue-worker.ts), each process(${settings.concurrency}); ` +
+        'producer saveAll, completion by `job succeeded` events, latency = createJob().save() + its `job succeeded`',
+      throughput: { rounds, medianTasksPerSec: median(rounds.map((r) => r.tasksPerSec)) },
+      latency: summarizeLatency(latencySamplesMs),
+      memory: measured.memory,
+      cpu: measured.cpu,
+      redis: measured.commandstats && monitored ? { commandstats: measured.commandstats, monitor: monitored } : null,
+    };
+    return { report, latencySamplesMs };
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    await queue.destroy().catch((err: unknown) => console.error(`bee-queue destroy: ${String(err)}`));
+    await queue.close();
+    stats.disconnect();
+  }
+}
+
+serveDriver(measure);

@@ -1,0 +1,115 @@
+/**
+ * Driver for pulsar-tasks (local:// or redis://): an Arbiter in this process runs a TaskQueue
+ * with `workers` process workers of `concurrency` concurrent tasks each, loading jobs/*. This
+ * process is the producer: it queues `addition` tasks with `backend.queueTasks` (one bulk call)
+ * and counts `task_done` broadcasts; latency is `queueTask` then `waitForTask`, one at a time.
+ */
+import { fileURLToPath } from 'node:url';
+import { Arbiter } from '../../actors/arbiter.js';
+import '../../src/backends/index.js';
+import { taskBackends } from '../../src/config.js';
+import { configureLogging } from '../../src/logger.js';
+import { TaskQueue } from '../../src/taskqueue.js';
+import { CompletionCounter } from '../lib/completion.js';
+import { serveDriver } from '../lib/driver-kit.js';
+import { additionData, latencyRun, throughputRound } from '../lib/measure.js';
+import { ownMemory } from '../lib/proc.js';
+import type { ContenderReport, DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
+import { monitoredRound } from '../lib/redis-monitor.js';
+import { statsConnection } from '../lib/redis-stats.js';
+import { median, summarizeLatency } from '../lib/stats.js';
+import { openWindow } from '../lib/window.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+configureLogging({ level: 'warn' });
+
+async function measure({ contender, settings, namespace }: DriverRequest): Promise<DriverResult> {
+  const start = ownMemory();
+  const redisTarget = contender === 'pulsar-redis' ? settings.redis : null;
+  if (contender === 'pulsar-redis') {
+    if (!redisTarget) throw new Error('pulsar-redis needs Redis');
+    if (!taskBackends.has('redis')) throw new Error('the redis:// scheme is not registered');
+  }
+  const url = redisTarget ? `redis://${redisTarget.host}:${redisTarget.port}/${redisTarget.db}?namespace=${namespace}` : 'local://';
+
+  const workerPids = new Set<number>();
+  let onWorkerReady = () => {};
+  const allReady = new Promise<void>((resolve) => (onWorkerReady = () => workerPids.size >= settings.workers && resolve()));
+  const arbiter = new Arbiter({ name: namespace, handleSignals: false });
+  const tq = arbiter.add(
+    new TaskQueue({
+      name: 'bench',
+      taskPaths: ['jobs/*'],
+      cwd: ROOT,
+      taskBackend: url,
+      workers: settings.workers,
+      concurrency: 'process',
+      concurrentTasks: settings.concurrency,
+      workerStart: (worker) => {
+        if (worker.pid !== null) workerPids.add(worker.pid);
+        onWorkerReady();
+      },
+    }),
+  );
+  const stats = redisTarget ? statsConnection(redisTarget) : null;
+  await arbiter.start();
+  try {
+    await withDeadline(allReady, 30_000, 'pulsar-tasks workers did not start');
+    const backend = tq.backend;
+    const counter = new CompletionCounter();
+    backend.on('task_done', counter.done);
+    await backend.ensureSubscribed();
+
+    const queueBulk = async (n: number) => {
+      const ids = await backend.queueTasks(Array.from({ length: n }, (_, i) => ({ jobName: 'addition', kwargs: additionData(i) })));
+      if (ids.some((id) => id === null)) throw new Error('a task was not queued');
+    };
+    await throughputRound(settings.warmupTasks, queueBulk, counter, settings.deadlineMs);
+
+    const window = await openWindow({ stats, redisPid: stats ? settings.redisPid : null, workerPids: [...workerPids], producerRssStartMb: start.rssMb });
+    const rounds: ThroughputRound[] = [];
+    for (let r = 0; r < settings.rounds; r++) rounds.push(await throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs));
+    const measured = await window.close(settings.tasks * settings.rounds);
+    const monitored = stats ? await monitoredRound(stats, namespace, settings.tasks, () => throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs)) : null;
+
+    const latencySamplesMs = await latencyRun(
+      settings.latencyTasks,
+      settings.latencyWarmup,
+      async (i) => {
+        const id = await backend.queueTask('addition', additionData(i));
+        if (id === null) throw new Error('latency task not queued');
+        return (await backend.waitForTask(id, settings.deadlineMs / 1000))?.result;
+      },
+      settings.deadlineMs,
+    );
+    const report: ContenderReport = {
+      contender,
+      setup:
+        `taskBackend ${url.replace(/\?.*$/, '')}; Arbiter + TaskQueue in the producer process, ` +
+        `${settings.workers} process workers (concurrency: 'process') × concurrentTasks ${settings.concurrency}, jobs/*; ` +
+        'producer backend.queueTasks (bulk), completion by task_done broadcasts, latency = queueTask + waitForTask',
+      throughput: { rounds, medianTasksPerSec: median(rounds.map((r) => r.tasksPerSec)) },
+      latency: summarizeLatency(latencySamplesMs),
+      memory: measured.memory,
+      cpu: measured.cpu,
+      redis: measured.commandstats && monitored ? { commandstats: measured.commandstats, monitor: monitored } : null,
+    };
+    return { report, latencySamplesMs };
+  } finally {
+    // The backend's own cleanup: removes this app's tasks (its Redis keys, for redis://).
+    await Promise.resolve()
+      .then(() => tq.backend.flush())
+      .catch((err: unknown) => console.error(`pulsar-tasks flush: ${String(err)}`));
+    await arbiter.stop();
+    stats?.disconnect();
+  }
+}
+
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${message} within ${ms} ms`)), ms)));
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+serveDriver(measure);

@@ -1,0 +1,56 @@
+/**
+ * The run's settings: the brief's defaults (5000 tasks, 2 workers × 50, 500 latency samples),
+ * overridable from the environment for quick looks:
+ * BENCH_TASKS, BENCH_ROUNDS, BENCH_PASSES, BENCH_LATENCY, BENCH_REDIS_URL, BENCH_ONLY (comma-separated ids).
+ */
+import { randomBytes } from 'node:crypto';
+import type { BenchSettings, ContenderId, RedisTarget } from './protocol.js';
+
+/** Every contender, in the order they run. */
+export const CONTENDERS: readonly ContenderId[] = ['pulsar-local', 'pulsar-redis', 'bullmq', 'bee-queue'];
+
+/** The driver file (in bench/drivers/) of each contender. */
+export const DRIVER_FILES: Record<ContenderId, string> = {
+  'pulsar-local': 'pulsar.ts',
+  'pulsar-redis': 'pulsar.ts',
+  bullmq: 'bullmq.ts',
+  'bee-queue': 'bee-queue.ts',
+};
+
+/** Contenders that need Redis. */
+export const NEEDS_REDIS: ReadonlySet<ContenderId> = new Set(['pulsar-redis', 'bullmq', 'bee-queue']);
+
+/** Settings from the environment; the Redis target is filled in once it answered. */
+export function readSettings(env: NodeJS.ProcessEnv = process.env): { settings: BenchSettings; redisTarget: RedisTarget; only: ContenderId[] } {
+  const runId = `bench-${Date.now().toString(36)}-${randomBytes(2).toString('hex')}`;
+  const settings: BenchSettings = {
+    runId,
+    tasks: positive(env.BENCH_TASKS, 5000, 'BENCH_TASKS'),
+    rounds: positive(env.BENCH_ROUNDS, 5, 'BENCH_ROUNDS'),
+    passes: positive(env.BENCH_PASSES, 3, 'BENCH_PASSES'),
+    warmupTasks: 5000,
+    latencyTasks: positive(env.BENCH_LATENCY, 500, 'BENCH_LATENCY'),
+    latencyWarmup: 50,
+    workers: 2,
+    concurrency: 50,
+    redis: null,
+    redisPid: null,
+    deadlineMs: 60_000,
+  };
+  const only = (env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const id of only) if (!(CONTENDERS as readonly string[]).includes(id)) throw new Error(`BENCH_ONLY: unknown contender "${id}" (known: ${CONTENDERS.join(', ')})`);
+  return { settings, redisTarget: parseRedisUrl(env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0'), only: only as ContenderId[] };
+}
+
+function parseRedisUrl(raw: string): RedisTarget {
+  const url = new URL(raw);
+  if (url.protocol !== 'redis:') throw new Error(`BENCH_REDIS_URL must be redis://host:port/db, got ${raw}`);
+  return { host: url.hostname || '127.0.0.1', port: Number(url.port || 6379), db: Number(url.pathname.slice(1) || 0) };
+}
+
+function positive(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
