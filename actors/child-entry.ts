@@ -90,11 +90,12 @@ async function init(config: ChildConfig): Promise<void> {
 async function shutdown(graceMs: number): Promise<void> {
   if (heartbeat) clearInterval(heartbeat);
   if (backend) await backend.close(graceMs / 1000);
-  send({ type: 'stopped' });
   if (isMainThread) {
-    process.disconnect?.();
-    setImmediate(() => process.exit(0));
+    // Exit once the last message is flushed; disconnect() with messages pending crashes Node 20.
+    if (process.connected) process.send?.({ type: 'stopped' } satisfies FromChild, () => process.exit(0));
+    else process.exit(0);
   } else {
+    send({ type: 'stopped' });
     parentPort?.close();
     process.exit(0);
   }

@@ -180,6 +180,15 @@ export class MemoryStore implements TaskStore {
     }
   }
 
+  /** A dead worker's parked pulls must not take the tasks handed back for it. */
+  private cancelPulls(worker: string): void {
+    for (const puller of this.pullers.filter((p) => p.request.worker === worker)) {
+      clearTimeout(puller.timer);
+      puller.resolve([]);
+    }
+    this.pullers = this.pullers.filter((p) => p.request.worker !== worker);
+  }
+
   private owns(id: string, worker: string): boolean {
     return this.leases.get(id)?.worker === worker;
   }
@@ -225,6 +234,7 @@ export class MemoryStore implements TaskStore {
 
   async recover(request: RecoverRequest): Promise<RecoverResult> {
     const result: RecoverResult = { requeued: [], failed: [] };
+    if (request.worker) this.cancelPulls(request.worker);
     for (const [id, lease] of [...this.leases]) {
       if (request.worker ? lease.worker !== request.worker : lease.deadline >= request.nowMs) continue;
       this.leases.delete(id);

@@ -1,0 +1,122 @@
+/**
+ * Supervision scenarios: workers replaced after maxRequests, after a kill -9, when silent, when
+ * stuck on a job that ignores its timeout; and the restart budget that stops a crashing app.
+ */
+import { expect } from 'chai';
+import type { Arbiter } from '../../actors/arbiter.js';
+import { FAILURE, REVOKED, SUCCESS } from '../../src/states.js';
+import type { TaskQueue } from '../../src/taskqueue.js';
+import { alive, eventually, MODES, nextEvent, startQueue } from '../support/runtime.js';
+
+type Info = { workers: { id: string; pid: number; thread: number | null }[] };
+
+describe('supervision', function () {
+  this.timeout(90_000);
+  let arbiter: Arbiter | undefined;
+  afterEach(async () => {
+    await arbiter?.stop();
+    arbiter = undefined;
+  });
+
+  for (const concurrency of MODES) {
+    it(`replaces ${concurrency} workers after maxRequests tasks: 10 tasks with maxRequests 3 all succeed on several workers`, async () => {
+      let tq: TaskQueue;
+      ({ arbiter, tq } = await startQueue({ name: `maxreq-${concurrency}`, workers: 1, concurrency, maxRequests: 3 }));
+      const ids = await tq.backend.queueTasks(Array.from({ length: 10 }, (_, i) => ({ jobName: 'addition', kwargs: { a: i, b: 1 } })));
+      const tasks = await Promise.all(ids.map((id) => tq.backend.waitForTask(id as string, 60)));
+      expect(tasks.map((t) => t?.status)).to.deep.equal(Array(10).fill(SUCCESS));
+      expect(new Set(tasks.map((t) => t?.worker)).size).to.be.at.least(4);
+    });
+  }
+
+  it('respawns a worker process killed with SIGKILL mid-task, and the task is re-run to SUCCESS', async () => {
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({ name: 'kill9', workers: 1, concurrency: 'process' }));
+    const id = (await tq.backend.queueTask('asynchronous', { lag: 1.5 })) as string;
+    await nextEvent(tq.backend, 'task_started', (t) => t === id);
+    const started = await tq.backend.getTask(id);
+    const before = (await tq.backend.queueTasks([])).length === 0 ? ((await arbiter.info()) as { apps: Record<string, Info> }).apps.kill9 : undefined;
+    const victim = before?.workers.find((w) => w.id === started?.worker);
+    expect(victim, 'the worker running the task').to.not.equal(undefined);
+    process.kill(victim!.pid, 'SIGKILL');
+    const task = await tq.backend.waitForTask(id, 60);
+    expect(task?.status).to.equal(SUCCESS);
+    expect(task?.retries).to.equal(1);
+    expect(task?.worker).to.not.equal(victim!.id);
+    const after = ((await arbiter.info()) as { apps: Record<string, Info> }).apps.kill9;
+    expect(after?.workers.map((w) => w.id)).to.not.include(victim!.id);
+    expect(after?.workers).to.have.length(1);
+    expect(alive(victim!.pid)).to.equal(false);
+  });
+
+  it('fails a task whose worker is lost more often than maxRedeliveries, with a worker-lost result', async () => {
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({ name: 'lost', workers: 1, concurrency: 'process', maxRedeliveries: 1 }));
+    const id = (await tq.backend.queueTask('crash', { code: 9 })) as string;
+    const task = await tq.backend.waitForTask(id, 60);
+    expect(task?.status).to.equal(FAILURE);
+    expect(task?.result).to.match(/worker lost/);
+    expect(task?.retries).to.equal(1);
+    // The queue still works with the replacement worker.
+    const next = await tq.backend.waitForTask((await tq.backend.queueTask('addition', { a: 1, b: 1 })) as string, 60);
+    expect(next?.result).to.equal(2);
+  });
+
+  it('replaces a worker that stays silent past the timeout', async () => {
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({ name: 'silent', workers: 1, concurrency: 'process', timeout: 1, maxRedeliveries: 0 }));
+    const first = ((await arbiter.info()) as { apps: Record<string, Info> }).apps.silent?.workers[0];
+    const id = (await tq.backend.queueTask('busy', { seconds: 30 })) as string;
+    const task = await tq.backend.waitForTask(id, 60);
+    expect(task?.status).to.equal(FAILURE);
+    expect(task?.result).to.match(/worker lost/);
+    const replaced = await eventually(async () => {
+      const workers = ((await arbiter!.info()) as { apps: Record<string, Info> }).apps.silent?.workers ?? [];
+      return workers.length === 1 && workers[0]?.id !== first?.id ? workers[0] : undefined;
+    }, 'a replacement worker');
+    expect(replaced.id).to.not.equal(first?.id);
+  });
+
+  it('revokes a task past its timeout and replaces a process worker whose job ignores the signal', async () => {
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({ name: 'stuck', workers: 1, concurrency: 'process' }));
+    const first = ((await arbiter.info()) as { apps: Record<string, Info> }).apps.stuck?.workers[0];
+    const id = (await tq.backend.queueTask('stubborn', { lag: 60 }, { timeout: 0.3 })) as string;
+    const task = await tq.backend.waitForTask(id, 60);
+    expect(task?.status).to.equal(REVOKED);
+    expect(task?.result).to.match(/timed out/);
+    await eventually(async () => {
+      const workers = ((await arbiter!.info()) as { apps: Record<string, Info> }).apps.stuck?.workers ?? [];
+      return workers.length === 1 && workers[0]?.id !== first?.id;
+    }, 'the stuck worker to be replaced');
+  });
+
+  it('retries a failing task up to maxRetries and counts the retries', async () => {
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({ name: 'retries', workers: 1, concurrency: 'inline' }));
+    const ok = await tq.backend.waitForTask((await tq.backend.queueTask('flaky', { failures: 2 })) as string, 30);
+    expect(ok?.status).to.equal(SUCCESS);
+    expect(ok?.retries).to.equal(2);
+    const ko = await tq.backend.waitForTask((await tq.backend.queueTask('flaky', { failures: 5 })) as string, 30);
+    expect(ko?.status).to.equal(FAILURE);
+    expect(ko?.result).to.equal('flaky failure 3');
+  });
+
+  it('stops the app with a clear error when workers crash past the restart budget', async () => {
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({
+      name: 'budget',
+      workers: 1,
+      concurrency: 'process',
+      restartIntensity: 2,
+      restartPeriod: 60,
+      maxRedeliveries: 5,
+    }));
+    const failed = new Promise<[string, Error]>((resolve) => arbiter!.once('app_failed', (name: string, error: Error) => resolve([name, error])));
+    await tq.backend.queueTask('crash', { code: 7 });
+    const [name, error] = await failed;
+    expect(name).to.equal('budget');
+    expect(error.message).to.match(/restart budget exceeded/);
+    expect(error.message).to.contain('exit code 7');
+  });
+});
