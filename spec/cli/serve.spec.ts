@@ -1,0 +1,93 @@
+/**
+ * `pulsar-tasks serve` as a child process: start errors, an arbiter serving JSON-RPC, config files.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { expect } from 'chai';
+import { runCli, startServe, type ServeChild } from './support.js';
+
+describe('pulsar-tasks serve', () => {
+  let served: ServeChild | undefined;
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pulsar-tasks-cli-'));
+  });
+  afterEach(async () => {
+    await served?.stop();
+    served = undefined;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exits non-zero naming a task path that does not exist', async () => {
+    const run = await runCli(['serve', '--task-paths', 'does/not/exist', '--rpc-bind', '127.0.0.1:0']);
+    expect(run.code).to.not.equal(0);
+    expect(run.stderr).to.include('does/not/exist');
+    expect(run.stderr.trim().split('\n').at(-1)).to.match(/^error: .*does\/not\/exist/);
+  });
+
+  it('refuses to serve JSON-RPC beyond loopback without a token', async () => {
+    const run = await runCli(['serve', '--task-paths', 'jobs/*', '--rpc-bind', '0.0.0.0:0', '--workers', '0']);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.match(/^error: RpcServer "rpc" refuses to bind 0\.0\.0\.0:0/);
+  });
+
+  it('serves: prints the URL and a hint, runs queued tasks, and stops on SIGINT', async () => {
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '1', '--concurrency', 'inline']);
+    expect(served.url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(served.output()).to.include(`pulsar-tasks queue addition a=1 b=2 --wait --url ${served.url}`);
+    expect(served.output()).to.include(`curl -s ${served.url}`);
+    const run = await runCli(['queue', 'addition', 'a=1', 'b=2', '--wait', '--url', served.url]);
+    expect(run.code, run.stderr).to.equal(0);
+    expect(JSON.parse(run.stdout)).to.include({ status: 'SUCCESS', result: 3 });
+    expect(await served.stop()).to.equal(0);
+  });
+
+  it('requires the token it was given, and says so in the hint', async () => {
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '0', '--rpc-token', 'tok']);
+    expect(served.output()).to.include('Authorization: Bearer $PULSAR_TASKS_RPC_TOKEN');
+    expect((await runCli(['info', '--url', served.url])).code).to.equal(1);
+    expect((await runCli(['info', '--url', served.url, '--token', 'tok'])).code).to.equal(0);
+  });
+
+  it('reads --config, and flags override it', async () => {
+    const file = path.join(dir, 'settings.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ name: 'fromfile', taskPaths: ['jobs/*'], workers: 1, concurrency: 'inline', rpcBind: '127.0.0.1:0', logJson: true }),
+    );
+    served = await startServe(['--config', file, '--name', 'fromflag']);
+    const info = await runCli(['info', '--url', served.url]);
+    expect(info.code, info.stderr).to.equal(0);
+    expect(Object.keys((JSON.parse(info.stdout) as { apps: object }).apps)).to.include('fromflag').and.not.include('fromfile');
+    // logJson from the file: log lines are JSON.
+    const line = served.output().split('\n').find((l) => l.includes('JSON-RPC API at'));
+    expect(JSON.parse(line as string)).to.include({ level: 'info', logger: 'pulsar.cli' });
+    const run = await runCli(['queue', 'addition', 'a=2', 'b=3', '--wait', '--url', served.url]);
+    expect(JSON.parse(run.stdout)).to.include({ status: 'SUCCESS', result: 5 });
+  });
+
+  it('reads a JS module as --config', async () => {
+    const file = path.join(dir, 'settings.mjs');
+    writeFileSync(file, "export default { taskPaths: ['jobs/*'], workers: 0, rpcBind: '127.0.0.1:0' };\n");
+    served = await startServe(['--config', file]);
+    expect((await runCli(['jobs', 'addition', '--url', served.url])).code).to.equal(0);
+  });
+
+  it('refuses a config file with an unknown setting, naming it', async () => {
+    const file = path.join(dir, 'typo.json');
+    writeFileSync(file, JSON.stringify({ taskPath: ['jobs/*'] }));
+    const run = await runCli(['serve', '--config', file]);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.match(/^error: --config .*typo\.json: unknown setting "taskPath"/);
+  });
+
+  it('refuses a bad value from a config file, naming the setting', async () => {
+    const file = path.join(dir, 'bad.json');
+    writeFileSync(file, JSON.stringify({ taskPaths: ['jobs/*'], workers: -2, rpcBind: '127.0.0.1:0' }));
+    const run = await runCli(['serve', '--config', file]);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.match(/^error: workers must be an integer ≥ 0/);
+  });
+});

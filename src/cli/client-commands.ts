@@ -1,0 +1,93 @@
+/**
+ * `queue`, `task`, `jobs`, `info`: talk to a running server over JSON-RPC and print its answers
+ * as readable JSON on stdout. Each returns the exit status.
+ */
+import type { Json, JsonObject } from '../json.js';
+import { RpcClient } from '../rpc/client.js';
+import { SUCCESS, statusString } from '../states.js';
+import type { Task } from '../task.js';
+import { CliError, keyValues } from './values.js';
+
+/** Where the server is. */
+export interface ClientFlags {
+  url: string;
+  token?: string;
+}
+
+/** Flags of `queue`. */
+export interface QueueFlags extends ClientFlags {
+  wait?: boolean;
+  timeout?: number;
+  expiry?: number;
+}
+
+/** The default server URL. */
+export const DEFAULT_URL = 'http://127.0.0.1:8060';
+
+function clientOf(flags: ClientFlags): RpcClient {
+  return new RpcClient(flags.url, flags.token ? { token: flags.token } : {});
+}
+
+/** Writes `value` as indented JSON on stdout. */
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/** A task for people: the wire form with the status by name and times as ISO dates. */
+export function taskView(task: Task): JsonObject {
+  const wire = task.toWire();
+  const iso = (seconds: number | null): Json => (seconds === null ? null : new Date(seconds * 1000).toISOString());
+  return {
+    ...(wire as unknown as JsonObject),
+    status: statusString(wire.status),
+    time_queued: iso(wire.time_queued),
+    time_started: iso(wire.time_started),
+    time_ended: iso(wire.time_ended),
+    expiry: iso(wire.expiry),
+    eta: iso(wire.eta),
+  };
+}
+
+/** `queue <job> [key=value ...] [--wait] [--timeout S] [--expiry S]` */
+export async function queueCommand(job: string, args: string[], flags: QueueFlags): Promise<number> {
+  const kwargs = keyValues(args);
+  const client = clientOf(flags);
+  const id = await client.queueTask(job, kwargs, flags.expiry === undefined ? {} : { expiry: flags.expiry });
+  if (id === null) {
+    throw new CliError(`${job} was not queued: a task of ${job} with the same arguments is not done yet (the job does not overlap)`);
+  }
+  if (!flags.wait && flags.timeout === undefined) {
+    const task = await client.getTask(id);
+    printJson(task ? taskView(task) : { id });
+    return 0;
+  }
+  const task = await client.waitForTask(id, flags.timeout);
+  if (!task) throw new CliError(`task ${id} disappeared while waiting for it`);
+  printJson(taskView(task));
+  if (task.status !== SUCCESS) {
+    process.stderr.write(`error: task ${id} ended ${task.statusString()}: ${String(task.result)}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** `task <id>` */
+export async function taskCommand(id: string, flags: ClientFlags): Promise<number> {
+  const task = await clientOf(flags).getTask(id);
+  if (!task) throw new CliError(`no task ${id} on ${flags.url}`);
+  printJson(taskView(task));
+  return 0;
+}
+
+/** `jobs [name ...]`: an object of job infos by name. */
+export async function jobsCommand(names: string[], flags: ClientFlags): Promise<number> {
+  const entries = await clientOf(flags).jobList(names.length ? names : undefined);
+  printJson(Object.fromEntries(entries));
+  return 0;
+}
+
+/** `info` */
+export async function infoCommand(flags: ClientFlags): Promise<number> {
+  printJson(await clientOf(flags).serverInfo());
+  return 0;
+}

@@ -1,0 +1,99 @@
+/**
+ * The `pulsar-tasks` command line (SPEC §8), on commander: `serve` runs an arbiter; `queue`,
+ * `task`, `jobs`, `info` talk to a running server over JSON-RPC.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { CONCURRENCY_MODES } from '../taskqueue.js';
+import { DEFAULT_URL, infoCommand, jobsCommand, queueCommand, taskCommand, type ClientFlags, type QueueFlags } from './client-commands.js';
+import { serve, type ServeFlags } from './serve.js';
+import { bindAddress, CliError, commaList, httpUrl, integerAtLeast, logLevel, nonNegativeSeconds, oneLine, positiveSeconds } from './values.js';
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? '0.0.0';
+}
+
+/** Adds `--url` and `--token` to a command that talks to a server. */
+function clientOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--url <url>', 'URL of the pulsar-tasks JSON-RPC server').env('PULSAR_TASKS_RPC_URL').default(DEFAULT_URL).argParser(httpUrl))
+    .addOption(new Option('--token <token>', 'bearer token the server requires').env('PULSAR_TASKS_RPC_TOKEN'));
+}
+
+/** The program; `setStatus` receives each command's exit status. */
+export function buildProgram(setStatus: (status: number) => void): Command {
+  const program = new Command('pulsar-tasks')
+    .description('A distributed task queue for Node.js: run workers and a JSON-RPC API, queue and inspect tasks.')
+    .version(packageVersion(), '-V, --version')
+    .showSuggestionAfterError()
+    // Errors become exceptions that runCli turns into an exit status, instead of process.exit().
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run an arbiter: a TaskQueue, its workers, and its JSON-RPC server')
+    .option('--config <file>', 'JSON file or JS/TS module of settings, keyed like the flags in camelCase; flags override it')
+    .option('--name <name>', 'name of the TaskQueue (default: taskqueue)')
+    .option('--task-paths <paths>', "job modules, comma-separated; 'folder/*' for every module in a folder", commaList)
+    .option('--task-backend <url>', 'local:// (default) or redis://[:password@]host:port/db')
+    .option('--concurrent-tasks <n>', 'tasks one worker runs at once (default: 5)', integerAtLeast(1))
+    .option('--schedule-periodic', 'queue periodic jobs on their schedule')
+    .option('-w, --workers <n>', 'number of workers; 0: the monitor runs tasks itself (default: 1)', integerAtLeast(0))
+    .addOption(new Option('--concurrency <mode>', 'how workers run (default: process)').choices(CONCURRENCY_MODES))
+    .option('--max-requests <n>', 'replace a worker after it processed N tasks; 0: never (default: 0)', integerAtLeast(0))
+    .option('-t, --timeout <seconds>', 'replace a worker silent this long (default: 600)', positiveSeconds)
+    .option('--rpc-bind <host:port>', 'address of the JSON-RPC server (default: 127.0.0.1:8060)', bindAddress)
+    .option('--no-rpc', 'run without the JSON-RPC server')
+    .option('--rpc-token <token>', 'bearer token JSON-RPC clients must send (default: $PULSAR_TASKS_RPC_TOKEN)')
+    .option('--rpc-insecure', 'allow a --rpc-bind reachable from other machines without a token')
+    .option('--log-level <level>', 'debug, info, warn, error or silent (default: info)', logLevel)
+    .option('--log-json', 'log JSON lines instead of text')
+    .action(async (flags: ServeFlags, command: Command) => {
+      const given = (key: string) => command.getOptionValueSource(key) === 'cli' || command.getOptionValueSource(key) === 'env';
+      if (flags.rpc === false && given('rpcBind')) throw new CliError('--rpc-bind and --no-rpc cannot be used together');
+      await serve(flags, given);
+      setStatus(0);
+    });
+
+  clientOptions(
+    program
+      .command('queue <job> [args...]')
+      .description('queue a task; kwargs as key=value (values are JSON when they parse as JSON, else strings)')
+      .option('--wait', 'wait for the task to be done and print it (exit status 1 unless SUCCESS)')
+      .option('--timeout <seconds>', 'with --wait (implied): give up after this many seconds', positiveSeconds)
+      .option('--expiry <seconds>', 'revoke the task if it has not started this many seconds after queueing', nonNegativeSeconds)
+      .addHelpText('after', '\nExamples:\n  pulsar-tasks queue addition a=1 b=2 --wait\n  pulsar-tasks queue echo message=\'"42"\' --url http://127.0.0.1:8060'),
+  ).action(async (job: string, args: string[], flags: QueueFlags) => setStatus(await queueCommand(job, args, flags)));
+
+  clientOptions(program.command('task <id>').description('print a task')).action(async (id: string, flags: ClientFlags) =>
+    setStatus(await taskCommand(id, flags)),
+  );
+
+  clientOptions(program.command('jobs [names...]').description('list the jobs the server knows, or the ones named')).action(
+    async (names: string[], flags: ClientFlags) => setStatus(await jobsCommand(names, flags)),
+  );
+
+  clientOptions(program.command('info').description('print the server info: arbiter, TaskQueues and their workers')).action(
+    async (flags: ClientFlags) => setStatus(await infoCommand(flags)),
+  );
+
+  return program;
+}
+
+/**
+ * Runs the command line; resolves to the exit status. Every error is one line on stderr:
+ * commander prints its own (unknown flag, bad value), the rest are printed here.
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
+  let status = 0;
+  const program = buildProgram((s) => (status = s));
+  try {
+    await program.parseAsync([...argv]);
+    return status;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`error: ${oneLine(err)}\n`);
+    return 1;
+  }
+}
