@@ -46,6 +46,18 @@ describe('RpcServer protocol', () => {
       }
     });
 
+    it('keeps a "__proto__" kwarg a plain kwarg: no prototype is touched', async () => {
+      const body = '{"jsonrpc":"2.0","id":1,"method":"queue_task","params":{"jobname":"echo","message":"m","__proto__":{"polluted":true}}}';
+      const id = resultOf<string>(await post(h.url, body));
+      const task = resultOf<{ kwargs: object }>(await post(h.url, rpc('wait_for_task', { id })));
+      expect(Object.getOwnPropertyNames(task.kwargs)).to.include('__proto__');
+      expect(({} as Record<string, unknown>).polluted).to.equal(undefined);
+    });
+
+    it('takes null params as no params', async () => {
+      expect(resultOf(await post(h.url, { jsonrpc: '2.0', method: 'ping', params: null, id: 1 }))).to.equal('pong');
+    });
+
     it('answers an unexpected or mistyped param with -32602', async () => {
       expect(errorOf(await post(h.url, rpc('get_task', { id: 'x', extra: 1 }))).code).to.equal(-32602);
       expect(errorOf(await post(h.url, rpc('get_task', { id: 7 }))).code).to.equal(-32602);

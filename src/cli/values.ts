@@ -79,12 +79,13 @@ export function httpUrl(value: string): string {
  * `s="1"`), else the string as typed (`name=alice`).
  */
 export function keyValues(args: readonly string[]): JsonObject {
-  const kwargs: JsonObject = {};
+  // A Map, then fromEntries: a `__proto__` key stays a key, never a prototype.
+  const kwargs = new Map<string, Json>();
   for (const arg of args) {
     const eq = arg.indexOf('=');
     if (eq <= 0) throw new CliError(`argument "${arg}" must be key=value`);
     const key = arg.slice(0, eq);
-    if (Object.prototype.hasOwnProperty.call(kwargs, key)) throw new CliError(`argument "${key}" is given twice`);
+    if (kwargs.has(key)) throw new CliError(`argument "${key}" is given twice`);
     const raw = arg.slice(eq + 1);
     let value: Json;
     try {
@@ -92,9 +93,9 @@ export function keyValues(args: readonly string[]): JsonObject {
     } catch {
       value = raw;
     }
-    kwargs[key] = value;
+    kwargs.set(key, value);
   }
-  return kwargs;
+  return Object.fromEntries(kwargs);
 }
 
 /** The first line of an error's message: the CLI prints errors on one line. */

@@ -101,10 +101,8 @@ methods.set('queue_task', async (params, call) => {
     kwargs = given ?? {};
   } else {
     p = params ?? {};
-    kwargs = {};
-    for (const [key, value] of Object.entries(p)) {
-      if (!(QUEUE_TASK_KEYS as readonly string[]).includes(key)) kwargs[key] = value;
-    }
+    // fromEntries defines keys as own data: a `__proto__` key stays a key, never a prototype.
+    kwargs = Object.fromEntries(Object.entries(p).filter(([key]) => !(QUEUE_TASK_KEYS as readonly string[]).includes(key)));
   }
   const jobname = requiredString('queue_task', p, 'jobname');
   const options: QueueOptions = {

@@ -101,8 +101,9 @@ export function checkRequest(value: unknown): { ok: true; request: RpcRequest } 
   if (message.jsonrpc !== '2.0') return invalid('"jsonrpc" must be "2.0"');
   if (typeof message.method !== 'string' || !message.method) return invalid('"method" must be a non-empty string');
   if ('id' in message && !isRpcId(message.id)) return invalid('"id" must be a string, a number or null');
-  const params = message.params;
-  if (params !== undefined && (typeof params !== 'object' || params === null)) return invalid('"params" must be an array or an object');
+  // `null` params are not JSON-RPC 2.0, but some clients send them for "no params": harmless.
+  const params = message.params ?? undefined;
+  if (params !== undefined && typeof params !== 'object') return invalid('"params" must be an array or an object');
   const request: RpcRequest = { jsonrpc: '2.0', method: message.method };
   if (params !== undefined) request.params = params as RpcParams;
   if ('id' in message) request.id = message.id as RpcId;
