@@ -44,6 +44,23 @@ describe('pulsar-tasks serve', () => {
     expect(await served.stop()).to.equal(0);
   });
 
+  it('runs process workers, the default, from the bin launcher (tsx reaches the children)', async () => {
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '2']);
+    const run = await runCli(['queue', 'checkworker', '--wait', '--url', served.url]);
+    expect(run.code, run.stderr).to.equal(0);
+    const task = JSON.parse(run.stdout) as { status: string; result: { pid: number } };
+    expect(task.status).to.equal('SUCCESS');
+    // Run in a worker process, not in the arbiter's.
+    expect(task.result.pid).to.be.a('number').and.not.equal(served.child.pid);
+    expect(await served.stop()).to.equal(0);
+  });
+
+  it('runs without JSON-RPC with --no-rpc, and stops on SIGINT', async () => {
+    served = await startServe(['--task-paths', 'jobs/*', '--workers', '0', '--no-rpc'], {}, /running without JSON-RPC \(--no-rpc\)/);
+    expect(served.output()).to.not.include('JSON-RPC API at');
+    expect(await served.stop()).to.equal(0);
+  });
+
   it('requires the token it was given, and says so in the hint', async () => {
     served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '0', '--rpc-token', 'tok']);
     expect(served.output()).to.include('Authorization: Bearer $PULSAR_TASKS_RPC_TOKEN');

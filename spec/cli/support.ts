@@ -52,9 +52,9 @@ export interface ServeChild {
 
 /**
  * Starts `pulsar-tasks serve ...args` and resolves once it logged `JSON-RPC API at <url>` and the
- * hint line after it; rejects with its output if it exits first.
+ * hint line after it (or once its stderr matches `ready`); rejects with its output if it exits first.
  */
-export function startServe(args: string[], env: Record<string, string> = {}): Promise<ServeChild> {
+export function startServe(args: string[], env: Record<string, string> = {}, ready?: RegExp): Promise<ServeChild> {
   const child = spawnCli(['serve', '--log-level', 'info', ...args], env);
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -69,6 +69,10 @@ export function startServe(args: string[], env: Record<string, string> = {}): Pr
   return new Promise((resolve, reject) => {
     const onData = (d: Buffer) => {
       stderr += d.toString();
+      if (ready) {
+        if (ready.test(stderr)) resolve({ child, url: '', output: () => stderr, stop });
+        return;
+      }
       const match = /JSON-RPC API at (https?:\/\/[^\s"\\]+)/.exec(stderr);
       // The hint is logged right after the URL: wait for its whole line too.
       if (match && /queue a task: .*\n/.test(stderr)) resolve({ child, url: match[1] as string, output: () => stderr, stop });

@@ -81,6 +81,8 @@ export async function serve(flags: ServeFlags, given: (key: keyof ServeFlags) =>
   if (rpc) {
     log.info(`JSON-RPC API at ${rpc.url}`);
     log.info(queueHint(rpc, tq.backend.registry.names()));
+  } else {
+    log.info(`TaskQueue "${tq.name}" running without JSON-RPC (--no-rpc): queue tasks from jobs, or from a producer on a shared backend`);
   }
 }
 
