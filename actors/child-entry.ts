@@ -16,7 +16,8 @@ import type { ChildConfig, FromChild, ToChild } from './child-protocol.js';
 
 const send: (message: FromChild) => void = isMainThread
   ? (message) => {
-      if (process.connected) process.send?.(message);
+      // With a callback a failed send (parent gone: EPIPE) is not an unhandled 'error' event.
+      if (process.connected) process.send?.(message, undefined, {}, () => undefined);
     }
   : (message) => parentPort?.postMessage(message);
 

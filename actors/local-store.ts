@@ -8,15 +8,21 @@ import { BackendUnavailable } from '../src/errors.js';
 import { getLogger } from '../src/logger.js';
 import type { EventListener } from '../src/store.js';
 import type { LocalStoreMessage, StoreEventMessage } from './protocol.js';
-import { askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
+import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
+
+/** A LocalStore actor, and a way to close its store when the actor is out of reach. */
+export interface LocalStoreHandle {
+  ref: TypedRef<LocalStoreMessage>;
+  close(): Promise<void>;
+}
 
 /** Spawns the LocalStore actor of application `name` under `parent`. */
-export function spawnLocalStore(parent: AnyRef, name: string): TypedRef<LocalStoreMessage> {
+export function spawnLocalStore(parent: AnyRef, name: string): LocalStoreHandle {
   const store = new MemoryStore(name);
   const unsubscribers = new Map<string, () => Promise<void>>();
   const log = getLogger(`pulsar.${name}.local-store`);
   let closed = false;
-  return spawnHandler<LocalStoreMessage>(parent, 'local-store', (message) => {
+  const ref = spawnHandler<LocalStoreMessage>(parent, 'local-store', (message) => {
     switch (message.type) {
       case 'call':
         if (closed) {
@@ -49,6 +55,11 @@ export function spawnLocalStore(parent: AnyRef, name: string): TypedRef<LocalSto
         break;
     }
   });
+  const close = async () => {
+    closed = true;
+    await store.close();
+  };
+  return { ref, close };
 }
 
 let subscriberCount = 0;
@@ -82,6 +93,11 @@ export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: 
  * Asks the LocalStore actor to close its store. The actor is not stopped here: it answers late
  * calls with BackendUnavailable until its monitor stops and takes it out of reach.
  */
-export async function shutdownLocalStore(storeRef: TypedRef<LocalStoreMessage>): Promise<void> {
-  await askReply<LocalStoreMessage, true>(storeRef, (replyTo) => ({ type: 'shutdown', replyTo }), 5000, 'local store shutdown');
+export async function shutdownLocalStore(handle: LocalStoreHandle): Promise<void> {
+  try {
+    await askReply<LocalStoreMessage, true>(handle.ref, (replyTo) => ({ type: 'shutdown', replyTo }), 5000, 'local store shutdown');
+  } catch (err) {
+    if (!(err instanceof ActorGone)) throw err;
+    await handle.close();
+  }
 }

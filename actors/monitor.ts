@@ -13,10 +13,10 @@ import { backendInfo } from '../src/queue-api.js';
 import { JobRegistry } from '../src/registry.js';
 import type { TaskStore } from '../src/store.js';
 import type { MonitorView, TaskQueue, WorkerView } from '../src/taskqueue.js';
-import { localStoreClient, shutdownLocalStore, spawnLocalStore } from './local-store.js';
+import { localStoreClient, shutdownLocalStore, spawnLocalStore, type LocalStoreHandle } from './local-store.js';
 import { answerQueueRequest, isQueueRequest } from './queue-protocol.js';
-import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
-import { askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
+import { assertNever, type MonitorMessage, type WorkerMessage } from './protocol.js';
+import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
 import { countsAgainstBudget, RestartBudget } from './supervision.js';
 import { spawnWorker, type WorkerHandle } from './worker.js';
 
@@ -47,7 +47,9 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
   let seq = 0;
   let schedulerTimer: NodeJS.Timeout | null = null;
   let housekeeping: NodeJS.Timeout | null = null;
-  let localStore: TypedRef<LocalStoreMessage> | null = null;
+  let localStore: LocalStoreHandle | null = null;
+  // Assigned once the monitor's actor (the store's parent) exists; the closures above read it later.
+  // eslint-disable-next-line prefer-const
   let backend: TaskBackend;
 
   const views = (): WorkerView[] => [...workers.values()].map((w) => w.view);
@@ -55,7 +57,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
 
   const spawnOne = () => {
     const id = `${s.name}-w${++seq}-${randomBytes(3).toString('hex')}`;
-    const handle = spawnWorker({ id, mode: s.concurrency, settings: s, registry, pollTimeout, heartbeatMs, monitor: ref, localStore });
+    const handle = spawnWorker({ id, mode: s.concurrency, settings: s, registry, pollTimeout, heartbeatMs, monitor: ref, localStore: localStore?.ref ?? null });
     workers.set(id, handle);
     log.debug(`spawned worker ${id} (${s.concurrency}, pid ${handle.view.pid ?? '?'})`);
   };
@@ -147,7 +149,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
   try {
     if (scheme === 'local') {
       localStore = spawnLocalStore(ref, s.name);
-      store = localStoreClient(localStore, ref);
+      store = localStoreClient(localStore.ref, ref);
     } else {
       store = createStore(s.taskBackend, { name: s.name });
     }
@@ -208,8 +210,11 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
           try {
             await askReply<WorkerMessage, true>(handle.ref, (replyTo) => ({ type: 'shutdown', graceMs, replyTo }), graceMs + 15_000, `worker ${handle.view.id} shutdown`);
           } catch (err) {
-            log.error(`worker ${handle.view.id} did not stop cleanly: ${String(err)}`);
-            tell(handle.ref, { type: 'kill', reason: 'shutdown', detail: 'did not stop in time' });
+            if (err instanceof ActorGone) await handle.shutdown(graceMs);
+            else {
+              log.error(`worker ${handle.view.id} did not stop cleanly: ${String(err)}`);
+              tell(handle.ref, { type: 'kill', reason: 'shutdown', detail: 'did not stop in time' });
+            }
           }
         }),
       );

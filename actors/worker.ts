@@ -35,6 +35,11 @@ export interface WorkerHandle {
   ref: TypedRef<WorkerMessage>;
   view: WorkerView;
   lastHeartbeat: number;
+  /**
+   * Stops the worker without the mailbox: for when the tree is out of reach (nact drops messages
+   * to the children of a stopped actor, as when an embedding parent stops).
+   */
+  shutdown(graceMs: number): Promise<void>;
 }
 
 /** Spawns the Worker actor `spec.id` under its monitor. */
@@ -73,21 +78,8 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         child?.send(message);
         break;
       case 'shutdown': {
-        exitReason ??= 'shutdown';
         const replyTo = message.replyTo;
-        if (exited) {
-          tell(replyTo, { ok: true, value: true });
-          break;
-        }
-        onExitCallbacks.push(() => tell(replyTo, { ok: true, value: true }));
-        if (child) {
-          child.send({ type: 'shutdown', graceMs: message.graceMs });
-          const kill = setTimeout(() => child?.kill(), message.graceMs + 5000);
-          onExitCallbacks.push(() => clearTimeout(kill));
-        } else if (inline) {
-          const backend = inline;
-          void backend.close(message.graceMs / 1000).finally(() => report(exitReason ?? 'shutdown', 'stopped'));
-        }
+        void shutdown(message.graceMs).then(() => tell(replyTo, { ok: true, value: true }));
         break;
       }
       case 'kill':
@@ -101,7 +93,23 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
     }
   });
 
-  const handle: WorkerHandle = { ref, view, lastHeartbeat: Date.now() };
+  /** Stops the worker (running tasks get `graceMs`); resolves once it exited. */
+  function shutdown(graceMs: number): Promise<void> {
+    exitReason ??= 'shutdown';
+    if (exited) return Promise.resolve();
+    const done = new Promise<void>((resolve) => onExitCallbacks.push(resolve));
+    if (child) {
+      child.send({ type: 'shutdown', graceMs });
+      const kill = setTimeout(() => child?.kill(), graceMs + 5000);
+      onExitCallbacks.push(() => clearTimeout(kill));
+    } else if (inline) {
+      const backend = inline;
+      void backend.close(graceMs / 1000).finally(() => report(exitReason ?? 'shutdown', 'stopped'));
+    }
+    return done;
+  }
+
+  const handle: WorkerHandle = { ref, view, lastHeartbeat: Date.now(), shutdown };
 
   if (spec.mode === 'inline') {
     const store: TaskStore = spec.localStore

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
-import { InvalidTaskArguments, TaskNotAvailable, TaskTimeoutError } from './errors.js';
+import { BackendUnavailable, InvalidTaskArguments, TaskNotAvailable, TaskTimeoutError } from './errors.js';
 import { generateTaskIds } from './ids.js';
 import type { Job } from './job.js';
 import type { Json, JsonObject } from './json.js';
@@ -231,6 +231,7 @@ export class TaskBackend {
       let settled = false;
       let checking = false;
       let again = false;
+      let first = true;
       const timers: NodeJS.Timeout[] = [];
       const finish = (fn: () => void) => {
         if (settled) return;
@@ -249,6 +250,7 @@ export class TaskBackend {
         this.getTask(id).then(
           (task) => {
             checking = false;
+            first = false;
             if (!task) finish(() => resolve(null));
             else if (task.done()) finish(() => resolve(task));
             else if (again) {
@@ -258,7 +260,9 @@ export class TaskBackend {
           },
           (err: unknown) => {
             checking = false;
-            finish(() => reject(err));
+            // During a store outage the next re-read (or the timeout) decides; other errors end the wait.
+            if (first || !(err instanceof BackendUnavailable)) finish(() => reject(err));
+            first = false;
           },
         );
       };

@@ -31,3 +31,6 @@ export type { QueueApi, AppContext, ServiceApp } from './app.js';
 export { createBackend, type ProducerOptions } from './create-backend.js';
 export { taskBackends, type StoreClass, type StoreOptions } from './config.js';
 import './backends/index.js';
+export { RpcServer, RPC_TOKEN_ENV, type RpcServerOptions } from './rpc/server.js';
+export { RpcClient, RpcConnectionError, type RpcClientOptions, type RpcTaskFilter } from './rpc/client.js';
+export { RpcError, RPC_CODES } from './rpc/protocol.js';

@@ -109,6 +109,9 @@ export interface TaskStore {
   /** Last run time (epoch ms) of each periodic job that ran. */
   lastRuns(): Promise<Record<string, number>>;
 
+  /** Ends the parked pulls of `worker` at once (they answer []). Optional: a store without it lets them run out. */
+  interrupt?(worker: string): Promise<void>;
+
   /** Releases connections and timers. */
   close(): Promise<void>;
 }

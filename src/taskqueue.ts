@@ -2,6 +2,7 @@
  * TaskQueue: the application an Arbiter runs (SPEC §6): its settings, its jobs, pulsar's hooks,
  * and, once started, its `backend`.
  */
+import './backends/index.js';
 import { intSetting, parseBackendUrl, secondsSetting } from './config.js';
 import { ImproperlyConfigured } from './errors.js';
 import type { JobClass } from './job.js';

@@ -225,18 +225,24 @@ export class WorkerRuntime extends EventEmitter {
     this.slotWaiter = null;
     wake?.();
     if (this.renewTimer) clearInterval(this.renewTimer);
-    const all = Promise.allSettled([...this.inflight.values()]);
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'grace'>((r) => (timer = setTimeout(() => r('grace'), graceMs)));
-    const outcome = await Promise.race([all, graceOver]);
-    clearTimeout(timer);
-    if (outcome === 'grace' && this.running.size) {
+    const deadline = Date.now() + graceMs;
+    // End a parked pull now; tasks a last pull still brings are launched and get the grace too.
+    await this.backend.store.interrupt?.(this.worker.id).catch(() => undefined);
+    await within(this.loopDone, Math.min(graceMs, this.backend.pollTimeout * 1000 + 1000));
+    await within(Promise.allSettled([...this.inflight.values()]), Math.max(0, deadline - Date.now()));
+    if (this.running.size) {
       this.log.warn(`${this.worker.id} stops with ${this.running.size} task(s) still running: handing them back`);
       for (const aborter of this.aborters.values()) aborter.abort(new Error('worker stopping'));
       await this.backend.store
         .recover({ nowMs: Date.now(), maxRedeliveries: this.backend.maxRedeliveries, worker: this.worker.id })
         .catch((err: unknown) => this.log.error(`could not hand tasks back: ${String(err)}`));
     }
-    await Promise.race([this.loopDone, new Promise((r) => setTimeout(r, 50))]);
   }
+}
+
+/** Waits for `promise`, at most `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
 }

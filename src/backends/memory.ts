@@ -180,6 +180,10 @@ export class MemoryStore implements TaskStore {
     }
   }
 
+  async interrupt(worker: string): Promise<void> {
+    this.cancelPulls(worker);
+  }
+
   /** A dead worker's parked pulls must not take the tasks handed back for it. */
   private cancelPulls(worker: string): void {
     for (const puller of this.pullers.filter((p) => p.request.worker === worker)) {

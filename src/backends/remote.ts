@@ -16,9 +16,10 @@ import type { WireTask } from '../task.js';
 
 /** The methods a transport carries (all but subscribe and close). */
 export type StoreMethod = Exclude<keyof TaskStore, 'subscribe' | 'close'>;
+
 export const STORE_METHODS: readonly StoreMethod[] = [
   'queue', 'get', 'list', 'numQueued', 'revoke', 'flush', 'pull', 'start', 'finish', 'retry', 'renew',
-  'recover', 'publish', 'progress', 'claimRun', 'lastRuns',
+  'recover', 'publish', 'progress', 'claimRun', 'lastRuns', 'interrupt',
 ];
 
 /** True when `name` is a method a transport may call. */
@@ -28,8 +29,8 @@ export function isStoreMethod(name: unknown): name is StoreMethod {
 
 /** Calls `method` of a real store with `args` (on the answering side). */
 export function callStore(store: TaskStore, method: StoreMethod, args: unknown[]): Promise<unknown> {
-  const fn = store[method] as (...a: unknown[]) => Promise<unknown>;
-  return fn.apply(store, args);
+  const fn = store[method] as ((...a: unknown[]) => Promise<unknown>) | undefined;
+  return fn ? fn.apply(store, args) : Promise.resolve(undefined);
 }
 
 /** How a RemoteStore reaches the real one. */
@@ -98,6 +99,9 @@ export class RemoteStore implements TaskStore {
   }
   lastRuns(): Promise<Record<string, number>> {
     return this.call('lastRuns', []);
+  }
+  interrupt(worker: string): Promise<void> {
+    return this.call('interrupt', [worker]);
   }
   subscribe(listener: EventListener): Promise<() => Promise<void>> {
     return this.transport.subscribe(listener);
