@@ -84,24 +84,18 @@ for (const concurrency of MODES) {
     });
 
     it('broadcasts queued, started and done in that order', async () => {
-      const seen: string[] = [];
-      let id = '';
-      const done = new Promise<void>((resolve) => {
-        const record = (event: string) => (taskId: string) => {
-          if (taskId !== id) return;
-          seen.push(event);
-          if (event === 'task_done') resolve();
-        };
-        tq.backend.on('task_queued', record('task_queued'));
-        tq.backend.on('task_started', record('task_started'));
-        tq.backend.on('task_done', record('task_done'));
+      // Every event is recorded from before the task exists; this task's sequence is read after.
+      const seen: [string, string][] = [];
+      const listeners = (['task_queued', 'task_started', 'task_done'] as const).map((event) => {
+        const listener = (taskId: string) => seen.push([event, taskId]);
+        tq.backend.on(event, listener);
+        return [event, listener] as const;
       });
       await tq.backend.ensureSubscribed();
-      id = (await tq.backend.queueTask('asynchronous', { lag: 0.2 })) as string;
-      // The queued event may have been broadcast before `id` was known: the store says it was queued.
-      await done;
-      expect(seen.filter((e) => e !== 'task_queued')).to.deep.equal(['task_started', 'task_done']);
-      expect(seen.indexOf('task_queued')).to.be.oneOf([-1, 0]);
+      const id = (await tq.backend.queueTask('asynchronous', { lag: 0.2 })) as string;
+      await nextEvent(tq.backend, 'task_done', (taskId) => taskId === id);
+      for (const [event, listener] of listeners) tq.backend.off(event, listener);
+      expect(seen.filter(([, taskId]) => taskId === id).map(([event]) => event)).to.deep.equal(['task_queued', 'task_started', 'task_done']);
     });
 
     it('runs a job that sees the other tasks of its worker', async () => {
