@@ -12,37 +12,83 @@ import { errorFromWire } from '../src/error-codec.js';
 import { configureLogging, getLogger } from '../src/logger.js';
 import { JobRegistry } from '../src/registry.js';
 import type { EventListener, TaskStore } from '../src/store.js';
-import type { ChildConfig, FromChild, ToChild } from './child-protocol.js';
+import { TurnBatcher, type ChildConfig, type FromChild, type StoreCall, type ToChild } from './child-protocol.js';
 
-const send: (message: FromChild) => void = isMainThread
+const post: (message: FromChild) => void = isMainThread
   ? (message) => {
       // With a callback a failed send (parent gone: EPIPE) is not an unhandled 'error' event.
       if (process.connected) process.send?.(message, undefined, {}, () => undefined);
     }
   : (message) => parentPort?.postMessage(message);
 
+/** Store calls of one event-loop turn leave as one message (see child-protocol.ts). */
+const outbox = new TurnBatcher<StoreCall>((calls) => post({ type: 'store_calls', calls }));
+
+/** Any other message: pending store calls go first, so the parent sees them in the order made. */
+const send = (message: FromChild): void => {
+  outbox.flushNow();
+  post(message);
+};
+
 const onMessage = (listener: (message: ToChild) => void): void => {
   if (isMainThread) process.on('message', (m) => listener(m as ToChild));
   else parentPort?.on('message', listener);
 };
 
-const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+interface PendingCall {
+  method: StoreMethod;
+  timeoutMs: number;
+  deadline: number;
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+}
+
+const pending = new Map<number, PendingCall>();
 const listeners = new Set<EventListener>();
 let nextRid = 1;
 let backend: TaskBackend | null = null;
 let heartbeat: NodeJS.Timeout | null = null;
+let sweeper: NodeJS.Timeout | null = null;
+let sweepAt = Infinity;
+
+/**
+ * One timer for every pending call, armed for the earliest deadline, instead of a timer per call:
+ * that was a timer set and cleared twice per task on the hot path, for deadlines of tens of
+ * seconds that almost never pass.
+ */
+function armSweeper(deadline: number): void {
+  if (deadline >= sweepAt) return;
+  if (sweeper) clearTimeout(sweeper);
+  sweepAt = deadline;
+  sweeper = setTimeout(sweep, Math.max(0, deadline - Date.now()));
+}
+
+/** Fails the calls past their deadline, then waits for the next one. */
+function sweep(): void {
+  sweeper = null;
+  sweepAt = Infinity;
+  const now = Date.now();
+  let next = Infinity;
+  for (const [rid, p] of pending) {
+    if (p.deadline > now) {
+      next = Math.min(next, p.deadline);
+      continue;
+    }
+    pending.delete(rid);
+    p.reject(new Error(`store call ${p.method} got no answer from the arbiter within ${p.timeoutMs} ms`));
+  }
+  if (next < Infinity) armSweeper(next);
+}
 
 /** Store calls cross the IPC channel to the Worker actor, which asks the LocalStore actor. */
 const ipcTransport: StoreTransport = {
   call(method: StoreMethod, args: unknown[], timeoutMs: number): Promise<unknown> {
     const rid = nextRid++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        pending.delete(rid);
-        reject(new Error(`store call ${method} got no answer from the arbiter within ${timeoutMs} ms`));
-      }, timeoutMs);
-      pending.set(rid, { resolve, reject, timer });
-      send({ type: 'store_call', rid, method, args });
+      const deadline = Date.now() + timeoutMs;
+      pending.set(rid, { method, timeoutMs, deadline, resolve, reject });
+      armSweeper(deadline);
+      outbox.push({ rid, method, args });
     });
   },
   async subscribe(listener) {
@@ -53,7 +99,9 @@ const ipcTransport: StoreTransport = {
     };
   },
   async close() {
-    for (const p of pending.values()) clearTimeout(p.timer);
+    if (sweeper) clearTimeout(sweeper);
+    sweeper = null;
+    sweepAt = Infinity;
   },
 };
 
@@ -93,6 +141,7 @@ async function shutdown(graceMs: number): Promise<void> {
   if (backend) await backend.close(graceMs / 1000);
   if (isMainThread) {
     // Exit once the last message is flushed; disconnect() with messages pending crashes Node 20.
+    outbox.flushNow();
     if (process.connected) process.send?.({ type: 'stopped' } satisfies FromChild, () => process.exit(0));
     else process.exit(0);
   } else {
@@ -110,15 +159,15 @@ onMessage((message) => {
         setTimeout(() => process.exit(1), 50);
       });
       break;
-    case 'store_reply': {
-      const p = pending.get(message.rid);
-      if (!p) break;
-      pending.delete(message.rid);
-      clearTimeout(p.timer);
-      if (message.ok) p.resolve(message.value);
-      else p.reject(errorFromWire(message.error));
+    case 'store_replies':
+      for (const reply of message.replies) {
+        const p = pending.get(reply.rid);
+        if (!p) continue;
+        pending.delete(reply.rid);
+        if (reply.ok) p.resolve(reply.value);
+        else p.reject(errorFromWire(reply.error));
+      }
       break;
-    }
     case 'event':
       for (const listener of listeners) listener(message.event, message.id);
       break;

@@ -1,5 +1,10 @@
 /**
  * Messages between a Worker actor (in the arbiter) and its child (process or thread).
+ *
+ * Store calls travel in batches: every call a child makes in one turn of its event loop goes in
+ * one `store_calls` message, and the replies the bridge has ready in one turn go back in one
+ * `store_replies` message. Each IPC message costs a serialization and a syscall on both sides;
+ * per task that used to be the arbiter's largest cost.
  */
 import type { WireError } from '../src/error-codec.js';
 import type { StoreMethod } from '../src/backends/remote.js';
@@ -23,17 +28,26 @@ export interface ChildConfig {
   logJson: boolean;
 }
 
+/** One store call of a child; `rid` pairs it with its reply. */
+export interface StoreCall {
+  rid: number;
+  method: StoreMethod;
+  args: unknown[];
+}
+
+/** The outcome of one store call: each call of a batch succeeds or fails on its own. */
+export type StoreReply = { rid: number; ok: true; value: unknown } | { rid: number; ok: false; error: WireError };
+
 export type ToChild =
   | { type: 'init'; config: ChildConfig }
-  | { type: 'store_reply'; rid: number; ok: true; value: unknown }
-  | { type: 'store_reply'; rid: number; ok: false; error: WireError }
+  | { type: 'store_replies'; replies: StoreReply[] }
   | { type: 'event'; event: TaskEvent; id: string }
   | { type: 'shutdown'; graceMs: number };
 
 export type FromChild =
   | { type: 'ready'; pid: number; threadId?: number }
   | { type: 'heartbeat'; running: number; processed: number }
-  | { type: 'store_call'; rid: number; method: StoreMethod; args: unknown[] }
+  | { type: 'store_calls'; calls: StoreCall[] }
   | { type: 'subscribe' }
   | { type: 'idle' }
   | { type: 'stuck'; taskId: string }
@@ -43,4 +57,31 @@ export type FromChild =
 /** True for a message a child may send. */
 export function isFromChild(value: unknown): value is FromChild {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
+}
+
+/**
+ * Collects items pushed during one turn of the event loop and hands them to `flush` as one list,
+ * in push order, from a setImmediate: after every microtask of the turn (so the continuations of
+ * one batch of replies all land in the same batch of calls), before the next I/O poll.
+ */
+export class TurnBatcher<T> {
+  private items: T[] = [];
+  private scheduled: NodeJS.Immediate | null = null;
+
+  constructor(private readonly flush: (items: T[]) => void) {}
+
+  push(item: T): void {
+    this.items.push(item);
+    this.scheduled ??= setImmediate(() => this.flushNow());
+  }
+
+  /** Sends what is pending now: before a message that must not overtake it. */
+  flushNow(): void {
+    if (this.scheduled) clearImmediate(this.scheduled);
+    this.scheduled = null;
+    if (!this.items.length) return;
+    const items = this.items;
+    this.items = [];
+    this.flush(items);
+  }
 }

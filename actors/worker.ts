@@ -11,7 +11,7 @@ import type { JobRegistry } from '../src/registry.js';
 import type { TaskStore } from '../src/store.js';
 import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/taskqueue.js';
 import { forkChild, spawnThread, type ChildHandle } from './child.js';
-import type { FromChild } from './child-protocol.js';
+import { TurnBatcher, type FromChild, type StoreCall, type StoreReply } from './child-protocol.js';
 import { localStoreClient } from './local-store.js';
 import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
 import { ask, askReply, spawnHandler, stopActor, tell, type Reply, type TypedRef } from './refs.js';
@@ -135,6 +135,16 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   view.pid = child.pid;
   view.threadId = child.threadId ?? null;
   const theChild = child;
+  /** Replies ready in one turn go back as one message (see child-protocol.ts). */
+  const replies = new TurnBatcher<StoreReply>((batch) => theChild.send({ type: 'store_replies', replies: batch }));
+  /** One call of the child, asked of the LocalStore actor; its reply joins the turn's batch. */
+  const bridgeCall = (localStore: TypedRef<LocalStoreMessage>, { rid, method, args }: StoreCall): void => {
+    const timeout = method === 'pull' ? 60_000 + spec.pollTimeout * 1000 : 60_000;
+    ask<LocalStoreMessage, Reply<unknown>>(localStore, (replyTo) => ({ type: 'call', method, args, replyTo }), timeout, `store ${method}`).then(
+      (reply) => replies.push(reply.ok ? { rid, ok: true, value: reply.value } : { rid, ok: false, error: reply.error }),
+      (err: unknown) => replies.push({ rid, ok: false, error: errorToWire(err) }),
+    );
+  };
   theChild.onMessage((message: FromChild) => {
     switch (message.type) {
       case 'ready':
@@ -143,16 +153,9 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
       case 'heartbeat':
         tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: message.running, processed: message.processed });
         break;
-      case 'store_call': {
-        const { rid, method, args } = message;
-        if (!spec.localStore) break;
-        const timeout = method === 'pull' ? 60_000 + spec.pollTimeout * 1000 : 60_000;
-        ask<LocalStoreMessage, Reply<unknown>>(spec.localStore, (replyTo) => ({ type: 'call', method, args, replyTo }), timeout, `store ${method}`).then(
-          (reply) => theChild.send(reply.ok ? { type: 'store_reply', rid, ok: true, value: reply.value } : { type: 'store_reply', rid, ok: false, error: reply.error }),
-          (err: unknown) => theChild.send({ type: 'store_reply', rid, ok: false, error: errorToWire(err) }),
-        );
+      case 'store_calls':
+        if (spec.localStore) for (const call of message.calls) bridgeCall(spec.localStore, call);
         break;
-      }
       case 'subscribe':
         if (spec.localStore) {
           askReply<LocalStoreMessage, true>(spec.localStore, (replyTo) => ({ type: 'subscribe', key: spec.id, subscriber: ref, replyTo }), 10_000, 'subscribe').catch(
