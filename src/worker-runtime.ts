@@ -147,8 +147,20 @@ export class WorkerRuntime extends EventEmitter {
     task.status = STARTED;
     task.timeStarted = DateTime.now();
     task.worker = this.worker.id;
-    if (!(await store.start(task.toWire(), this.worker.id))) return; // lease lost: someone else has it
-    const status: TaskStatus = await this.runJob(task, job);
+    // Pipelined: the job runs during start's round trip instead of after it. start is sent before
+    // the job can make a store call of its own, and each store serves one caller's calls in order,
+    // so the store still records STARTED (and broadcasts task_started) before anything the job
+    // does; the outcome is saved only once start said this worker owns the task.
+    const started = store.start(task.toWire(), this.worker.id);
+    // Settles only when start failed: it ends the job's race early.
+    const lost = new Promise<'lost'>((resolve) => {
+      started.then(
+        (owned) => owned || resolve('lost'),
+        () => resolve('lost'),
+      );
+    });
+    const status = await this.runJob(task, job, lost);
+    if (!(await started)) return; // lease lost: someone else has it (a start error rejects here)
     if (status === RETRY) {
       await store.retry(task.toWire(), this.worker.id);
       return;
@@ -158,8 +170,11 @@ export class WorkerRuntime extends EventEmitter {
     await store.finish(task.toWire(), this.worker.id);
   }
 
-  /** Runs the job; sets the task's status, result and stack; returns the status. */
-  private async runJob(task: Task, job: Job): Promise<TaskStatus> {
+  /**
+   * Runs the job; sets the task's status, result and stack; returns the status, or null when
+   * `lost` says the task is not this worker's (its signal is aborted and nothing is waited for).
+   */
+  private async runJob(task: Task, job: Job, lost: Promise<'lost'>): Promise<TaskStatus | null> {
     const aborter = new AbortController();
     this.aborters.set(task.id, aborter);
     const consumer = new TaskConsumer(task, job, this.backend, this.worker, aborter.signal);
@@ -169,7 +184,12 @@ export class WorkerRuntime extends EventEmitter {
     });
     const work = Promise.resolve().then(() => job.run(consumer, structuredClone(task.kwargs)));
     try {
-      const outcome = await Promise.race([work.then((value) => ({ value })), timedOut]);
+      const outcome = await Promise.race([work.then((value) => ({ value })), timedOut, lost]);
+      if (outcome === 'lost') {
+        aborter.abort(new Error('the task is not this worker\'s any more'));
+        work.catch(() => undefined);
+        return null;
+      }
       if (outcome === 'timeout') {
         aborter.abort(new Error(`timed out after ${task.timeout} seconds`));
         task.status = REVOKED;
