@@ -12,7 +12,8 @@ import { errorFromWire } from '../src/error-codec.js';
 import { configureLogging, getLogger } from '../src/logger.js';
 import { JobRegistry } from '../src/registry.js';
 import type { EventListener, TaskStore } from '../src/store.js';
-import { TurnBatcher, type ChildConfig, type FromChild, type StoreCall, type ToChild } from './child-protocol.js';
+import type { ChildConfig, FromChild, StoreCall, ToChild } from './child-protocol.js';
+import { TurnBatcher } from '../src/turn-batcher.js';
 
 const post: (message: FromChild) => void = isMainThread
   ? (message) => {

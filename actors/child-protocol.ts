@@ -59,29 +59,3 @@ export function isFromChild(value: unknown): value is FromChild {
   return typeof value === 'object' && value !== null && typeof (value as { type?: unknown }).type === 'string';
 }
 
-/**
- * Collects items pushed during one turn of the event loop and hands them to `flush` as one list,
- * in push order, from a setImmediate: after every microtask of the turn (so the continuations of
- * one batch of replies all land in the same batch of calls), before the next I/O poll.
- */
-export class TurnBatcher<T> {
-  private items: T[] = [];
-  private scheduled: NodeJS.Immediate | null = null;
-
-  constructor(private readonly flush: (items: T[]) => void) {}
-
-  push(item: T): void {
-    this.items.push(item);
-    this.scheduled ??= setImmediate(() => this.flushNow());
-  }
-
-  /** Sends what is pending now: before a message that must not overtake it. */
-  flushNow(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = null;
-    if (!this.items.length) return;
-    const items = this.items;
-    this.items = [];
-    this.flush(items);
-  }
-}
