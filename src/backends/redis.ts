@@ -1,9 +1,11 @@
 /**
  * RedisStore: the TaskStore of redis:// (and rediss://), shared by every process and machine of an
- * application. Each store method is one Lua script (atomic, one round trip); key layout in
+ * application. Each store method is one Lua script (atomic, one round trip), except that the
+ * starts and finishes of one event-loop turn share one (redis-write-batch.ts); key layout in
  * redis-codec.ts, connections and outage handling in redis-link.ts, blocking pulls in
  * redis-pull.ts, scripts in lua/.
  */
+import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../errors.js';
 import type { Json } from '../json.js';
 import { getLogger } from '../logger.js';
@@ -23,6 +25,7 @@ import { decodeTask, encodeTask, RedisKeys, secondsJson, WIRE_KEYS } from './red
 import { isConnectionError, parseRedisUrl, RedisLink } from './redis-link.js';
 import { RedisPuller } from './redis-pull.js';
 import { scripts } from './redis-scripts.js';
+import { WriteBatch } from './redis-write-batch.js';
 
 /** Settings of a RedisStore besides its URL. */
 export interface RedisStoreOptions {
@@ -49,6 +52,9 @@ export class RedisStore implements TaskStore {
   private readonly events = new Map<string, TaskEvent>();
   private subscribing: Promise<void> | null = null;
   private readonly puller: RedisPuller;
+  /** start and finish calls of one event-loop turn, each run as one script (redis-write-batch.ts). */
+  private readonly starts: WriteBatch;
+  private readonly finishes: WriteBatch;
 
   constructor(url: string | URL, options: RedisStoreOptions) {
     const name = options.name;
@@ -65,6 +71,23 @@ export class RedisStore implements TaskStore {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     });
     this.puller = new RedisPuller(this.keys, this.link);
+    const k = this.keys;
+    this.starts = new WriteBatch((args) =>
+      this.link.run((r) => scripts.start.run(r, [k.owners], [k.task, k.channel('task_started'), ...args]), this.writeWaitMs),
+    );
+    this.finishes = new WriteBatch((args) =>
+      this.link.run((r) => scripts.finish.run(r, [k.owners, k.inflight, k.locks], [k.task, k.channel('task_done'), ...args]), this.writeWaitMs),
+    );
+  }
+
+  /**
+   * Runs a command after the batched writes still pending: a job's own calls (progress, subtasks)
+   * and any read must reach Redis after the start that precedes them, as they did unbatched.
+   */
+  private run<T>(fn: (redis: Redis) => Promise<T>, waitMs?: number): Promise<T> {
+    this.starts.flushNow();
+    this.finishes.flushNow();
+    return this.link.run(fn, waitMs);
   }
 
   /** The namespaced channel of an event. */
@@ -89,7 +112,7 @@ export class RedisStore implements TaskStore {
         ...encodeTask(t),
       );
     }
-    const reply = await this.link.run((r) => scripts.queue.run(r, [k.queue, k.delayed, k.locks, k.seq, k.all, k.wakeup], args));
+    const reply = await this.run((r) => scripts.queue.run(r, [k.queue, k.delayed, k.locks, k.seq, k.all, k.wakeup], args));
     return asArray(reply).map((id) => (typeof id === 'string' && id ? id : null));
   }
 
@@ -113,11 +136,11 @@ export class RedisStore implements TaskStore {
       filter.status?.join(',') ?? '',
       ...ids,
     ];
-    return asArray(await this.link.run((r) => scripts.read.run(r, [this.keys.all], args)));
+    return asArray(await this.run((r) => scripts.read.run(r, [this.keys.all], args)));
   }
 
   async numQueued(): Promise<number> {
-    const replies = await this.link.run((r) => r.pipeline().zcard(this.keys.queue).zcard(this.keys.delayed).exec());
+    const replies = await this.run((r) => r.pipeline().zcard(this.keys.queue).zcard(this.keys.delayed).exec());
     let total = 0;
     for (const [err, n] of replies ?? []) {
       if (err) throw err;
@@ -129,12 +152,12 @@ export class RedisStore implements TaskStore {
   async revoke(id: string, nowMs: number): Promise<boolean> {
     const k = this.keys;
     const args = [id, secondsJson(nowMs), k.channel('task_done'), JSON.stringify('revoked')];
-    return (await this.link.run((r) => scripts.revoke.run(r, [k.taskKey(id), k.queue, k.delayed, k.locks], args))) === 1;
+    return (await this.run((r) => scripts.revoke.run(r, [k.taskKey(id), k.queue, k.delayed, k.locks], args))) === 1;
   }
 
   /** Deletes every key of this application (SCAN on its prefix); other data is never touched. */
   async flush(): Promise<void> {
-    await this.link.run(async (r) => {
+    await this.run(async (r) => {
       let cursor = '0';
       do {
         const [next, found] = await r.scan(cursor, 'MATCH', this.keys.pattern, 'COUNT', 1000);
@@ -155,11 +178,11 @@ export class RedisStore implements TaskStore {
   }
 
   async start(task: WireTask, worker: string): Promise<boolean> {
-    const k = this.keys;
-    const args = [task.id, worker, k.channel('task_started'), ...encodeTask(task)];
+    // Encoded now: the caller's task may change once this returns.
+    const fields = encodeTask(task);
     let started = false;
     try {
-      started = (await this.link.run((r) => scripts.start.run(r, [k.taskKey(task.id), k.owners], args), this.writeWaitMs)) === 1;
+      started = await this.starts.add([task.id, worker, fields.length, ...fields]);
       return started;
     } finally {
       if (!started) this.puller.release(worker, task.id);
@@ -167,11 +190,9 @@ export class RedisStore implements TaskStore {
   }
 
   async finish(task: WireTask, worker: string): Promise<boolean> {
-    const k = this.keys;
-    const args = [task.id, worker, k.channel('task_done'), task.lock_id ?? '', ...encodeTask(task)];
-    const keys = [k.taskKey(task.id), k.owners, k.inflight, k.locks];
+    const fields = encodeTask(task);
     try {
-      return (await this.link.run((r) => scripts.finish.run(r, keys, args), this.writeWaitMs)) === 1;
+      return await this.finishes.add([task.id, worker, task.lock_id ?? '', fields.length, ...fields]);
     } finally {
       this.puller.release(worker, task.id);
     }
@@ -183,7 +204,7 @@ export class RedisStore implements TaskStore {
     const args = [task.id, worker, Date.now(), eta, k.channel('task_queued'), ...encodeTask(task)];
     const keys = [k.taskKey(task.id), k.owners, k.inflight, k.queue, k.delayed, k.seq, k.wakeup];
     try {
-      return (await this.link.run((r) => scripts.retry.run(r, keys, args), this.writeWaitMs)) === 1;
+      return (await this.run((r) => scripts.retry.run(r, keys, args), this.writeWaitMs)) === 1;
     } finally {
       this.puller.release(worker, task.id);
     }
@@ -192,7 +213,7 @@ export class RedisStore implements TaskStore {
   async renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
     if (!ids.length) return;
     const args = [worker, Date.now() + leaseMs, ...ids];
-    await this.link.run((r) => scripts.renew.run(r, [this.keys.inflight, this.keys.owners], args));
+    await this.run((r) => scripts.renew.run(r, [this.keys.inflight, this.keys.owners], args));
   }
 
   async recover(request: RecoverRequest): Promise<RecoverResult> {
@@ -210,14 +231,14 @@ export class RedisStore implements TaskStore {
     ];
     const keys = [k.inflight, k.owners, k.locks, k.queue, k.seq, k.wakeup];
     if (request.worker) this.puller.forget(request.worker);
-    const [requeued, failed] = asArray(await this.link.run((r) => scripts.recover.run(r, keys, args)));
+    const [requeued, failed] = asArray(await this.run((r) => scripts.recover.run(r, keys, args)));
     return { requeued: asArray(requeued).map(String), failed: asArray(failed).map(String) };
   }
 
   // ---- events -----------------------------------------------------------------------------------
 
   async publish(event: TaskEvent, taskId: string): Promise<void> {
-    await this.link.run((r) => r.publish(this.keys.channel(event), taskId));
+    await this.run((r) => r.publish(this.keys.channel(event), taskId));
   }
 
   /** Resolves once Redis confirmed the subscription to every channel of the app. */
@@ -257,23 +278,25 @@ export class RedisStore implements TaskStore {
 
   async progress(taskId: string, value: Json): Promise<void> {
     const args = [taskId, JSON.stringify(value), this.keys.channel('task_progress')];
-    await this.link.run((r) => scripts.progress.run(r, [this.keys.taskKey(taskId)], args));
+    await this.run((r) => scripts.progress.run(r, [this.keys.taskKey(taskId)], args));
   }
 
   // ---- scheduling -------------------------------------------------------------------------------
 
   async claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
     const args = [name, previousMs === null ? '' : String(previousMs), String(ranAtMs)];
-    return (await this.link.run((r) => scripts.claimRun.run(r, [this.keys.lastRuns], args))) === 1;
+    return (await this.run((r) => scripts.claimRun.run(r, [this.keys.lastRuns], args))) === 1;
   }
 
   async lastRuns(): Promise<Record<string, number>> {
-    const stored = await this.link.run((r) => r.hgetall(this.keys.lastRuns));
+    const stored = await this.run((r) => r.hgetall(this.keys.lastRuns));
     return Object.fromEntries(Object.entries(stored).map(([name, ms]) => [name, Number(ms)]));
   }
 
   /** Quits every connection; a pull blocked in BLPOP resolves empty. */
   async close(): Promise<void> {
+    this.starts.flushNow();
+    this.finishes.flushNow();
     this.listeners.clear();
     await this.link.close();
   }

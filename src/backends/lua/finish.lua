@@ -1,13 +1,26 @@
--- Saves a ready task, releases its lock, drops it from in-flight, publishes task_done
--- (TaskStore.finish). Nothing is saved when the worker no longer owns the task.
--- KEYS: 1 task hash, 2 owners, 3 inflight, 4 locks
--- ARGV: 1 id, 2 worker, 3 task_done channel, 4 lock id ('' for none), then field/value pairs
-local id = ARGV[1]
-if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5, #ARGV))
-redis.call('HDEL', KEYS[2], id)
-redis.call('ZREM', KEYS[3], id)
--- Only this task's own hold: a later task may already own the lock id.
-if ARGV[4] ~= '' and redis.call('HGET', KEYS[4], ARGV[4]) == id then redis.call('HDEL', KEYS[4], ARGV[4]) end
-redis.call('PUBLISH', ARGV[3], id)
-return 1
+-- Saves ready tasks, releases their locks, drops them from in-flight, publishes task_done for each
+-- (TaskStore.finish). The finishes a store has in one turn of its event loop run as one script;
+-- each task is checked on its own, and nothing is saved for one its worker no longer owns.
+-- KEYS: 1 owners, 2 inflight, 3 locks
+-- ARGV: 1 task key prefix, 2 task_done channel,
+--       then per task: id, worker, lock id ('' for none), n, n field/value entries
+-- Returns one 1 (saved) or 0 (not that worker's task) per task, in order.
+local prefix, channel = ARGV[1], ARGV[2]
+local out = {}
+local i = 3
+while i <= #ARGV do
+  local id, worker, lock, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  if redis.call('HGET', KEYS[1], id) == worker then
+    redis.call('HSET', prefix .. id, unpack(ARGV, i + 4, i + 3 + n))
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('ZREM', KEYS[2], id)
+    -- Only this task's own hold: a later task may already own the lock id.
+    if lock ~= '' and redis.call('HGET', KEYS[3], lock) == id then redis.call('HDEL', KEYS[3], lock) end
+    redis.call('PUBLISH', channel, id)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  i = i + 4 + n
+end
+return out

@@ -1,7 +1,22 @@
--- Saves a task its worker starts and publishes task_started (TaskStore.start).
--- KEYS: 1 task hash, 2 owners
--- ARGV: 1 id, 2 worker, 3 task_started channel, then field/value pairs
-if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 4, #ARGV))
-redis.call('PUBLISH', ARGV[3], ARGV[1])
-return 1
+-- Saves tasks their workers start and publishes task_started for each (TaskStore.start). The
+-- starts a store has in one turn of its event loop run as one script: one round trip for the
+-- tasks of a pull instead of one each. Each task is checked and saved on its own.
+-- KEYS: 1 owners
+-- ARGV: 1 task key prefix, 2 task_started channel,
+--       then per task: id, worker, n, n field/value entries
+-- Returns one 1 (saved) or 0 (not that worker's task) per task, in order.
+local prefix, channel = ARGV[1], ARGV[2]
+local out = {}
+local i = 3
+while i <= #ARGV do
+  local id, worker, n = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+  if redis.call('HGET', KEYS[1], id) == worker then
+    redis.call('HSET', prefix .. id, unpack(ARGV, i + 3, i + 2 + n))
+    redis.call('PUBLISH', channel, id)
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  i = i + 3 + n
+end
+return out

@@ -1,0 +1,95 @@
+/**
+ * The redis:// store runs the starts (and the finishes) a worker makes in one turn of the event
+ * loop as one script: each task is still checked and answered on its own, and a command issued
+ * after a start still reaches Redis after it.
+ */
+import { expect } from 'chai';
+import { TaskBackend } from '../../src/backend.js';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis.js';
+import { scripts } from '../../src/backends/redis-scripts.js';
+import { JobRegistry } from '../../src/registry.js';
+import { STARTED, SUCCESS } from '../../src/states.js';
+import type { WireTask } from '../../src/task.js';
+import { dropNamespace, redisAvailable, specUrl } from './redis-env.js';
+
+describe('redis:// batched worker writes', function () {
+  let registry: JobRegistry;
+  const closing: (() => Promise<void>)[] = [];
+
+  before(async function () {
+    if (!(await redisAvailable())) this.skip();
+    registry = await JobRegistry.load(['jobs/*']);
+  });
+
+  afterEach(async () => {
+    await Promise.all(closing.splice(0).map((close) => close()));
+  });
+
+  after(async () => {
+    await dropNamespace().catch(() => undefined);
+  });
+
+  /** A producer and a bare store of a fresh app, with `n` tasks pulled by worker 'w'. */
+  async function pulled(n: number): Promise<{ store: RedisStore; tasks: WireTask[] }> {
+    const name = `batch-${Math.random().toString(36).slice(2, 8)}`;
+    const producer = new TaskBackend(createRedisStore(specUrl(), name), { name, url: specUrl(), registry });
+    const store = createRedisStore(specUrl(), name);
+    closing.push(() => producer.close(0), () => store.close());
+    await producer.queueTasks(Array.from({ length: n }, (_, i) => ({ jobName: 'addition', kwargs: { a: i, b: 1 } })));
+    const tasks = await store.pull({ worker: 'w', max: n, leaseMs: 30_000, waitMs: 0 });
+    expect(tasks).to.have.length(n);
+    return { store, tasks };
+  }
+
+  /** Counts the runs of a script while `fn` runs. */
+  async function countRuns(script: keyof typeof scripts, fn: () => Promise<void>): Promise<number> {
+    const target = scripts[script];
+    const run = target.run;
+    let runs = 0;
+    target.run = function (this: typeof target, ...args: Parameters<typeof run>) {
+      runs += 1;
+      return run.apply(this, args);
+    };
+    try {
+      await fn();
+    } finally {
+      target.run = run;
+    }
+    return runs;
+  }
+
+  it('starts and finishes the tasks of one turn in one script run each, answering each task on its own', async () => {
+    const { store, tasks } = await pulled(3);
+    const [a, b, c] = tasks as [WireTask, WireTask, WireTask];
+    const started: boolean[] = [];
+    const startRuns = await countRuns('start', async () => {
+      // b is started by a worker that does not own it: only b's start is refused.
+      started.push(...(await Promise.all([
+        store.start({ ...a, status: STARTED, worker: 'w' }, 'w'),
+        store.start({ ...b, status: STARTED, worker: 'x' }, 'x'),
+        store.start({ ...c, status: STARTED, worker: 'w' }, 'w'),
+      ])));
+    });
+    expect(started).to.deep.equal([true, false, true]);
+    expect(startRuns).to.equal(1);
+    const finished: boolean[] = [];
+    const finishRuns = await countRuns('finish', async () => {
+      finished.push(...(await Promise.all([a, c].map((t) => store.finish({ ...t, status: SUCCESS, result: 'ok' }, 'w')))));
+    });
+    expect(finished).to.deep.equal([true, true]);
+    expect(finishRuns).to.equal(1);
+    const [sa, sb, sc] = await store.get([a.id, b.id, c.id]);
+    expect([sa?.status, sb?.status, sc?.status]).to.deep.equal([SUCCESS, b.status, SUCCESS]);
+  });
+
+  it('sends a start before a command issued after it in the same turn', async () => {
+    const { store, tasks } = await pulled(1);
+    const task = tasks[0] as WireTask;
+    const starting = store.start({ ...task, status: STARTED, worker: 'w' }, 'w');
+    // Not awaited: as unbatched, a read issued after the start sees it saved.
+    const [seen] = await store.get([task.id]);
+    expect(await starting).to.equal(true);
+    expect(seen?.status).to.equal(STARTED);
+    expect(seen?.worker).to.equal('w');
+  });
+});
