@@ -7,14 +7,13 @@
  */
 import BeeQueue from 'bee-queue';
 import { CompletionCounter } from '../lib/completion.js';
-import { serveDriver } from '../lib/driver-kit.js';
+import { contenderResult, serveDriver } from '../lib/driver-kit.js';
 import { startFixture, type FixtureProcess } from '../lib/fixture-host.js';
 import { additionData, latencyRun, throughputRound } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
-import type { ContenderReport, DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
+import type { DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
 import { monitoredRound } from '../lib/redis-monitor.js';
 import { statsConnection } from '../lib/redis-stats.js';
-import { median, summarizeLatency } from '../lib/stats.js';
 import { openWindow } from '../lib/window.js';
 import type { AdditionData } from '../fixtures/addition.js';
 
@@ -76,18 +75,10 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
       },
       settings.deadlineMs,
     );
-    const report: ContenderReport = {
-      contender,
-      setup:
+    const setup =
         `${settings.workers} worker processes (bench/fixtures/bee-queue-worker.ts), each process(${settings.concurrency}); ` +
-        'producer saveAll, completion by `job succeeded` events, latency = createJob().save() + its `job succeeded`',
-      throughput: { rounds, medianTasksPerSec: median(rounds.map((r) => r.tasksPerSec)) },
-      latency: summarizeLatency(latencySamplesMs),
-      memory: measured.memory,
-      cpu: measured.cpu,
-      redis: measured.commandstats && monitored ? { commandstats: measured.commandstats, monitor: monitored } : null,
-    };
-    return { report, latencySamplesMs };
+        'producer saveAll, completion by `job succeeded` events, latency = createJob().save() + its `job succeeded`';
+    return contenderResult(contender, setup, rounds, latencySamplesMs, measured, monitored);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await queue.destroy().catch((err: unknown) => console.error(`bee-queue destroy: ${String(err)}`));

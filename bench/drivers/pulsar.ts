@@ -11,13 +11,12 @@ import { taskBackends } from '../../src/config.js';
 import { configureLogging } from '../../src/logger.js';
 import { TaskQueue } from '../../src/taskqueue.js';
 import { CompletionCounter } from '../lib/completion.js';
-import { serveDriver } from '../lib/driver-kit.js';
+import { contenderResult, serveDriver } from '../lib/driver-kit.js';
 import { additionData, latencyRun, throughputRound } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
-import type { ContenderReport, DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
+import type { DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
 import { monitoredRound } from '../lib/redis-monitor.js';
 import { statsConnection } from '../lib/redis-stats.js';
-import { median, summarizeLatency } from '../lib/stats.js';
 import { openWindow } from '../lib/window.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -83,19 +82,11 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
       },
       settings.deadlineMs,
     );
-    const report: ContenderReport = {
-      contender,
-      setup:
+    const setup =
         `taskBackend ${url.replace(/\?.*$/, '')}; Arbiter + TaskQueue in the producer process, ` +
         `${settings.workers} process workers (concurrency: 'process') × concurrentTasks ${settings.concurrency}, jobs/*; ` +
-        'producer backend.queueTasks (bulk), completion by task_done broadcasts, latency = queueTask + waitForTask',
-      throughput: { rounds, medianTasksPerSec: median(rounds.map((r) => r.tasksPerSec)) },
-      latency: summarizeLatency(latencySamplesMs),
-      memory: measured.memory,
-      cpu: measured.cpu,
-      redis: measured.commandstats && monitored ? { commandstats: measured.commandstats, monitor: monitored } : null,
-    };
-    return { report, latencySamplesMs };
+        'producer backend.queueTasks (bulk), completion by task_done broadcasts, latency = queueTask + waitForTask';
+    return contenderResult(contender, setup, rounds, latencySamplesMs, measured, monitored);
   } finally {
     // The backend's own cleanup: removes this app's tasks (its Redis keys, for redis://).
     await Promise.resolve()

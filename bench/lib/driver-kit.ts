@@ -2,7 +2,17 @@
  * The driver's end of the orchestrator's IPC channel: waits for the one `run` request, hands it
  * to the driver's measuring function, sends back the report (or the failure) and exits.
  */
-import { isDriverRequest, type DriverReply, type DriverRequest, type DriverResult } from './protocol.js';
+import {
+  isDriverRequest,
+  type ContenderId,
+  type DriverReply,
+  type DriverRequest,
+  type DriverResult,
+  type RedisUsage,
+  type ThroughputRound,
+} from './protocol.js';
+import { median, summarizeLatency } from './stats.js';
+import type { WindowResult } from './window.js';
 
 /** Runs `measure` for the orchestrator's request, then exits this process. */
 export function serveDriver(measure: (request: DriverRequest) => Promise<DriverResult>): void {
@@ -25,4 +35,27 @@ function reply(message: DriverReply): void {
     // Clients that linger (timers, sockets) must not keep a finished driver alive.
     setTimeout(() => process.exit(message.type === 'report' ? 0 : 1), 100).unref();
   });
+}
+
+/** A driver's result from what every driver measures the same way. */
+export function contenderResult(
+  contender: ContenderId,
+  setup: string,
+  rounds: ThroughputRound[],
+  latencySamplesMs: number[],
+  measured: WindowResult,
+  monitored: RedisUsage | null,
+): DriverResult {
+  return {
+    report: {
+      contender,
+      setup,
+      throughput: { rounds, medianTasksPerSec: median(rounds.map((r) => r.tasksPerSec)) },
+      latency: summarizeLatency(latencySamplesMs),
+      memory: measured.memory,
+      cpu: measured.cpu,
+      redis: measured.commandstats && monitored ? { commandstats: measured.commandstats, monitor: monitored } : null,
+    },
+    latencySamplesMs,
+  };
 }
