@@ -39,6 +39,8 @@ export class TaskConsumer {
 
   /** Broadcasts `task_progress` for this task (beyond pulsar); `value` is stored in `meta.progress`. */
   progress(value: Json): Promise<void> {
+    // The task is saved whole when it ends: its own meta must carry the progress too.
+    this.task.meta = { ...this.task.meta, progress: value };
     return this.backend.reportProgress(this.task.id, value);
   }
 }
