@@ -138,13 +138,34 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   const theChild = child;
   /** Replies ready in one turn go back as one message (see child-protocol.ts). */
   const replies = new TurnBatcher<StoreReply>((batch) => theChild.send({ type: 'store_replies', replies: batch }));
-  /** One call of the child, asked of the LocalStore actor; its reply joins the turn's batch. */
-  const bridgeCall = (localStore: TypedRef<LocalStoreMessage>, { rid, method, args }: StoreCall): void => {
+  /** One call of the child, asked of the LocalStore actor; `answer` gets its reply. */
+  const bridgeCall = (localStore: TypedRef<LocalStoreMessage>, { rid, method, args }: StoreCall, answer: (reply: StoreReply) => void): void => {
     const timeout = method === 'pull' ? 60_000 + spec.pollTimeout * 1000 : 60_000;
     ask<LocalStoreMessage, Reply<unknown>>(localStore, (replyTo) => ({ type: 'call', method, args, replyTo }), timeout, `store ${method}`).then(
-      (reply) => replies.push(reply.ok ? { rid, ok: true, value: reply.value } : { rid, ok: false, error: reply.error }),
-      (err: unknown) => replies.push({ rid, ok: false, error: errorToWire(err) }),
+      (reply) => answer(reply.ok ? { rid, ok: true, value: reply.value } : { rid, ok: false, error: reply.error }),
+      (err: unknown) => answer({ rid, ok: false, error: errorToWire(err) }),
     );
+  };
+  /**
+   * The calls of one message, answered together: nact serves the LocalStore's mailbox one message
+   * per event-loop turn, so the replies of a batch come back over as many turns and a per-turn
+   * batch alone would send them one by one. A pull may wait for work: it is answered on its own.
+   */
+  const bridgeCalls = (localStore: TypedRef<LocalStoreMessage>, calls: StoreCall[]): void => {
+    const group: StoreReply[] = [];
+    let waiting = 0;
+    const answerGroup = (reply: StoreReply) => {
+      group.push(reply);
+      if (--waiting === 0) for (const r of group) replies.push(r);
+    };
+    for (const call of calls) {
+      if (call.method === 'pull') {
+        bridgeCall(localStore, call, (reply) => replies.push(reply));
+        continue;
+      }
+      waiting += 1;
+      bridgeCall(localStore, call, answerGroup);
+    }
   };
   theChild.onMessage((message: FromChild) => {
     switch (message.type) {
@@ -155,7 +176,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: message.running, processed: message.processed });
         break;
       case 'store_calls':
-        if (spec.localStore) for (const call of message.calls) bridgeCall(spec.localStore, call);
+        if (spec.localStore) bridgeCalls(spec.localStore, message.calls);
         break;
       case 'subscribe':
         if (spec.localStore) {
