@@ -18,7 +18,9 @@ export interface LocalStoreHandle {
 
 /** Spawns the LocalStore actor of application `name` under `parent`. */
 export function spawnLocalStore(parent: AnyRef, name: string): LocalStoreHandle {
-  const store = new MemoryStore(name);
+  // Every caller hands over what it passes and only reads what it gets (see shareObjects): a
+  // child's calls come deserialized from IPC, and localStoreClient copies on both sides.
+  const store = new MemoryStore(name, { shareObjects: true });
   const unsubscribers = new Map<string, () => Promise<void>>();
   const log = getLogger(`pulsar.${name}.local-store`);
   let closed = false;
@@ -64,12 +66,21 @@ export function spawnLocalStore(parent: AnyRef, name: string): LocalStoreHandle 
 
 let subscriberCount = 0;
 
+/** Calls whose arguments the store keeps: the in-process client passes copies (shareObjects). */
+const KEEPS_ARGUMENTS: ReadonlySet<StoreMethod> = new Set(['queue', 'start', 'finish', 'retry', 'progress']);
+/** Calls whose answers are the store's own objects: the in-process client gets copies. */
+const SHARES_ANSWER: ReadonlySet<StoreMethod> = new Set(['get', 'list', 'pull']);
+
 /** A TaskStore that talks to a LocalStore actor through its mailbox. */
 export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: AnyRef): RemoteStore {
   const subscriberRefs = new Set<AnyRef>();
   const transport: StoreTransport = {
-    call: (method: StoreMethod, args: unknown[], timeoutMs: number) =>
-      askReply<LocalStoreMessage, unknown>(storeRef, (replyTo) => ({ type: 'call', method, args, replyTo }), timeoutMs, `local store ${method}`),
+    // Mailboxes pass references: copied here, so that the store shares nothing with its callers.
+    async call(method: StoreMethod, args: unknown[], timeoutMs: number) {
+      const sent = KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args;
+      const answer = await askReply<LocalStoreMessage, unknown>(storeRef, (replyTo) => ({ type: 'call', method, args: sent, replyTo }), timeoutMs, `local store ${method}`);
+      return SHARES_ANSWER.has(method) ? structuredClone(answer) : answer;
+    },
     async subscribe(listener: EventListener) {
       const key = `subscriber-${++subscriberCount}`;
       const ref = spawnHandler<StoreEventMessage>(parent, key, (m) => listener(m.event, m.id));
