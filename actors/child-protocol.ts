@@ -2,9 +2,9 @@
  * Messages between a Worker actor (in the arbiter) and its child (process or thread).
  *
  * Store calls travel in batches: every call a child makes in one turn of its event loop goes in
- * one `store_calls` message, and the replies the bridge has ready in one turn go back in one
- * `store_replies` message. Each IPC message costs a serialization and a syscall on both sides;
- * per task that used to be the arbiter's largest cost.
+ * one `store_calls` message, and the replies to one such message go back in one `store_replies`
+ * message (a pull, which may wait for work, in one of its own). Each IPC message costs a
+ * serialization and a syscall on both sides; per task that used to be the arbiter's largest cost.
  */
 import type { WireError } from '../src/error-codec.js';
 import type { StoreMethod } from '../src/backends/remote.js';

@@ -12,7 +12,6 @@ import type { TaskStore } from '../src/store.js';
 import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/taskqueue.js';
 import { forkChild, spawnThread, type ChildHandle } from './child.js';
 import type { FromChild, StoreCall, StoreReply } from './child-protocol.js';
-import { TurnBatcher } from '../src/turn-batcher.js';
 import { localStoreClient } from './local-store.js';
 import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
 import { ask, askReply, spawnHandler, stopActor, tell, type Reply, type TypedRef } from './refs.js';
@@ -136,8 +135,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   view.pid = child.pid;
   view.threadId = child.threadId ?? null;
   const theChild = child;
-  /** Replies ready in one turn go back as one message (see child-protocol.ts). */
-  const replies = new TurnBatcher<StoreReply>((batch) => theChild.send({ type: 'store_replies', replies: batch }));
+  const sendReplies = (replies: StoreReply[]) => theChild.send({ type: 'store_replies', replies });
   /** One call of the child, asked of the LocalStore actor; `answer` gets its reply. */
   const bridgeCall = (localStore: TypedRef<LocalStoreMessage>, { rid, method, args }: StoreCall, answer: (reply: StoreReply) => void): void => {
     const timeout = method === 'pull' ? 60_000 + spec.pollTimeout * 1000 : 60_000;
@@ -147,20 +145,21 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
     );
   };
   /**
-   * The calls of one message, answered together: nact serves the LocalStore's mailbox one message
-   * per event-loop turn, so the replies of a batch come back over as many turns and a per-turn
-   * batch alone would send them one by one. A pull may wait for work: it is answered on its own.
+   * The calls of one message are answered in one message, sent as soon as the last is answered:
+   * nact serves the LocalStore's mailbox one message per event-loop turn, so the replies of a batch
+   * come over as many turns (a per-turn batch sent them one by one), and waiting for a later turn
+   * instead cost latency. A pull may wait for work: it is answered on its own.
    */
   const bridgeCalls = (localStore: TypedRef<LocalStoreMessage>, calls: StoreCall[]): void => {
     const group: StoreReply[] = [];
     let waiting = 0;
     const answerGroup = (reply: StoreReply) => {
       group.push(reply);
-      if (--waiting === 0) for (const r of group) replies.push(r);
+      if (--waiting === 0) sendReplies(group);
     };
     for (const call of calls) {
       if (call.method === 'pull') {
-        bridgeCall(localStore, call, (reply) => replies.push(reply));
+        bridgeCall(localStore, call, (reply) => sendReplies([reply]));
         continue;
       }
       waiting += 1;
