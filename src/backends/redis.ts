@@ -85,9 +85,13 @@ export class RedisStore implements TaskStore {
    * and any read must reach Redis after the start that precedes them, as they did unbatched.
    */
   private run<T>(fn: (redis: Redis) => Promise<T>, waitMs?: number): Promise<T> {
+    this.flushWrites();
+    return this.link.run(fn, waitMs);
+  }
+
+  private flushWrites(): void {
     this.starts.flushNow();
     this.finishes.flushNow();
-    return this.link.run(fn, waitMs);
   }
 
   /** The namespaced channel of an event. */
@@ -174,6 +178,9 @@ export class RedisStore implements TaskStore {
    * the next delayed task is due, or `waitMs` has passed.
    */
   pull(request: PullRequest): Promise<WireTask[]> {
+    // The starts of the previous pull go first, as unbatched: a worker pulls again at once while
+    // it has free slots, and its tasks must not wait behind that pull.
+    this.flushWrites();
     return this.puller.pull(request);
   }
 
@@ -295,8 +302,7 @@ export class RedisStore implements TaskStore {
 
   /** Quits every connection; a pull blocked in BLPOP resolves empty. */
   async close(): Promise<void> {
-    this.starts.flushNow();
-    this.finishes.flushNow();
+    this.flushWrites();
     this.listeners.clear();
     await this.link.close();
   }
