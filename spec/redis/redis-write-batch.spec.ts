@@ -92,4 +92,15 @@ describe('redis:// batched worker writes', function () {
     expect(seen?.status).to.equal(STARTED);
     expect(seen?.worker).to.equal('w');
   });
+
+  it('reads a task back exactly as its worker started and finished it (only changed fields are sent)', async () => {
+    const { store, tasks } = await pulled(1);
+    const task = tasks[0] as WireTask;
+    const started: WireTask = { ...task, status: STARTED, worker: 'w', time_started: 1_700_000_000.5 };
+    expect(await store.start(started, 'w')).to.equal(true);
+    expect((await store.get([task.id]))[0]).to.deep.equal(started);
+    const finished: WireTask = { ...started, status: SUCCESS, result: { sum: 1.25 }, time_ended: 1_700_000_001.25, meta: { note: 'done' } };
+    expect(await store.finish(finished, 'w')).to.equal(true);
+    expect((await store.get([task.id]))[0]).to.deep.equal(finished);
+  });
 });

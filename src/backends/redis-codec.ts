@@ -87,6 +87,11 @@ export function encodeTask(task: WireTask): string[] {
   return out;
 }
 
+/** The JSON value of each wire key of a task, in WIRE_KEYS order. */
+export function encodeValues(task: WireTask): string[] {
+  return WIRE_KEYS.map((key) => JSON.stringify(task[key] ?? null));
+}
+
 /** Milliseconds as the JSON seconds of a wire time field. */
 export function secondsJson(ms: number): string {
   return JSON.stringify(ms / 1000);

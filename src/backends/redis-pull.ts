@@ -11,7 +11,7 @@
  */
 import type { PullRequest } from '../store.js';
 import type { WireTask } from '../task.js';
-import { decodeTask, type RedisKeys } from './redis-codec.js';
+import { decodeTask, encodeValues, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
@@ -19,6 +19,11 @@ import { scripts } from './redis-scripts.js';
 export class RedisPuller {
   /** Ids each worker received from a pull and has not finished yet. */
   private readonly held = new Map<string, Set<string>>();
+  /**
+   * The stored field values (encoded, in WIRE_KEYS order) of each held task, as last written by or
+   * read for its worker: a start or finish then writes only the fields that changed.
+   */
+  private readonly stored = new Map<string, string[]>();
   /** Workers whose last pull failed on the connection: the next pull finds tasks it lost. */
   private readonly resync = new Set<string>();
 
@@ -64,17 +69,39 @@ export class RedisPuller {
     }
     if (resync) this.resync.delete(worker);
     const tasks = reply.slice(1).map(decodeTask).filter((t): t is WireTask => t !== null);
-    for (const task of tasks) held.add(task.id);
+    for (const task of tasks) {
+      held.add(task.id);
+      this.stored.set(task.id, encodeValues(task));
+    }
     return [tasks, reply[0] ? Number(reply[0]) : Infinity];
   }
 
   /** The worker is done with a task (whatever the outcome): a resync may hand it back. */
   release(worker: string, id: string): void {
     this.held.get(worker)?.delete(id);
+    this.stored.delete(id);
+  }
+
+  /**
+   * The field/value pairs of `task` to write for its owner: those that differ from what is stored,
+   * when this puller knows it (it handed the task out), else all of them. Remembers the new values.
+   * Only the owner writes a pulled task's wire fields (progress has a field of its own), and every
+   * write checks ownership first, so what was stored stays known until the task is released.
+   */
+  changedFields(task: WireTask): string[] {
+    const values = encodeValues(task);
+    const before = this.stored.get(task.id);
+    if (before) this.stored.set(task.id, values);
+    const out: string[] = [];
+    values.forEach((value, i) => {
+      if (!before || before[i] !== value) out.push(WIRE_KEYS[i] as string, value);
+    });
+    return out;
   }
 
   /** The worker's tasks were recovered: it holds none any more. */
   forget(worker: string): void {
+    for (const id of this.held.get(worker) ?? []) this.stored.delete(id);
     this.held.delete(worker);
     this.resync.delete(worker);
   }

@@ -185,8 +185,8 @@ export class RedisStore implements TaskStore {
   }
 
   async start(task: WireTask, worker: string): Promise<boolean> {
-    // Encoded now: the caller's task may change once this returns.
-    const fields = encodeTask(task);
+    // Encoded now: the caller's task may change once this returns. Only changed fields are sent.
+    const fields = this.puller.changedFields(task);
     let started = false;
     try {
       started = await this.starts.add([task.id, worker, fields.length, ...fields]);
@@ -197,7 +197,7 @@ export class RedisStore implements TaskStore {
   }
 
   async finish(task: WireTask, worker: string): Promise<boolean> {
-    const fields = encodeTask(task);
+    const fields = this.puller.changedFields(task);
     try {
       return await this.finishes.add([task.id, worker, task.lock_id ?? '', fields.length, ...fields]);
     } finally {

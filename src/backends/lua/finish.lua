@@ -3,7 +3,8 @@
 -- each task is checked on its own, and nothing is saved for one its worker no longer owns.
 -- KEYS: 1 owners, 2 inflight, 3 locks
 -- ARGV: 1 task key prefix, 2 task_done channel,
---       then per task: id, worker, lock id ('' for none), n, n field/value entries
+--       then per task: id, worker, lock id ('' for none), n, n field/value entries (only the changed
+--       fields: n may be 0)
 -- Returns one 1 (saved) or 0 (not that worker's task) per task, in order.
 local prefix, channel = ARGV[1], ARGV[2]
 local out = {}
@@ -11,7 +12,7 @@ local i = 3
 while i <= #ARGV do
   local id, worker, lock, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   if redis.call('HGET', KEYS[1], id) == worker then
-    redis.call('HSET', prefix .. id, unpack(ARGV, i + 4, i + 3 + n))
+    if n > 0 then redis.call('HSET', prefix .. id, unpack(ARGV, i + 4, i + 3 + n)) end
     redis.call('HDEL', KEYS[1], id)
     redis.call('ZREM', KEYS[2], id)
     -- Only this task's own hold: a later task may already own the lock id.
