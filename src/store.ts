@@ -109,6 +109,12 @@ export interface TaskStore {
   /** Last run time (epoch ms) of each periodic job that ran. */
   lastRuns(): Promise<Record<string, number>>;
 
+  /**
+   * Deletes ready tasks (SUCCESS, FAILURE, REVOKED) that ended before `beforeMs`, at most `limit`
+   * of them, oldest first; resolves to how many. Optional: a store without it keeps every result.
+   */
+  purge?(beforeMs: number, limit: number): Promise<number>;
+
   /** Ends the parked pulls of `worker` at once (they answer []). Optional: a store without it lets them run out. */
   interrupt?(worker: string): Promise<void>;
 
