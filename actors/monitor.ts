@@ -20,6 +20,9 @@ import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type Any
 import { countsAgainstBudget, RestartBudget } from './supervision.js';
 import { spawnWorker, type WorkerHandle } from './worker.js';
 
+/** Tasks deleted per purge call: bounded so the store (one mailbox, one Redis script) stays responsive. */
+const PURGE_BATCH = 500;
+
 /** A running TaskQueue monitor. */
 export interface TaskQueueMonitor {
   ref: TypedRef<MonitorMessage>;
@@ -196,7 +199,24 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
         if (r.failed.length) log.error(`${r.failed.length} task(s) failed: their workers were lost too often`);
       })
       .catch((err: unknown) => log.debug(`lease recovery failed: ${String(err)}`));
+    if (s.resultTtl > 0) void purgeEnded(now - s.resultTtl * 1000);
     Promise.resolve(app.monitorTask(view)).catch((err: unknown) => log.error(`monitorTask hook failed: ${String(err)}`));
+  };
+
+  /** Deletes tasks that ended before `beforeMs`, a batch at a time; one purge runs at once. */
+  let purging = false;
+  const purgeEnded = async (beforeMs: number) => {
+    if (purging || !backend.store.purge) return;
+    purging = true;
+    try {
+      let total = 0;
+      for (let n = PURGE_BATCH; n === PURGE_BATCH && !stopping; total += n) n = (await backend.store.purge(beforeMs, PURGE_BATCH)) ?? 0;
+      if (total) log.debug(`deleted ${total} task(s) that ended more than ${s.resultTtl}s ago`);
+    } catch (err) {
+      log.debug(`result expiry failed: ${String(err)}`);
+    } finally {
+      purging = false;
+    }
   };
 
   const shutdown = (): Promise<void> => {

@@ -472,6 +472,34 @@ export function backendContract(label: string, harness: ContractHarness): void {
       });
     });
 
+    describe('result expiry', () => {
+      it('purges ended tasks older than the cut, oldest first and at most limit at a time, and keeps the rest', async function () {
+        const p = await producer();
+        if (!p.store.purge) this.skip();
+        const purge = (beforeMs: number, limit: number) => (p.store.purge as NonNullable<TaskStore['purge']>).call(p.store, beforeMs, limit);
+        await worker();
+        const ok = (await p.queueTask('addition', { a: 1, b: 1 })) as string;
+        const failed = (await p.queueTask('fail', { message: 'old' })) as string;
+        const revoked = (await p.queueTask('addition', {}, { delay: 60 })) as string;
+        const waiting = (await p.queueTask('addition', {}, { delay: 60 })) as string;
+        await p.waitForTask(ok, 30);
+        await p.waitForTask(failed, 30);
+        expect(await p.revokeTask(revoked)).to.equal(true);
+        const cut = Date.now() + 1;
+        // Times are in ms: the next task must end in a later millisecond than the cut.
+        while (Date.now() <= cut) await new Promise((r) => setImmediate(r));
+        const newer = (await p.waitForTask((await p.queueTask('addition', { a: 2, b: 2 })) as string, 30)) as { id: string; timeEnded: DateTime };
+        expect(await purge(cut, 2)).to.equal(2);
+        expect(await purge(cut, 100)).to.equal(1);
+        expect(await purge(cut, 100)).to.equal(0);
+        for (const id of [ok, failed, revoked]) expect(await p.getTask(id), id).to.equal(null);
+        expect((await p.getTask(waiting))?.status, 'an unready task is never purged').to.equal(QUEUED);
+        expect((await p.getTask(newer.id))?.status, 'a task that ended after the cut').to.equal(SUCCESS);
+        expect((await p.getTasks()).map((t) => t.id).sort()).to.deep.equal([waiting, newer.id].sort());
+        expect(await purge(newer.timeEnded.toMillis() + 1, 100)).to.equal(1);
+      });
+    });
+
     describe('periodic jobs', () => {
       it('queues a due periodic job once with two schedulers sharing the store', async () => {
         const a = await producer({ schedulePeriodic: true });

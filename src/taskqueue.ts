@@ -54,6 +54,8 @@ export interface TaskQueueConfig {
   leaseTimeout?: number;
   /** Redeliveries of a task whose worker was lost (default 1). */
   maxRedeliveries?: number;
+  /** Seconds a finished task (and its result) is kept before the tick deletes it (default 86400; 0: forever). */
+  resultTtl?: number;
   /** Seconds running tasks get to finish when the queue stops (default 10). */
   shutdownGrace?: number;
   /** Restart budget: at most `restartIntensity` unexpected restarts per `restartPeriod` s. */
@@ -149,6 +151,7 @@ export function normalizeSettings(config: TaskQueueConfig): TaskQueueSettings {
     leaseTimeout: secondsSetting(config.leaseTimeout ?? 30, 'leaseTimeout', 0.1),
     maxRedeliveries: intSetting(config.maxRedeliveries ?? 1, 'maxRedeliveries', 0),
     shutdownGrace: secondsSetting(config.shutdownGrace ?? 10, 'shutdownGrace', 0),
+    resultTtl: secondsSetting(config.resultTtl ?? 86_400, 'resultTtl', 0),
     restartIntensity: intSetting(config.restartIntensity ?? 10, 'restartIntensity', 0),
     restartPeriod: secondsSetting(config.restartPeriod ?? 60, 'restartPeriod', 0.1),
     cwd: config.cwd ?? process.cwd(),

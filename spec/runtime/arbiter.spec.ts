@@ -8,7 +8,7 @@ import { Arbiter, spawnArbiter } from '../../actors/arbiter.js';
 import { ImproperlyConfigured } from '../../src/errors.js';
 import { SUCCESS } from '../../src/states.js';
 import { TaskQueue, type WorkerView } from '../../src/taskqueue.js';
-import { alive, MODES, TASK_PATHS } from '../support/runtime.js';
+import { alive, eventually, MODES, TASK_PATHS } from '../support/runtime.js';
 
 describe('an arbiter', function () {
   this.timeout(60_000);
@@ -88,6 +88,22 @@ describe('an arbiter', function () {
     stop(parent);
     await stopped;
     stop(system);
+  });
+
+  it('forgets finished tasks after resultTtl, from its tick, and keeps the unfinished', async () => {
+    const arbiter = new Arbiter({ handleSignals: false });
+    // A short lease makes the housekeeping tick frequent.
+    const tq = arbiter.add(new TaskQueue({ name: 'ttl', taskPaths: TASK_PATHS, concurrency: 'inline', resultTtl: 0.3, leaseTimeout: 0.6 }));
+    await arbiter.start();
+    try {
+      const done = (await tq.backend.queueTask('addition', { a: 1, b: 1 })) as string;
+      const later = (await tq.backend.queueTask('addition', { a: 1, b: 1 }, { delay: 120 })) as string;
+      expect((await tq.backend.waitForTask(done, 30))?.status).to.equal(SUCCESS);
+      await eventually(async () => (await tq.backend.getTask(done)) === null, 'the finished task to be purged');
+      expect(await tq.backend.getTask(later), 'a waiting task is kept').to.not.equal(null);
+    } finally {
+      await arbiter.stop();
+    }
   });
 
   for (const concurrency of MODES) {

@@ -81,6 +81,10 @@ export class MemoryStore implements TaskStore {
   private listeners = new Set<EventListener>();
   private closed = false;
 
+  /** Ready tasks in the order they ended (roughly by end time): what `purge` walks. */
+  private ended: { id: string; at: number }[] = [];
+  private endedHead = 0;
+
   /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
   private readonly copy: <T>(value: T) => T;
 
@@ -235,6 +239,7 @@ export class MemoryStore implements TaskStore {
   /** Saves a ready task, releases its lock, tells waiters. */
   private complete(task: WireTask): void {
     this.tasks.set(task.id, task);
+    this.ended.push({ id: task.id, at: (task.time_ended ?? Date.now() / 1000) * 1000 });
     if (task.lock_id && this.locks.get(task.lock_id) === task.id) this.locks.delete(task.lock_id);
     this.emit('task_done', task.id);
   }
@@ -323,7 +328,29 @@ export class MemoryStore implements TaskStore {
     return true;
   }
 
+  async purge(beforeMs: number, limit: number): Promise<number> {
+    let purged = 0;
+    while (purged < limit && this.endedHead < this.ended.length) {
+      const entry = this.ended[this.endedHead] as { id: string; at: number };
+      // Ends are recorded in arrival order: stop at the first one still inside the retention.
+      if (entry.at >= beforeMs) break;
+      this.endedHead += 1;
+      const task = this.tasks.get(entry.id);
+      if (task && READY_STATES.has(task.status)) {
+        this.tasks.delete(entry.id);
+        purged += 1;
+      }
+    }
+    if (this.endedHead > 1024 && this.endedHead * 2 > this.ended.length) {
+      this.ended = this.ended.slice(this.endedHead);
+      this.endedHead = 0;
+    }
+    return purged;
+  }
+
   async flush(): Promise<void> {
+    this.ended = [];
+    this.endedHead = 0;
     this.tasks.clear();
     this.ready.clear();
     this.priorities = [];

@@ -19,7 +19,7 @@ export type StoreMethod = Exclude<keyof TaskStore, 'subscribe' | 'close'>;
 
 export const STORE_METHODS: readonly StoreMethod[] = [
   'queue', 'get', 'list', 'numQueued', 'revoke', 'flush', 'pull', 'start', 'finish', 'retry', 'renew',
-  'recover', 'publish', 'progress', 'claimRun', 'lastRuns', 'interrupt',
+  'recover', 'publish', 'progress', 'claimRun', 'lastRuns', 'interrupt', 'purge',
 ];
 
 /** True when `name` is a method a transport may call. */
@@ -102,6 +102,9 @@ export class RemoteStore implements TaskStore {
   }
   interrupt(worker: string): Promise<void> {
     return this.call('interrupt', [worker]);
+  }
+  purge(beforeMs: number, limit: number): Promise<number> {
+    return this.call('purge', [beforeMs, limit]);
   }
   subscribe(listener: EventListener): Promise<() => Promise<void>> {
     return this.transport.subscribe(listener);
