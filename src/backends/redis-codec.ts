@@ -42,6 +42,11 @@ export class RedisKeys {
   readonly seq: string;
   /** Every task id, scored by time queued in ms: what `list` reads and `flush` knows. */
   readonly all: string;
+  /**
+   * Ready tasks, scored by time ended in ms: what `purge` walks, oldest first. Added to by the
+   * scripts that make a task ready, so tasks that ended before it existed are not in it.
+   */
+  readonly ended: string;
   /** Last run time (ms) of each periodic job. */
   readonly lastRuns: string;
   /** Tokens that wake pulls blocked on BLPOP when tasks are queued. */
@@ -60,6 +65,7 @@ export class RedisKeys {
     this.locks = `${this.prefix}locks`;
     this.seq = `${this.prefix}seq`;
     this.all = `${this.prefix}all`;
+    this.ended = `${this.prefix}ended`;
     this.lastRuns = `${this.prefix}lastruns`;
     this.wakeup = `${this.prefix}wakeup`;
   }

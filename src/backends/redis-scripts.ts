@@ -46,4 +46,5 @@ export const scripts = {
   claimRun: load('claim-run'),
   read: load('read'),
   progress: load('progress'),
+  purge: load('purge'),
 } as const;

@@ -76,7 +76,7 @@ export class RedisStore implements TaskStore {
       this.link.run((r) => scripts.start.run(r, [k.owners], [k.task, k.channel('task_started'), ...args]), this.writeWaitMs),
     );
     this.finishes = new WriteBatch((args) =>
-      this.link.run((r) => scripts.finish.run(r, [k.owners, k.inflight, k.locks], [k.task, k.channel('task_done'), ...args]), this.writeWaitMs),
+      this.link.run((r) => scripts.finish.run(r, [k.owners, k.inflight, k.locks, k.ended], [k.task, k.channel('task_done'), Date.now(), ...args]), this.writeWaitMs),
     );
   }
 
@@ -155,8 +155,22 @@ export class RedisStore implements TaskStore {
 
   async revoke(id: string, nowMs: number): Promise<boolean> {
     const k = this.keys;
-    const args = [id, secondsJson(nowMs), k.channel('task_done'), JSON.stringify('revoked')];
-    return (await this.run((r) => scripts.revoke.run(r, [k.taskKey(id), k.queue, k.delayed, k.locks], args))) === 1;
+    const args = [id, secondsJson(nowMs), k.channel('task_done'), JSON.stringify('revoked'), nowMs];
+    return (await this.run((r) => scripts.revoke.run(r, [k.taskKey(id), k.queue, k.delayed, k.locks, k.ended], args))) === 1;
+  }
+
+  /**
+   * Deletes up to `limit` ready tasks that ended before `beforeMs`, oldest first (purge.lua). Only
+   * tasks that became ready since the ended index was introduced are known to it; older ones stay.
+   */
+  async purge(beforeMs: number, limit: number): Promise<number> {
+    // The script runs to its end before Redis serves anyone else, hence the caller's bound; an
+    // infinite one is taken at its word (LIMIT needs an integer).
+    const max = Number.isFinite(limit) ? Math.floor(limit) : Number.MAX_SAFE_INTEGER;
+    if (!(max > 0) || Number.isNaN(beforeMs)) return 0;
+    const before = Number.isFinite(beforeMs) ? String(beforeMs) : beforeMs > 0 ? '+inf' : '-inf';
+    const k = this.keys;
+    return Number(await this.run((r) => scripts.purge.run(r, [k.ended, k.all, k.locks], [k.task, before, max])));
   }
 
   /** Deletes every key of this application (SCAN on its prefix); other data is never touched. */
@@ -236,7 +250,7 @@ export class RedisStore implements TaskStore {
       JSON.stringify(workerLostMessage(1)),
       JSON.stringify(workerLostMessage(COUNT_PLACEHOLDER)),
     ];
-    const keys = [k.inflight, k.owners, k.locks, k.queue, k.seq, k.wakeup];
+    const keys = [k.inflight, k.owners, k.locks, k.queue, k.seq, k.wakeup, k.ended];
     if (request.worker) this.puller.forget(request.worker);
     const [requeued, failed] = asArray(await this.run((r) => scripts.recover.run(r, keys, args)));
     return { requeued: asArray(requeued).map(String), failed: asArray(failed).map(String) };

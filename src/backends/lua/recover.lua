@@ -1,6 +1,6 @@
 -- Tasks whose lease expired (or every task of a dead worker) go back to the queue as QUEUED with
 -- retries and redeliveries counted, or past the bound end FAILURE, lock released (TaskStore.recover).
--- KEYS: 1 inflight, 2 owners, 3 locks, 4 queue, 5 seq, 6 wakeup
+-- KEYS: 1 inflight, 2 owners, 3 locks, 4 queue, 5 seq, 6 wakeup, 7 ended (zset, score time ended ms)
 -- ARGV: 1 task key prefix, 2 now ms, 3 now seconds (JSON), 4 max redeliveries, 5 worker ('' for
 --       expired leases), 6 task_queued channel, 7 task_done channel, 8 lost message for 1
 --       redelivery (JSON), 9 lost message template (JSON) with 987654321 standing for the count
@@ -28,6 +28,7 @@ for _, id in ipairs(ids) do
       local message = ARGV[8]
       if redeliveries ~= 1 then message = string.gsub(ARGV[9], '987654321', tostring(redeliveries)) end
       redis.call('HSET', key, 'status', '2', 'result', message, 'time_ended', ARGV[3])
+      redis.call('ZADD', KEYS[7], ARGV[2], id)
       local lock = f[4] and cjson.decode(f[4])
       if type(lock) == 'string' and redis.call('HGET', KEYS[3], lock) == id then redis.call('HDEL', KEYS[3], lock) end
       redis.call('PUBLISH', ARGV[7], id)
