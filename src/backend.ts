@@ -4,17 +4,20 @@
  */
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
-import { BackendUnavailable, InvalidTaskArguments, TaskNotAvailable, TaskTimeoutError } from './errors.js';
+import { BackendUnavailable, InvalidTaskArguments, TaskTimeoutError } from './errors.js';
 import { generateTaskIds } from './ids.js';
 import type { Job } from './job.js';
 import type { Json, JsonObject } from './json.js';
 import { getLogger } from './logger.js';
-import { checkArguments, expiryTime, seconds, type QueueOptions } from './options.js';
+import type { QueueOptions } from './options.js';
 import type { JobRegistry } from './registry.js';
 import { SchedulerEntry } from './scheduler.js';
-import { QUEUED, type TaskStatus } from './states.js';
+import type { TaskStatus } from './states.js';
 import type { StoreFilter, TaskEvent, TaskStore } from './store.js';
 import { Task } from './task.js';
+import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
+
+export type { QueueItem };
 import type { WorkerInfo } from './consumer.js';
 import { WorkerRuntime, type RuntimeOptions } from './worker-runtime.js';
 
@@ -39,13 +42,6 @@ export interface BackendOptions {
   maxRedeliveries?: number;
 }
 
-/** One item of `queueTasks`. */
-export interface QueueItem {
-  jobName: string;
-  kwargs?: JsonObject;
-  options?: QueueOptions;
-}
-
 /** Filter of `getTasks`. */
 export interface TaskFilter {
   ids?: string[];
@@ -57,9 +53,6 @@ export interface TaskFilter {
 /** An entry of `jobList`: `[name, info]`. */
 export type JobListEntry = [string, { [key: string]: Json }];
 
-const QUEUE_OPTION_KEYS = new Set([
-  'metaParams', 'expiry', 'delay', 'eta', 'priority', 'maxRetries', 'retryDelay', 'timeout', 'fromTask',
-]);
 
 /** Queue, read, wait, listen and schedule tasks of one application. */
 export class TaskBackend {
@@ -145,47 +138,11 @@ export class TaskBackend {
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
     const now = DateTime.now();
-    const tasks = items.map((item) => this.buildTask(item, now));
+    const tasks = items.map((item) => buildTask(this.registry, item, now));
     if (!tasks.length) return [];
     const ids = await this.store.queue(tasks.map((t) => t.toWire()));
     for (const task of tasks) this.entries.get(task.name)?.next(now);
     return ids;
-  }
-
-  private buildTask(item: QueueItem, now: DateTime): Task {
-    const { jobName, kwargs = {}, options = {} } = item ?? ({} as QueueItem);
-    if (typeof jobName !== 'string' || !jobName) throw new InvalidTaskArguments('A task needs a job name (string)');
-    const job = this.registry.get(jobName);
-    if (!job) throw new TaskNotAvailable(jobName);
-    if (typeof options !== 'object' || options === null) throw new InvalidTaskArguments(`options of ${jobName} must be an object`);
-    for (const key of Object.keys(options)) {
-      if (!QUEUE_OPTION_KEYS.has(key)) throw new InvalidTaskArguments(`Unknown option "${key}" for ${jobName}`);
-    }
-    checkArguments(jobName, kwargs, options.metaParams);
-    const [id, lockId] = generateTaskIds(job, kwargs);
-    const expiry =
-      options.expiry !== undefined && options.expiry !== null
-        ? expiryTime(options.expiry, now)
-        : job.expires
-          ? now.plus(job.expires)
-          : null;
-    const timeout = options.timeout !== undefined ? options.timeout : job.timeout;
-    return new Task({
-      id,
-      name: job.name,
-      status: QUEUED,
-      kwargs: structuredClone(kwargs),
-      timeQueued: now,
-      expiry,
-      lockId,
-      fromTask: options.fromTask ?? null,
-      meta: structuredClone(options.metaParams ?? {}),
-      priority: finite(options.priority ?? job.priority, 'priority'),
-      eta: etaOf(options, now),
-      maxRetries: nonNegativeInt(options.maxRetries ?? job.maxRetries, 'maxRetries'),
-      retryDelay: seconds(options.retryDelay ?? job.retryDelay ?? 0, 'retryDelay'),
-      timeout: timeout === null || timeout === undefined ? null : seconds(timeout, 'timeout'),
-    });
   }
 
   // ---- reading ----------------------------------------------------------------------------
@@ -410,28 +367,3 @@ export class TaskBackend {
     await this.store.close();
   }
 }
-
-function positiveInt(v: number, what: string): number {
-  if (!Number.isInteger(v) || v < 1) throw new InvalidTaskArguments(`${what} must be a positive integer, got ${String(v)}`);
-  return v;
-}
-
-function nonNegativeInt(v: number, what: string): number {
-  if (!Number.isInteger(v) || v < 0) throw new InvalidTaskArguments(`${what} must be a non-negative integer, got ${String(v)}`);
-  return v;
-}
-
-function finite(v: number, what: string): number {
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new InvalidTaskArguments(`${what} must be a finite number, got ${String(v)}`);
-  return v;
-}
-
-function etaOf(options: QueueOptions, now: DateTime): DateTime | null {
-  if (options.eta !== undefined) {
-    if (DateTime.isDateTime(options.eta)) return options.eta;
-    return DateTime.fromMillis(finite(options.eta, 'eta') * 1000);
-  }
-  if (options.delay !== undefined) return now.plus({ milliseconds: seconds(options.delay, 'delay') * 1000 });
-  return null;
-}
-

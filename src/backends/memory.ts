@@ -15,27 +15,7 @@ import {
   type TaskStore,
 } from '../store.js';
 import type { WireTask } from '../task.js';
-
-/** A FIFO of ids with O(1) shift. */
-class Fifo {
-  private items: string[] = [];
-  private head = 0;
-  get length(): number {
-    return this.items.length - this.head;
-  }
-  push(id: string): void {
-    this.items.push(id);
-  }
-  shift(): string | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const id = this.items[this.head++];
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return id;
-  }
-}
+import { DelayedIds, Fifo, PriorityQueues } from './memory-queues.js';
 
 interface Lease {
   worker: string;
@@ -66,13 +46,12 @@ export interface MemoryStoreOptions {
 /** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
 export class MemoryStore implements TaskStore {
   private tasks = new Map<string, WireTask>();
-  /** Ready ids by priority; `priorities` sorted high → low. */
-  private ready = new Map<number, Fifo>();
-  private priorities: number[] = [];
+  /** Ready ids, highest priority first, then oldest. */
+  private readonly ready = new PriorityQueues();
   /** Waiting ids (ready or delayed): what `numQueued` counts and `pull` may take. */
   private waiting = new Set<string>();
   /** Delayed ids sorted by eta (ms). */
-  private delayed: { id: string; at: number }[] = [];
+  private readonly delayed = new DelayedIds();
   private delayTimer: NodeJS.Timeout | null = null;
   private leases = new Map<string, Lease>();
   private locks = new Map<string, string>();
@@ -82,8 +61,7 @@ export class MemoryStore implements TaskStore {
   private closed = false;
 
   /** Ready tasks in the order they ended (roughly by end time): what `purge` walks. */
-  private ended: { id: string; at: number }[] = [];
-  private endedHead = 0;
+  private readonly ended = new Fifo<{ id: string; at: number }>();
 
   /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
   private readonly copy: <T>(value: T) => T;
@@ -116,39 +94,29 @@ export class MemoryStore implements TaskStore {
     this.waiting.add(task.id);
     const at = task.eta !== null ? task.eta * 1000 : 0;
     if (at > Date.now()) {
-      let i = this.delayed.length;
-      while (i > 0 && (this.delayed[i - 1] as { at: number }).at > at) i--;
-      this.delayed.splice(i, 0, { id: task.id, at });
+      this.delayed.add(task.id, at);
       this.armDelayTimer();
       return;
     }
-    let fifo = this.ready.get(task.priority);
-    if (!fifo) {
-      this.ready.set(task.priority, (fifo = new Fifo()));
-      this.priorities.push(task.priority);
-      this.priorities.sort((a, b) => b - a);
-    }
-    fifo.push(task.id);
+    this.ready.push(task.id, task.priority);
   }
 
   private armDelayTimer(): void {
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.delayTimer = null;
-    const first = this.delayed[0];
-    if (!first || this.closed) return;
+    const first = this.delayed.firstAt();
+    if (first === undefined || this.closed) return;
     this.delayTimer = setTimeout(() => {
       this.delayTimer = null;
       this.promoteDelayed();
       this.servePullers();
       this.armDelayTimer();
-    }, Math.max(0, first.at - Date.now()));
+    }, Math.max(0, first - Date.now()));
     this.delayTimer.unref();
   }
 
   private promoteDelayed(): void {
-    const now = Date.now();
-    while (this.delayed.length && (this.delayed[0] as { at: number }).at <= now) {
-      const { id } = this.delayed.shift() as { id: string };
+    for (const id of this.delayed.popDue(Date.now())) {
       const task = this.tasks.get(id);
       if (task && this.waiting.has(id)) {
         this.waiting.delete(id);
@@ -159,21 +127,17 @@ export class MemoryStore implements TaskStore {
 
   private take(max: number, worker: string, leaseMs: number): WireTask[] {
     this.promoteDelayed();
-    const out: WireTask[] = [];
-    for (const priority of this.priorities) {
-      const fifo = this.ready.get(priority) as Fifo;
-      while (out.length < max && fifo.length) {
-        const id = fifo.shift() as string;
-        const task = this.tasks.get(id);
-        // Revoked or flushed ids stay in the fifo; they are skipped here.
-        if (!task || !this.waiting.has(id) || (task.status !== QUEUED && task.status !== RETRY)) continue;
-        this.waiting.delete(id);
-        this.leases.set(id, { worker, deadline: Date.now() + leaseMs });
-        out.push(this.copy(task));
-      }
-      if (out.length >= max) break;
-    }
-    return out;
+    const deadline = Date.now() + leaseMs;
+    // Revoked or flushed ids stay in the queues; they are dropped here.
+    const ids = this.ready.take(max, (id) => {
+      const task = this.tasks.get(id);
+      return task !== undefined && this.waiting.has(id) && (task.status === QUEUED || task.status === RETRY);
+    });
+    return ids.map((id) => {
+      this.waiting.delete(id);
+      this.leases.set(id, { worker, deadline });
+      return this.copy(this.tasks.get(id) as WireTask);
+    });
   }
 
   async pull(request: PullRequest): Promise<WireTask[]> {
@@ -323,39 +287,32 @@ export class MemoryStore implements TaskStore {
     const task = this.tasks.get(id);
     if (!task || !this.waiting.has(id)) return false;
     this.waiting.delete(id);
-    this.delayed = this.delayed.filter((d) => d.id !== id);
+    this.delayed.remove(id);
     this.complete({ ...task, status: REVOKED, result: 'revoked', time_ended: nowMs / 1000 });
     return true;
   }
 
   async purge(beforeMs: number, limit: number): Promise<number> {
     let purged = 0;
-    while (purged < limit && this.endedHead < this.ended.length) {
-      const entry = this.ended[this.endedHead] as { id: string; at: number };
+    for (let entry = this.ended.peek(); purged < limit && entry; entry = this.ended.peek()) {
       // Ends are recorded in arrival order: stop at the first one still inside the retention.
       if (entry.at >= beforeMs) break;
-      this.endedHead += 1;
+      this.ended.shift();
       const task = this.tasks.get(entry.id);
       if (task && READY_STATES.has(task.status)) {
         this.tasks.delete(entry.id);
         purged += 1;
       }
     }
-    if (this.endedHead > 1024 && this.endedHead * 2 > this.ended.length) {
-      this.ended = this.ended.slice(this.endedHead);
-      this.endedHead = 0;
-    }
     return purged;
   }
 
   async flush(): Promise<void> {
-    this.ended = [];
-    this.endedHead = 0;
+    this.ended.clear();
     this.tasks.clear();
     this.ready.clear();
-    this.priorities = [];
     this.waiting.clear();
-    this.delayed = [];
+    this.delayed.clear();
     this.armDelayTimer();
     this.leases.clear();
     this.locks.clear();
