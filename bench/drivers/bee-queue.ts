@@ -7,14 +7,12 @@
  */
 import BeeQueue from 'bee-queue';
 import { CompletionCounter } from '../lib/completion.js';
-import { contenderResult, serveDriver } from '../lib/driver-kit.js';
+import { contenderResult, serveDriver, throughputPhase } from '../lib/driver-kit.js';
 import { startFixture, type FixtureProcess } from '../lib/fixture-host.js';
-import { additionData, latencyRun, throughputRound } from '../lib/measure.js';
+import { additionData, latencyRun } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
-import type { DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
-import { monitoredRound } from '../lib/redis-monitor.js';
+import type { DriverRequest, DriverResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
-import { openWindow } from '../lib/window.js';
 import type { AdditionData } from '../fixtures/addition.js';
 
 const QUEUE = 'addition';
@@ -52,13 +50,15 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
       const failures = await queue.saveAll(Array.from({ length: n }, (_, i) => queue.createJob(additionData(i))));
       if (failures.size) throw new Error(`${failures.size} jobs not saved: ${String([...failures.values()][0])}`);
     };
-    await throughputRound(settings.warmupTasks, queueBulk, counter, settings.deadlineMs);
-
-    const window = await openWindow({ stats, redisPid: stats ? settings.redisPid : null, workerPids: workers.map((w) => w.pid), producerRssStartMb: start.rssMb });
-    const rounds: ThroughputRound[] = [];
-    for (let r = 0; r < settings.rounds; r++) rounds.push(await throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs));
-    const measured = await window.close(settings.tasks * settings.rounds);
-    const monitored = stats ? await monitoredRound(stats, namespace, settings.tasks, () => throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs)) : null;
+    const { rounds, measured, monitored } = await throughputPhase({
+      settings,
+      namespace,
+      stats,
+      workerPids: workers.map((w) => w.pid),
+      producerRssStartMb: start.rssMb,
+      queueBulk,
+      counter,
+    });
 
     latencyPhase = true;
     const latencySamplesMs = await latencyRun(

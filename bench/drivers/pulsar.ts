@@ -11,13 +11,11 @@ import { taskBackends } from '../../src/config.js';
 import { configureLogging } from '../../src/logger.js';
 import { TaskQueue } from '../../src/taskqueue.js';
 import { CompletionCounter } from '../lib/completion.js';
-import { contenderResult, serveDriver } from '../lib/driver-kit.js';
-import { additionData, latencyRun, throughputRound } from '../lib/measure.js';
+import { contenderResult, serveDriver, throughputPhase } from '../lib/driver-kit.js';
+import { additionData, latencyRun } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
-import type { DriverRequest, DriverResult, ThroughputRound } from '../lib/protocol.js';
-import { monitoredRound } from '../lib/redis-monitor.js';
+import type { DriverRequest, DriverResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
-import { openWindow } from '../lib/window.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -64,13 +62,15 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
       const ids = await backend.queueTasks(Array.from({ length: n }, (_, i) => ({ jobName: 'addition', kwargs: additionData(i) })));
       if (ids.some((id) => id === null)) throw new Error('a task was not queued');
     };
-    await throughputRound(settings.warmupTasks, queueBulk, counter, settings.deadlineMs);
-
-    const window = await openWindow({ stats, redisPid: stats ? settings.redisPid : null, workerPids: [...workerPids], producerRssStartMb: start.rssMb });
-    const rounds: ThroughputRound[] = [];
-    for (let r = 0; r < settings.rounds; r++) rounds.push(await throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs));
-    const measured = await window.close(settings.tasks * settings.rounds);
-    const monitored = stats ? await monitoredRound(stats, namespace, settings.tasks, () => throughputRound(settings.tasks, queueBulk, counter, settings.deadlineMs)) : null;
+    const { rounds, measured, monitored } = await throughputPhase({
+      settings,
+      namespace,
+      stats,
+      workerPids: [...workerPids],
+      producerRssStartMb: start.rssMb,
+      queueBulk,
+      counter,
+    });
 
     const latencySamplesMs = await latencyRun(
       settings.latencyTasks,

@@ -9,10 +9,15 @@ import {
   type DriverRequest,
   type DriverResult,
   type RedisUsage,
+  type BenchSettings,
   type ThroughputRound,
 } from './protocol.js';
 import { median, summarizeLatency } from './stats.js';
-import type { WindowResult } from './window.js';
+import type { CompletionCounter } from './completion.js';
+import { throughputRound } from './measure.js';
+import { monitoredRound } from './redis-monitor.js';
+import { openWindow, type WindowResult } from './window.js';
+import type { Redis } from 'ioredis';
 
 /** Runs `measure` for the orchestrator's request, then exits this process. */
 export function serveDriver(measure: (request: DriverRequest) => Promise<DriverResult>): void {
@@ -58,4 +63,37 @@ export function contenderResult(
     },
     latencySamplesMs,
   };
+}
+
+/** What every driver's throughput phase needs. */
+export interface ThroughputPhase {
+  settings: BenchSettings;
+  namespace: string;
+  /** Redis counters connection; null for local://. */
+  stats: Redis | null;
+  workerPids: readonly number[];
+  producerRssStartMb: number;
+  queueBulk: (n: number) => Promise<void>;
+  counter: CompletionCounter;
+}
+
+/**
+ * The throughput phase, the same for every contender: an untimed warm-up round, the timed rounds
+ * inside a CPU/memory/commands window, then one more round watched with MONITOR (Redis only).
+ */
+export async function throughputPhase(p: ThroughputPhase): Promise<{ rounds: ThroughputRound[]; measured: WindowResult; monitored: RedisUsage | null }> {
+  const { settings, queueBulk, counter } = p;
+  const round = (tasks: number) => throughputRound(tasks, queueBulk, counter, settings.deadlineMs);
+  await round(settings.warmupTasks);
+  const window = await openWindow({
+    stats: p.stats,
+    redisPid: p.stats ? settings.redisPid : null,
+    workerPids: p.workerPids,
+    producerRssStartMb: p.producerRssStartMb,
+  });
+  const rounds: ThroughputRound[] = [];
+  for (let r = 0; r < settings.rounds; r++) rounds.push(await round(settings.tasks));
+  const measured = await window.close(settings.tasks * settings.rounds);
+  const monitored = p.stats ? await monitoredRound(p.stats, p.namespace, settings.tasks, () => round(settings.tasks)) : null;
+  return { rounds, measured, monitored };
 }
