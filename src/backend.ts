@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
-import { BackendUnavailable, InvalidTaskArguments, TaskTimeoutError } from './errors.js';
+import { InvalidTaskArguments } from './errors.js';
 import { generateTaskIds } from './ids.js';
 import type { Job } from './job.js';
 import type { Json, JsonObject } from './json.js';
@@ -15,6 +15,7 @@ import { SchedulerEntry } from './scheduler.js';
 import type { TaskStatus } from './states.js';
 import type { StoreFilter, TaskEvent, TaskStore } from './store.js';
 import { Task } from './task.js';
+import { TaskWaiters } from './task-waiters.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
 
 export type { QueueItem };
@@ -74,7 +75,7 @@ export class TaskBackend {
   runtime: WorkerRuntime | null = null;
 
   private readonly emitter = new EventEmitter();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new TaskWaiters();
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   private storedLastRuns: Record<string, number> = {};
   private closed = false;
@@ -184,66 +185,7 @@ export class TaskBackend {
    */
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
     await this.ensureSubscribed();
-    return new Promise<Task | null>((resolve, reject) => {
-      let settled = false;
-      let checking = false;
-      let again = false;
-      let first = true;
-      const timers: NodeJS.Timeout[] = [];
-      const finish = (fn: () => void) => {
-        if (settled) return;
-        settled = true;
-        timers.forEach(clearTimeout);
-        clearInterval(recheck);
-        this.removeWaiter(id, check);
-        fn();
-      };
-      const check = () => {
-        if (checking) {
-          again = true;
-          return;
-        }
-        checking = true;
-        this.getTask(id).then(
-          (task) => {
-            checking = false;
-            first = false;
-            if (!task) finish(() => resolve(null));
-            else if (task.done()) finish(() => resolve(task));
-            else if (again) {
-              again = false;
-              check();
-            }
-          },
-          (err: unknown) => {
-            checking = false;
-            // During a store outage the next re-read (or the timeout) decides; other errors end the wait.
-            if (first || !(err instanceof BackendUnavailable)) finish(() => reject(err));
-            first = false;
-          },
-        );
-      };
-      this.addWaiter(id, check);
-      // A safety net for a broadcast lost with a connection: read again now and then.
-      const recheck = setInterval(check, Math.max(1000, this.pollTimeout * 2500));
-      recheck.unref();
-      if (timeout !== undefined && timeout !== null) {
-        const ms = Math.max(0, Number(timeout) * 1000);
-        timers.push(setTimeout(() => finish(() => reject(new TaskTimeoutError(id, Number(timeout)))), ms));
-      }
-      check();
-    });
-  }
-
-  private addWaiter(id: string, fn: () => void): void {
-    let set = this.waiters.get(id);
-    if (!set) this.waiters.set(id, (set = new Set()));
-    set.add(fn);
-  }
-
-  private removeWaiter(id: string, fn: () => void): void {
-    const set = this.waiters.get(id);
-    if (set?.delete(fn) && set.size === 0) this.waiters.delete(id);
+    return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500));
   }
 
   // ---- events -----------------------------------------------------------------------------
@@ -263,7 +205,7 @@ export class TaskBackend {
   /** Resolves once this backend receives the application's broadcasts. */
   ensureSubscribed(): Promise<unknown> {
     this.unsubscribe ??= this.store.subscribe((event, id) => {
-      if (event === 'task_done') this.waiters.get(id)?.forEach((fn) => fn());
+      if (event === 'task_done') this.waiters.notify(id);
       this.emitter.emit(event, id);
     });
     return this.unsubscribe;

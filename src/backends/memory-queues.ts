@@ -98,3 +98,55 @@ export class DelayedIds {
     this.entries = [];
   }
 }
+
+/** A pull waiting for work: its request, and how to answer it. */
+interface Parked<R, T> {
+  request: R;
+  resolve: (items: T[]) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Long-polling pulls, answered in arrival order as soon as `serve` finds work for them, or with
+ * nothing when their wait ends, their worker is interrupted, or the store closes.
+ */
+export class ParkedPulls<R extends { worker: string; waitMs: number }, T> {
+  private parked: Parked<R, T>[] = [];
+
+  /** Parks `request` for up to its `waitMs`. */
+  park(request: R): Promise<T[]> {
+    return new Promise((resolve) => {
+      const entry: Parked<R, T> = {
+        request,
+        resolve,
+        timer: setTimeout(() => {
+          this.parked = this.parked.filter((p) => p !== entry);
+          resolve([]);
+        }, request.waitMs),
+      };
+      this.parked.push(entry);
+    });
+  }
+
+  /** Answers parked pulls in order while `take` finds work for them. */
+  serve(take: (request: R) => T[]): void {
+    while (this.parked.length) {
+      const entry = this.parked[0] as Parked<R, T>;
+      const items = take(entry.request);
+      if (!items.length) return;
+      this.parked.shift();
+      clearTimeout(entry.timer);
+      entry.resolve(items);
+    }
+  }
+
+  /** Answers with nothing every parked pull of `worker` (or of everyone). */
+  cancel(worker?: string): void {
+    for (const entry of this.parked) {
+      if (worker !== undefined && entry.request.worker !== worker) continue;
+      clearTimeout(entry.timer);
+      entry.resolve([]);
+    }
+    this.parked = worker === undefined ? [] : this.parked.filter((p) => p.request.worker !== worker);
+  }
+}

@@ -15,17 +15,11 @@ import {
   type TaskStore,
 } from '../store.js';
 import type { WireTask } from '../task.js';
-import { DelayedIds, Fifo, PriorityQueues } from './memory-queues.js';
+import { DelayedIds, Fifo, ParkedPulls, PriorityQueues } from './memory-queues.js';
 
 interface Lease {
   worker: string;
   deadline: number;
-}
-
-interface Puller {
-  request: PullRequest;
-  resolve: (tasks: WireTask[]) => void;
-  timer: NodeJS.Timeout;
 }
 
 const copy = <T>(value: T): T => structuredClone(value);
@@ -56,7 +50,7 @@ export class MemoryStore implements TaskStore {
   private leases = new Map<string, Lease>();
   private locks = new Map<string, string>();
   private lastRunTimes = new Map<string, number>();
-  private pullers: Puller[] = [];
+  private readonly pulls = new ParkedPulls<PullRequest, WireTask>();
   private listeners = new Set<EventListener>();
   private closed = false;
 
@@ -143,30 +137,11 @@ export class MemoryStore implements TaskStore {
   async pull(request: PullRequest): Promise<WireTask[]> {
     const tasks = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
     if (tasks.length || request.waitMs <= 0 || this.closed) return tasks;
-    return new Promise((resolve) => {
-      const puller: Puller = {
-        request,
-        resolve,
-        timer: setTimeout(() => {
-          this.pullers = this.pullers.filter((p) => p !== puller);
-          resolve([]);
-        }, request.waitMs),
-      };
-      this.pullers.push(puller);
-    });
+    return this.pulls.park(request);
   }
 
   private servePullers(): void {
-    while (this.pullers.length && this.waiting.size) {
-      const puller = this.pullers.shift() as Puller;
-      const tasks = this.take(puller.request.max, puller.request.worker, puller.request.leaseMs);
-      if (!tasks.length) {
-        this.pullers.unshift(puller);
-        return;
-      }
-      clearTimeout(puller.timer);
-      puller.resolve(tasks);
-    }
+    if (this.waiting.size) this.pulls.serve((r) => this.take(r.max, r.worker, r.leaseMs));
   }
 
   async interrupt(worker: string): Promise<void> {
@@ -175,11 +150,7 @@ export class MemoryStore implements TaskStore {
 
   /** A dead worker's parked pulls must not take the tasks handed back for it. */
   private cancelPulls(worker: string): void {
-    for (const puller of this.pullers.filter((p) => p.request.worker === worker)) {
-      clearTimeout(puller.timer);
-      puller.resolve([]);
-    }
-    this.pullers = this.pullers.filter((p) => p.request.worker !== worker);
+    this.pulls.cancel(worker);
   }
 
   private owns(id: string, worker: string): boolean {
@@ -355,11 +326,7 @@ export class MemoryStore implements TaskStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const p of this.pullers) {
-      clearTimeout(p.timer);
-      p.resolve([]);
-    }
-    this.pullers = [];
+    this.pulls.cancel();
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.listeners.clear();
   }
