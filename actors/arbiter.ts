@@ -4,11 +4,11 @@
  * `spawnArbiter` roots the tree under an actor of an existing nact application instead.
  */
 import { EventEmitter } from 'node:events';
-import type { AppContext, ServiceApp } from '../src/app.js';
-import { ImproperlyConfigured } from '../src/errors.js';
-import type { JsonObject } from '../src/json.js';
-import { getLogger } from '../src/logger.js';
-import { TaskQueue } from '../src/taskqueue.js';
+import type { AppContext, ServiceApp } from '../src/app/app.js';
+import { ImproperlyConfigured } from '../src/model/errors.js';
+import type { JsonObject } from '../src/model/json.js';
+import { getLogger } from '../src/infra/logger.js';
+import { TaskQueue } from '../src/app/taskqueue.js';
 import { startTaskQueueMonitor, type TaskQueueMonitor } from './monitor.js';
 import { monitorQueueApi } from './queue-protocol.js';
 import { actorName, isReachable, spawnHandler, startSystem, stopActor, type AnyRef } from './refs.js';

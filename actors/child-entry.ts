@@ -4,16 +4,16 @@
  * sends heartbeats to its Worker actor.
  */
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
-import { TaskBackend } from '../src/backend.js';
+import { TaskBackend } from '../src/producer/backend.js';
 import { RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
 import '../src/backends/index.js';
-import { createStore } from '../src/config.js';
-import { errorFromWire } from '../src/error-codec.js';
-import { configureLogging, getLogger } from '../src/logger.js';
-import { JobRegistry } from '../src/registry.js';
-import type { EventListener, TaskStore } from '../src/store.js';
+import { createStore } from '../src/store/schemes.js';
+import { errorFromWire } from '../src/model/error-codec.js';
+import { configureLogging, getLogger } from '../src/infra/logger.js';
+import { JobRegistry } from '../src/job/registry.js';
+import type { EventListener, TaskStore } from '../src/store/contract.js';
 import type { ChildConfig, FromChild, StoreCall, ToChild } from './child-protocol.js';
-import { TurnBatcher } from '../src/turn-batcher.js';
+import { TurnBatcher } from '../src/infra/turn-batcher.js';
 
 const post: (message: FromChild) => void = isMainThread
   ? (message) => {

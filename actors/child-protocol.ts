@@ -6,10 +6,10 @@
  * message (a pull, which may wait for work, in one of its own). Each IPC message costs a
  * serialization and a syscall on both sides; per task that used to be the arbiter's largest cost.
  */
-import type { WireError } from '../src/error-codec.js';
+import type { WireError } from '../src/model/error-codec.js';
 import type { StoreMethod } from '../src/backends/remote.js';
-import type { TaskEvent } from '../src/store.js';
-import type { LogLevel } from '../src/logger.js';
+import type { TaskEvent } from '../src/store/contract.js';
+import type { LogLevel } from '../src/infra/logger.js';
 
 /** What a child needs to build its backend and run. */
 export interface ChildConfig {

@@ -2,11 +2,11 @@
  * The LocalStore actor: local://'s MemoryStore inside the arbiter, reached only by messages.
  * Its mailbox makes every store call atomic; subscribers are actors that get `event` messages.
  */
-import { MemoryStore } from '../src/backends/memory.js';
+import { MemoryStore } from '../src/backends/memory/memory.js';
 import { callStore, RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
-import { BackendUnavailable } from '../src/errors.js';
-import { getLogger } from '../src/logger.js';
-import type { EventListener } from '../src/store.js';
+import { BackendUnavailable } from '../src/model/errors.js';
+import { getLogger } from '../src/infra/logger.js';
+import type { EventListener } from '../src/store/contract.js';
 import type { LocalStoreMessage, StoreEventMessage } from './protocol.js';
 import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
 

@@ -5,14 +5,14 @@
  * heartbeats, and recovery of tasks whose lease expired.
  */
 import { randomBytes } from 'node:crypto';
-import { TaskBackend } from '../src/backend.js';
-import { createStore, parseBackendUrl } from '../src/config.js';
-import type { JsonObject } from '../src/json.js';
-import { getLogger } from '../src/logger.js';
-import { backendInfo } from '../src/queue-api.js';
-import { JobRegistry } from '../src/registry.js';
-import type { TaskStore } from '../src/store.js';
-import type { MonitorView, TaskQueue, WorkerView } from '../src/taskqueue.js';
+import { TaskBackend } from '../src/producer/backend.js';
+import { createStore, parseBackendUrl } from '../src/store/schemes.js';
+import type { JsonObject } from '../src/model/json.js';
+import { getLogger } from '../src/infra/logger.js';
+import { backendInfo } from '../src/producer/queue-api.js';
+import { JobRegistry } from '../src/job/registry.js';
+import type { TaskStore } from '../src/store/contract.js';
+import type { MonitorView, TaskQueue, WorkerView } from '../src/app/taskqueue.js';
 import { localStoreClient, shutdownLocalStore, spawnLocalStore, type LocalStoreHandle } from './local-store.js';
 import { answerQueueRequest, isQueueRequest } from './queue-protocol.js';
 import { assertNever, type MonitorMessage, type WorkerMessage } from './protocol.js';

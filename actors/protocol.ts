@@ -2,12 +2,12 @@
  * The message unions of every actor, discriminated on `type`. Requests carry the `replyTo` ref
  * their answer goes to; answers are `Reply<T>` (a value, or an error as data).
  */
-import type { JobListEntry, QueueItem, TaskFilter } from '../src/backend.js';
+import type { JobListEntry, QueueItem, TaskFilter } from '../src/producer/backend.js';
 import type { StoreMethod } from '../src/backends/remote.js';
-import type { JsonObject } from '../src/json.js';
-import type { QueueOptions } from '../src/options.js';
-import type { TaskEvent } from '../src/store.js';
-import type { WireTask } from '../src/task.js';
+import type { JsonObject } from '../src/model/json.js';
+import type { QueueOptions } from '../src/model/options.js';
+import type { TaskEvent } from '../src/store/contract.js';
+import type { WireTask } from '../src/model/task.js';
 import type { Reply, TypedRef } from './refs.js';
 import type { ExitReason } from './supervision.js';
 

@@ -2,12 +2,12 @@
  * The public protocol of a TaskQueue monitor: how the monitor answers each request, and a
  * QueueApi that other applications (RpcServer) use to send them.
  */
-import type { QueueApi } from '../src/app.js';
-import type { TaskBackend } from '../src/backend.js';
-import type { JsonObject } from '../src/json.js';
-import type { JobListEntry } from '../src/backend.js';
-import type { WireTask } from '../src/task.js';
-import { Task } from '../src/task.js';
+import type { QueueApi } from '../src/app/app.js';
+import type { TaskBackend } from '../src/producer/backend.js';
+import type { JsonObject } from '../src/model/json.js';
+import type { JobListEntry } from '../src/producer/backend.js';
+import type { WireTask } from '../src/model/task.js';
+import { Task } from '../src/model/task.js';
 import { assertNever, type MonitorMessage, type QueueRequest } from './protocol.js';
 import { askReply, replyWith, type TypedRef } from './refs.js';
 

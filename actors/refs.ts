@@ -3,9 +3,9 @@
  * that an actor is still reachable. Nothing else in the project imports nact's messaging.
  */
 import { dispatch, query, spawn, start, stop, type Ref } from 'nact';
-import { AskTimeoutError, PulsarTasksError } from '../src/errors.js';
-import { errorFromWire, errorToWire, type WireError } from '../src/error-codec.js';
-import { getLogger } from '../src/logger.js';
+import { AskTimeoutError, PulsarTasksError } from '../src/model/errors.js';
+import { errorFromWire, errorToWire, type WireError } from '../src/model/error-codec.js';
+import { getLogger } from '../src/infra/logger.js';
 
 declare const brand: unique symbol;
 /** A ref that only accepts messages of type M (nact's Ref<T> does not use T); contravariant in M. */

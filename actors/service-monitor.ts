@@ -2,8 +2,8 @@
  * The monitor of a service application (RpcServer and the like): starts it with its context,
  * answers `info`, and stops it on `shutdown`.
  */
-import type { AppContext, ServiceApp } from '../src/app.js';
-import type { JsonObject } from '../src/json.js';
+import type { AppContext, ServiceApp } from '../src/app/app.js';
+import type { JsonObject } from '../src/model/json.js';
 import { assertNever, type ServiceMessage } from './protocol.js';
 import { replyWith, spawnHandler, stopActor, type AnyRef, type TypedRef } from './refs.js';
 

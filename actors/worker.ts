@@ -3,13 +3,13 @@
  * child and bridges its IPC to the LocalStore actor's mailbox (local://); in inline mode it runs
  * the worker runtime itself, in the arbiter's event loop. Either way it reports to its monitor.
  */
-import { TaskBackend } from '../src/backend.js';
-import { createStore } from '../src/config.js';
-import { errorToWire } from '../src/error-codec.js';
-import { getLogger, logSettings } from '../src/logger.js';
-import type { JobRegistry } from '../src/registry.js';
-import type { TaskStore } from '../src/store.js';
-import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/taskqueue.js';
+import { TaskBackend } from '../src/producer/backend.js';
+import { createStore } from '../src/store/schemes.js';
+import { errorToWire } from '../src/model/error-codec.js';
+import { getLogger, logSettings } from '../src/infra/logger.js';
+import type { JobRegistry } from '../src/job/registry.js';
+import type { TaskStore } from '../src/store/contract.js';
+import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/app/taskqueue.js';
 import { forkChild, spawnThread, type ChildHandle } from './child.js';
 import type { FromChild, StoreCall, StoreReply } from './child-protocol.js';
 import { localStoreClient } from './local-store.js';

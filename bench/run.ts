@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import '../src/backends/index.js';
-import { taskBackends } from '../src/config.js';
+import { taskBackends } from '../src/store/schemes.js';
 import { runDriver } from './lib/driver-host.js';
 import { mergePasses } from './lib/merge.js';
 import { cpuMsOfPid } from './lib/proc.js';

@@ -3,7 +3,7 @@
  */
 import { Duration } from 'luxon';
 import { PeriodicJob } from '../src/index.js';
-import { anchorDate } from '../src/scheduler.js';
+import { anchorDate } from '../src/job/scheduler.js';
 
 /** Every 5 seconds, returns 'OK'. */
 export class TestPeriodic extends PeriodicJob {

@@ -2,7 +2,7 @@
  * Sample jobs: the demo (`npm start`) and the specs use them.
  */
 import { Job, type TaskConsumer } from '../src/index.js';
-import type { JsonObject } from '../src/json.js';
+import type { JsonObject } from '../src/model/json.js';
 
 /** Returns a + b. */
 export class Addition extends Job {

@@ -8,14 +8,14 @@
  */
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
-import { TaskBackend, type BackendOptions } from '../src/backend.js';
-import { InvalidTaskArguments, TaskNotAvailable, TaskTimeoutError } from '../src/errors.js';
-import { Job } from '../src/job.js';
-import type { JsonObject } from '../src/json.js';
-import { JobRegistry } from '../src/registry.js';
-import { FAILURE, QUEUED, RETRY, REVOKED, SUCCESS } from '../src/states.js';
-import { workerLostMessage, type TaskEvent, type TaskStore } from '../src/store.js';
-import type { TaskConsumer } from '../src/consumer.js';
+import { TaskBackend, type BackendOptions } from '../src/producer/backend.js';
+import { InvalidTaskArguments, TaskNotAvailable, TaskTimeoutError } from '../src/model/errors.js';
+import { Job } from '../src/job/job.js';
+import type { JsonObject } from '../src/model/json.js';
+import { JobRegistry } from '../src/job/registry.js';
+import { FAILURE, QUEUED, RETRY, REVOKED, SUCCESS } from '../src/model/states.js';
+import { workerLostMessage, type TaskEvent, type TaskStore } from '../src/store/contract.js';
+import type { TaskConsumer } from '../src/worker/consumer.js';
 
 /** How the contract reaches one kind of store. */
 export interface ContractHarness {

@@ -1,9 +1,9 @@
 /**
  * pulsar-tasks: public exports.
  */
-export * from './states.js';
-export { Task, taskFromWire, taskToWire, type WireTask, type TaskFields } from './task.js';
-export type { Json, JsonObject } from './json.js';
+export * from './model/states.js';
+export { Task, taskFromWire, taskToWire, type WireTask, type TaskFields } from './model/task.js';
+export type { Json, JsonObject } from './model/json.js';
 export {
   PulsarTasksError,
   TaskNotAvailable,
@@ -12,24 +12,24 @@ export {
   InvalidTaskArguments,
   AskTimeoutError,
   BackendUnavailable,
-} from './errors.js';
-export { Job, PeriodicJob, type JobClass, type JobType, type CanOverlap } from './job.js';
-export { JobRegistry } from './registry.js';
-export { SchedulerEntry, anchorDate } from './scheduler.js';
-export { generateTaskIds } from './ids.js';
-export { TaskConsumer, type WorkerInfo } from './consumer.js';
-export type { QueueOptions } from './options.js';
-export { TaskBackend, type BackendOptions, type QueueItem, type TaskFilter, type JobListEntry } from './backend.js';
-export { TASK_EVENTS, type TaskEvent, type TaskStore, type StoreFilter } from './store.js';
-export { Logger, getLogger, configureLogging, type LogLevel } from './logger.js';
-export { TaskQueue, type TaskQueueConfig, type Concurrency, type MonitorView, type WorkerView } from './taskqueue.js';
+} from './model/errors.js';
+export { Job, PeriodicJob, type JobClass, type JobType, type CanOverlap } from './job/job.js';
+export { JobRegistry } from './job/registry.js';
+export { SchedulerEntry, anchorDate } from './job/scheduler.js';
+export { generateTaskIds } from './model/ids.js';
+export { TaskConsumer, type WorkerInfo } from './worker/consumer.js';
+export type { QueueOptions } from './model/options.js';
+export { TaskBackend, type BackendOptions, type QueueItem, type TaskFilter, type JobListEntry } from './producer/backend.js';
+export { TASK_EVENTS, type TaskEvent, type TaskStore, type StoreFilter } from './store/contract.js';
+export { Logger, getLogger, configureLogging, type LogLevel } from './infra/logger.js';
+export { TaskQueue, type TaskQueueConfig, type Concurrency, type MonitorView, type WorkerView } from './app/taskqueue.js';
 export { Arbiter, spawnArbiter, type ArbiterOptions, type Application } from '../actors/arbiter.js';
 export type { QueueRequest, MonitorMessage } from '../actors/protocol.js';
 export type { TypedRef, Reply } from '../actors/refs.js';
 export { monitorQueueApi } from '../actors/queue-protocol.js';
-export type { QueueApi, AppContext, ServiceApp } from './app.js';
-export { createBackend, type ProducerOptions } from './create-backend.js';
-export { taskBackends, type StoreClass, type StoreOptions } from './config.js';
+export type { QueueApi, AppContext, ServiceApp } from './app/app.js';
+export { createBackend, type ProducerOptions } from './producer/create-backend.js';
+export { taskBackends, type StoreClass, type StoreOptions } from './store/schemes.js';
 import './backends/index.js';
 export { RpcServer, RPC_TOKEN_ENV, type RpcServerOptions } from './rpc/server.js';
 export { RpcClient, RpcConnectionError, type RpcClientOptions, type RpcTaskFilter } from './rpc/client.js';

@@ -7,9 +7,9 @@
 import { fileURLToPath } from 'node:url';
 import { Arbiter } from '../../actors/arbiter.js';
 import '../../src/backends/index.js';
-import { taskBackends } from '../../src/config.js';
-import { configureLogging } from '../../src/logger.js';
-import { TaskQueue } from '../../src/taskqueue.js';
+import { taskBackends } from '../../src/store/schemes.js';
+import { configureLogging } from '../../src/infra/logger.js';
+import { TaskQueue } from '../../src/app/taskqueue.js';
 import { CompletionCounter } from '../lib/completion.js';
 import { contenderResult, serveDriver, throughputPhase } from '../lib/driver-kit.js';
 import { additionData, latencyRun } from '../lib/measure.js';

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { Duration } from 'luxon';
-import { isAbstractJobClass, isJobClass, Job, PeriodicJob } from '../../src/job.js';
-import type { JsonObject } from '../../src/json.js';
-import { Logger } from '../../src/logger.js';
-import { JobRegistry } from '../../src/registry.js';
+import { isAbstractJobClass, isJobClass, Job, PeriodicJob } from '../../src/job/job.js';
+import type { JsonObject } from '../../src/model/json.js';
+import { Logger } from '../../src/infra/logger.js';
+import { JobRegistry } from '../../src/job/registry.js';
 import { Addition, NotOverlap, StandardDeviation } from '../../jobs/sample.js';
 import { TestPeriodic } from '../../jobs/periodic.js';
 
@@ -98,8 +98,8 @@ describe('Job', () => {
 
   it('recognises a subclass of Job from another copy of its module', async () => {
     // A second instance of job.ts, as when a job module is imported while the registry was required.
-    const url = new URL('../../src/job.ts?second-copy', import.meta.url).href;
-    const copy = (await import(url)) as typeof import('../../src/job.js');
+    const url = new URL('../../src/job/job.ts?second-copy', import.meta.url).href;
+    const copy = (await import(url)) as typeof import('../../src/job/job.js');
     expect(copy.Job).to.not.equal(Job);
     class Elsewhere extends copy.Job {
       run(): string {

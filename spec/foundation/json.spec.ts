@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { DateTime, Duration } from 'luxon';
-import { InvalidTaskArguments } from '../../src/errors.js';
-import { isJsonObject, jsonProblem, toJsonResult } from '../../src/json.js';
-import { checkArguments, expiryTime, seconds } from '../../src/options.js';
+import { InvalidTaskArguments } from '../../src/model/errors.js';
+import { isJsonObject, jsonProblem, toJsonResult } from '../../src/model/json.js';
+import { checkArguments, expiryTime, seconds } from '../../src/model/options.js';
 
 describe('plain JSON', () => {
   describe('jsonProblem()', () => {

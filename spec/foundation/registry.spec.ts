@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration } from 'luxon';
-import { ImproperlyConfigured } from '../../src/errors.js';
-import { Job, type JobClass, PeriodicJob } from '../../src/job.js';
-import { expandTaskPath, JobRegistry } from '../../src/registry.js';
+import { ImproperlyConfigured } from '../../src/model/errors.js';
+import { Job, type JobClass, PeriodicJob } from '../../src/job/job.js';
+import { expandTaskPath, JobRegistry } from '../../src/job/registry.js';
 import { Addition, Fail, NotOverlap } from '../../jobs/sample.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

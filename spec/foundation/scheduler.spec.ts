@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { DateTime, Duration } from 'luxon';
-import { ImproperlyConfigured } from '../../src/errors.js';
-import { PeriodicJob } from '../../src/job.js';
-import { anchorDate, SchedulerEntry, toDuration } from '../../src/scheduler.js';
+import { ImproperlyConfigured } from '../../src/model/errors.js';
+import { PeriodicJob } from '../../src/job/job.js';
+import { anchorDate, SchedulerEntry, toDuration } from '../../src/job/scheduler.js';
 
 const MINUTE = Duration.fromObject({ minutes: 1 });
 const FIVE_MINUTES = Duration.fromObject({ minutes: 5 });

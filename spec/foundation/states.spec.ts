@@ -14,7 +14,7 @@ import {
   statusString,
   SUCCESS,
   UNREADY_STATES,
-} from '../../src/states.js';
+} from '../../src/model/states.js';
 
 describe('task states', () => {
   it('uses the exact codes of pulsar', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
-import { FAILURE, QUEUED, RETRY, REVOKED, STARTED, SUCCESS, type TaskStatus } from '../../src/states.js';
-import { Task, type WireTask } from '../../src/task.js';
+import { FAILURE, QUEUED, RETRY, REVOKED, STARTED, SUCCESS, type TaskStatus } from '../../src/model/states.js';
+import { Task, type WireTask } from '../../src/model/task.js';
 
 const QUEUED_AT = DateTime.fromMillis(1_767_225_600_250); // 2026-01-01T00:00:00.250Z
 

@@ -6,7 +6,7 @@
  * connection would.
  */
 import { backendContract } from '../backend.contract.js';
-import { MemoryStore } from '../../src/backends/memory.js';
+import { MemoryStore } from '../../src/backends/memory/memory.js';
 import { callStore, RemoteStore, type StoreTransport } from '../../src/backends/remote.js';
 
 /** One connection to a shared MemoryStore. */

@@ -4,10 +4,10 @@
  */
 import { expect } from 'chai';
 import { Arbiter } from '../../actors/arbiter.js';
-import type { TaskBackend } from '../../src/backend.js';
-import { createBackend } from '../../src/create-backend.js';
-import { SUCCESS } from '../../src/states.js';
-import { TaskQueue } from '../../src/taskqueue.js';
+import type { TaskBackend } from '../../src/producer/backend.js';
+import { createBackend } from '../../src/producer/create-backend.js';
+import { SUCCESS } from '../../src/model/states.js';
+import { TaskQueue } from '../../src/app/taskqueue.js';
 import { startArbiterProcess, type ArbiterProcess } from '../support/processes.js';
 import { alive, nextEvent, TASK_PATHS } from '../support/runtime.js';
 import { dropNamespace, redisAvailable, specUrl } from './redis-env.js';

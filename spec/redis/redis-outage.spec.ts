@@ -3,11 +3,11 @@
  * append-only file), restarted in the middle of a run.
  */
 import { expect } from 'chai';
-import { TaskBackend } from '../../src/backend.js';
-import { createRedisStore, type RedisStore } from '../../src/backends/redis.js';
-import { BackendUnavailable } from '../../src/errors.js';
-import { JobRegistry } from '../../src/registry.js';
-import { SUCCESS } from '../../src/states.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
+import { BackendUnavailable } from '../../src/model/errors.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import { SUCCESS } from '../../src/model/states.js';
 import { EventLog } from '../backend.contract.js';
 import { freePort, redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
 

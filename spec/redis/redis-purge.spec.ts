@@ -5,11 +5,11 @@
  */
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { TaskBackend } from '../../src/backend.js';
-import { createRedisStore, type RedisStore } from '../../src/backends/redis.js';
-import { JobRegistry } from '../../src/registry.js';
-import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/states.js';
-import type { WireTask } from '../../src/task.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
+import type { WireTask } from '../../src/model/task.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable, specUrl } from './redis-env.js';
 
 describe('RedisStore.purge', function () {

@@ -4,12 +4,12 @@
  */
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { TaskBackend } from '../../src/backend.js';
-import { createRedisStore, RedisStore } from '../../src/backends/redis.js';
-import { parseRedisUrl } from '../../src/backends/redis-link.js';
-import { ImproperlyConfigured } from '../../src/errors.js';
-import { JobRegistry } from '../../src/registry.js';
-import { SUCCESS } from '../../src/states.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { createRedisStore, RedisStore } from '../../src/backends/redis/redis.js';
+import { parseRedisUrl } from '../../src/backends/redis/redis-link.js';
+import { ImproperlyConfigured } from '../../src/model/errors.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import { SUCCESS } from '../../src/model/states.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable, specUrl } from './redis-env.js';
 
 describe('redis:// URLs', () => {

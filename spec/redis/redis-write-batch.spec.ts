@@ -4,12 +4,12 @@
  * after a start still reaches Redis after it.
  */
 import { expect } from 'chai';
-import { TaskBackend } from '../../src/backend.js';
-import { createRedisStore, type RedisStore } from '../../src/backends/redis.js';
-import { scripts } from '../../src/backends/redis-scripts.js';
-import { JobRegistry } from '../../src/registry.js';
-import { STARTED, SUCCESS } from '../../src/states.js';
-import type { WireTask } from '../../src/task.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
+import { scripts } from '../../src/backends/redis/redis-scripts.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import { STARTED, SUCCESS } from '../../src/model/states.js';
+import type { WireTask } from '../../src/model/task.js';
 import { dropNamespace, redisAvailable, specUrl } from './redis-env.js';
 
 describe('redis:// batched worker writes', function () {

@@ -2,7 +2,7 @@
  * The backend contract on redis://, against REDIS_URL with a namespace of this run.
  */
 import { backendContract } from '../backend.contract.js';
-import { RedisStore } from '../../src/backends/redis.js';
+import { RedisStore } from '../../src/backends/redis/redis.js';
 import { dropNamespace, redisAvailable, specUrl } from './redis-env.js';
 
 const url = specUrl();

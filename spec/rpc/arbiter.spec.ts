@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { Arbiter } from '../../actors/arbiter.js';
 import { RpcClient, RpcError } from '../../src/rpc/client.js';
 import { RpcServer } from '../../src/rpc/server.js';
-import { SUCCESS } from '../../src/states.js';
-import { TaskQueue } from '../../src/taskqueue.js';
+import { SUCCESS } from '../../src/model/states.js';
+import { TaskQueue } from '../../src/app/taskqueue.js';
 
 describe('RpcServer in an arbiter', () => {
   let arbiter: Arbiter;

@@ -3,8 +3,8 @@
  */
 import { expect } from 'chai';
 import { RpcClient, RpcConnectionError, RpcError } from '../../src/rpc/client.js';
-import { SUCCESS } from '../../src/states.js';
-import { Task } from '../../src/task.js';
+import { SUCCESS } from '../../src/model/states.js';
+import { Task } from '../../src/model/task.js';
 import { startRpc, type RpcHarness } from './support.js';
 
 describe('RpcClient', () => {

@@ -4,10 +4,10 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { expect } from 'chai';
-import { TaskBackend } from '../../src/backend.js';
-import { MemoryStore } from '../../src/backends/memory.js';
-import { ImproperlyConfigured } from '../../src/errors.js';
-import { JobRegistry } from '../../src/registry.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { MemoryStore } from '../../src/backends/memory/memory.js';
+import { ImproperlyConfigured } from '../../src/model/errors.js';
+import { JobRegistry } from '../../src/job/registry.js';
 import { RpcServer } from '../../src/rpc/server.js';
 import { contextOver, post, resultOf, rpc, startRpc, type RpcHarness } from './support.js';
 

@@ -2,7 +2,7 @@
  * RpcServer's methods over real HTTP: every method's happy path, with pulsar's names and shapes.
  */
 import { expect } from 'chai';
-import { FAILURE, SUCCESS } from '../../src/states.js';
+import { FAILURE, SUCCESS } from '../../src/model/states.js';
 import { post, resultOf, rpc, startRpc, errorOf, type RpcHarness } from './support.js';
 
 type Wire = { id: string; name: string; status: number; result: unknown; kwargs: Record<string, unknown>; meta: Record<string, unknown> };

@@ -3,7 +3,7 @@
  * notifications, body limits, and the HTTP verbs and paths around POST /.
  */
 import { expect } from 'chai';
-import { SUCCESS } from '../../src/states.js';
+import { SUCCESS } from '../../src/model/states.js';
 import { errorOf, post, resultOf, rpc, startRpc, type RpcHarness } from './support.js';
 
 describe('RpcServer protocol', () => {

@@ -2,7 +2,7 @@
  * RpcServer's guards: the bearer token, and the refusal to serve other machines without one.
  */
 import { expect } from 'chai';
-import { ImproperlyConfigured } from '../../src/errors.js';
+import { ImproperlyConfigured } from '../../src/model/errors.js';
 import { RpcServer, RPC_TOKEN_ENV } from '../../src/rpc/server.js';
 import { errorOf, post, resultOf, rpc, startRpc, type RpcHarness } from './support.js';
 

@@ -3,13 +3,13 @@
  * (a producer TaskBackend answering its QueueApi, and an inline worker on a second TaskBackend
  * sharing the same MemoryStore), and raw HTTP posts.
  */
-import type { AppContext } from '../../src/app.js';
-import { TaskBackend } from '../../src/backend.js';
-import { MemoryStore } from '../../src/backends/memory.js';
-import { ImproperlyConfigured } from '../../src/errors.js';
-import { getLogger } from '../../src/logger.js';
-import { backendQueueApi } from '../../src/queue-api.js';
-import { JobRegistry } from '../../src/registry.js';
+import type { AppContext } from '../../src/app/app.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { MemoryStore } from '../../src/backends/memory/memory.js';
+import { ImproperlyConfigured } from '../../src/model/errors.js';
+import { getLogger } from '../../src/infra/logger.js';
+import { backendQueueApi } from '../../src/producer/queue-api.js';
+import { JobRegistry } from '../../src/job/registry.js';
 import { RpcServer, type RpcServerOptions } from '../../src/rpc/server.js';
 
 /** A running server and what it stands on; `close()` in an after hook. */

@@ -5,9 +5,9 @@
 import { expect } from 'chai';
 import { spawn, start, stop } from 'nact';
 import { Arbiter, spawnArbiter } from '../../actors/arbiter.js';
-import { ImproperlyConfigured } from '../../src/errors.js';
-import { SUCCESS } from '../../src/states.js';
-import { TaskQueue, type WorkerView } from '../../src/taskqueue.js';
+import { ImproperlyConfigured } from '../../src/model/errors.js';
+import { SUCCESS } from '../../src/model/states.js';
+import { TaskQueue, type WorkerView } from '../../src/app/taskqueue.js';
 import { alive, eventually, MODES, TASK_PATHS } from '../support/runtime.js';
 
 describe('an arbiter', function () {

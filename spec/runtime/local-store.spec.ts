@@ -6,9 +6,9 @@
 import { expect } from 'chai';
 import { localStoreClient, spawnLocalStore } from '../../actors/local-store.js';
 import { startSystem, stopActor, type AnyRef } from '../../actors/refs.js';
-import { QUEUED, STARTED } from '../../src/states.js';
-import type { TaskStore } from '../../src/store.js';
-import type { WireTask } from '../../src/task.js';
+import { QUEUED, STARTED } from '../../src/model/states.js';
+import type { TaskStore } from '../../src/store/contract.js';
+import type { WireTask } from '../../src/model/task.js';
 
 function wireTask(id: string): WireTask {
   return {

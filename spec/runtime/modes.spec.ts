@@ -4,9 +4,9 @@
  */
 import { expect } from 'chai';
 import type { Arbiter } from '../../actors/arbiter.js';
-import { TaskNotAvailable } from '../../src/errors.js';
-import { FAILURE, REVOKED, SUCCESS } from '../../src/states.js';
-import type { TaskQueue } from '../../src/taskqueue.js';
+import { TaskNotAvailable } from '../../src/model/errors.js';
+import { FAILURE, REVOKED, SUCCESS } from '../../src/model/states.js';
+import type { TaskQueue } from '../../src/app/taskqueue.js';
 import { MODES, nextEvent, startQueue } from '../support/runtime.js';
 
 for (const concurrency of MODES) {

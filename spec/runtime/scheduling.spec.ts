@@ -4,10 +4,10 @@
  */
 import { expect } from 'chai';
 import { DateTime } from 'luxon';
-import { TaskBackend } from '../../src/backend.js';
-import { MemoryStore } from '../../src/backends/memory.js';
-import { JobRegistry } from '../../src/registry.js';
-import { SUCCESS } from '../../src/states.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { MemoryStore } from '../../src/backends/memory/memory.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import { SUCCESS } from '../../src/model/states.js';
 import { nextEvent, TASK_PATHS } from '../support/runtime.js';
 
 describe('scheduling and introspection of a backend', () => {

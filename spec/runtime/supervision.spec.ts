@@ -4,8 +4,8 @@
  */
 import { expect } from 'chai';
 import type { Arbiter } from '../../actors/arbiter.js';
-import { FAILURE, REVOKED, SUCCESS } from '../../src/states.js';
-import type { TaskQueue } from '../../src/taskqueue.js';
+import { FAILURE, REVOKED, SUCCESS } from '../../src/model/states.js';
+import type { TaskQueue } from '../../src/app/taskqueue.js';
 import { alive, eventually, MODES, nextEvent, startQueue } from '../support/runtime.js';
 
 type Info = { workers: { id: string; pid: number; thread: number | null }[] };

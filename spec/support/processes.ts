@@ -2,7 +2,7 @@
  * Child processes of the specs: an arbiter in its own process (spec/fixtures/processes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { TaskQueueConfig } from '../../src/taskqueue.js';
+import type { TaskQueueConfig } from '../../src/app/taskqueue.js';
 
 const ARBITER_MAIN = new URL('../fixtures/processes/arbiter-main.ts', import.meta.url).pathname;
 

@@ -2,9 +2,9 @@
  * Helpers of the runtime specs: start an arbiter with one TaskQueue, wait for events.
  */
 import { Arbiter } from '../../actors/arbiter.js';
-import type { TaskBackend } from '../../src/backend.js';
-import type { TaskEvent } from '../../src/store.js';
-import { TaskQueue, type TaskQueueConfig } from '../../src/taskqueue.js';
+import type { TaskBackend } from '../../src/producer/backend.js';
+import type { TaskEvent } from '../../src/store/contract.js';
+import { TaskQueue, type TaskQueueConfig } from '../../src/app/taskqueue.js';
 
 export const MODES = ['process', 'thread', 'inline'] as const;
 export const TASK_PATHS = ['jobs/*', 'spec/fixtures/runtime/*'];

@@ -2,7 +2,7 @@
  * RemoteStore: a TaskStore whose every call is carried elsewhere by a transport (an actor's
  * mailbox, an IPC channel, a thread's port). The store that answers stays the one source of truth.
  */
-import type { Json } from '../json.js';
+import type { Json } from '../model/json.js';
 import type {
   EventListener,
   PullRequest,
@@ -11,8 +11,8 @@ import type {
   StoreFilter,
   TaskEvent,
   TaskStore,
-} from '../store.js';
-import type { WireTask } from '../task.js';
+} from '../store/contract.js';
+import type { WireTask } from '../model/task.js';
 
 /** The methods a transport carries (all but subscribe and close). */
 export type StoreMethod = Exclude<keyof TaskStore, 'subscribe' | 'close'>;

@@ -2,10 +2,10 @@
  * `queue`, `task`, `jobs`, `info`: talk to a running server over JSON-RPC and print its answers
  * as readable JSON on stdout. Each returns the exit status.
  */
-import type { Json, JsonObject } from '../json.js';
+import type { Json, JsonObject } from '../model/json.js';
 import { RpcClient } from '../rpc/client.js';
-import { SUCCESS, statusString } from '../states.js';
-import type { Task } from '../task.js';
+import { SUCCESS, statusString } from '../model/states.js';
+import type { Task } from '../model/task.js';
 import { CliError, keyValues } from './values.js';
 
 /** Where the server is. */

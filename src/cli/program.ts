@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CONCURRENCY_MODES } from '../taskqueue.js';
+import { CONCURRENCY_MODES } from '../app/taskqueue.js';
 import { DEFAULT_URL, infoCommand, jobsCommand, queueCommand, taskCommand, type ClientFlags, type QueueFlags } from './client-commands.js';
 import { serve, type ServeFlags } from './serve.js';
 import { bindAddress, CliError, commaList, httpUrl, integerAtLeast, logLevel, nonNegativeSeconds, oneLine, positiveSeconds } from './values.js';

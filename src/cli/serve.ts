@@ -4,10 +4,10 @@
  */
 import { Arbiter } from '../../actors/arbiter.js';
 import '../backends/index.js'; // registers the built-in backend schemes before URLs are checked
-import { parseBackendUrl } from '../config.js';
-import { configureLogging, getLogger, parseLevel, type LogLevel } from '../logger.js';
+import { parseBackendUrl } from '../store/schemes.js';
+import { configureLogging, getLogger, parseLevel, type LogLevel } from '../infra/logger.js';
 import { RpcServer, type RpcServerOptions } from '../rpc/server.js';
-import { TaskQueue, type TaskQueueConfig } from '../taskqueue.js';
+import { TaskQueue, type TaskQueueConfig } from '../app/taskqueue.js';
 import { CONFIG_KEYS, loadConfigFile, type ConfigSettings } from './config-file.js';
 import { CliError, oneLine } from './values.js';
 

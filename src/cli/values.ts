@@ -3,8 +3,8 @@
  * InvalidArgumentError, which commander prints as one line naming the flag.
  */
 import { InvalidArgumentError } from 'commander';
-import type { Json, JsonObject } from '../json.js';
-import { parseLevel, type LogLevel } from '../logger.js';
+import type { Json, JsonObject } from '../model/json.js';
+import { parseLevel, type LogLevel } from '../infra/logger.js';
 import { parseBind } from '../rpc/bind.js';
 
 /** An error of the command line: printed as one line, exit status 1. */

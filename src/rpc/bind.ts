@@ -3,7 +3,7 @@
  * the address is loopback only (the one case served without a token).
  */
 import { isIP } from 'node:net';
-import { ImproperlyConfigured } from '../errors.js';
+import { ImproperlyConfigured } from '../model/errors.js';
 
 /** A parsed bind address. */
 export interface BindAddress {

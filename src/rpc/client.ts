@@ -2,10 +2,10 @@
  * RpcClient: a fetch-based client of RpcServer (and of pulsar's JSON-RPC task API) with typed
  * helpers. JSON-RPC errors are thrown as RpcError; an unreachable server as RpcConnectionError.
  */
-import type { JobListEntry } from '../backend.js';
-import { PulsarTasksError } from '../errors.js';
-import type { Json, JsonObject } from '../json.js';
-import { Task } from '../task.js';
+import type { JobListEntry } from '../producer/backend.js';
+import { PulsarTasksError } from '../model/errors.js';
+import type { Json, JsonObject } from '../model/json.js';
+import { Task } from '../model/task.js';
 import { RpcError, RPC_CODES, type RpcParams, type RpcResponse } from './protocol.js';
 
 export { RpcError, RPC_CODES } from './protocol.js';

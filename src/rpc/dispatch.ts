@@ -2,8 +2,8 @@
  * From a request body to the response body: parse, single or batch, notifications, and the
  * mapping of thrown errors to JSON-RPC error codes.
  */
-import type { Json } from '../json.js';
-import type { Logger } from '../logger.js';
+import type { Json } from '../model/json.js';
+import type { Logger } from '../infra/logger.js';
 import { rpcMethod, type CallContext } from './methods.js';
 import { checkRequest, errorResponse, resultResponse, RpcError, RPC_CODES, type RpcResponse } from './protocol.js';
 

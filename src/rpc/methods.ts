@@ -2,11 +2,11 @@
  * The JSON-RPC methods of RpcServer (SPEC §7), with pulsar's names and params. Each method only
  * reads its params as data and calls the TaskQueue's QueueApi: nothing a client sends is run.
  */
-import type { AppContext, QueueApi } from '../app.js';
-import type { TaskFilter } from '../backend.js';
-import type { Json, JsonObject } from '../json.js';
-import type { QueueOptions } from '../options.js';
-import type { Task } from '../task.js';
+import type { AppContext, QueueApi } from '../app/app.js';
+import type { TaskFilter } from '../producer/backend.js';
+import type { Json, JsonObject } from '../model/json.js';
+import type { QueueOptions } from '../model/options.js';
+import type { Task } from '../model/task.js';
 import {
   isObject,
   namedParams,

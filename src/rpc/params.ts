@@ -2,8 +2,8 @@
  * Reading JSON-RPC params: positional or named, each value checked, every problem a -32602 that
  * names the method and the parameter.
  */
-import type { Json, JsonObject } from '../json.js';
-import { statusCode, isTaskStatus, type TaskStatus } from '../states.js';
+import type { Json, JsonObject } from '../model/json.js';
+import { statusCode, isTaskStatus, type TaskStatus } from '../model/states.js';
 import { invalidParams, type RpcParams } from './protocol.js';
 
 /**

@@ -2,7 +2,7 @@
  * JSON-RPC 2.0 as pulsar-tasks speaks it: message shapes, error codes, the error class both the
  * server (to answer) and the client (to throw) use, and the check of an incoming request.
  */
-import type { Json, JsonObject } from '../json.js';
+import type { Json, JsonObject } from '../model/json.js';
 
 /** Error codes of the JSON-RPC 2.0 specification, and ours in its server range. */
 export const RPC_CODES = {

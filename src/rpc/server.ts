@@ -5,10 +5,10 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AppContext, ServiceApp } from '../app.js';
-import { ImproperlyConfigured } from '../errors.js';
-import { isJsonObject, type Json, type JsonObject } from '../json.js';
-import { getLogger, type Logger } from '../logger.js';
+import type { AppContext, ServiceApp } from '../app/app.js';
+import { ImproperlyConfigured } from '../model/errors.js';
+import { isJsonObject, type Json, type JsonObject } from '../model/json.js';
+import { getLogger, type Logger } from '../infra/logger.js';
 import { clientUrl, isLoopback, parseBind, type BindAddress } from './bind.js';
 import { dispatchBody } from './dispatch.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';

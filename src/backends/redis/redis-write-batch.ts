@@ -4,7 +4,7 @@
  * reply released, so a batch replaces tens of round trips and script calls by one. Each caller
  * still gets its own task's answer; a failed run fails every call of its batch.
  */
-import { TurnBatcher } from '../turn-batcher.js';
+import { TurnBatcher } from '../../infra/turn-batcher.js';
 
 interface PendingWrite {
   /** This task's script arguments. */

@@ -3,7 +3,7 @@
  */
 import { CronExpressionParser } from 'cron-parser';
 import { DateTime, Duration, IANAZone } from 'luxon';
-import { ImproperlyConfigured } from './errors.js';
+import { ImproperlyConfigured } from '../model/errors.js';
 import type { PeriodicJob } from './job.js';
 
 /** The schedule of one periodic job. */

@@ -1,8 +1,8 @@
 /**
  * Backend URLs, the registry of store schemes (`taskBackends`), and settings helpers.
  */
-import { ImproperlyConfigured } from './errors.js';
-import type { TaskStore } from './store.js';
+import { ImproperlyConfigured } from '../model/errors.js';
+import type { TaskStore } from './contract.js';
 
 /** What a store class is given besides its URL. */
 export interface StoreOptions {

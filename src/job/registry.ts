@@ -4,7 +4,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ImproperlyConfigured } from './errors.js';
+import { ImproperlyConfigured } from '../model/errors.js';
 import { isAbstractJobClass, isJobClass, type Job, type JobClass, type JobType, type PeriodicJob } from './job.js';
 
 const MODULE_EXTENSIONS = ['.ts', '.js', '.mjs', '.cjs', '.mts', '.cts'];

@@ -3,13 +3,13 @@
  * stored (unknown job, bad kwargs or options, values out of range).
  */
 import { DateTime } from 'luxon';
-import { InvalidTaskArguments, TaskNotAvailable } from './errors.js';
-import { generateTaskIds } from './ids.js';
-import type { JsonObject } from './json.js';
-import { checkArguments, expiryTime, seconds, type QueueOptions } from './options.js';
-import type { JobRegistry } from './registry.js';
-import { QUEUED } from './states.js';
-import { Task } from './task.js';
+import { InvalidTaskArguments, TaskNotAvailable } from '../model/errors.js';
+import { generateTaskIds } from '../model/ids.js';
+import type { JsonObject } from '../model/json.js';
+import { checkArguments, expiryTime, seconds, type QueueOptions } from '../model/options.js';
+import type { JobRegistry } from '../job/registry.js';
+import { QUEUED } from '../model/states.js';
+import { Task } from '../model/task.js';
 
 /** One item of `queueTasks`. */
 export interface QueueItem {

@@ -6,9 +6,9 @@
  * redis-pull.ts, scripts in lua/.
  */
 import type { Redis } from 'ioredis';
-import { ImproperlyConfigured } from '../errors.js';
-import type { Json } from '../json.js';
-import { getLogger } from '../logger.js';
+import { ImproperlyConfigured } from '../../model/errors.js';
+import type { Json } from '../../model/json.js';
+import { getLogger } from '../../infra/logger.js';
 import {
   TASK_EVENTS,
   workerLostMessage,
@@ -19,8 +19,8 @@ import {
   type StoreFilter,
   type TaskEvent,
   type TaskStore,
-} from '../store.js';
-import type { WireTask } from '../task.js';
+} from '../../store/contract.js';
+import type { WireTask } from '../../model/task.js';
 import { decodeTask, encodeTask, RedisKeys, secondsJson, WIRE_KEYS } from './redis-codec.js';
 import { isConnectionError, parseRedisUrl, RedisLink } from './redis-link.js';
 import { RedisPuller } from './redis-pull.js';

@@ -2,10 +2,10 @@
  * Job and PeriodicJob: the classes users extend (SPEC §3).
  */
 import type { DateTime, Duration } from 'luxon';
-import type { JsonObject } from './json.js';
-import { Logger } from './logger.js';
-import type { QueueOptions } from './options.js';
-import type { TaskConsumer } from './consumer.js';
+import type { JsonObject } from '../model/json.js';
+import { Logger } from '../infra/logger.js';
+import type { QueueOptions } from '../model/options.js';
+import type { TaskConsumer } from '../worker/consumer.js';
 
 export type JobType = 'regular' | 'periodic';
 export type CanOverlap = boolean | ((kwargs: JsonObject) => boolean);

@@ -4,14 +4,14 @@
  */
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
-import { TaskNotAvailable } from './errors.js';
-import type { TaskBackend } from './backend.js';
+import { TaskNotAvailable } from '../model/errors.js';
+import type { TaskBackend } from '../producer/backend.js';
 import { TaskConsumer, type WorkerInfo } from './consumer.js';
-import type { Job } from './job.js';
-import { toJsonResult } from './json.js';
-import { getLogger } from './logger.js';
-import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS, type TaskStatus } from './states.js';
-import { Task, type WireTask } from './task.js';
+import type { Job } from '../job/job.js';
+import { toJsonResult } from '../model/json.js';
+import { getLogger } from '../infra/logger.js';
+import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS, type TaskStatus } from '../model/states.js';
+import { Task, type WireTask } from '../model/task.js';
 
 export interface RuntimeOptions {
   /** Seconds a job may ignore its aborted signal before the worker calls itself stuck. */

@@ -4,23 +4,23 @@
  */
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
-import { InvalidTaskArguments } from './errors.js';
-import { generateTaskIds } from './ids.js';
-import type { Job } from './job.js';
-import type { Json, JsonObject } from './json.js';
-import { getLogger } from './logger.js';
-import type { QueueOptions } from './options.js';
-import type { JobRegistry } from './registry.js';
-import { SchedulerEntry } from './scheduler.js';
-import type { TaskStatus } from './states.js';
-import type { StoreFilter, TaskEvent, TaskStore } from './store.js';
-import { Task } from './task.js';
+import { InvalidTaskArguments } from '../model/errors.js';
+import { generateTaskIds } from '../model/ids.js';
+import type { Job } from '../job/job.js';
+import type { Json, JsonObject } from '../model/json.js';
+import { getLogger } from '../infra/logger.js';
+import type { QueueOptions } from '../model/options.js';
+import type { JobRegistry } from '../job/registry.js';
+import { SchedulerEntry } from '../job/scheduler.js';
+import type { TaskStatus } from '../model/states.js';
+import type { StoreFilter, TaskEvent, TaskStore } from '../store/contract.js';
+import { Task } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
 
 export type { QueueItem };
-import type { WorkerInfo } from './consumer.js';
-import { WorkerRuntime, type RuntimeOptions } from './worker-runtime.js';
+import type { WorkerInfo } from '../worker/consumer.js';
+import { WorkerRuntime, type RuntimeOptions } from '../worker/worker-runtime.js';
 
 /** Settings of a TaskBackend. */
 export interface BackendOptions {

@@ -2,11 +2,11 @@
  * What the arbiter runs: TaskQueues, and service applications (such as RpcServer) that reach a
  * TaskQueue only through a QueueApi (actor messages to its monitor).
  */
-import type { JobListEntry, QueueItem, TaskFilter } from './backend.js';
-import type { Json, JsonObject } from './json.js';
-import type { Logger } from './logger.js';
-import type { QueueOptions } from './options.js';
-import type { Task } from './task.js';
+import type { JobListEntry, QueueItem, TaskFilter } from '../producer/backend.js';
+import type { Json, JsonObject } from '../model/json.js';
+import type { Logger } from '../infra/logger.js';
+import type { QueueOptions } from '../model/options.js';
+import type { Task } from '../model/task.js';
 
 /** A TaskQueue's operations as another application sees them (answered by its monitor). */
 export interface QueueApi {

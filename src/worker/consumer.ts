@@ -1,11 +1,11 @@
 /**
  * TaskConsumer: what a running job sees of its task, its worker and its backend.
  */
-import type { Job } from './job.js';
-import type { Logger } from './logger.js';
-import type { Task } from './task.js';
-import type { TaskBackend } from './backend.js';
-import type { Json } from './json.js';
+import type { Job } from '../job/job.js';
+import type { Logger } from '../infra/logger.js';
+import type { Task } from '../model/task.js';
+import type { TaskBackend } from '../producer/backend.js';
+import type { Json } from '../model/json.js';
 
 /** The worker a task runs in. */
 export interface WorkerInfo {

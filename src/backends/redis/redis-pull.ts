@@ -9,8 +9,8 @@
  * asks the script to put the unknown ones back in the queue, so they run without waiting for
  * their lease to expire.
  */
-import type { PullRequest } from '../store.js';
-import type { WireTask } from '../task.js';
+import type { PullRequest } from '../../store/contract.js';
+import type { WireTask } from '../../model/task.js';
 import { decodeTask, encodeValues, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';

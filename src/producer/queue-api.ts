@@ -2,9 +2,9 @@
  * A QueueApi answered directly by a TaskBackend: what a TaskQueue's monitor does with each
  * message of its protocol, and what tests use when no arbiter runs.
  */
-import type { QueueApi } from './app.js';
+import type { QueueApi } from '../app/app.js';
 import type { TaskBackend } from './backend.js';
-import type { JsonObject } from './json.js';
+import type { JsonObject } from '../model/json.js';
 
 /** The QueueApi of a backend; `info` gives the monitor's info (default: the backend's). */
 export function backendQueueApi(backend: TaskBackend, info?: () => Promise<JsonObject>): QueueApi {

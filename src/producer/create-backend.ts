@@ -2,11 +2,11 @@
  * createBackend: a TaskBackend for a producer that runs no workers (a web server, a script).
  */
 import { TaskBackend } from './backend.js';
-import './backends/index.js';
-import { createStore, parseBackendUrl } from './config.js';
-import { ImproperlyConfigured } from './errors.js';
-import type { JobClass } from './job.js';
-import { JobRegistry } from './registry.js';
+import '../backends/index.js';
+import { createStore, parseBackendUrl } from '../store/schemes.js';
+import { ImproperlyConfigured } from '../model/errors.js';
+import type { JobClass } from '../job/job.js';
+import { JobRegistry } from '../job/registry.js';
 
 export interface ProducerOptions {
   /** The application's name (the TaskQueue's `name`). */

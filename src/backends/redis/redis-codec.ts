@@ -6,10 +6,10 @@
  * re-encodes numbers with 14 significant digits, which would silently round user kwargs and results.
  * Fields starting with `_` belong to the store (queue member, score, progress) and are not wire keys.
  */
-import type { Json, JsonObject } from '../json.js';
-import type { TaskEvent } from '../store.js';
-import { isTaskStatus, QUEUED } from '../states.js';
-import type { WireTask } from '../task.js';
+import type { Json, JsonObject } from '../../model/json.js';
+import type { TaskEvent } from '../../store/contract.js';
+import { isTaskStatus, QUEUED } from '../../model/states.js';
+import type { WireTask } from '../../model/task.js';
 
 /** Every wire key of a task, in the order they are written. */
 export const WIRE_KEYS = [

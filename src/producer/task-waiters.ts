@@ -2,8 +2,8 @@
  * Waiting for tasks to be ready: one set of waiters per task id, woken by `task_done`
  * broadcasts, with a slow re-read as a safety net for a broadcast lost with a connection.
  */
-import { BackendUnavailable, TaskTimeoutError } from './errors.js';
-import type { Task } from './task.js';
+import { BackendUnavailable, TaskTimeoutError } from '../model/errors.js';
+import type { Task } from '../model/task.js';
 
 /** The waiters of one backend. */
 export class TaskWaiters {

@@ -5,9 +5,9 @@
  * Every task crosses this boundary in its wire form. Times are epoch milliseconds here only where
  * the name says `Ms`; task fields keep the wire form's epoch seconds.
  */
-import type { Json } from './json.js';
-import type { TaskStatus } from './states.js';
-import type { WireTask } from './task.js';
+import type { Json } from '../model/json.js';
+import type { TaskStatus } from '../model/states.js';
+import type { WireTask } from '../model/task.js';
 
 /** Events broadcast on an application's channels. */
 export type TaskEvent = 'task_queued' | 'task_started' | 'task_done' | 'task_progress';

@@ -9,8 +9,8 @@
  * An outage is logged once when it starts and once when it ends.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { BackendUnavailable, ImproperlyConfigured } from '../errors.js';
-import type { Logger } from '../logger.js';
+import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
+import type { Logger } from '../../infra/logger.js';
 
 /** What a redis:// or rediss:// URL says. */
 export interface RedisUrlSettings {

@@ -2,12 +2,12 @@
  * TaskQueue: the application an Arbiter runs (SPEC §6): its settings, its jobs, pulsar's hooks,
  * and, once started, its `backend`.
  */
-import './backends/index.js';
-import { intSetting, parseBackendUrl, secondsSetting } from './config.js';
-import { ImproperlyConfigured } from './errors.js';
-import type { JobClass } from './job.js';
-import type { JsonObject } from './json.js';
-import type { TaskBackend } from './backend.js';
+import '../backends/index.js';
+import { intSetting, parseBackendUrl, secondsSetting } from '../store/schemes.js';
+import { ImproperlyConfigured } from '../model/errors.js';
+import type { JobClass } from '../job/job.js';
+import type { JsonObject } from '../model/json.js';
+import type { TaskBackend } from '../producer/backend.js';
 
 export type Concurrency = 'process' | 'thread' | 'inline';
 export const CONCURRENCY_MODES: readonly Concurrency[] = ['process', 'thread', 'inline'];

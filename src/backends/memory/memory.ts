@@ -2,8 +2,8 @@
  * MemoryStore: the TaskStore of local://, kept in one process. In an arbiter it lives inside the
  * LocalStore actor, whose mailbox makes each call atomic; workers reach it by messages.
  */
-import type { Json } from '../json.js';
-import { FAILURE, QUEUED, READY_STATES, RETRY, REVOKED } from '../states.js';
+import type { Json } from '../../model/json.js';
+import { FAILURE, QUEUED, READY_STATES, RETRY, REVOKED } from '../../model/states.js';
 import {
   workerLostMessage,
   type EventListener,
@@ -13,8 +13,8 @@ import {
   type StoreFilter,
   type TaskEvent,
   type TaskStore,
-} from '../store.js';
-import type { WireTask } from '../task.js';
+} from '../../store/contract.js';
+import type { WireTask } from '../../model/task.js';
 import { DelayedIds, Fifo, ParkedPulls, PriorityQueues } from './memory-queues.js';
 
 interface Lease {

@@ -2,7 +2,7 @@
  * Task ids and non-overlap lock ids (SPEC §5).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Job } from './job.js';
+import type { Job } from '../job/job.js';
 import type { Json, JsonObject } from './json.js';
 
 /** A new unique task id: 32 hex characters. */
