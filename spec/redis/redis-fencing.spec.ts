@@ -78,7 +78,7 @@ describe('redis:// fenced deliveries', function () {
     await store.queue([wireTask()]);
     const d = await pullOne(store, 'w');
     const fence = { worker: 'w', token: d.token };
-    const done = { ...d.task, status: SUCCESS, result: 3 };
+    const done: WireTask = { ...d.task, status: SUCCESS, result: 3 };
     expect(await store.finish(done, fence)).to.equal(true);
     expect(await store.finish(done, fence)).to.equal(true);
     expect((await store.get([d.task.id]))[0]?.result).to.equal(3);
@@ -161,7 +161,7 @@ describe('redis:// fenced deliveries', function () {
     const d = await pullOne(store, 'w');
     const before = await store.now();
     // The worker's own eta is ignored: the store decides.
-    const retried = { ...d.task, status: RETRY, retries: 1, eta: 1 };
+    const retried: WireTask = { ...d.task, status: RETRY, retries: 1, eta: 1 };
     expect(await store.retry(retried, { worker: 'w', token: d.token })).to.equal(true);
     const [t] = await store.get([d.task.id]);
     expect(t?.status).to.equal(RETRY);
