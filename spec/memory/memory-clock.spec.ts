@@ -38,6 +38,11 @@ for (const skew of [MINUTES_5, -MINUTES_5]) {
     };
     const pull = (leaseMs = 30_000) => store.pull({ worker: 'w', max: 10, leaseMs, waitMs: 0 });
     const stored = async (id: string) => (await store.get([id]))[0] as WireTask;
+    const pullOne = async (leaseMs = 30_000) => {
+      const [d] = await pull(leaseMs);
+      expect(d, 'a delivery').to.not.equal(undefined);
+      return d as Delivery;
+    };
 
     it('stamps time_queued with its own clock and keeps the delay a producer asked for', async () => {
       const task = wireTask({ eta: callers / 1000 + 60 }, callers);
@@ -68,7 +73,7 @@ for (const skew of [MINUTES_5, -MINUTES_5]) {
 
     it('keeps a lease for the duration asked, on its clock only', async () => {
       await store.queue([wireTask({}, callers)]);
-      const [d] = (await pull(30_000)) as Delivery[];
+      const d = await pullOne(30_000);
       expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal({ requeued: [], failed: [], returned: [] });
       pass(29_000);
       expect(await store.renew('w', [{ id: d.task.id, token: d.token }], 30_000)).to.deep.equal([]);
@@ -81,7 +86,7 @@ for (const skew of [MINUTES_5, -MINUTES_5]) {
     it("queues a retry after its retry delay on its clock, whatever eta the worker sent", async () => {
       const task = wireTask({ retry_delay: 10 }, callers);
       await store.queue([task]);
-      const [d] = (await pull()) as Delivery[];
+      const d = await pullOne();
       const fence = { worker: 'w', token: d.token };
       expect(await store.start({ ...d.task, status: STARTED, worker: 'w', time_started: callers / 1000 }, fence)).to.equal(true);
       // The worker computes an eta on its own clock: the store ignores it.
@@ -96,7 +101,7 @@ for (const skew of [MINUTES_5, -MINUTES_5]) {
     it('purges by the age of an end on its clock, whatever time_ended the worker wrote', async () => {
       const task = wireTask({}, callers);
       await store.queue([task]);
-      const [d] = (await pull()) as Delivery[];
+      const d = await pullOne();
       // The worker's clock puts the end 10 minutes in the past of the store.
       const done = { ...d.task, status: SUCCESS, result: 3, time_ended: (clock.ms - 2 * MINUTES_5) / 1000 } as WireTask;
       expect(await store.finish(done, { worker: 'w', token: d.token })).to.equal(true);
