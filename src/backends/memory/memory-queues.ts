@@ -39,7 +39,6 @@ export class Fifo<T> {
  * meet it (lazy deletion: revoking never searches a queue).
  */
 export interface Ticket {
-  readonly id: string;
   /** Due time, store clock (epoch ms); 0 when due at once. */
   readonly at: number;
   /** Enqueueing order: ties of priority or due time go oldest first. */
@@ -47,12 +46,12 @@ export interface Ticket {
 }
 
 /** Ready tickets: highest priority first, then oldest. O(log P) per push (P distinct priorities). */
-export class PriorityQueues {
-  private readonly byPriority = new Map<number, Fifo<Ticket>>();
+export class PriorityQueues<T extends Ticket> {
+  private readonly byPriority = new Map<number, Fifo<T>>();
   /** Priorities present, highest on top. */
   private readonly priorities = new BinaryHeap<number>((a, b) => a > b);
 
-  push(ticket: Ticket, priority: number): void {
+  push(ticket: T, priority: number): void {
     let fifo = this.byPriority.get(priority);
     if (!fifo) {
       this.byPriority.set(priority, (fifo = new Fifo()));
@@ -62,12 +61,12 @@ export class PriorityQueues {
   }
 
   /** Shifts tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
-  take(max: number, accept: (ticket: Ticket) => boolean): Ticket[] {
-    const out: Ticket[] = [];
+  take(max: number, accept: (ticket: T) => boolean): T[] {
+    const out: T[] = [];
     while (out.length < max) {
       const priority = this.priorities.peek();
       if (priority === undefined) break;
-      const fifo = this.byPriority.get(priority) as Fifo<Ticket>;
+      const fifo = this.byPriority.get(priority) as Fifo<T>;
       const ticket = fifo.shift();
       if (ticket === undefined) {
         this.priorities.pop();
@@ -86,26 +85,26 @@ export class PriorityQueues {
 }
 
 /** Delayed tickets by due time, then order: O(log N) add and pop. */
-export class DelayedTickets {
-  private readonly heap = new BinaryHeap<Ticket>((a, b) => a.at < b.at || (a.at === b.at && a.order < b.order));
+export class DelayedTickets<T extends Ticket> {
+  private readonly heap = new BinaryHeap<T>((a, b) => a.at < b.at || (a.at === b.at && a.order < b.order));
 
   get size(): number {
     return this.heap.size;
   }
 
-  add(ticket: Ticket): void {
+  add(ticket: T): void {
     this.heap.push(ticket);
   }
 
   /** Removes and returns the tickets due at `now` (stale ones included: the caller checks). */
-  popDue(now: number): Ticket[] {
-    const out: Ticket[] = [];
-    for (let top = this.heap.peek(); top && top.at <= now; top = this.heap.peek()) out.push(this.heap.pop() as Ticket);
+  popDue(now: number): T[] {
+    const out: T[] = [];
+    for (let top = this.heap.peek(); top && top.at <= now; top = this.heap.peek()) out.push(this.heap.pop() as T);
     return out;
   }
 
   /** Due time of the first ticket still `live`, dropping stale ones from the top. */
-  firstAt(live: (ticket: Ticket) => boolean): number | undefined {
+  firstAt(live: (ticket: T) => boolean): number | undefined {
     for (let top = this.heap.peek(); top; top = this.heap.peek()) {
       if (live(top)) return top.at;
       this.heap.pop();
@@ -114,7 +113,7 @@ export class DelayedTickets {
   }
 
   /** Keeps only the `live` tickets (O(N): call it when stale ones outnumber live ones). */
-  retain(live: (ticket: Ticket) => boolean): void {
+  retain(live: (ticket: T) => boolean): void {
     this.heap.retain(live);
   }
 

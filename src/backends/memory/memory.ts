@@ -30,9 +30,9 @@ import {
   type TaskStore,
 } from '../../store/contract.js';
 import { Flights, type Flight } from './memory-flights.js';
-import { DelayedTickets, ParkedPulls, PriorityQueues, type Ticket } from './memory-queues.js';
+import { DelayedTickets, ParkedPulls, PriorityQueues } from './memory-queues.js';
 import { checkPurgeStatuses, EndedLog, IdempotencyKeys } from './memory-records.js';
-import { StoredTasks } from './stored-tasks.js';
+import { StoredTasks, type Entry, type WaitTicket } from './stored-tasks.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 const same = <T>(value: T): T => value;
@@ -54,16 +54,14 @@ export interface MemoryStoreOptions {
 /** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
 export class MemoryStore implements TaskStore {
   private readonly tasks = new StoredTasks();
-  /** The ticket of each waiting task (ready or delayed): what `numQueued` counts and `pull` may take. */
-  private readonly waiting = new Map<string, Ticket>();
-  private readonly ready = new PriorityQueues();
-  private readonly delayed = new DelayedTickets();
+  /** Tasks holding a ticket (ready or delayed): what `numQueued` counts and `pull` may take. */
+  private waiting = 0;
+  private readonly ready = new PriorityQueues<WaitTicket>();
+  private readonly delayed = new DelayedTickets<WaitTicket>();
   private delayTimer: NodeJS.Timeout | null = null;
   private delayTimerAt = Infinity;
   private tickets = 0;
   private readonly flights = new Flights();
-  /** The last fencing token minted for each task. */
-  private readonly tokens = new Map<string, number>();
   private readonly locks = new Map<string, string>();
   private readonly keys = new IdempotencyKeys();
   private readonly ended = new EndedLog();
@@ -115,7 +113,7 @@ export class MemoryStore implements TaskStore {
     if (task.lock_id) {
       const holder = this.locks.get(task.lock_id);
       const held = holder !== undefined ? this.tasks.get(holder) : undefined;
-      if (held && !READY_STATES.has(held.status)) return null;
+      if (held && !READY_STATES.has(held.task.status)) return null;
     }
     // The producer's clock does not count: its times move by the gap between the two clocks.
     // Stamped in place: the store's own copy, or an object its caller handed over (shareObjects).
@@ -126,25 +124,33 @@ export class MemoryStore implements TaskStore {
     if (stored.expiry !== null) stored.expiry += shiftS;
     if (stored.lock_id) this.locks.set(stored.lock_id, stored.id);
     if (key !== null) this.keys.remember(key, stored.id, now + windowMs);
-    this.tasks.save(stored);
-    this.enqueue(stored, stored.eta === null ? 0 : stored.eta * 1000, now);
+    this.enqueue(this.tasks.add(stored), stored.eta === null ? 0 : stored.eta * 1000, now);
     this.emit('task_queued', stored.id);
     return stored.id;
   }
 
-  /** Makes a stored task wait again, due at `at` (store clock, ms; 0: at once). */
-  private enqueue(task: WireTask, at: number, now: number): void {
-    const ticket: Ticket = { id: task.id, at, order: ++this.tickets };
-    this.waiting.set(task.id, ticket);
+  /** Makes a stored task wait (again), due at `at` (store clock, ms; 0: at once). */
+  private enqueue(entry: Entry, at: number, now: number): void {
+    const ticket: WaitTicket = { entry, at, order: ++this.tickets };
+    if (entry.ticket === null) this.waiting += 1;
+    entry.ticket = ticket;
     if (at <= now) {
-      this.ready.push(ticket, task.priority);
+      this.ready.push(ticket, entry.task.priority);
       return;
     }
     this.delayed.add(ticket);
     this.armDelayTimer(at);
   }
 
-  private readonly live = (ticket: Ticket): boolean => this.waiting.get(ticket.id) === ticket;
+  /** Ends the wait of an entry (its ticket goes stale in the queues); false when it was not waiting. */
+  private unqueue(entry: Entry): boolean {
+    if (entry.ticket === null) return false;
+    entry.ticket = null;
+    this.waiting -= 1;
+    return true;
+  }
+
+  private readonly live = (ticket: WaitTicket): boolean => ticket.entry.ticket === ticket;
 
   /** Arms the timer that promotes delayed tasks for `at`, unless it fires sooner already. */
   private armDelayTimer(at: number): void {
@@ -164,7 +170,7 @@ export class MemoryStore implements TaskStore {
 
   private promoteDelayed(now: number): void {
     for (const ticket of this.delayed.popDue(now)) {
-      if (this.live(ticket)) this.ready.push(ticket, (this.tasks.get(ticket.id) as WireTask).priority);
+      if (this.live(ticket)) this.ready.push(ticket, ticket.entry.task.priority);
     }
   }
 
@@ -174,17 +180,17 @@ export class MemoryStore implements TaskStore {
     this.promoteDelayed(now);
     const tickets = this.ready.take(max, (ticket) => {
       if (!this.live(ticket)) return false;
-      this.waiting.delete(ticket.id);
-      const task = this.tasks.get(ticket.id) as WireTask;
+      const entry = ticket.entry;
+      this.unqueue(entry);
+      const task = entry.task;
       if (task.expiry === null || task.expiry * 1000 > now) return true;
-      this.complete({ ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
+      this.complete(entry, { ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
       return false;
     });
-    return tickets.map(({ id }) => {
-      const token = (this.tokens.get(id) ?? 0) + 1;
-      this.tokens.set(id, token);
-      this.flights.add(id, worker, token, now + leaseMs);
-      return { task: this.copy(this.tasks.get(id) as WireTask), token };
+    return tickets.map(({ entry }) => {
+      const token = ++entry.token;
+      this.flights.add(entry.task.id, worker, token, now + leaseMs);
+      return { task: this.copy(entry.task), token };
     });
   }
 
@@ -195,7 +201,7 @@ export class MemoryStore implements TaskStore {
   }
 
   private servePullers(): void {
-    if (this.waiting.size) this.pulls.serve((r) => this.take(r.max, r.worker, r.leaseMs));
+    if (this.waiting) this.pulls.serve((r) => this.take(r.max, r.worker, r.leaseMs));
   }
 
   async interrupt(worker: string): Promise<void> {
@@ -206,7 +212,7 @@ export class MemoryStore implements TaskStore {
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
     flight.started = true;
-    this.tasks.save(this.copy(task));
+    this.tasks.save(this.entry(task.id), this.copy(task));
     this.emit('task_started', task.id);
     return true;
   }
@@ -218,13 +224,18 @@ export class MemoryStore implements TaskStore {
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
     this.flights.remove(flight);
-    this.complete(this.copy(task), this.clock());
+    this.complete(this.entry(task.id), this.copy(task), this.clock());
     return true;
   }
 
+  /** The entry of a task in flight (a flight's task is always stored). */
+  private entry(id: string): Entry {
+    return this.tasks.get(id) as Entry;
+  }
+
   /** Saves a ready task, releases its lock, tells waiters. */
-  private complete(task: WireTask, now: number): void {
-    this.tasks.save(task);
+  private complete(entry: Entry, task: WireTask, now: number): void {
+    this.tasks.save(entry, task);
     this.ended.record(task.id, task.status, now);
     if (task.lock_id && this.locks.get(task.lock_id) === task.id) this.locks.delete(task.lock_id);
     this.emit('task_done', task.id);
@@ -236,9 +247,9 @@ export class MemoryStore implements TaskStore {
     this.flights.remove(flight);
     const now = this.clock();
     const at = now + Math.max(0, task.retry_delay) * 1000;
-    const again: WireTask = { ...this.copy(task), eta: at / 1000 };
-    this.tasks.save(again);
-    this.enqueue(again, at, now);
+    const entry = this.entry(task.id);
+    this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
+    this.enqueue(entry, at, now);
     this.emit('task_queued', task.id);
     this.servePullers();
     return true;
@@ -270,11 +281,10 @@ export class MemoryStore implements TaskStore {
   /** Ends a flight and queues its task again with nothing counted. */
   private handBack(flight: Flight, now: number): string {
     this.flights.remove(flight);
-    const task = this.tasks.get(flight.id) as WireTask;
+    const entry = this.entry(flight.id);
     // A task that never started is as it was when pulled; a started one waits again as QUEUED.
-    const again: WireTask = flight.started ? { ...task, status: QUEUED, worker: null, time_started: null } : task;
-    this.tasks.save(again);
-    this.enqueue(again, 0, now);
+    if (flight.started) this.tasks.save(entry, { ...entry.task, status: QUEUED, worker: null, time_started: null });
+    this.enqueue(entry, 0, now);
     this.emit('task_queued', flight.id);
     return flight.id;
   }
@@ -285,21 +295,20 @@ export class MemoryStore implements TaskStore {
     if (request.worker !== undefined) this.pulls.cancel(request.worker);
     const lost = request.worker !== undefined ? this.flights.ofWorker(request.worker) : this.flights.expired(now);
     for (const flight of lost) {
-      const task = this.tasks.get(flight.id);
-      if (!task || READY_STATES.has(task.status)) {
-        this.flights.remove(flight);
-      } else if (!flight.started) {
+      if (!flight.started) {
         result.returned.push(this.handBack(flight, now));
-      } else if (task.redeliveries < request.maxRedeliveries) {
-        this.flights.remove(flight);
-        const again: WireTask = { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null };
-        this.tasks.save(again);
-        this.enqueue(again, 0, now);
+        continue;
+      }
+      this.flights.remove(flight);
+      const entry = this.entry(flight.id);
+      const task = entry.task;
+      if (task.redeliveries < request.maxRedeliveries) {
+        this.tasks.save(entry, { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null });
+        this.enqueue(entry, 0, now);
         this.emit('task_queued', task.id);
         result.requeued.push(task.id);
       } else {
-        this.flights.remove(flight);
-        this.complete({ ...task, status: FAILURE, result: workerLostMessage(task.redeliveries), time_ended: now / 1000 }, now);
+        this.complete(entry, { ...task, status: FAILURE, result: workerLostMessage(task.redeliveries), time_ended: now / 1000 }, now);
         result.failed.push(task.id);
       }
     }
@@ -309,8 +318,8 @@ export class MemoryStore implements TaskStore {
 
   async get(ids: string[]): Promise<(WireTask | null)[]> {
     return ids.map((id) => {
-      const task = this.tasks.get(id);
-      return task ? this.copy(task) : null;
+      const entry = this.tasks.get(id);
+      return entry ? this.copy(entry.task) : null;
     });
   }
 
@@ -320,16 +329,16 @@ export class MemoryStore implements TaskStore {
   }
 
   async numQueued(): Promise<number> {
-    return this.waiting.size;
+    return this.waiting;
   }
 
   async revoke(id: string): Promise<boolean> {
-    const task = this.tasks.get(id);
-    if (!task || !this.waiting.delete(id)) return false;
+    const entry = this.tasks.get(id);
+    if (!entry || !this.unqueue(entry)) return false;
     const now = this.clock();
-    this.complete({ ...task, status: REVOKED, result: 'revoked', time_ended: now / 1000 }, now);
+    this.complete(entry, { ...entry.task, status: REVOKED, result: 'revoked', time_ended: now / 1000 }, now);
     // Its ticket stays in the queues, stale; rebuild the delayed heap once stale ones dominate.
-    if (this.delayed.size > 2 * this.waiting.size + 1024) this.delayed.retain(this.live);
+    if (this.delayed.size > 2 * this.waiting + 1024) this.delayed.retain(this.live);
     return true;
   }
 
@@ -338,24 +347,22 @@ export class MemoryStore implements TaskStore {
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidTaskArguments(`purge limit must be an integer >= 0, got ${String(limit)}`);
     const chosen = checkPurgeStatuses(statuses);
     return this.ended.purge(this.clock() - olderThanMs, limit, chosen, (id) => {
-      const task = this.tasks.get(id);
-      if (!task || !READY_STATES.has(task.status)) return false;
-      this.tasks.delete(task);
-      this.tokens.delete(id);
+      const entry = this.tasks.get(id);
+      if (!entry || !READY_STATES.has(entry.task.status)) return false;
+      this.tasks.delete(entry);
       return true;
     });
   }
 
   async flush(): Promise<void> {
     this.tasks.clear();
-    this.waiting.clear();
+    this.waiting = 0;
     this.ready.clear();
     this.delayed.clear();
     if (this.delayTimer) clearTimeout(this.delayTimer);
     this.delayTimer = null;
     this.delayTimerAt = Infinity;
     this.flights.clear();
-    this.tokens.clear();
     this.locks.clear();
     this.keys.clear();
     this.ended.clear();
@@ -379,10 +386,11 @@ export class MemoryStore implements TaskStore {
   }
 
   async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
-    const task = this.tasks.get(taskId);
-    if (!task || (fence !== undefined && !this.flights.held(taskId, fence))) return false;
+    const entry = this.tasks.get(taskId);
+    if (!entry || (fence !== undefined && !this.flights.held(taskId, fence))) return false;
     // Replaced, not changed in place: a caller sharing the stored object may still be reading it.
-    this.tasks.save({ ...task, meta: { ...task.meta, progress: this.copy(value) } });
+    const task = entry.task;
+    this.tasks.save(entry, { ...task, meta: { ...task.meta, progress: this.copy(value) } });
     this.emit('task_progress', taskId);
     return true;
   }
