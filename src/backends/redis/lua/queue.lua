@@ -53,14 +53,21 @@ for t = 1, n do
       -- one ms keep their order (a string: Lua would print the number with 14 digits only).
       local tq = string.format('%.0f.%03d', now, seq % 1000)
       local shift = now - queued
-      redis.call('HSET', key, unpack(ARGV, first, first + 2 * nfields - 1))
-      redis.call('HSET', key, '_qm', member, '_score', score, '_tq', tq, 'time_queued', secs(now), 'status', '6')
+      -- One HSET: the client's fields, then the store's (later pairs win).
+      local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
+      local extra = { '_qm', member, '_score', score, '_tq', tq, 'time_queued', secs(now), 'status', '6' }
       local due = nil
       if eta ~= '' then
         due = tonumber(eta) + shift
-        redis.call('HSET', key, 'eta', secs(due))
+        extra[#extra + 1] = 'eta'
+        extra[#extra + 1] = secs(due)
       end
-      if expiry ~= '' then redis.call('HSET', key, 'expiry', secs(tonumber(expiry) + shift)) end
+      if expiry ~= '' then
+        extra[#extra + 1] = 'expiry'
+        extra[#extra + 1] = secs(tonumber(expiry) + shift)
+      end
+      for k = 1, #extra do h[#h + 1] = extra[k] end
+      redis.call('HSET', key, unpack(h))
       if due and due > now then
         redis.call('ZADD', P .. 'delayed', due, id)
       else
