@@ -106,6 +106,18 @@ describe('MemoryStore queueing', () => {
     await refused(() => store.purge(0, -1), /^purge limit must be/);
   });
 
+  it('refuses a pull, renewal or recovery with bad numbers, and keys that are not strings', async () => {
+    const pull = { worker: 'w', max: 1, leaseMs: 1000, waitMs: 0 };
+    await refused(() => store.pull({ ...pull, max: 0 }), /^pull max must be an integer >= 1/);
+    await refused(() => store.pull({ ...pull, leaseMs: 0 }), /^pull leaseMs must be a positive number/);
+    await refused(() => store.pull({ ...pull, waitMs: -1 }), /^pull waitMs must be/);
+    await refused(() => store.pull({ ...pull, worker: '' }), /^pull needs a worker id/);
+    await refused(() => store.renew('w', [], Number.NaN), /^renew leaseMs must be/);
+    await refused(() => store.recover({ maxRedeliveries: -1 }), /^recover maxRedeliveries must be/);
+    await refused(() => store.queue([wireTask()], { idempotencyKeys: [''] }), /^an idempotency key must be a non-empty string/);
+    expect(await store.numQueued()).to.equal(0);
+  });
+
   it('refuses to finish a task that is not in a ready state', async () => {
     await store.queue([wireTask({}, clock.ms)]);
     const [d] = (await store.pull({ worker: 'w', max: 1, leaseMs: 600_000, waitMs: 0 })) as Delivery[];

@@ -173,3 +173,24 @@ export class ParkedPulls<R extends { worker: string; waitMs: number }, T> {
     this.parked = worker === undefined ? [] : this.parked.filter((p) => p.request.worker !== worker);
   }
 }
+
+/** Listeners of a store's events, each called after the store call that emitted, never inside it. */
+export class Subscribers<E, I> {
+  private readonly listeners = new Set<(event: E, id: I) => void>();
+
+  emit(event: E, id: I): void {
+    for (const listener of this.listeners) queueMicrotask(() => listener(event, id));
+  }
+
+  /** Adds `listener`; resolves to its removal. */
+  add(listener: (event: E, id: I) => void): () => Promise<void> {
+    this.listeners.add(listener);
+    return async () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}

@@ -7,9 +7,8 @@
  * time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
  * stale ticket the queues drop when they meet it.
  */
-import { InvalidTaskArguments } from '../../model/errors.js';
 import type { Json } from '../../model/json.js';
-import { FAILURE, QUEUED, READY_STATES, REVOKED, statusString, type TaskStatus } from '../../model/states.js';
+import { FAILURE, QUEUED, READY_STATES, REVOKED, type TaskStatus } from '../../model/states.js';
 import type { WireTask } from '../../model/task.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
@@ -30,9 +29,11 @@ import {
   type TaskStore,
 } from '../../store/contract.js';
 import { Flights, type Flight } from './memory-flights.js';
-import { DelayedTickets, ParkedPulls, PriorityQueues } from './memory-queues.js';
-import { checkPurgeStatuses, EndedLog, IdempotencyKeys } from './memory-records.js';
-import { StoredTasks, type Entry, type WaitTicket } from './stored-tasks.js';
+import { ParkedPulls, Subscribers } from './memory-queues.js';
+import { checkFinished, checkLease, checkPull, checkPurge, checkQueueOptions, checkRecover } from './memory-checks.js';
+import { EndedLog, IdempotencyKeys } from './memory-records.js';
+import { WaitingTasks } from './memory-waiting.js';
+import { StoredTasks, type Entry } from './stored-tasks.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 const same = <T>(value: T): T => value;
@@ -54,20 +55,15 @@ export interface MemoryStoreOptions {
 /** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
 export class MemoryStore implements TaskStore {
   private readonly tasks = new StoredTasks();
-  /** Tasks holding a ticket (ready or delayed): what `numQueued` counts and `pull` may take. */
-  private waiting = 0;
-  private readonly ready = new PriorityQueues<WaitTicket>();
-  private readonly delayed = new DelayedTickets<WaitTicket>();
-  private delayTimer: NodeJS.Timeout | null = null;
-  private delayTimerAt = Infinity;
-  private tickets = 0;
+  /** What `numQueued` counts and `pull` may take. */
+  private readonly waiting: WaitingTasks;
   private readonly flights = new Flights();
   private readonly locks = new Map<string, string>();
   private readonly keys = new IdempotencyKeys();
   private readonly ended = new EndedLog();
   private readonly lastRunTimes = new Map<string, number>();
   private readonly pulls = new ParkedPulls<PullRequest, Delivery>();
-  private readonly listeners = new Set<EventListener>();
+  private readonly subscribers = new Subscribers<TaskEvent, string>();
   private closed = false;
 
   /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
@@ -80,6 +76,7 @@ export class MemoryStore implements TaskStore {
   ) {
     this.copy = options.shareObjects ? same : copy;
     this.clock = options.clock ?? Date.now;
+    this.waiting = new WaitingTasks(this.clock, () => this.servePullers());
   }
 
   async now(): Promise<number> {
@@ -87,14 +84,7 @@ export class MemoryStore implements TaskStore {
   }
 
   async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
-    const keys = options.idempotencyKeys;
-    if (keys !== undefined && keys.length !== tasks.length) {
-      throw new InvalidTaskArguments(`idempotencyKeys must have one entry per task: ${keys.length} keys for ${tasks.length} tasks`);
-    }
-    const windowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
-    if (!(windowMs > 0) || !Number.isFinite(windowMs)) {
-      throw new InvalidTaskArguments(`idempotencyWindowMs must be a positive number of milliseconds, got ${String(windowMs)}`);
-    }
+    const { keys, windowMs } = checkQueueOptions(tasks.length, options);
     const now = this.clock();
     this.keys.expire(now);
     const ids = tasks.map((task, i) => this.queueOne(task, now, keys?.[i] ?? null, windowMs));
@@ -124,70 +114,21 @@ export class MemoryStore implements TaskStore {
     if (stored.expiry !== null) stored.expiry += shiftS;
     if (stored.lock_id) this.locks.set(stored.lock_id, stored.id);
     if (key !== null) this.keys.remember(key, stored.id, now + windowMs);
-    this.enqueue(this.tasks.add(stored), stored.eta === null ? 0 : stored.eta * 1000, now);
+    this.waiting.enqueue(this.tasks.add(stored), stored.eta === null ? 0 : stored.eta * 1000, now);
     this.emit('task_queued', stored.id);
     return stored.id;
-  }
-
-  /** Makes a stored task wait (again), due at `at` (store clock, ms; 0: at once). */
-  private enqueue(entry: Entry, at: number, now: number): void {
-    const ticket: WaitTicket = { entry, at, order: ++this.tickets };
-    if (entry.ticket === null) this.waiting += 1;
-    entry.ticket = ticket;
-    if (at <= now) {
-      this.ready.push(ticket, entry.task.priority);
-      return;
-    }
-    this.delayed.add(ticket);
-    this.armDelayTimer(at);
-  }
-
-  /** Ends the wait of an entry (its ticket goes stale in the queues); false when it was not waiting. */
-  private unqueue(entry: Entry): boolean {
-    if (entry.ticket === null) return false;
-    entry.ticket = null;
-    this.waiting -= 1;
-    return true;
-  }
-
-  private readonly live = (ticket: WaitTicket): boolean => ticket.entry.ticket === ticket;
-
-  /** Arms the timer that promotes delayed tasks for `at`, unless it fires sooner already. */
-  private armDelayTimer(at: number): void {
-    if (this.closed || at >= this.delayTimerAt) return;
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimerAt = at;
-    this.delayTimer = setTimeout(() => {
-      this.delayTimer = null;
-      this.delayTimerAt = Infinity;
-      this.promoteDelayed(this.clock());
-      this.servePullers();
-      const next = this.delayed.firstAt(this.live);
-      if (next !== undefined) this.armDelayTimer(next);
-    }, Math.max(0, at - this.clock()));
-    this.delayTimer.unref();
-  }
-
-  private promoteDelayed(now: number): void {
-    for (const ticket of this.delayed.popDue(now)) {
-      if (this.live(ticket)) this.ready.push(ticket, ticket.entry.task.priority);
-    }
   }
 
   /** Hands out up to `max` due tasks to `worker`; an expired one ends REVOKED instead. */
   private take(max: number, worker: string, leaseMs: number): Delivery[] {
     const now = this.clock();
-    this.promoteDelayed(now);
-    const tickets = this.ready.take(max, (ticket) => {
-      if (!this.live(ticket)) return false;
-      const entry = ticket.entry;
-      this.unqueue(entry);
+    const entries = this.waiting.take(max, now, (entry) => {
       const task = entry.task;
       if (task.expiry === null || task.expiry * 1000 > now) return true;
       this.complete(entry, { ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
       return false;
     });
-    return tickets.map(({ entry }) => {
+    return entries.map((entry) => {
       const token = ++entry.token;
       this.flights.add(entry.task.id, worker, token, now + leaseMs);
       return { task: this.copy(entry.task), token };
@@ -195,13 +136,14 @@ export class MemoryStore implements TaskStore {
   }
 
   async pull(request: PullRequest): Promise<Delivery[]> {
+    checkPull(request);
     const deliveries = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
     if (deliveries.length || request.waitMs <= 0 || this.closed) return deliveries;
     return this.pulls.park(request);
   }
 
   private servePullers(): void {
-    if (this.waiting) this.pulls.serve((r) => this.take(r.max, r.worker, r.leaseMs));
+    if (this.waiting.size) this.pulls.serve((r) => this.take(r.max, r.worker, r.leaseMs));
   }
 
   async interrupt(worker: string): Promise<void> {
@@ -218,9 +160,7 @@ export class MemoryStore implements TaskStore {
   }
 
   async finish(task: WireTask, fence: Fence): Promise<boolean> {
-    if (!READY_STATES.has(task.status)) {
-      throw new InvalidTaskArguments(`finish needs a task in a ready state (SUCCESS, FAILURE, REVOKED), got ${statusString(task.status)}`);
-    }
+    checkFinished(task);
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
     this.flights.remove(flight);
@@ -249,13 +189,14 @@ export class MemoryStore implements TaskStore {
     const at = now + Math.max(0, task.retry_delay) * 1000;
     const entry = this.entry(task.id);
     this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
-    this.enqueue(entry, at, now);
+    this.waiting.enqueue(entry, at, now);
     this.emit('task_queued', task.id);
     this.servePullers();
     return true;
   }
 
   async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
+    checkLease(leaseMs);
     const deadline = this.clock() + leaseMs;
     const lost: string[] = [];
     for (const { id, token } of deliveries) {
@@ -284,12 +225,13 @@ export class MemoryStore implements TaskStore {
     const entry = this.entry(flight.id);
     // A task that never started is as it was when pulled; a started one waits again as QUEUED.
     if (flight.started) this.tasks.save(entry, { ...entry.task, status: QUEUED, worker: null, time_started: null });
-    this.enqueue(entry, 0, now);
+    this.waiting.enqueue(entry, 0, now);
     this.emit('task_queued', flight.id);
     return flight.id;
   }
 
   async recover(request: RecoverRequest): Promise<RecoverResult> {
+    checkRecover(request);
     const result: RecoverResult = { requeued: [], failed: [], returned: [] };
     const now = this.clock();
     if (request.worker !== undefined) this.pulls.cancel(request.worker);
@@ -304,7 +246,7 @@ export class MemoryStore implements TaskStore {
       const task = entry.task;
       if (task.redeliveries < request.maxRedeliveries) {
         this.tasks.save(entry, { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null });
-        this.enqueue(entry, 0, now);
+        this.waiting.enqueue(entry, 0, now);
         this.emit('task_queued', task.id);
         result.requeued.push(task.id);
       } else {
@@ -329,23 +271,19 @@ export class MemoryStore implements TaskStore {
   }
 
   async numQueued(): Promise<number> {
-    return this.waiting;
+    return this.waiting.size;
   }
 
   async revoke(id: string): Promise<boolean> {
     const entry = this.tasks.get(id);
-    if (!entry || !this.unqueue(entry)) return false;
+    if (!entry || !this.waiting.unqueue(entry)) return false;
     const now = this.clock();
     this.complete(entry, { ...entry.task, status: REVOKED, result: 'revoked', time_ended: now / 1000 }, now);
-    // Its ticket stays in the queues, stale; rebuild the delayed heap once stale ones dominate.
-    if (this.delayed.size > 2 * this.waiting + 1024) this.delayed.retain(this.live);
     return true;
   }
 
   async purge(olderThanMs: number, limit: number, statuses?: TaskStatus[]): Promise<number> {
-    if (!(olderThanMs >= 0)) throw new InvalidTaskArguments(`purge olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}`);
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidTaskArguments(`purge limit must be an integer >= 0, got ${String(limit)}`);
-    const chosen = checkPurgeStatuses(statuses);
+    const chosen = checkPurge(olderThanMs, limit, statuses);
     return this.ended.purge(this.clock() - olderThanMs, limit, chosen, (id) => {
       const entry = this.tasks.get(id);
       if (!entry || !READY_STATES.has(entry.task.status)) return false;
@@ -356,12 +294,7 @@ export class MemoryStore implements TaskStore {
 
   async flush(): Promise<void> {
     this.tasks.clear();
-    this.waiting = 0;
-    this.ready.clear();
-    this.delayed.clear();
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    this.delayTimerAt = Infinity;
+    this.waiting.clear();
     this.flights.clear();
     this.locks.clear();
     this.keys.clear();
@@ -374,15 +307,11 @@ export class MemoryStore implements TaskStore {
   }
 
   private emit(event: TaskEvent, taskId: string): void {
-    // Listeners run after the store call, never inside it.
-    for (const listener of this.listeners) queueMicrotask(() => listener(event, taskId));
+    this.subscribers.emit(event, taskId);
   }
 
   async subscribe(listener: EventListener): Promise<() => Promise<void>> {
-    this.listeners.add(listener);
-    return async () => {
-      this.listeners.delete(listener);
-    };
+    return this.subscribers.add(listener);
   }
 
   async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
@@ -411,8 +340,7 @@ export class MemoryStore implements TaskStore {
   async close(): Promise<void> {
     this.closed = true;
     this.pulls.cancel();
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    this.listeners.clear();
+    this.waiting.close();
+    this.subscribers.clear();
   }
 }
