@@ -42,6 +42,10 @@ export type MonitorInternal =
   | { type: 'worker_ready'; workerId: string; pid: number; threadId?: number }
   | { type: 'worker_heartbeat'; workerId: string; running: number; processed: number }
   | { type: 'worker_exit'; workerId: string; reason: ExitReason; detail: string }
+  /** An inline worker's job ignores its timeout (it cannot be killed). */
+  | { type: 'worker_stuck'; workerId: string; taskId: string }
+  /** Stop now: every worker's tasks handed back, children killed (a second Ctrl-C). */
+  | { type: 'hurry' }
   | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
 
 export type MonitorMessage = QueueRequest | MonitorInternal;
