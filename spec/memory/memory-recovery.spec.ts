@@ -111,6 +111,17 @@ describe('MemoryStore hand-backs and recoveries', () => {
     expect(await store.renew('w', batch.map((d) => ({ id: d.task.id, token: d.token })), LEASE)).to.deep.equal([a.task.id]);
   });
 
+  it('recovers a task once though its lease was moved back to an earlier deadline', async () => {
+    await queueFive();
+    const [d] = (await pull('w', 1)) as Delivery[];
+    const ref = [{ id: d!.task.id, token: d!.token }];
+    expect(await store.renew('w', ref, 2 * LEASE)).to.deep.equal([]);
+    expect(await store.renew('w', ref, LEASE), 'back to the first deadline').to.deep.equal([]);
+    clock.advance(2 * LEASE + 1);
+    expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal({ requeued: [], failed: [], returned: [d!.task.id] });
+    expect(await store.numQueued()).to.equal(5);
+  });
+
   it('recovers only the leases that expired on its clock, and costs nothing for renewed ones', async () => {
     await queueFive();
     const batch = await pull('w', 5);
