@@ -20,12 +20,13 @@ import { assertNever, type MonitorMessage, type WorkerMessage } from './protocol
 import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
 import { countsAgainstBudget, RestartBudget } from './supervision.js';
 import { spawnWorker, type WorkerHandle } from './worker.js';
+import { recoverExpired, ResultPurger } from './monitor-upkeep.js';
 
 /** A TaskQueue's workers crashed past their restart budget (the monitor escalates to the arbiter). */
 export class RestartBudgetExceeded extends PulsarTasksError {}
 
-/** Tasks deleted per purge call: bounded so the store (one mailbox, one Redis script) stays responsive. */
-const PURGE_BATCH = 500;
+/** A monitor's own code (a user hook) failed: the arbiter restarts the monitor. */
+export class MonitorCrashed extends PulsarTasksError {}
 
 /** A running TaskQueue monitor. */
 export interface TaskQueueMonitor {
@@ -215,6 +216,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     maxRedeliveries: s.maxRedeliveries,
   });
   app.attach(backend);
+  const purger = new ResultPurger(backend.store, s.resultTtl, log, () => stopping !== null);
 
   const armScheduler = () => {
     if (!s.schedulePeriodic || stopping) return;
@@ -236,31 +238,17 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
         tell(handle.ref, { type: 'kill', reason: 'unresponsive', detail: `silent for more than ${s.timeout}s` });
       }
     }
-    backend.store
-      .recover({ maxRedeliveries: s.maxRedeliveries })
-      .then((r) => {
-        if (r.requeued.length) log.warn(`requeued ${r.requeued.length} task(s) whose lease expired`);
-        if (r.failed.length) log.error(`${r.failed.length} task(s) failed: their workers were lost too often`);
-      })
-      .catch((err: unknown) => log.debug(`lease recovery failed: ${String(err)}`));
-    if (s.resultTtl > 0) void purgeEnded(s.resultTtl * 1000);
-    Promise.resolve(app.monitorTask(view)).catch((err: unknown) => log.error(`monitorTask hook failed: ${String(err)}`));
-  };
-
-  /** Deletes tasks that ended more than `olderThanMs` ago (store clock), a batch at a time; one purge runs at once. */
-  let purging = false;
-  const purgeEnded = async (olderThanMs: number) => {
-    if (purging || !backend.store.purge) return;
-    purging = true;
-    try {
-      let total = 0;
-      for (let n = PURGE_BATCH; n === PURGE_BATCH && !stopping; total += n) n = (await backend.store.purge(olderThanMs, PURGE_BATCH)) ?? 0;
-      if (total) log.debug(`deleted ${total} task(s) that ended more than ${s.resultTtl}s ago`);
-    } catch (err) {
-      log.debug(`result expiry failed: ${String(err)}`);
-    } finally {
-      purging = false;
-    }
+    recoverExpired(backend.store, s.maxRedeliveries, log);
+    purger.run();
+    // A monitor whose own code fails (a user hook) is restarted by the arbiter, one-for-one: the
+    // escalation path of a crash, with the arbiter's back-off and policy.
+    Promise.resolve()
+      .then(() => app.monitorTask(view))
+      .catch((err: unknown) => {
+        if (stopping) return;
+        const error = new MonitorCrashed(`TaskQueue "${s.name}": the monitorTask hook failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        void shutdown().finally(() => onFailure(error));
+      });
   };
 
   const shutdown = (): Promise<void> => {
