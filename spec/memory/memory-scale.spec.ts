@@ -76,6 +76,20 @@ describe('MemoryStore at scale', function () {
     expect(pulled.some((d) => gone.has(d.task.id))).to.equal(false);
   });
 
+  it('hands out the right tasks in order after most ready ones were revoked (their queues rebuilt)', async () => {
+    const tasks = Array.from({ length: 5000 }, (_, i) => wireTask({ priority: i % 5 }, clock.ms));
+    await store.queue(tasks);
+    const kept = new Set(tasks.filter((_, i) => i % 5 === 0 || i % 7 === 0).map((t) => t.id));
+    for (const task of tasks) if (!kept.has(task.id)) expect(await store.revoke(task.id)).to.equal(true);
+    const delayed = wireTask({ eta: clock.ms / 1000 + 60 }, clock.ms);
+    await store.queue([delayed]);
+    const pulled = (await store.pull({ worker: 'w', max: 10_000, leaseMs: 60_000, waitMs: 0 })).map((d) => d.task.id);
+    const expected = tasks.filter((t) => kept.has(t.id)).sort((a, b) => b.priority - a.priority).map((t) => t.id);
+    expect(pulled).to.deep.equal(expected);
+    clock.advance(60_000);
+    expect((await store.pull({ worker: 'w', max: 10, leaseMs: 60_000, waitMs: 0 })).map((d) => d.task.id)).to.deep.equal([delayed.id]);
+  });
+
   it('runs 1000 recovery ticks over 100k leases in flight in under 1 s, then recovers exactly what expired', async () => {
     await store.queue(Array.from({ length: N }, () => wireTask({}, clock.ms)));
     const held = await store.pull({ worker: 'busy', max: N, leaseMs: 60_000, waitMs: 0 });

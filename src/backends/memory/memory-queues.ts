@@ -27,6 +27,11 @@ export class Fifo<T> {
     }
     return item;
   }
+  /** Keeps only the items `keep` accepts, in order (O(N)). */
+  retain(keep: (item: T) => boolean): void {
+    this.items = this.items.slice(this.head).filter(keep);
+    this.head = 0;
+  }
   clear(): void {
     this.items = [];
     this.head = 0;
@@ -50,6 +55,12 @@ export class PriorityQueues<T extends Ticket> {
   private readonly byPriority = new Map<number, Fifo<T>>();
   /** Priorities present, highest on top. */
   private readonly priorities = new BinaryHeap<number>((a, b) => a > b);
+  private count = 0;
+
+  /** Tickets held, stale ones included. */
+  get size(): number {
+    return this.count;
+  }
 
   push(ticket: T, priority: number): void {
     let fifo = this.byPriority.get(priority);
@@ -58,6 +69,14 @@ export class PriorityQueues<T extends Ticket> {
       this.priorities.push(priority);
     }
     fifo.push(ticket);
+    this.count += 1;
+  }
+
+  /** Keeps only the tickets `live` accepts (O(N): call it when stale ones outnumber live ones). */
+  retain(live: (ticket: T) => boolean): void {
+    for (const fifo of this.byPriority.values()) fifo.retain(live);
+    this.count = 0;
+    for (const fifo of this.byPriority.values()) this.count += fifo.length;
   }
 
   /** Shifts tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
@@ -73,6 +92,7 @@ export class PriorityQueues<T extends Ticket> {
         this.byPriority.delete(priority);
         continue;
       }
+      this.count -= 1;
       if (accept(ticket)) out.push(ticket);
     }
     return out;
@@ -81,6 +101,7 @@ export class PriorityQueues<T extends Ticket> {
   clear(): void {
     this.byPriority.clear();
     this.priorities.clear();
+    this.count = 0;
   }
 }
 

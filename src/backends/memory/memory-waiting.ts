@@ -7,7 +7,7 @@
 import { DelayedTickets, PriorityQueues } from './memory-queues.js';
 import type { Entry, WaitTicket } from './stored-tasks.js';
 
-/** Delayed-heap entries allowed beyond twice the waiting tasks before the heap is rebuilt. */
+/** Queue entries allowed beyond twice the waiting tasks before a queue is rebuilt. */
 const SLACK = 1024;
 
 export class WaitingTasks {
@@ -43,13 +43,10 @@ export class WaitingTasks {
     this.arm(at);
   }
 
-  /** Ends the wait of an entry; false when it was not waiting. */
+  /** Ends the wait of an entry (revoked); false when it was not waiting. */
   unqueue(entry: Entry): boolean {
-    if (entry.ticket === null) return false;
-    entry.ticket = null;
-    this.count -= 1;
-    // Rebuild the delayed heap once stale tickets outnumber the live ones (amortised O(1)).
-    if (this.delayed.size > 2 * this.count + SLACK) this.delayed.retain(this.live);
+    if (!this.drop(entry)) return false;
+    this.compact();
     return true;
   }
 
@@ -59,13 +56,9 @@ export class WaitingTasks {
    */
   take(max: number, now: number, accept: (entry: Entry) => boolean): Entry[] {
     this.promote(now);
-    return this.ready
-      .take(max, (ticket) => {
-        if (!this.live(ticket)) return false;
-        this.unqueue(ticket.entry);
-        return accept(ticket.entry);
-      })
-      .map((ticket) => ticket.entry);
+    const taken = this.ready.take(max, (ticket) => this.live(ticket) && this.drop(ticket.entry) && accept(ticket.entry));
+    this.compact();
+    return taken.map((ticket) => ticket.entry);
   }
 
   clear(): void {
@@ -81,6 +74,19 @@ export class WaitingTasks {
   }
 
   private readonly live = (ticket: WaitTicket): boolean => ticket.entry.ticket === ticket;
+
+  private drop(entry: Entry): boolean {
+    if (entry.ticket === null) return false;
+    entry.ticket = null;
+    this.count -= 1;
+    return true;
+  }
+
+  /** Rebuilds a queue once its stale tickets outnumber the live ones (amortised O(1) per change). */
+  private compact(): void {
+    if (this.delayed.size > 2 * this.count + SLACK) this.delayed.retain(this.live);
+    if (this.ready.size > 2 * this.count + SLACK) this.ready.retain(this.live);
+  }
 
   private promote(now: number): void {
     for (const ticket of this.delayed.popDue(now)) {
