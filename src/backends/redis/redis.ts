@@ -215,8 +215,13 @@ export class RedisStore implements TaskStore {
     return this.deliveries.recover(request);
   }
 
+  /**
+   * Ends the parked pulls of `worker`, in whatever process they wait; for the next second its
+   * pulls take nothing (it is stopping: what the queue gets now is for the other workers).
+   */
   async interrupt(worker: string): Promise<void> {
-    this.deliveries.interrupt(worker);
+    this.deliveries.flushWrites();
+    await this.deliveries.interrupt(worker, 1000);
   }
 
   // ---- events -----------------------------------------------------------------------------------

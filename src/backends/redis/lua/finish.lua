@@ -5,7 +5,8 @@
 -- ARGV: 1 prefix, then per task: id, worker, token, n, n field/value entries (only the changed
 --       fields: n may be 0)
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
--- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved).
+-- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
+-- and the task still holds what it sent); any other write of a finished delivery answers 0.
 local now = now_ms()
 local out = {}
 local i = 2
@@ -28,7 +29,7 @@ while i <= #ARGV do
       redis.call('PUBLISH', P .. 'task_done', id)
     end
     out[#out + 1] = 1
-  elseif not f[1] and f[5] == worker .. ':' .. token then
+  elseif not f[1] and already_saved(id, f[5], worker, token, i + 4, i + 3 + n, nil) then
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
