@@ -141,13 +141,14 @@ export class RedisStore implements TaskStore {
   }
 
   async numQueued(): Promise<number> {
-    const replies = await this.run((r) => r.pipeline().zcard(this.keys.queue).zcard(this.keys.delayed).exec());
-    let total = 0;
-    for (const [err, n] of replies ?? []) {
-      if (err) throw err;
-      total += Number(n);
-    }
-    return total;
+    return this.run(async (r) => {
+      let total = 0;
+      for (const [err, n] of (await r.pipeline().zcard(this.keys.queue).zcard(this.keys.delayed).exec()) ?? []) {
+        if (err) throw err;
+        total += Number(n);
+      }
+      return total;
+    });
   }
 
   async revoke(id: string): Promise<boolean> {
