@@ -14,7 +14,10 @@ import { TaskQueue } from '../src/app/taskqueue.js';
 import { shutdownLocalStore, spawnLocalStore, type LocalStoreHandle } from './local-store.js';
 import { startTaskQueueMonitor, type TaskQueueMonitor } from './monitor.js';
 import { monitorQueueApi } from './queue-protocol.js';
-import { actorName, isReachable, spawnHandler, startSystem, stopActor, type AnyRef } from './refs.js';
+import type { ArbiterNotice, QueueRefMessage } from './protocol.js';
+import { spawnQueueRef, type QueueRefHandle } from './queue-ref.js';
+import { errorToWire } from '../src/model/error-codec.js';
+import { actorName, isReachable, spawnHandler, startSystem, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
 import { startServiceMonitor, type ServiceMonitor } from './service-monitor.js';
 import { DEFAULT_QUEUE_RESTARTS, QueueRestarts, type QueueRestartPolicy } from './supervision.js';
 
@@ -32,6 +35,11 @@ export interface ArbiterOptions {
   parent?: AnyRef;
   /** How a failed TaskQueue is restarted (default: 5 restarts per 10 min, back-off 1 s → 60 s). */
   queueRestarts?: Partial<QueueRestartPolicy>;
+  /**
+   * The actor told (ArbiterNotice messages) when a TaskQueue restarts or is given up; default:
+   * `parent`, when the arbiter is embedded.
+   */
+  supervisor?: TypedRef<ArbiterNotice>;
 }
 
 /** The arbiter gave up on a TaskQueue: it failed more often than its restart policy allows. */
@@ -48,6 +56,7 @@ export class Arbiter extends EventEmitter {
   private readonly queues = new Map<string, TaskQueueMonitor>();
   private readonly services = new Map<string, ServiceMonitor>();
   private readonly localStores = new Map<string, LocalStoreHandle>();
+  private readonly queueRefs = new Map<string, QueueRefHandle>();
   private readonly restarts = new Map<string, QueueRestarts>();
   private readonly restartTimers = new Set<NodeJS.Timeout>();
   private readonly policy: QueueRestartPolicy;
@@ -102,6 +111,7 @@ export class Arbiter extends EventEmitter {
   async start(): Promise<void> {
     if (this.started) throw new ImproperlyConfigured('The arbiter is already started');
     this.started = true;
+    this.failure = null;
     if (this.options.parent) {
       this.root = spawnHandler(this.options.parent, `arbiter-${this.name}`, () => undefined);
       this.watchdog = setInterval(() => {
@@ -117,6 +127,12 @@ export class Arbiter extends EventEmitter {
       this.root = spawnHandler(this.system, 'arbiter', () => undefined);
     }
     try {
+      for (const app of this.apps) {
+        if (!(app instanceof TaskQueue)) continue;
+        const handle = spawnQueueRef(this.root, app.name);
+        this.queueRefs.set(app.name, handle);
+        app.attachRef(handle.ref);
+      }
       for (const app of this.apps) if (app instanceof TaskQueue) await this.startQueue(app);
       for (const app of this.apps) {
         if (!(app instanceof TaskQueue)) this.services.set(app.name, await startServiceMonitor(app, this.root, this.context(app)));
@@ -140,6 +156,22 @@ export class Arbiter extends EventEmitter {
     return new Promise((resolve, reject) => this.joiners.push({ resolve, reject }));
   }
 
+  /**
+   * The ref of TaskQueue `name` for actor applications: it accepts the public queue protocol and
+   * subscriptions (QueueRefMessage), and stays valid across restarts of the queue's monitor.
+   */
+  queueRef(name = 'taskqueue'): TypedRef<QueueRefMessage> {
+    const handle = this.queueRefs.get(name);
+    if (!handle) throw new ImproperlyConfigured(this.started ? `No TaskQueue named "${name}" in this arbiter` : `The arbiter is not started: await start() before queueRef("${name}")`);
+    return handle.ref;
+  }
+
+  /** Tells the supervisor actor, if any. */
+  private notify(notice: ArbiterNotice): void {
+    const supervisor = this.options.supervisor ?? (this.options.parent as TypedRef<ArbiterNotice> | undefined);
+    if (supervisor) tell(supervisor, notice);
+  }
+
   /** The monitor of `app` (and, for local://, its LocalStore, owned here so it outlives restarts). */
   private async startQueue(app: TaskQueue): Promise<void> {
     const root = this.root as AnyRef;
@@ -154,11 +186,13 @@ export class Arbiter extends EventEmitter {
       ...(localStore ? { localStore } : {}),
     });
     this.queues.set(app.name, monitor);
+    this.queueRefs.get(app.name)?.attach(monitor.ref, app.backend);
   }
 
   /** A TaskQueue's monitor escalated: restart it after a back-off, or give up past the policy. */
   private queueFailed(app: TaskQueue, error: Error): void {
     this.queues.delete(app.name);
+    this.queueRefs.get(app.name)?.attach(null, null);
     if (this.stopping) return;
     const restarts = this.restarts.get(app.name) ?? new QueueRestarts(this.policy);
     this.restarts.set(app.name, restarts);
@@ -171,10 +205,12 @@ export class Arbiter extends EventEmitter {
       this.log.error(failed.message);
       this.failure ??= failed;
       for (const joiner of this.joiners.splice(0)) joiner.reject(failed);
+      this.notify({ type: 'pulsar_app_failed', arbiter: this.name, app: app.name, error: errorToWire(failed) });
       this.emit('app_failed', app.name, failed);
       return;
     }
     this.log.error(`${error.message}: restarting TaskQueue "${app.name}" in ${delayMs / 1000}s (restart ${restarts.used} of ${this.policy.intensity} in ${this.policy.period}s)`);
+    this.notify({ type: 'pulsar_app_restarting', arbiter: this.name, app: app.name, error: errorToWire(error), attempt: restarts.used, delayMs });
     this.emit('app_restarting', app.name, error, { attempt: restarts.used, delayMs });
     const timer = setTimeout(() => {
       this.restartTimers.delete(timer);
@@ -242,18 +278,31 @@ export class Arbiter extends EventEmitter {
         ),
       );
       await Promise.all([...this.localStores.values()].map((store) => shutdownLocalStore(store).catch(() => undefined)));
+      for (const handle of this.queueRefs.values()) handle.close();
       this.services.clear();
       this.queues.clear();
       this.localStores.clear();
+      this.queueRefs.clear();
+      this.restarts.clear();
       if (this.root) stopActor(this.root);
       if (this.system) stopActor(this.system);
+      this.root = null;
+      this.system = null;
       // Signals stay handled until here: a second Ctrl-C during the grace must not kill the process.
       process.off('SIGINT', this.signalHandler);
       process.off('SIGTERM', this.signalHandler);
       for (const joiner of this.joiners.splice(0)) joiner.resolve();
       this.emit('stopped');
     })();
-    return this.stopping;
+    // Once stopped, the arbiter can start again (in the same process).
+    const stopping = this.stopping;
+    void stopping.then(() => {
+      if (this.stopping !== stopping) return;
+      this.stopping = null;
+      this.started = false;
+      this.signals = 0;
+    });
+    return stopping;
   }
 }
 

@@ -119,3 +119,14 @@ export function stopActor(ref: AnyRef): void {
 export function actorName(text: string): string {
   return text.replace(/[^a-z0-9\-$_.+!*'(),]/gi, '_') || '_';
 }
+
+/** A stable key for an actor (its system and path): two refs to one actor give one key. */
+export function refKey(ref: AnyRef): string {
+  const r = ref as unknown as { system?: { name?: string }; path?: { parts?: string[] }; id?: number };
+  return `${r.system?.name ?? '?'}://${r.path?.parts?.join('/') ?? `temp-${r.id ?? '?'}`}`;
+}
+
+/** True for a reply that carries a value (narrows it). */
+export function isOk<R extends Reply<unknown>>(reply: R): reply is Extract<R, { ok: true }> {
+  return reply.ok;
+}
