@@ -65,6 +65,7 @@ export class MemoryStore implements TaskStore {
   private readonly pulls = new ParkedPulls<PullRequest, Delivery>();
   private readonly subscribers = new Subscribers<TaskEvent, string>();
   private closed = false;
+  private serveScheduled = false;
 
   /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
   private readonly copy: <T>(value: T) => T;
@@ -191,8 +192,21 @@ export class MemoryStore implements TaskStore {
     this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
     this.waiting.enqueue(entry, at, now);
     this.emit('task_queued', task.id);
-    this.servePullers();
+    this.serveSoon();
     return true;
+  }
+
+  /**
+   * Serves parked pulls on a later turn: a retried task may go straight back to its own worker's
+   * parked pull, and that delivery must not reach the worker before the answer to its retry.
+   */
+  private serveSoon(): void {
+    if (this.serveScheduled) return;
+    this.serveScheduled = true;
+    setImmediate(() => {
+      this.serveScheduled = false;
+      if (!this.closed) this.servePullers();
+    });
   }
 
   async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
