@@ -279,16 +279,20 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     return stopping;
   };
 
+  /** The id the monitor's own runtime pulls as (workers: 0). */
+  let selfWorker: string | null = null;
   /** Stops now (a second Ctrl-C): each worker hands its tasks back and its child is killed. */
   const hurry = () => {
     if (!stopping) void shutdown();
     log.warn(`stopping ${s.name} now: running tasks are handed back to the queue`);
     for (const handle of workers.values()) tell(handle.ref, { type: 'kill', reason: 'shutdown', detail: 'stopped at once' });
-    if (s.workers === 0) void backend.close(0);
+    // The monitor's own runtime cannot be hurried: hand its tasks back (its late writes are fenced off).
+    if (selfWorker) void backend.store.release(selfWorker).catch((err: unknown) => log.error(`could not hand tasks back: ${String(err)}`));
   };
 
   if (s.workers === 0) {
-    backend.start({ id: `${s.name}-monitor-${randomBytes(3).toString('hex')}`, concurrency: 'monitor', pid: process.pid });
+    selfWorker = `${s.name}-monitor-${randomBytes(3).toString('hex')}`;
+    backend.start({ id: selfWorker, concurrency: 'monitor', pid: process.pid }, { stuckGrace: s.stuckGrace });
   } else {
     for (let i = 0; i < s.workers; i++) spawnOne();
   }
