@@ -25,6 +25,7 @@ export function checkQueueOptions(count: number, options: QueueRequestOptions): 
   return { keys, windowMs };
 }
 
+/** A pull names its worker and asks for at least one task, a positive lease and a wait >= 0. */
 export function checkPull(request: PullRequest): void {
   if (typeof request.worker !== 'string' || !request.worker) throw new InvalidTaskArguments(`pull needs a worker id, got ${JSON.stringify(request.worker)}`);
   if (!isCount(request.max, 1)) throw new InvalidTaskArguments(`pull max must be an integer >= 1, got ${String(request.max)}`);
@@ -32,10 +33,12 @@ export function checkPull(request: PullRequest): void {
   if (!isDuration(request.waitMs)) throw new InvalidTaskArguments(`pull waitMs must be a number of milliseconds >= 0, got ${String(request.waitMs)}`);
 }
 
+/** A recovery's redelivery bound is an integer >= 0. */
 export function checkRecover(request: RecoverRequest): void {
   if (!isCount(request.maxRedeliveries, 0)) throw new InvalidTaskArguments(`recover maxRedeliveries must be an integer >= 0, got ${String(request.maxRedeliveries)}`);
 }
 
+/** A renewal's lease is a positive duration. */
 export function checkLease(leaseMs: number): void {
   if (!isDuration(leaseMs) || leaseMs === 0) throw new InvalidTaskArguments(`renew leaseMs must be a positive number of milliseconds, got ${String(leaseMs)}`);
 }

@@ -30,6 +30,7 @@ interface LeaseEntry {
 /** Heap entries allowed beyond twice the live flights before the heap is rebuilt. */
 const SLACK = 1024;
 
+/** The flights of one store: by id, by worker, and their leases by deadline. */
 export class Flights {
   private readonly byId = new Map<string, Flight>();
   private readonly byWorker = new Map<string, Set<string>>();

@@ -51,6 +51,7 @@ function* mergeDescending<T extends Listed>(streams: Iterator<T>[]): Generator<T
   }
 }
 
+/** The listing indexes of one store (every task, per job name, per status) and its pages. */
 export class TaskListing<T extends Listed = Listed> {
   private readonly all = new SortedEntries<T>();
   private readonly byName = new Map<string, SortedEntries<T>>();

@@ -10,6 +10,7 @@ import type { Entry, WaitTicket } from './stored-tasks.js';
 /** Queue entries allowed beyond twice the waiting tasks before a queue is rebuilt. */
 const SLACK = 1024;
 
+/** What waits for a worker in one store, and the timer that makes delayed tasks ready. */
 export class WaitingTasks {
   private count = 0;
   private tickets = 0;

@@ -34,6 +34,7 @@ function lowerBoundSeq<T extends Sequenced>(a: readonly T[], key: number): numbe
   return lo;
 }
 
+/** Entries sorted by seq, in chunks of CHUNK to 2·CHUNK. */
 export class SortedEntries<T extends Sequenced> {
   private chunks: T[][] = [];
   /** The last (largest) key of each chunk. */

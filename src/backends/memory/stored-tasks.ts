@@ -25,6 +25,7 @@ export interface Entry {
   token: number;
 }
 
+/** The entries of one store by id, and its listing. */
 export class StoredTasks {
   private readonly byId = new Map<string, Entry>();
   private readonly listing = new TaskListing();
