@@ -1,6 +1,7 @@
 /**
- * The queue structures of MemoryStore: a FIFO with O(1) shift, ready tickets by priority, and
- * delayed tickets by due time. The store decides what a ticket still means.
+ * The queue structures of MemoryStore: a FIFO with O(1) shift, ready tickets by priority, delayed
+ * tickets by due time (the store decides what a ticket still means), parked long-poll pulls, and
+ * event subscribers.
  */
 import { BinaryHeap } from './binary-heap.js';
 
