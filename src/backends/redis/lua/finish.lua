@@ -13,11 +13,11 @@ local i = 2
 while i <= #ARGV do
   local id, worker, token, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local key = tkey(id)
-  local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
+  local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin', 'lock_id')
   if f[1] == worker and f[2] == token then
     if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + n)) end
-    -- Read back after the write: only changed fields are sent, the arguments may lack them.
-    local g = redis.call('HMGET', key, 'status', 'lock_id')
+    -- Only changed fields are sent: what the arguments lack is what was stored.
+    local g = { sent('status', i + 4, i + 3 + n, f[3]), sent('lock_id', i + 4, i + 3 + n, f[6]) }
     leave_flight(id, worker)
     redis.call('HSET', key, '_fin', worker .. ':' .. token)
     local tq = tq_of(id, f[4])
