@@ -15,11 +15,14 @@ while i <= #ARGV do
   local key = tkey(id)
   local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin', 'lock_id')
   if f[1] == worker and f[2] == token then
-    if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + n)) end
+    -- One HSET: the changed fields and the delivery whose finish this is.
+    local h = { unpack(ARGV, i + 4, i + 3 + n) }
+    h[#h + 1] = '_fin'
+    h[#h + 1] = worker .. ':' .. token
+    redis.call('HSET', key, unpack(h))
     -- Only changed fields are sent: what the arguments lack is what was stored.
     local g = { sent('status', i + 4, i + 3 + n, f[3]), sent('lock_id', i + 4, i + 3 + n, f[6]) }
     leave_flight(id, worker)
-    redis.call('HSET', key, '_fin', worker .. ':' .. token)
     local tq = tq_of(id, f[4])
     if READY[g[1]] then
       became_ready(id, f[3], g[1], tq, now, g[2])
