@@ -106,7 +106,7 @@ describe('MemoryStore queueing', () => {
     await refused(() => store.purge(0, -1), /^purge limit must be/);
   });
 
-  it('refuses a pull, renewal or recovery with bad numbers, and keys that are not strings', async () => {
+  it('refuses a pull, renewal, recovery or claim with bad numbers, and keys that are not strings', async () => {
     const pull = { worker: 'w', max: 1, leaseMs: 1000, waitMs: 0 };
     await refused(() => store.pull({ ...pull, max: 0 }), /^pull max must be an integer >= 1/);
     await refused(() => store.pull({ ...pull, leaseMs: 0 }), /^pull leaseMs must be a positive number/);
@@ -115,6 +115,8 @@ describe('MemoryStore queueing', () => {
     await refused(() => store.renew('w', [], Number.NaN), /^renew leaseMs must be/);
     await refused(() => store.recover({ maxRedeliveries: -1 }), /^recover maxRedeliveries must be/);
     await refused(() => store.queue([wireTask()], { idempotencyKeys: [''] }), /^an idempotency key must be a non-empty string/);
+    await refused(() => store.claimRun('testperiodic', null, Number.NaN, wireTask()), /^claimRun ranAtMs must be epoch milliseconds/);
+    expect(await store.lastRuns(), 'nothing claimed').to.deep.equal({});
     expect(await store.numQueued()).to.equal(0);
   });
 

@@ -62,3 +62,10 @@ export function checkPurge(olderThanMs: number, limit: number, statuses: readonl
   }
   return statuses;
 }
+
+/** A periodic claim names its job and gives epoch-ms times (the previous one, or null for none). */
+export function checkClaim(name: string, previousMs: number | null, ranAtMs: number): void {
+  if (typeof name !== 'string' || !name) throw new InvalidTaskArguments(`claimRun needs a job name, got ${JSON.stringify(name)}`);
+  if (previousMs !== null && !Number.isFinite(previousMs)) throw new InvalidTaskArguments(`claimRun previousMs must be epoch milliseconds or null, got ${String(previousMs)}`);
+  if (!Number.isFinite(ranAtMs)) throw new InvalidTaskArguments(`claimRun ranAtMs must be epoch milliseconds, got ${String(ranAtMs)}`);
+}

@@ -30,7 +30,7 @@ import {
 } from '../../store/contract.js';
 import { Flights, type Flight } from './memory-flights.js';
 import { ParkedPulls, Subscribers } from './memory-queues.js';
-import { checkFinished, checkLease, checkPull, checkPurge, checkQueueOptions, checkRecover } from './memory-checks.js';
+import { checkClaim, checkFinished, checkLease, checkPull, checkPurge, checkQueueOptions, checkRecover } from './memory-checks.js';
 import { EndedLog, IdempotencyKeys } from './memory-records.js';
 import { WaitingTasks } from './memory-waiting.js';
 import { StoredTasks, type Entry } from './stored-tasks.js';
@@ -339,6 +339,7 @@ export class MemoryStore implements TaskStore {
   }
 
   async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
+    checkClaim(name, previousMs, ranAtMs);
     if ((this.lastRunTimes.get(name) ?? null) !== previousMs) return false;
     this.lastRunTimes.set(name, ranAtMs);
     const now = this.clock();
