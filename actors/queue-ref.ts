@@ -12,7 +12,7 @@ import type { TaskEvent } from '../src/store/contract.js';
 import { TASK_EVENTS } from '../src/store/contract.js';
 import { assertNever, type MonitorMessage, type QueueRefMessage, type TaskEventMessage } from './protocol.js';
 import { isQueueRequest } from './queue-protocol.js';
-import { isReachable, refKey, spawnHandler, tell, type AnyRef, type TypedRef } from './refs.js';
+import { isAlive, refKey, spawnHandler, tell, type AnyRef, type TypedRef } from './refs.js';
 
 /** A subscriber actor and what it asked for. */
 interface Subscription {
@@ -59,7 +59,7 @@ export function spawnQueueRef(parent: AnyRef, name: string): QueueRefHandle {
       backend.on(event, listener);
     }
     if (subscriptions.size && !checker) {
-      checker = setInterval(() => void dropStopped(), SUBSCRIBER_CHECK_MS);
+      checker = setInterval(dropStopped, SUBSCRIBER_CHECK_MS);
       checker.unref();
     } else if (!subscriptions.size && checker) {
       clearInterval(checker);
@@ -89,10 +89,8 @@ export function spawnQueueRef(parent: AnyRef, name: string): QueueRefHandle {
       .catch((err: unknown) => log.debug(`could not read task ${id} for its subscribers: ${String(err)}`));
   };
 
-  const dropStopped = async () => {
-    for (const [key, s] of [...subscriptions]) {
-      if (!(await isReachable(s.subscriber))) subscriptions.delete(key);
-    }
+  const dropStopped = () => {
+    for (const [key, s] of [...subscriptions]) if (!isAlive(s.subscriber)) subscriptions.delete(key);
     relisten();
   };
 

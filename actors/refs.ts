@@ -2,6 +2,7 @@
  * The one thin wrapper over nact: typed refs, tell, ask with a typed timeout error, and a check
  * that an actor is still reachable. Nothing else in the project imports nact's messaging.
  */
+import { createRequire } from 'node:module';
 import { dispatch, query, spawn, start, stop, type Ref } from 'nact';
 import { AskTimeoutError, PulsarTasksError } from '../src/model/errors.js';
 import { errorFromWire, errorToWire, type WireError } from '../src/model/error-codec.js';
@@ -118,6 +119,16 @@ export function stopActor(ref: AnyRef): void {
 /** A valid nact actor name from any text. */
 export function actorName(text: string): string {
   return text.replace(/[^a-z0-9\-$_.+!*'(),]/gi, '_') || '_';
+}
+
+// nact (pinned at 7.6.2) keeps its live actors in a registry it does not export: asking it whether an
+// actor exists sends nothing to the actor (a query would land in a user actor's mailbox).
+const systemMap = createRequire(import.meta.url)('nact/lib/system-map.js') as { find(system: string, ref: unknown): unknown };
+
+/** True while the actor exists (it and its ancestors run); nothing is sent to it. */
+export function isAlive(ref: AnyRef): boolean {
+  const name = (ref as unknown as { system?: { name?: string } }).system?.name;
+  return typeof name === 'string' && Boolean(systemMap.find(name, ref));
 }
 
 /** A stable key for an actor (its system and path): two refs to one actor give one key. */

@@ -98,6 +98,27 @@ describe('a TaskQueue embedded in a nact application', function () {
     expect(seen.map((m) => m.id)).to.not.include(after).and.not.include(last);
   });
 
+  it('ends a subscription by itself once its subscriber actor stopped: the queue stops listening', async () => {
+    const tq = new TaskQueue({ name: 'gone', taskPaths: TASK_PATHS, concurrency: 'inline' });
+    await embed(tq);
+    const dropped: string[] = [];
+    const off = tq.backend.off.bind(tq.backend);
+    tq.backend.off = (event, listener) => {
+      dropped.push(event);
+      return off(event, listener);
+    };
+    const seen: string[] = [];
+    const subscriber = spawn(host, (state: undefined, message: TaskEventMessage) => {
+      seen.push(message.id);
+      return state;
+    }, 'short-lived') as TypedRef<TaskEventMessage>;
+    await askReply<QueueRefMessage, true>(tq.ref, (replyTo) => ({ type: 'subscribe', events: ['task_started'], subscriber, replyTo }), 10_000, 'subscribe');
+    const id = (await tq.backend.queueTask('addition', { a: 1, b: 1 })) as string;
+    await eventually(async () => seen.includes(id), 'the subscriber to see the task start');
+    stop(subscriber);
+    await eventually(async () => dropped.includes('task_started'), 'the queue to stop listening to task_started');
+  });
+
   it('tells the host actor by message when a TaskQueue restarts and when the arbiter gives up on it', async () => {
     const tq = new TaskQueue({ name: 'doomed', taskPaths: TASK_PATHS, workers: 2, concurrency: 'thread', concurrentTasks: 1, restartIntensity: 1 });
     await embed(tq, { queueRestarts: { intensity: 1, period: 60, backoffMs: 100 } });
