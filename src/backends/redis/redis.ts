@@ -241,7 +241,11 @@ export class RedisStore implements TaskStore {
 
   // ---- scheduling -------------------------------------------------------------------------------
 
-  /** Claims the run and queues its task in one script (queue.lua): no outage can split them. */
+  /**
+   * Claims the run and queues its task in one script (queue.lua): no outage can split them. A run
+   * more than a minute ahead of the store's clock is not claimed (false): a scheduler whose clock
+   * runs ahead waits for the run to be due.
+   */
   async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
     if (typeof name !== 'string' || !name) throw new TypeError('claimRun needs the name of a periodic job');
     if (!Number.isFinite(ranAtMs) || (previousMs !== null && !Number.isFinite(previousMs))) {

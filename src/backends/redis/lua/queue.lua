@@ -9,10 +9,14 @@
 --       fields N, then N field/value pairs (each value JSON-encoded by the client).
 -- The store stamps time_queued with its own clock and shifts eta and expiry by the same amount.
 -- Returns one entry per task: its id (or the id remembered for its idempotency key), or '' when a
--- non-overlap lock held it back; -1 alone when the periodic run was claimed by someone else.
+-- non-overlap lock held it back; -1 alone when the periodic run was not claimed (someone else
+-- claimed it, or it is not due yet on the store's clock).
 local now = now_ms()
 local n, window, claim = tonumber(ARGV[2]), ARGV[3], ARGV[4]
 if claim ~= '' then
+  -- A run is claimed when it is due on the store's clock (a minute's grace): a scheduler whose
+  -- clock runs ahead cannot take runs early, nor stamp a future last run that others would skip to.
+  if tonumber(ARGV[6]) > now + 60000 then return -1 end
   local current = redis.call('HGET', P .. 'lastruns', claim)
   if ARGV[5] == '' then
     if current then return -1 end
