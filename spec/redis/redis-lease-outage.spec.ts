@@ -5,12 +5,36 @@
  */
 import { expect } from 'chai';
 import { RedisStore } from '../../src/backends/redis/redis.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { Job } from '../../src/job/job.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import type { JsonObject } from '../../src/model/json.js';
+import type { TaskConsumer } from '../../src/worker/consumer.js';
 import { BackendUnavailable } from '../../src/model/errors.js';
 import { logSettings } from '../../src/infra/logger.js';
 import { STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import { redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
 import { wireTask } from './redis-tasks.js';
+
+/** Runs of each key, in this process. */
+const runs = new Map<string, number>();
+
+/** Counts its runs, then waits `lag` seconds. */
+class CountedRun extends Job {
+  override name = 'countedrun';
+  async run(consumer: TaskConsumer, { key = '', lag = 0 }: JsonObject): Promise<string> {
+    runs.set(String(key), (runs.get(String(key)) ?? 0) + 1);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, Number(lag) * 1000);
+      consumer.signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(new Error('aborted'));
+      });
+    });
+    return `ran ${String(key)}`;
+  }
+}
 
 describe('redis:// results outlive an outage shorter than the lease', function () {
   this.timeout(180_000);
@@ -73,6 +97,38 @@ describe('redis:// results outlive an outage shorter than the lease', function (
     expect([t?.status, t?.result, t?.redeliveries, t?.retries]).to.deep.equal([SUCCESS, 42, 0, 0]);
     expect(await reader.recover({ maxRedeliveries: 1 })).to.deep.equal({ requeued: [], failed: [], returned: [] });
     expect(await reader.pull({ worker: 'other', max: 5, leaseMs: 60_000, waitMs: 0 }), 'nothing runs it again').to.deep.equal([]);
+  });
+
+  it('runs a 3 s task once through a 20 s outage that starts while it runs: its SUCCESS lands afterwards', async () => {
+    const registry = await JobRegistry.load(['jobs/*']);
+    registry.register(CountedRun);
+    const url = `${server.url()}?namespace=lease-outage`;
+    const open = (): TaskBackend => new TaskBackend(new RedisStore(url, { name: 'backend' }), { name: 'backend', url, registry, pollTimeout: 0.5, leaseTimeout: 60 });
+    const producer = open();
+    const worker = open();
+    try {
+      worker.start({ id: 'outage-w', concurrency: 'inline', pid: process.pid });
+      const key = `k${Math.random()}`;
+      const id = (await producer.queueTask('countedrun', { key, lag: 3 })) as string;
+      while (runs.get(key) !== 1) await new Promise((r) => setTimeout(r, 10));
+      await server.stop();
+      const outageStarted = Date.now();
+      await new Promise((r) => setTimeout(r, 20_000));
+      await server.start();
+      const reader = store('backend');
+      await reader.link.ready(undefined, 10_000);
+      let task = (await reader.get([id]))[0];
+      while (task?.status !== SUCCESS) {
+        await new Promise((r) => setTimeout(r, 50));
+        task = (await reader.get([id]))[0];
+        expect(Date.now() - outageStarted, `still ${task?.status} after the outage`).to.be.below(60_000);
+      }
+      expect([task.result, task.redeliveries, task.retries]).to.deep.equal([`ran ${key}`, 0, 0]);
+      expect(runs.get(key), 'it ran once').to.equal(1);
+    } finally {
+      await worker.close(1);
+      await producer.close(1);
+    }
   });
 
   it('gives up a write once its lease is over: nobody may keep a task past its lease', async () => {
