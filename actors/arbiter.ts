@@ -17,8 +17,9 @@ import { monitorQueueApi } from './queue-protocol.js';
 import type { ArbiterNotice, QueueRefMessage } from './protocol.js';
 import { spawnQueueRef, type QueueRefHandle } from './queue-ref.js';
 import { errorToWire } from '../src/model/error-codec.js';
-import { actorName, isReachable, spawnHandler, startSystem, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
+import { actorName, isAlive, spawnHandler, startSystem, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
 import { startServiceMonitor, type ServiceMonitor } from './service-monitor.js';
+import { StopSignals } from './stop-signals.js';
 import { DEFAULT_QUEUE_RESTARTS, QueueRestarts, type QueueRestartPolicy } from './supervision.js';
 
 export type Application = TaskQueue | ServiceApp;
@@ -67,22 +68,7 @@ export class Arbiter extends EventEmitter {
   private failure: Error | null = null;
   private joiners: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private watchdog: NodeJS.Timeout | null = null;
-  private signals = 0;
-  private readonly signalHandler = (signal: NodeJS.Signals) => {
-    this.signals += 1;
-    if (this.signals === 1) {
-      this.log.info(`received ${signal}: stopping gracefully (again to stop at once)`);
-      void this.stop().finally(() => process.exit(this.signals > 1 ? 130 : this.failure ? 1 : 0));
-    } else if (this.signals === 2) {
-      this.log.warn(`received ${signal} again: stopping at once, handing running tasks back to the queue`);
-      for (const monitor of this.queues.values()) monitor.hurry();
-      const exit = () => process.exit(130);
-      void this.stop().finally(exit);
-      setTimeout(exit, 5000).unref();
-    } else {
-      process.exit(130);
-    }
-  };
+  private readonly signals: StopSignals;
   private readonly log = getLogger('pulsar.arbiter');
   private readonly startedAt = Date.now();
 
@@ -90,6 +76,16 @@ export class Arbiter extends EventEmitter {
     super();
     this.name = actorName(options.name ?? 'pulsar-tasks');
     this.policy = { ...DEFAULT_QUEUE_RESTARTS, ...options.queueRestarts };
+    this.signals = new StopSignals(
+      {
+        stop: () => this.stop(),
+        hurry: () => {
+          for (const monitor of this.queues.values()) monitor.hurry();
+        },
+        failed: () => this.failure !== null,
+      },
+      this.log,
+    );
   }
 
   /** Adds an application before `start()`; names are unique in an arbiter. */
@@ -115,12 +111,10 @@ export class Arbiter extends EventEmitter {
     if (this.options.parent) {
       this.root = spawnHandler(this.options.parent, `arbiter-${this.name}`, () => undefined);
       this.watchdog = setInterval(() => {
-        void isReachable(this.root as AnyRef).then((up) => {
-          if (!up && !this.stopping) {
-            this.log.info('parent actor stopped: stopping the arbiter');
-            void this.stop();
-          }
-        });
+        if (this.root && !isAlive(this.root) && !this.stopping) {
+          this.log.info('parent actor stopped: stopping the arbiter');
+          void this.stop();
+        }
       }, 500);
     } else {
       this.system = startSystem(this.name);
@@ -141,10 +135,7 @@ export class Arbiter extends EventEmitter {
       await this.stop();
       throw err;
     }
-    if (this.options.handleSignals ?? !this.options.parent) {
-      process.on('SIGINT', this.signalHandler);
-      process.on('SIGTERM', this.signalHandler);
-    }
+    if (this.options.handleSignals ?? !this.options.parent) this.signals.install();
   }
 
   /**
@@ -289,8 +280,7 @@ export class Arbiter extends EventEmitter {
       this.root = null;
       this.system = null;
       // Signals stay handled until here: a second Ctrl-C during the grace must not kill the process.
-      process.off('SIGINT', this.signalHandler);
-      process.off('SIGTERM', this.signalHandler);
+      this.signals.remove();
       for (const joiner of this.joiners.splice(0)) joiner.resolve();
       this.emit('stopped');
     })();
@@ -300,7 +290,6 @@ export class Arbiter extends EventEmitter {
       if (this.stopping !== stopping) return;
       this.stopping = null;
       this.started = false;
-      this.signals = 0;
     });
     return stopping;
   }

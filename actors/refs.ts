@@ -63,16 +63,6 @@ export function replyWith<T>(replyTo: TypedRef<Reply<T>>, work: Promise<T> | (()
   );
 }
 
-/** True while the actor can receive messages (it and every ancestor run). */
-export async function isReachable(ref: AnyRef): Promise<boolean> {
-  try {
-    await query(ref as Ref<{ replyTo: Ref<unknown> }>, (tmp) => ({ type: '__ping', replyTo: tmp }), 1);
-    return true;
-  } catch (err) {
-    return !/stopped|never existed/i.test(err instanceof Error ? err.message : String(err));
-  }
-}
-
 /**
  * Spawns an actor whose behaviour is an object's `receive` method; the actor's state is that
  * object. Returning nothing keeps the mailbox moving: long work must not be awaited inside.
@@ -81,7 +71,6 @@ export function spawnHandler<M>(parent: AnyRef, name: string, receive: (message:
   const ref = spawn(
     parent,
     (state: undefined, message: M) => {
-      if (isPing(message)) return state;
       try {
         receive(message);
       } catch (err) {
@@ -100,10 +89,6 @@ const log = getLogger('pulsar.actors');
 function describe(message: unknown): string {
   const type = typeof message === 'object' && message !== null ? (message as { type?: unknown }).type : undefined;
   return typeof type === 'string' ? type : typeof message;
-}
-
-function isPing(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === '__ping';
 }
 
 /** Starts a nact system. */
