@@ -28,11 +28,6 @@ export class Fifo<T> {
     }
     return item;
   }
-  /** Keeps only the items `keep` accepts, in order (O(N)). */
-  retain(keep: (item: T) => boolean): void {
-    this.items = this.items.slice(this.head).filter(keep);
-    this.head = 0;
-  }
   clear(): void {
     this.items = [];
     this.head = 0;
@@ -47,62 +42,45 @@ export class Fifo<T> {
 export interface Ticket {
   /** Due time, store clock (epoch ms); 0 when due at once. */
   readonly at: number;
-  /** Enqueueing order: ties of priority or due time go oldest first. */
+  /** Higher goes first. */
+  readonly priority: number;
+  /** The task's place in queueing order, kept when it is queued again: ties go oldest first. */
   readonly order: number;
 }
 
-/** Ready tickets: highest priority first, then oldest. O(log P) per push (P distinct priorities). */
-export class PriorityQueues<T extends Ticket> {
-  private readonly byPriority = new Map<number, Fifo<T>>();
-  /** Priorities present, highest on top. */
-  private readonly priorities = new BinaryHeap<number>((a, b) => a > b);
-  private count = 0;
+/**
+ * Ready tickets: highest priority first, then oldest queued (O(log N) push and take). A task
+ * queued again (retried, handed back, recovered, or due after a delay) takes its old place.
+ */
+export class ReadyTickets<T extends Ticket> {
+  private readonly heap = new BinaryHeap<T>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.order < b.order));
 
   /** Tickets held, stale ones included. */
   get size(): number {
-    return this.count;
+    return this.heap.size;
   }
 
-  push(ticket: T, priority: number): void {
-    let fifo = this.byPriority.get(priority);
-    if (!fifo) {
-      this.byPriority.set(priority, (fifo = new Fifo()));
-      this.priorities.push(priority);
-    }
-    fifo.push(ticket);
-    this.count += 1;
+  push(ticket: T): void {
+    this.heap.push(ticket);
   }
 
   /** Keeps only the tickets `live` accepts (O(N): call it when stale ones outnumber live ones). */
   retain(live: (ticket: T) => boolean): void {
-    for (const fifo of this.byPriority.values()) fifo.retain(live);
-    this.count = 0;
-    for (const fifo of this.byPriority.values()) this.count += fifo.length;
+    this.heap.retain(live);
   }
 
-  /** Shifts tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
+  /** Takes tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
   take(max: number, accept: (ticket: T) => boolean): T[] {
     const out: T[] = [];
-    while (out.length < max) {
-      const priority = this.priorities.peek();
-      if (priority === undefined) break;
-      const fifo = this.byPriority.get(priority) as Fifo<T>;
-      const ticket = fifo.shift();
-      if (ticket === undefined) {
-        this.priorities.pop();
-        this.byPriority.delete(priority);
-        continue;
-      }
-      this.count -= 1;
+    while (out.length < max && this.heap.size) {
+      const ticket = this.heap.pop() as T;
       if (accept(ticket)) out.push(ticket);
     }
     return out;
   }
 
   clear(): void {
-    this.byPriority.clear();
-    this.priorities.clear();
-    this.count = 0;
+    this.heap.clear();
   }
 }
 

@@ -1,10 +1,10 @@
 /**
- * The tasks of a MemoryStore that wait for a worker: ready ones by priority, delayed ones in a
- * heap by due time, promoted by a timer armed for the soonest (store clock). Each waiting entry
- * holds the ticket of its latest enqueueing; ending a wait only drops the ticket from the entry,
- * and the queues skip stale tickets when they meet them.
+ * The tasks of a MemoryStore that wait for a worker: ready ones in a heap by priority then
+ * queueing order, delayed ones in a heap by due time, promoted by a timer armed for the soonest
+ * (store clock). Each waiting entry holds the ticket of its latest enqueueing; ending a wait only
+ * drops the ticket from the entry, and the queues skip stale tickets when they meet them.
  */
-import { DelayedTickets, PriorityQueues } from './memory-queues.js';
+import { DelayedTickets, ReadyTickets } from './memory-queues.js';
 import type { Entry, WaitTicket } from './stored-tasks.js';
 
 /** Queue entries allowed beyond twice the waiting tasks before a queue is rebuilt. */
@@ -13,8 +13,7 @@ const SLACK = 1024;
 /** What waits for a worker in one store, and the timer that makes delayed tasks ready. */
 export class WaitingTasks {
   private count = 0;
-  private tickets = 0;
-  private readonly ready = new PriorityQueues<WaitTicket>();
+  private readonly ready = new ReadyTickets<WaitTicket>();
   private readonly delayed = new DelayedTickets<WaitTicket>();
   private timer: NodeJS.Timeout | null = null;
   private timerAt = Infinity;
@@ -33,11 +32,11 @@ export class WaitingTasks {
 
   /** Makes a stored task wait (again), due at `at` (store clock, ms; 0: at once). */
   enqueue(entry: Entry, at: number, now: number): void {
-    const ticket: WaitTicket = { entry, at, order: ++this.tickets };
+    const ticket: WaitTicket = { entry, at, priority: entry.task.priority, order: entry.seq };
     if (entry.ticket === null) this.count += 1;
     entry.ticket = ticket;
     if (at <= now) {
-      this.ready.push(ticket, entry.task.priority);
+      this.ready.push(ticket);
       return;
     }
     this.delayed.add(ticket);
@@ -91,7 +90,7 @@ export class WaitingTasks {
 
   private promote(now: number): void {
     for (const ticket of this.delayed.popDue(now)) {
-      if (this.live(ticket)) this.ready.push(ticket, ticket.entry.task.priority);
+      if (this.live(ticket)) this.ready.push(ticket);
     }
   }
 
