@@ -20,7 +20,7 @@ export interface WatchedRun {
 
 /** One timer per run with a timeout; `onOverdue` is called once per run still going past its grace. */
 export class RunWatch {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { run: WatchedRun; dueMs: number; timer: NodeJS.Timeout }>();
 
   constructor(
     private readonly graceMs: number,
@@ -31,26 +31,29 @@ export class RunWatch {
   started(run: WatchedRun): void {
     if (run.timeoutMs === null) return;
     const key = keyOf(run.id, run.token);
-    const due = run.startedAtMs + run.timeoutMs + this.graceMs - Date.now();
-    this.timers.set(
-      key,
-      setTimeout(() => {
-        this.timers.delete(key);
-        this.onOverdue(run);
-      }, Math.max(0, due)),
-    );
+    const dueMs = run.startedAtMs + run.timeoutMs + this.graceMs;
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.onOverdue(run);
+    }, Math.max(0, dueMs - Date.now()));
+    this.timers.set(key, { run, dueMs, timer });
+  }
+
+  /** The runs still timed whose grace ran out by `nowMs` (a killed worker's other overdue runs). */
+  overdue(nowMs: number = Date.now()): WatchedRun[] {
+    return [...this.timers.values()].filter((t) => t.dueMs <= nowMs).map((t) => t.run);
   }
 
   /** A run is over (its outcome written, or given up). */
   settled(id: string, token: number): void {
     const key = keyOf(id, token);
-    clearTimeout(this.timers.get(key));
+    clearTimeout(this.timers.get(key)?.timer);
     this.timers.delete(key);
   }
 
   /** Forgets every run (the child is gone). */
   clear(): void {
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
 

@@ -86,9 +86,10 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
    * monitor's: it recovers, charging only the tasks that had started).
    */
   const handBack = async (reason: ExitReason): Promise<void> => {
+    // The run it was killed for, and any other run past its timeout + grace by now, end REVOKED.
+    const revoked = overdue ? [overdue, ...watch.overdue().filter((r) => r.id !== overdue?.id)] : [];
     watch.clear();
-    if (overdue) {
-      const run = overdue;
+    for (const run of revoked) {
       await revokeOverdue(spec.store, spec.id, run).catch((err: unknown) => log.error(`could not revoke task ${run.id} after its timeout: ${String(err)}`));
     }
     if (reason === 'timed_out' || reason === 'shutdown' || reason === 'max_requests') {
