@@ -113,10 +113,8 @@ describe('supervision', function () {
       arbiter!.once('app_restarting', (...args: [string, Error, { attempt: number; delayMs: number }]) => resolve(args)),
     );
     const restarted = new Promise<string>((resolve) => arbiter!.once('app_restarted', resolve));
-    const startedAt = Date.now();
     await tq.backend.queueTasks(Array.from({ length: 12 }, () => ({ jobName: 'crash', kwargs: { code: 7 } })));
     const [name, error, { attempt, delayMs }] = await restarting;
-    expect(Date.now() - startedAt, 'ms to exhaust the budget').to.be.below(10_000);
     expect(name).to.equal('budget');
     expect(error.name).to.equal('RestartBudgetExceeded');
     expect(error.message).to.match(/restart budget exceeded/).and.contain('exit code 7');
