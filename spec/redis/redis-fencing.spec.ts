@@ -136,7 +136,7 @@ describe('redis:// fenced deliveries', function () {
       const started = Date.now();
       const parked = worker.pull({ worker: 'idle', max: 1, leaseMs: 60_000, waitMs: 30_000 });
       // Parked once the blocking connection waits on BLPOP.
-      while (!(await other.link.cmd.client('LIST')).toString().includes('cmd=blpop')) await new Promise((r) => setTimeout(r, 10));
+      while (!String(await other.link.cmd.call('CLIENT', 'LIST')).includes('cmd=blpop')) await new Promise((r) => setTimeout(r, 10));
       if (how === 'release') await other.release('idle');
       else await other.interrupt('idle');
       expect(await parked).to.deep.equal([]);

@@ -195,6 +195,7 @@ export class RedisPuller {
       throw isConnectionError(err) ? this.link.unavailable(err) : err;
     } finally {
       parked.delete(wake);
+      if (!parked.size) this.parked.delete(worker);
     }
   }
 }
