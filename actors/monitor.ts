@@ -191,7 +191,23 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     }
   };
 
-  const ref = spawnHandler<MonitorMessage>(parent, `monitor-${s.name}`, receive);
+  /**
+   * A fault in the monitor's own code (its mailbox handler, a user hook): it stops, and the arbiter
+   * restarts it one-for-one, with its back-off and policy (the escalation path of a crash).
+   */
+  const crash = (where: string, err: unknown) => {
+    if (stopping) return;
+    const error = new MonitorCrashed(`TaskQueue "${s.name}": ${where} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    void shutdown().finally(() => onFailure(error));
+  };
+
+  const ref = spawnHandler<MonitorMessage>(parent, `monitor-${s.name}`, (message) => {
+    try {
+      receive(message);
+    } catch (err) {
+      crash(`the monitor, on a ${message.type} message,`, err);
+    }
+  });
 
   let store: TaskStore;
   try {
@@ -240,15 +256,9 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     }
     recoverExpired(backend.store, s.maxRedeliveries, log);
     purger.run();
-    // A monitor whose own code fails (a user hook) is restarted by the arbiter, one-for-one: the
-    // escalation path of a crash, with the arbiter's back-off and policy.
     Promise.resolve()
       .then(() => app.monitorTask(view))
-      .catch((err: unknown) => {
-        if (stopping) return;
-        const error = new MonitorCrashed(`TaskQueue "${s.name}": the monitorTask hook failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-        void shutdown().finally(() => onFailure(error));
-      });
+      .catch((err: unknown) => crash('the monitorTask hook', err));
   };
 
   const shutdown = (): Promise<void> => {
