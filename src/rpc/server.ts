@@ -11,6 +11,7 @@ import { isJsonObject, type Json, type JsonObject } from '../model/json.js';
 import { getLogger, type Logger } from '../infra/logger.js';
 import { clientUrl, isLoopback, parseBind, type BindAddress } from './bind.js';
 import { dispatchBody } from './dispatch.js';
+import { allowedCorsOrigin, checkContentType, checkHost, checkOrigin, corsHeaders, parseHostName, parseOrigin, preflightHeaders, type GuardSettings } from './guards.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';
 import { rpcMethodNames, type CallContext } from './methods.js';
 import { errorResponse, RPC_CODES } from './protocol.js';
@@ -30,6 +31,16 @@ export interface RpcServerOptions {
   token?: string;
   /** Allows a non-loopback bind without a token. */
   insecure?: boolean;
+  /**
+   * Origins (`https://app.example.com`) whose browser pages may call the server (CORS). Any other
+   * `Origin` is refused, except the server's own.
+   */
+  cors?: string[];
+  /**
+   * Host names (the `Host` header) served besides loopback names and the bind host; ignored when a
+   * token is required. Guards against DNS rebinding.
+   */
+  allowedHosts?: string[];
   /** Largest request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   /** Meta data added to every task queued by a request (such as the caller); must be plain JSON. */
@@ -50,6 +61,7 @@ export class RpcServer implements ServiceApp {
   readonly insecure: boolean;
   readonly maxBodyBytes: number;
   private readonly token: string | undefined;
+  private readonly guards: GuardSettings;
   private readonly taskRequestParameters: RpcServerOptions['taskRequestParameters'];
   private server: http.Server | null = null;
   private context: AppContext | null = null;
@@ -68,6 +80,12 @@ export class RpcServer implements ServiceApp {
       throw new ImproperlyConfigured(`RpcServer "${this.name}": maxBodyBytes must be a positive integer, got ${String(options.maxBodyBytes)}`);
     }
     this.taskRequestParameters = options.taskRequestParameters;
+    this.guards = {
+      corsOrigins: new Set((options.cors ?? []).map(parseOrigin)),
+      allowedHosts: new Set((options.allowedHosts ?? []).map(parseHostName)),
+      bindHost: this.bind.host,
+      tokenRequired: this.token !== undefined,
+    };
     this.log = getLogger(`pulsar.${this.name}`);
   }
 
@@ -155,6 +173,7 @@ export class RpcServer implements ServiceApp {
       taskqueue: this.taskqueue,
       listening: this.server !== null,
       token_required: this.requiresToken,
+      cors_origins: [...this.guards.corsOrigins],
       max_body_bytes: this.maxBodyBytes,
       requests: this.requests,
     };
@@ -172,35 +191,52 @@ export class RpcServer implements ServiceApp {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.requests++;
     const path = (req.url ?? '/').split('?')[0];
+    const origin = allowedCorsOrigin(req, this.guards);
+    const cors = origin ? corsHeaders(origin) : {};
+    if (req.method === 'OPTIONS') {
+      if (!origin) return this.refuse(req, res, 403, RPC_CODES.INVALID_REQUEST, 'Forbidden: CORS is allowed only for the origins listed with --rpc-cors');
+      await discardBody(req, this.drainCap());
+      return sendJson(res, 204, undefined, preflightHeaders(origin));
+    }
+    const refusal = checkHost(req, this.guards) ?? checkOrigin(req, this.guards);
+    if (refusal) return this.refuse(req, res, refusal.status, RPC_CODES.INVALID_REQUEST, refusal.message, cors);
     if (this.token && !hasBearerToken(req, this.token)) {
       return this.refuse(req, res, 401, RPC_CODES.UNAUTHORIZED, 'Unauthorized: send Authorization: Bearer <token>', {
+        ...cors,
         'WWW-Authenticate': 'Bearer realm="pulsar-tasks"',
       });
     }
-    if (path !== '/') return this.refuse(req, res, 404, RPC_CODES.INVALID_REQUEST, `Not found: POST JSON-RPC requests to /`);
+    if (path !== '/') return this.refuse(req, res, 404, RPC_CODES.INVALID_REQUEST, `Not found: POST JSON-RPC requests to /`, cors);
     if (req.method === 'GET' || req.method === 'HEAD') {
       await discardBody(req, this.drainCap());
-      return sendJson(res, 200, {
-        service: 'pulsar-tasks JSON-RPC 2.0',
-        usage: `POST {"jsonrpc":"2.0","id":1,"method":"ping"} to ${this.url}/`,
-        taskqueue: this.taskqueue,
-        methods: rpcMethodNames(),
-      });
+      return sendJson(
+        res,
+        200,
+        {
+          service: 'pulsar-tasks JSON-RPC 2.0',
+          usage: `POST {"jsonrpc":"2.0","id":1,"method":"ping"} with Content-Type: application/json to ${this.url}/`,
+          taskqueue: this.taskqueue,
+          methods: rpcMethodNames(),
+        },
+        cors,
+      );
     }
     if (req.method !== 'POST') {
-      return this.refuse(req, res, 405, RPC_CODES.INVALID_REQUEST, `Method ${String(req.method)} not allowed: use POST`, { Allow: 'GET, POST' });
+      return this.refuse(req, res, 405, RPC_CODES.INVALID_REQUEST, `Method ${String(req.method)} not allowed: use POST`, { ...cors, Allow: 'GET, POST' });
     }
+    const badType = checkContentType(req);
+    if (badType) return this.refuse(req, res, badType.status, RPC_CODES.INVALID_REQUEST, badType.message, cors);
     const read = await readBody(req, this.maxBodyBytes, this.drainCap());
     if (read.kind === 'aborted') return;
     if (read.kind === 'too-large') {
       const error = { code: RPC_CODES.INVALID_REQUEST, message: `Invalid Request: the body exceeds ${this.maxBodyBytes} bytes` };
-      sendJson(res, 413, errorResponse(null, error), { Connection: 'close' });
+      sendJson(res, 413, errorResponse(null, error), { ...cors, Connection: 'close' });
       // Undrained bytes are still coming: stop them once the answer is out.
       if (!read.drained) res.once('finish', () => req.socket.destroy());
       return;
     }
     const result = await dispatchBody(read.text, this.callContext(req), this.log);
-    sendJson(res, result === null ? 204 : 200, result ?? undefined);
+    sendJson(res, result === null ? 204 : 200, result ?? undefined, cors);
   }
 
   private async refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): Promise<void> {
