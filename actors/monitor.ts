@@ -4,6 +4,7 @@
  * the public queue protocol, and drives the tick: periodic scheduling armed for the next due run,
  * heartbeats, and recovery of tasks whose lease expired.
  */
+import { redactUrl } from '../src/infra/secrets.js';
 import { randomBytes } from 'node:crypto';
 import { TaskBackend } from '../src/producer/backend.js';
 import { createStore, parseBackendUrl } from '../src/store/schemes.js';
@@ -258,6 +259,6 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
     armScheduler();
   }
   await app.monitorStart(view);
-  log.info(`taskqueue ${s.name} up: ${s.workers} ${s.concurrency} worker(s), backend ${s.taskBackend}, jobs: ${registry.names().join(', ') || 'none'}`);
+  log.info(`taskqueue ${s.name} up: ${s.workers} ${s.concurrency} worker(s), backend ${redactUrl(s.taskBackend)}, jobs: ${registry.names().join(', ') || 'none'}`);
   return { ref, app, shutdown };
 }

@@ -68,6 +68,17 @@ describe('pulsar-tasks serve', () => {
     expect((await runCli(['info', '--url', served.url, '--token', 'tok'])).code).to.equal(0);
   });
 
+  it('reads the token from --rpc-token-file, and clients from --token-file (kept out of ps)', async () => {
+    const file = path.join(dir, 'token.txt');
+    writeFileSync(file, 'from-file\n');
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '0', '--rpc-token-file', file]);
+    expect((await runCli(['info', '--url', served.url])).code).to.equal(1);
+    expect((await runCli(['info', '--url', served.url, '--token-file', file])).code).to.equal(0);
+    expect((await runCli(['info', '--url', served.url], { PULSAR_TASKS_RPC_TOKEN_FILE: file })).code).to.equal(0);
+    const missing = await runCli(['info', '--url', served.url, '--token-file', path.join(dir, 'nope')]);
+    expect(missing.stderr).to.match(/^error: cannot read the token file .*nope/m);
+  });
+
   it('reads --config, and flags override it', async () => {
     const file = path.join(dir, 'settings.json');
     writeFileSync(

@@ -18,7 +18,8 @@ function packageVersion(): string {
 function clientOptions(command: Command): Command {
   return command
     .addOption(new Option('--url <url>', 'URL of the pulsar-tasks JSON-RPC server').env('PULSAR_TASKS_RPC_URL').default(DEFAULT_URL).argParser(httpUrl))
-    .addOption(new Option('--token <token>', 'bearer token the server requires').env('PULSAR_TASKS_RPC_TOKEN'));
+    .addOption(new Option('--token <token>', 'bearer token the server requires').env('PULSAR_TASKS_RPC_TOKEN'))
+    .addOption(new Option('--token-file <file>', 'read the bearer token from this file (first line)').env('PULSAR_TASKS_RPC_TOKEN_FILE'));
 }
 
 /** The program; `setStatus` receives each command's exit status. */
@@ -45,7 +46,10 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('-t, --timeout <seconds>', 'replace a worker silent this long (default: 600)', positiveSeconds)
     .option('--rpc-bind <host:port>', 'address of the JSON-RPC server (default: 127.0.0.1:8060)', bindAddress)
     .option('--no-rpc', 'run without the JSON-RPC server')
-    .option('--rpc-token <token>', 'bearer token JSON-RPC clients must send (default: $PULSAR_TASKS_RPC_TOKEN)')
+    .option('--rpc-token <token>', 'bearer token JSON-RPC clients must send (default: $PULSAR_TASKS_RPC_TOKEN); visible in ps: prefer the variable or --rpc-token-file')
+    .addOption(new Option('--rpc-token-file <file>', 'read the bearer token from this file (first line)').env('PULSAR_TASKS_RPC_TOKEN_FILE'))
+    .option('--rpc-cors <origins>', 'web page origins allowed to call the server (CORS), comma-separated, such as https://app.example.com', commaList)
+    .option('--rpc-allowed-hosts <names>', 'Host names served besides loopback and the bind host when no token is set, comma-separated', commaList)
     .option('--rpc-insecure', 'allow a --rpc-bind reachable from other machines without a token')
     .option('--log-level <level>', 'debug, info, warn, error or silent (default: info)', logLevel)
     .option('--log-json', 'log JSON lines instead of text')

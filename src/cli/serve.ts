@@ -6,6 +6,7 @@ import { Arbiter } from '../../actors/arbiter.js';
 import '../backends/index.js'; // registers the built-in backend schemes before URLs are checked
 import { parseBackendUrl } from '../store/schemes.js';
 import { configureLogging, getLogger, parseLevel, type LogLevel } from '../infra/logger.js';
+import { readTokenFile } from './token-file.js';
 import { RpcServer, type RpcServerOptions } from '../rpc/server.js';
 import { TaskQueue, type TaskQueueConfig } from '../app/taskqueue.js';
 import { CONFIG_KEYS, loadConfigFile, type ConfigSettings } from './config-file.js';
@@ -26,12 +27,15 @@ export interface ServeFlags {
   rpc?: boolean;
   rpcBind?: string;
   rpcToken?: string;
+  rpcTokenFile?: string;
+  rpcCors?: string[];
+  rpcAllowedHosts?: string[];
   rpcInsecure?: boolean;
   logLevel?: LogLevel;
   logJson?: boolean;
 }
 
-const RPC_KEYS = new Set(['rpc', 'rpcBind', 'rpcToken', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson']);
+const RPC_KEYS = new Set(['rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcCors', 'rpcAllowedHosts', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson']);
 const DEFAULT_BIND = '127.0.0.1:8060';
 
 /**
@@ -93,6 +97,14 @@ function rpcServer(settings: ConfigSettings, taskqueue: string, from: (key: stri
     if (typeof value !== 'string') throw new CliError(`${from(key, flag)}: expected a string`);
     return value;
   };
+  const strings = (key: string, flag: string): string[] | undefined => {
+    const value = settings[key];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new CliError(`${from(key, flag)}: expected a list of strings`);
+    return value as string[];
+  };
+  const tokenFile = str('rpcTokenFile', '--rpc-token-file');
+  const token = str('rpcToken', '--rpc-token') ?? (tokenFile === undefined ? undefined : readTokenFile(tokenFile));
   const parameters = settings.taskRequestParameters;
   if (parameters !== undefined && typeof parameters !== 'function') throw new CliError(`${from('taskRequestParameters', 'taskRequestParameters')}: expected a function`);
   let server: RpcServer;
@@ -101,8 +113,10 @@ function rpcServer(settings: ConfigSettings, taskqueue: string, from: (key: stri
       name: str('rpcName', 'rpcName') ?? 'rpc',
       taskqueue,
       bind: str('rpcBind', '--rpc-bind') ?? DEFAULT_BIND,
-      token: str('rpcToken', '--rpc-token'),
+      token,
       insecure: Boolean(settings.rpcInsecure),
+      cors: strings('rpcCors', '--rpc-cors'),
+      allowedHosts: strings('rpcAllowedHosts', '--rpc-allowed-hosts'),
       maxBodyBytes: settings.rpcMaxBodyBytes as number | undefined,
       taskRequestParameters: parameters as RpcServerOptions['taskRequestParameters'],
     });

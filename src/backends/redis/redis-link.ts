@@ -8,6 +8,7 @@
  * time for the reconnection so that a finished task's result is not dropped over a short outage.
  * An outage is logged once when it starts and once when it ends.
  */
+import { redactUrl } from '../../infra/secrets.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
 import type { Logger } from '../../infra/logger.js';
@@ -33,7 +34,7 @@ export function parseRedisUrl(raw: string | URL): RedisUrlSettings {
   try {
     url = new URL(String(raw));
   } catch {
-    throw new ImproperlyConfigured(`Invalid Redis URL "${String(raw)}": expected redis://host:port/db`);
+    throw new ImproperlyConfigured(`Invalid Redis URL "${redactUrl(String(raw))}": expected redis://host:port/db`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new ImproperlyConfigured(`Not a Redis URL: "${url.protocol}//" (expected redis:// or rediss://)`);
