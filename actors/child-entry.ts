@@ -122,6 +122,7 @@ async function init(config: ChildConfig): Promise<void> {
     pollTimeout: config.pollTimeout,
     leaseTimeout: config.leaseTimeout,
     maxRedeliveries: config.maxRedeliveries,
+    limits: config.limits,
   });
   const runtime = backend.start({
     id: config.workerId,

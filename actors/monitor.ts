@@ -170,6 +170,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
     pollTimeout,
     leaseTimeout: s.leaseTimeout,
     maxRedeliveries: s.maxRedeliveries,
+    limits: { maxArgumentBytes: s.maxArgumentBytes, maxResultBytes: s.maxResultBytes },
   });
   app.attach(backend);
 

@@ -223,6 +223,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
       pollTimeout: spec.pollTimeout,
       leaseTimeout: spec.settings.leaseTimeout,
       maxRedeliveries: spec.settings.maxRedeliveries,
+      limits: { maxArgumentBytes: spec.settings.maxArgumentBytes, maxResultBytes: spec.settings.maxResultBytes },
       heartbeatMs: spec.heartbeatMs,
       logLevel: logSettings.level,
       logJson: logSettings.json,
@@ -242,5 +243,6 @@ export function backendOptions(spec: Pick<WorkerSpec, 'settings' | 'registry' | 
     pollTimeout: spec.pollTimeout,
     leaseTimeout: spec.settings.leaseTimeout,
     maxRedeliveries: spec.settings.maxRedeliveries,
+    limits: { maxArgumentBytes: spec.settings.maxArgumentBytes, maxResultBytes: spec.settings.maxResultBytes },
   };
 }

@@ -9,13 +9,15 @@ import { generateTaskIds } from '../model/ids.js';
 import type { Job } from '../job/job.js';
 import type { Json, JsonObject } from '../model/json.js';
 import { getLogger } from '../infra/logger.js';
-import type { QueueOptions } from '../model/options.js';
+import { seconds, type QueueOptions } from '../model/options.js';
+import { MAX_TIMEOUT_SECONDS, taskLimits, type TaskLimits } from '../model/limits.js';
 import type { JobRegistry } from '../job/registry.js';
 import { SchedulerEntry } from '../job/scheduler.js';
 import type { TaskStatus } from '../model/states.js';
 import type { StoreFilter, TaskEvent, TaskStore } from '../store/contract.js';
 import { Task } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
+import { TaskDecoder } from './task-decoder.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
 
 export type { QueueItem };
@@ -41,6 +43,8 @@ export interface BackendOptions {
   leaseTimeout?: number;
   /** Redeliveries of a task whose worker was lost, before it ends FAILURE. */
   maxRedeliveries?: number;
+  /** Size bounds of kwargs, meta and results per task (model/limits.ts defaults). */
+  limits?: Partial<TaskLimits>;
 }
 
 /** Filter of `getTasks`. */
@@ -67,6 +71,8 @@ export class TaskBackend {
   readonly pollTimeout: number;
   readonly leaseTimeout: number;
   readonly maxRedeliveries: number;
+  /** Size bounds per task: checked when queueing (kwargs, meta) and when a run ends (result). */
+  readonly limits: TaskLimits;
   /** Scheduler entries of periodic jobs, by name (empty unless scheduling). */
   readonly entries = new Map<string, SchedulerEntry>();
   /** When `tick()` next has work; null when not scheduling. */
@@ -76,6 +82,7 @@ export class TaskBackend {
 
   private readonly emitter = new EventEmitter();
   private readonly waiters = new TaskWaiters();
+  private readonly decoder: TaskDecoder;
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   private storedLastRuns: Record<string, number> = {};
   private closed = false;
@@ -94,8 +101,10 @@ export class TaskBackend {
     this.pollTimeout = options.pollTimeout ?? 2;
     this.leaseTimeout = options.leaseTimeout ?? 30;
     this.maxRedeliveries = options.maxRedeliveries ?? 1;
+    this.limits = taskLimits(options.limits);
     this.emitter.setMaxListeners(0);
     this.log = getLogger(`pulsar.${this.name}.backend`);
+    this.decoder = new TaskDecoder(this.log);
     if (this.schedulePeriodic) {
       const now = DateTime.now();
       for (const job of this.registry.periodic()) this.entries.set(job.name, SchedulerEntry.forJob(job, now));
@@ -139,7 +148,7 @@ export class TaskBackend {
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
     const now = DateTime.now();
-    const tasks = items.map((item) => buildTask(this.registry, item, now));
+    const tasks = items.map((item) => buildTask(this.registry, item, now, this.limits));
     if (!tasks.length) return [];
     const ids = await this.store.queue(tasks.map((t) => t.toWire()));
     for (const task of tasks) this.entries.get(task.name)?.next(now);
@@ -161,7 +170,7 @@ export class TaskBackend {
     if (filter.name) f.name = filter.name;
     if (filter.status !== undefined) f.status = Array.isArray(filter.status) ? filter.status : [filter.status];
     if (filter.fromTask) f.from_task = filter.fromTask;
-    return (await this.store.list(f)).map((w) => Task.fromWire(w));
+    return this.decoder.decodeAll(await this.store.list(f));
   }
 
   /** Tasks queued and not yet started. */
@@ -184,6 +193,7 @@ export class TaskBackend {
    * after `timeout` seconds. Listens before it reads, so no completion is missed.
    */
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
+    if (timeout !== undefined && timeout !== null) seconds(timeout, 'waitForTask timeout', MAX_TIMEOUT_SECONDS);
     await this.ensureSubscribed();
     return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500));
   }

@@ -2,6 +2,7 @@
  * WorkerRuntime: the worker side of a backend. Pulls as many tasks as it has free slots, runs
  * them in SPEC §5's order, renews their leases, and stops gracefully.
  */
+import { clipText, resultProblem } from '../model/limits.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { TaskNotAvailable } from '../model/errors.js';
@@ -196,20 +197,22 @@ export class WorkerRuntime extends EventEmitter {
         task.result = `timed out after ${task.timeout} seconds`;
         this.watchStuck(task, work);
       } else {
-        task.status = SUCCESS;
-        task.result = toJsonResult(outcome.value);
+        const result = toJsonResult(outcome.value);
+        const problem = resultProblem(result, this.backend.limits.maxResultBytes);
+        task.status = problem ? FAILURE : SUCCESS;
+        task.result = problem ?? result;
       }
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       if (task.retries < task.maxRetries) {
         task.status = RETRY;
         task.retries += 1;
-        task.result = error.message;
+        task.result = clipText(error.message, this.backend.limits.maxResultBytes);
         task.stacktrace = error.stack ?? null;
         task.eta = DateTime.now().plus({ milliseconds: task.retryDelay * 1000 });
       } else {
         task.status = FAILURE;
-        task.result = error.message;
+        task.result = clipText(error.message, this.backend.limits.maxResultBytes);
         task.stacktrace = error.stack ?? String(error);
       }
     } finally {

@@ -2,6 +2,7 @@
  * MemoryStore: the TaskStore of local://, kept in one process. In an arbiter it lives inside the
  * LocalStore actor, whose mailbox makes each call atomic; workers reach it by messages.
  */
+import { timerDelay } from '../../infra/timers.js';
 import type { Json } from '../../model/json.js';
 import { FAILURE, QUEUED, READY_STATES, RETRY, REVOKED } from '../../model/states.js';
 import {
@@ -105,7 +106,7 @@ export class MemoryStore implements TaskStore {
       this.promoteDelayed();
       this.servePullers();
       this.armDelayTimer();
-    }, Math.max(0, first - Date.now()));
+    }, timerDelay(first - Date.now()));
     this.delayTimer.unref();
   }
 
