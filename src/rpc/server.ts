@@ -11,10 +11,11 @@ import { isJsonObject, type Json, type JsonObject } from '../model/json.js';
 import { getLogger, type Logger } from '../infra/logger.js';
 import { clientUrl, isLoopback, parseBind, type BindAddress } from './bind.js';
 import { dispatchBody } from './dispatch.js';
+import { RequestErrorLog } from './error-log.js';
 import { allowedCorsOrigin, checkContentType, checkHost, checkOrigin, corsHeaders, parseHostName, parseOrigin, preflightHeaders, type GuardSettings } from './guards.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';
 import { rpcMethodNames, type CallContext } from './methods.js';
-import { errorResponse, RPC_CODES } from './protocol.js';
+import { errorResponse, RpcError, RPC_CODES } from './protocol.js';
 
 /** The environment variable a token is read from when the options give none. */
 export const RPC_TOKEN_ENV = 'PULSAR_TASKS_RPC_TOKEN';
@@ -41,6 +42,8 @@ export interface RpcServerOptions {
    * token is required. Guards against DNS rebinding.
    */
   allowedHosts?: string[];
+  /** Requests that may wait at once (`wait_for_task`, default 1000); more are refused. */
+  maxWaiters?: number;
   /** Largest request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   /** Meta data added to every task queued by a request (such as the caller); must be plain JSON. */
@@ -48,6 +51,7 @@ export interface RpcServerOptions {
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
+const DEFAULT_MAX_WAITERS = 1000;
 /** Milliseconds requests in flight get to finish when the server stops. */
 const STOP_GRACE_MS = 2000;
 
@@ -60,12 +64,15 @@ export class RpcServer implements ServiceApp {
   readonly bind: BindAddress;
   readonly insecure: boolean;
   readonly maxBodyBytes: number;
+  readonly maxWaiters: number;
+  private waiting = 0;
   private readonly token: string | undefined;
   private readonly guards: GuardSettings;
   private readonly taskRequestParameters: RpcServerOptions['taskRequestParameters'];
   private server: http.Server | null = null;
   private context: AppContext | null = null;
   private log: Logger;
+  private errorLog: RequestErrorLog;
   private readonly inFlight = new Set<Promise<void>>();
   private requests = 0;
 
@@ -79,6 +86,10 @@ export class RpcServer implements ServiceApp {
     if (!Number.isInteger(this.maxBodyBytes) || this.maxBodyBytes < 1) {
       throw new ImproperlyConfigured(`RpcServer "${this.name}": maxBodyBytes must be a positive integer, got ${String(options.maxBodyBytes)}`);
     }
+    this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+    if (!Number.isInteger(this.maxWaiters) || this.maxWaiters < 1) {
+      throw new ImproperlyConfigured(`RpcServer "${this.name}": maxWaiters must be a positive integer, got ${String(options.maxWaiters)}`);
+    }
     this.taskRequestParameters = options.taskRequestParameters;
     this.guards = {
       corsOrigins: new Set((options.cors ?? []).map(parseOrigin)),
@@ -87,6 +98,7 @@ export class RpcServer implements ServiceApp {
       tokenRequired: this.token !== undefined,
     };
     this.log = getLogger(`pulsar.${this.name}`);
+    this.errorLog = new RequestErrorLog(this.log);
   }
 
   /** True when clients must send a bearer token. */
@@ -124,10 +136,11 @@ export class RpcServer implements ServiceApp {
     context.queue(this.taskqueue); // throws ImproperlyConfigured naming the queue when there is none
     this.context = context;
     this.log = context.logger;
+    this.errorLog = new RequestErrorLog(this.log);
     const server = http.createServer((req, res) =>
       this.track(
         this.handle(req, res).catch((err: unknown) => {
-          this.log.error(`request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          this.errorLog.serverError('request', err);
           sendJson(res, 500, errorResponse(null, { code: RPC_CODES.INTERNAL_ERROR, message: 'Internal error' }));
         }),
       ),
@@ -176,6 +189,8 @@ export class RpcServer implements ServiceApp {
       cors_origins: [...this.guards.corsOrigins],
       max_body_bytes: this.maxBodyBytes,
       requests: this.requests,
+      waiting: this.waiting,
+      max_waiters: this.maxWaiters,
     };
   }
 
@@ -235,7 +250,7 @@ export class RpcServer implements ServiceApp {
       if (!read.drained) res.once('finish', () => req.socket.destroy());
       return;
     }
-    const result = await dispatchBody(read.text, this.callContext(req), this.log);
+    const result = await dispatchBody(read.text, this.callContext(req), this.errorLog);
     sendJson(res, result === null ? 204 : 200, result ?? undefined, cors);
   }
 
@@ -258,6 +273,17 @@ export class RpcServer implements ServiceApp {
         if (!isJsonObject(value)) throw new ImproperlyConfigured(`RpcServer "${this.name}": taskRequestParameters must return a plain JSON object`);
         meta = value;
         return meta;
+      },
+      waitSlot: () => {
+        if (this.waiting >= this.maxWaiters) {
+          throw new RpcError(RPC_CODES.SERVER_BUSY, `Server busy: ${this.maxWaiters} requests are already waiting for tasks (maxWaiters); try again later`, { type: 'ServerBusy' });
+        }
+        this.waiting++;
+        let released = false;
+        return () => {
+          if (!released) this.waiting--;
+          released = true;
+        };
       },
     };
   }
