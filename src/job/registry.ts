@@ -1,6 +1,7 @@
 /**
  * JobRegistry: the jobs an application knows, by name, and the loading of `taskPaths`.
  */
+import { describeLoadError } from './load-errors.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -97,8 +98,7 @@ export class JobRegistry {
     try {
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
-      const cause = err instanceof Error ? err.message : String(err);
-      throw new ImproperlyConfigured(`Cannot load task path "${entry}" (${file}): ${cause}`, { cause: err });
+      throw new ImproperlyConfigured(`Cannot load task path "${entry}" (${file}): ${describeLoadError(err, file)}`, { cause: err });
     }
     const seen = new Set<unknown>();
     for (const value of Object.values(mod)) {
