@@ -55,6 +55,16 @@ describe('pulsar-tasks serve', () => {
     expect(await served.stop()).to.equal(0);
   });
 
+  it('warns when it has no jobs, and never hints at queueing a periodic job', async () => {
+    served = await startServe(['--rpc-bind', '127.0.0.1:0', '--workers', '0']);
+    expect(served.output()).to.match(/WARN .*no jobs to run: give the modules of your jobs with --task-paths/);
+    expect(await served.stop()).to.equal(0);
+    served = await startServe(['--task-paths', 'jobs/periodic.ts', '--rpc-bind', '127.0.0.1:0', '--workers', '0']);
+    expect(served.output()).to.include('pulsar-tasks queue <job> --wait');
+    expect(served.output()).to.not.match(/queue (testperiodic|anchoredeveryhour)/);
+    expect(await served.stop()).to.equal(0);
+  });
+
   it('runs without JSON-RPC with --no-rpc, and stops on SIGINT', async () => {
     served = await startServe(['--task-paths', 'jobs/*', '--workers', '0', '--no-rpc'], {}, /running without JSON-RPC \(--no-rpc\)/);
     expect(served.output()).to.not.include('JSON-RPC API at');

@@ -82,9 +82,13 @@ export async function serve(flags: ServeFlags, given: (key: keyof ServeFlags) =>
     clearInterval(keepAlive);
     throw err;
   }
+  if (!tq.backend.registry.names().length) {
+    log.warn('no jobs to run: give the modules of your jobs with --task-paths (such as --task-paths "jobs/*") or taskPaths in --config');
+  }
   if (rpc) {
     log.info(`JSON-RPC API at ${rpc.url}`);
-    log.info(queueHint(rpc, tq.backend.registry.names()));
+    // A periodic job is queued by the scheduler: the hint names a regular one.
+    log.info(queueHint(rpc, tq.backend.registry.regular().map((job) => job.name)));
   } else {
     log.info(`TaskQueue "${tq.name}" running without JSON-RPC (--no-rpc): queue tasks from jobs, or from a producer on a shared backend`);
   }

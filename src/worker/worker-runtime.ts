@@ -2,6 +2,7 @@
  * WorkerRuntime: the worker side of a backend. Pulls as many tasks as it has free slots, runs
  * them in SPEC §5's order, renews their leases, and stops gracefully.
  */
+import { secondsText } from '../infra/text.js';
 import { clipText, resultProblem } from '../model/limits.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
@@ -163,6 +164,8 @@ export class WorkerRuntime extends EventEmitter {
     const status = await this.runJob(task, job, lost);
     if (!(await started)) return; // lease lost: someone else has it (a start error rejects here)
     if (status === RETRY) {
+      const delay = task.retryDelay ? ` in ${secondsText(task.retryDelay)}` : '';
+      this.log.warn(`${task.info()} failed (attempt ${task.retries} of ${task.maxRetries + 1}), retrying${delay}: ${String(task.result)}`);
       await store.retry(task.toWire(), this.worker.id);
       return;
     }
@@ -192,9 +195,9 @@ export class WorkerRuntime extends EventEmitter {
         return null;
       }
       if (outcome === 'timeout') {
-        aborter.abort(new Error(`timed out after ${task.timeout} seconds`));
+        aborter.abort(new Error(`timed out after ${secondsText(task.timeout ?? 0)}`));
         task.status = REVOKED;
-        task.result = `timed out after ${task.timeout} seconds`;
+        task.result = `timed out after ${secondsText(task.timeout ?? 0)}`;
         this.watchStuck(task, work);
       } else {
         const result = toJsonResult(outcome.value);

@@ -110,7 +110,7 @@ export class RedisLink {
     this.cmd.on('ready', () => {
       if (this.down) {
         this.down = false;
-        this.log.warn(`Redis ${settings.display} is back`);
+        this.log.info(`Redis ${settings.display} is back`);
       }
     });
     this.cmd.on('error', (err: Error) => {
