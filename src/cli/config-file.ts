@@ -12,7 +12,7 @@ import { CliError } from './values.js';
 export const CONFIG_KEYS: readonly string[] = [
   // Flags of `serve`.
   'name', 'taskPaths', 'taskBackend', 'concurrentTasks', 'schedulePeriodic', 'workers', 'concurrency', 'maxRequests', 'timeout',
-  'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcInsecure', 'rpcCors', 'rpcAllowedHosts', 'logLevel', 'logJson',
+  'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcInsecure', 'rpcCors', 'rpcAllowedHosts', 'logLevel', 'logJson', 'waitForBackend',
   // TaskQueue settings without a flag.
   'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl', 'maxArgumentBytes', 'maxResultBytes',
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',

@@ -51,6 +51,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--rpc-cors <origins>', 'web page origins allowed to call the server (CORS), comma-separated, such as https://app.example.com', commaList)
     .option('--rpc-allowed-hosts <names>', 'Host names served besides loopback and the bind host when no token is set, comma-separated', commaList)
     .option('--rpc-insecure', 'allow a --rpc-bind reachable from other machines without a token')
+    .option('--wait-for-backend', 'at start, wait for the task backend (Redis) to answer instead of exiting')
     .option('--log-level <level>', 'debug, info, warn, error or silent (default: info)', logLevel)
     .option('--log-json', 'log JSON lines instead of text')
     .action(async (flags: ServeFlags, command: Command) => {

@@ -10,6 +10,7 @@ import { readTokenFile } from './token-file.js';
 import { RpcServer, type RpcServerOptions } from '../rpc/server.js';
 import { TaskQueue, type TaskQueueConfig } from '../app/taskqueue.js';
 import { CONFIG_KEYS, loadConfigFile, type ConfigSettings } from './config-file.js';
+import { checkBackend } from './backend-check.js';
 import { CliError, oneLine } from './values.js';
 
 /** The flags of `serve`, as commander parsed them. */
@@ -33,9 +34,10 @@ export interface ServeFlags {
   rpcInsecure?: boolean;
   logLevel?: LogLevel;
   logJson?: boolean;
+  waitForBackend?: boolean;
 }
 
-const RPC_KEYS = new Set(['rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcCors', 'rpcAllowedHosts', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson']);
+const RPC_KEYS = new Set(['rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcCors', 'rpcAllowedHosts', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson', 'waitForBackend']);
 const DEFAULT_BIND = '127.0.0.1:8060';
 
 /**
@@ -65,6 +67,8 @@ export async function serve(flags: ServeFlags, given: (key: keyof ServeFlags) =>
   const queueConfig = Object.fromEntries(Object.entries(settings).filter(([key]) => !RPC_KEYS.has(key))) as TaskQueueConfig;
   const tq = new TaskQueue(queueConfig);
   const rpc = settings.rpc === false ? null : rpcServer(settings, tq.name, from);
+
+  await checkBackend(tq.settings.taskBackend, tq.name, { wait: Boolean(settings.waitForBackend), log });
 
   const arbiter = new Arbiter();
   arbiter.add(tq);
