@@ -104,6 +104,13 @@ export class TestRedisServer {
     clearTimeout(timer);
   }
 
+  /** Kills the process and removes its directory at once (for a process 'exit' handler). */
+  destroyNow(): void {
+    this.child?.kill('SIGKILL');
+    this.child = null;
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   /** Stops the server and removes its directory. */
   async destroy(): Promise<void> {
     await this.stop();
