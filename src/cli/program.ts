@@ -9,9 +9,17 @@ import { DEFAULT_URL, infoCommand, jobsCommand, queueCommand, taskCommand, type 
 import { serve, type ServeFlags } from './serve.js';
 import { bindAddress, CliError, commaList, httpUrl, integerAtLeast, logLevel, nonNegativeSeconds, oneLine, positiveSeconds } from './values.js';
 
+/** The version in package.json: two folders up from src/cli/, three from dist/src/cli/. */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pulsar-tasks') return pkg.version ?? '0.0.0';
+    } catch {
+      // not there: try the next folder up
+    }
+  }
+  return '0.0.0';
 }
 
 /** Adds `--url` and `--token` to a command that talks to a server. */

@@ -1,11 +1,12 @@
 /**
  * JobRegistry: the jobs an application knows, by name, and the loading of `taskPaths`.
  */
-import { describeLoadError } from './load-errors.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImproperlyConfigured } from '../model/errors.js';
+import { describeLoadError } from './load-errors.js';
+import { ensureLoaderFor } from './ts-loader.js';
 import { isAbstractJobClass, isJobClass, type Job, type JobClass, type JobType, type PeriodicJob } from './job.js';
 
 const MODULE_EXTENSIONS = ['.ts', '.js', '.mjs', '.cjs', '.mts', '.cts'];
@@ -96,6 +97,7 @@ export class JobRegistry {
   async loadModule(file: string, entry = file): Promise<void> {
     let mod: Record<string, unknown>;
     try {
+      await ensureLoaderFor(file);
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
       throw new ImproperlyConfigured(`Cannot load task path "${entry}" (${file}): ${describeLoadError(err, file)}`, { cause: err });
