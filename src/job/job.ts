@@ -38,6 +38,12 @@ export abstract class Job {
   timeout: Duration | null = null;
   /** Higher runs first (beyond pulsar). */
   priority = 0;
+  /**
+   * The kwargs the job takes, as a JSON Schema (beyond pulsar), such as
+   * `{ type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }`: checked when a
+   * task is queued and again before it runs; shown by `job_list`. Null: any kwargs.
+   */
+  kwargsSchema: JsonObject | null = null;
 
   private _logger?: Logger;
 

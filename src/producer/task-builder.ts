@@ -2,6 +2,7 @@
  * Building a task from `queueTask`'s arguments: every check happens here, before anything is
  * stored (unknown job, bad kwargs or options, values out of range).
  */
+import { kwargsProblem } from '../job/kwargs-schema.js';
 import { DateTime } from 'luxon';
 import { InvalidTaskArguments, TaskNotAvailable } from '../model/errors.js';
 import { generateTaskIds } from '../model/ids.js';
@@ -37,6 +38,8 @@ export function buildTask(registry: JobRegistry, item: QueueItem, now: DateTime,
     if (!QUEUE_OPTION_KEYS.has(key)) throw new InvalidTaskArguments(`Unknown option "${key}" for ${jobName}`);
   }
   checkArguments(jobName, kwargs, options.metaParams, limits);
+  const problem = kwargsProblem(job.name, job.kwargsSchema ?? null, kwargs);
+  if (problem) throw new InvalidTaskArguments(problem);
   const [id, lockId] = generateTaskIds(job, kwargs);
   const expiry =
     options.expiry !== undefined && options.expiry !== null

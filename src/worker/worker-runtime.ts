@@ -2,6 +2,7 @@
  * WorkerRuntime: the worker side of a backend. Pulls as many tasks as it has free slots, runs
  * them in SPEC §5's order, renews their leases, and stops gracefully.
  */
+import { kwargsProblem } from '../job/kwargs-schema.js';
 import { secondsText } from '../infra/text.js';
 import { clipText, resultProblem } from '../model/limits.js';
 import { EventEmitter } from 'node:events';
@@ -136,6 +137,16 @@ export class WorkerRuntime extends EventEmitter {
       task.status = FAILURE;
       task.result = new TaskNotAvailable(task.name).message;
       task.timeEnded = DateTime.now();
+      await store.finish(task.toWire(), this.worker.id);
+      return;
+    }
+    // Checked again here: a producer may run other code, or none (a hand-written Redis client).
+    const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, task.kwargs);
+    if (badKwargs) {
+      task.status = FAILURE;
+      task.result = badKwargs;
+      task.timeEnded = DateTime.now();
+      this.log.warn(`${task.info()} not run: ${badKwargs}`);
       await store.finish(task.toWire(), this.worker.id);
       return;
     }
