@@ -4,6 +4,11 @@
  * nothing invalid is stored, and the listings keep working for everyone.
  */
 import { expect } from 'chai';
+import { getLogger, logSettings } from '../../src/infra/logger.js';
+import { BackendUnavailable } from '../../src/model/errors.js';
+import { dispatchBody } from '../../src/rpc/dispatch.js';
+import { RequestErrorLog } from '../../src/rpc/error-log.js';
+import type { CallContext } from '../../src/rpc/methods.js';
 import { errorOf, post, resultOf, rpc, startRpc, type RpcHarness } from './support.js';
 
 function nested(depth: number): unknown {
@@ -102,5 +107,28 @@ describe('RpcServer against hostile params', () => {
     expect(listed.map((t) => t.id)).to.include(good);
     expect(listed.map((t) => t.id)).to.not.include('broken-task');
     await h.backend.revokeTask('broken-task');
+  });
+});
+
+describe('RpcServer logs during a backend outage', () => {
+  it('answers -32603 naming the outage and logs nothing above debug (the store logs the outage once)', async () => {
+    const lines: string[] = [];
+    const saved = { ...logSettings };
+    Object.assign(logSettings, { level: 'info', json: false, write: (line: string) => lines.push(line) });
+    try {
+      const down = (): never => {
+        throw new BackendUnavailable('Redis redis://127.0.0.1:1/0 is unavailable: connect ECONNREFUSED');
+      };
+      const call = { queue: down, app: {} as CallContext['app'], requestMeta: () => ({}), waitSlot: () => () => undefined } as CallContext;
+      const log = new RequestErrorLog(getLogger('spec.outage'));
+      for (let i = 0; i < 20; i++) {
+        const reply = (await dispatchBody(JSON.stringify(rpc('num_tasks')), call, log)) as { error: { code: number; message: string } };
+        expect(reply.error.code).to.equal(-32603);
+        expect(reply.error.message).to.match(/is unavailable/);
+      }
+    } finally {
+      Object.assign(logSettings, saved);
+    }
+    expect(lines).to.deep.equal([]);
   });
 });

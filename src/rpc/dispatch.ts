@@ -58,9 +58,12 @@ async function answer(value: unknown, call: CallContext, log: RequestErrorLog): 
   }
 }
 
-/** Errors that are answers, not faults of the server: not worth an error log line. */
+/**
+ * Errors that are answers, not faults of the server: not worth an error log line. A backend
+ * outage is one: its store logs it once when it starts and once when it ends.
+ */
 function isExpected(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TaskNotAvailable' || err.name === 'TaskTimeoutError');
+  return err instanceof Error && (err.name === 'TaskNotAvailable' || err.name === 'TaskTimeoutError' || err.name === 'BackendUnavailable');
 }
 
 /**
