@@ -15,7 +15,8 @@ import { RequestErrorLog } from './error-log.js';
 import { allowedCorsOrigin, checkContentType, checkHost, checkOrigin, corsHeaders, parseHostName, parseOrigin, preflightHeaders, type GuardSettings } from './guards.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';
 import { rpcMethodNames, type CallContext } from './methods.js';
-import { errorResponse, RpcError, RPC_CODES } from './protocol.js';
+import { errorResponse, RPC_CODES } from './protocol.js';
+import { WaitSlots } from './wait-slots.js';
 
 /** The environment variable a token is read from when the options give none. */
 export const RPC_TOKEN_ENV = 'PULSAR_TASKS_RPC_TOKEN';
@@ -65,7 +66,7 @@ export class RpcServer implements ServiceApp {
   readonly insecure: boolean;
   readonly maxBodyBytes: number;
   readonly maxWaiters: number;
-  private waiting = 0;
+  private readonly waitSlots: WaitSlots;
   private readonly token: string | undefined;
   private readonly guards: GuardSettings;
   private readonly taskRequestParameters: RpcServerOptions['taskRequestParameters'];
@@ -90,6 +91,7 @@ export class RpcServer implements ServiceApp {
     if (!Number.isInteger(this.maxWaiters) || this.maxWaiters < 1) {
       throw new ImproperlyConfigured(`RpcServer "${this.name}": maxWaiters must be a positive integer, got ${String(options.maxWaiters)}`);
     }
+    this.waitSlots = new WaitSlots(this.maxWaiters);
     this.taskRequestParameters = options.taskRequestParameters;
     this.guards = {
       corsOrigins: new Set((options.cors ?? []).map(parseOrigin)),
@@ -189,7 +191,7 @@ export class RpcServer implements ServiceApp {
       cors_origins: [...this.guards.corsOrigins],
       max_body_bytes: this.maxBodyBytes,
       requests: this.requests,
-      waiting: this.waiting,
+      waiting: this.waitSlots.waiting,
       max_waiters: this.maxWaiters,
     };
   }
@@ -274,17 +276,7 @@ export class RpcServer implements ServiceApp {
         meta = value;
         return meta;
       },
-      waitSlot: () => {
-        if (this.waiting >= this.maxWaiters) {
-          throw new RpcError(RPC_CODES.SERVER_BUSY, `Server busy: ${this.maxWaiters} requests are already waiting for tasks (maxWaiters); try again later`, { type: 'ServerBusy' });
-        }
-        this.waiting++;
-        let released = false;
-        return () => {
-          if (!released) this.waiting--;
-          released = true;
-        };
-      },
+      waitSlot: () => this.waitSlots.take(),
     };
   }
 }
