@@ -4,9 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CONCURRENCY_MODES } from '../app/taskqueue.js';
 import { DEFAULT_URL, infoCommand, jobsCommand, queueCommand, taskCommand, type ClientFlags, type QueueFlags } from './client-commands.js';
-import { serve, type ServeFlags } from './serve.js';
+import type { ServeFlags } from './serve.js';
 import { bindAddress, CliError, commaList, httpUrl, integerAtLeast, logLevel, nonNegativeSeconds, oneLine, positiveSeconds } from './values.js';
 
 /** The version in package.json: two folders up from src/cli/, three from dist/src/cli/. */
@@ -49,7 +48,7 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--concurrent-tasks <n>', 'tasks one worker runs at once (default: 5)', integerAtLeast(1))
     .option('--schedule-periodic', 'queue periodic jobs on their schedule')
     .option('-w, --workers <n>', 'number of workers; 0: the monitor runs tasks itself (default: 1)', integerAtLeast(0))
-    .addOption(new Option('--concurrency <mode>', 'how workers run (default: process)').choices(CONCURRENCY_MODES))
+    .addOption(new Option('--concurrency <mode>', 'how workers run (default: process)').choices(['process', 'thread', 'inline']))
     .option('--max-requests <n>', 'replace a worker after it processed N tasks; 0: never (default: 0)', integerAtLeast(0))
     .option('-t, --timeout <seconds>', 'replace a worker silent this long (default: 600)', positiveSeconds)
     .option('--rpc-bind <host:port>', 'address of the JSON-RPC server (default: 127.0.0.1:8060)', bindAddress)
@@ -65,6 +64,8 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .action(async (flags: ServeFlags, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli' || command.getOptionValueSource(key) === 'env';
       if (flags.rpc === false && given('rpcBind')) throw new CliError('--rpc-bind and --no-rpc cannot be used together');
+      // Loaded only for serve: the client commands start without the actors, Redis and the job loader.
+      const { serve } = await import('./serve.js');
       await serve(flags, given);
       setStatus(0);
     });
