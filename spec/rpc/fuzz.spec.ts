@@ -6,7 +6,10 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
+import { Arbiter } from '../../actors/arbiter.js';
+import { TaskQueue } from '../../src/app/taskqueue.js';
 import { Task } from '../../src/model/task.js';
+import { RpcServer } from '../../src/rpc/server.js';
 import { rpcMethodNames } from '../../src/rpc/methods.js';
 import { startRpc, type RpcHarness } from './support.js';
 
@@ -77,6 +80,25 @@ const body = fc.oneof(
   { weight: 1, arbitrary: fc.string({ maxLength: 200 }) },
 );
 
+/** POSTs random bodies to `url`: never a 5xx, always JSON (or nothing). */
+async function fuzz(url: string, runs: number): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(body, async (text) => {
+      const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: text });
+      const reply = await res.text();
+      expect(res.status, `${res.status} for ${text.slice(0, 300)}: ${reply.slice(0, 300)}`).to.be.below(500);
+      if (reply) JSON.parse(reply);
+    }),
+    { numRuns: runs, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) },
+  );
+}
+
+async function rpcCall(url: string, method: string): Promise<unknown> {
+  const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method }) });
+  expect(res.status).to.equal(200);
+  return ((await res.json()) as { result: unknown }).result;
+}
+
 describe('JSON-RPC fuzz', function () {
   this.timeout(120_000);
   let h: RpcHarness;
@@ -86,24 +108,32 @@ describe('JSON-RPC fuzz', function () {
   after(async () => h?.close());
 
   it(`answers ${RUNS} random requests without a 5xx, and stores only tasks that decode`, async () => {
-    await fc.assert(
-      fc.asyncProperty(body, async (text) => {
-        const res = await fetch(h.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: text });
-        const reply = await res.text();
-        expect(res.status, `${res.status} for ${text.slice(0, 300)}: ${reply.slice(0, 300)}`).to.be.below(500);
-        if (reply) JSON.parse(reply);
-      }),
-      { numRuns: RUNS, ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) },
-    );
+    await fuzz(h.url, RUNS);
     const stored = await h.backend.store.list({});
     for (const wire of stored) expect(() => Task.fromWire(wire), JSON.stringify(wire).slice(0, 300)).to.not.throw();
-    const listing = await fetch(h.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'get_tasks' }) });
-    expect(listing.status).to.equal(200);
     const ids = new Set(stored.map((w) => w.id));
-    const listed = ((await listing.json()) as { result: { id: string }[] }).result;
+    const listed = (await rpcCall(h.url, 'get_tasks')) as { id: string }[];
     expect(listed).to.be.an('array');
     for (const task of listed) expect(ids.has(task.id)).to.equal(true);
-    const ping = await fetch(h.url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' }) });
-    expect(((await ping.json()) as { result: string }).result).to.equal('pong');
+    expect(await rpcCall(h.url, 'ping')).to.equal('pong');
+  });
+});
+
+describe('JSON-RPC fuzz through an arbiter (values cross the actor mailbox)', function () {
+  this.timeout(120_000);
+  let arbiter: Arbiter;
+  let rpc: RpcServer;
+  before(async () => {
+    arbiter = new Arbiter({ handleSignals: false });
+    arbiter.add(new TaskQueue({ name: 'taskqueue', taskPaths: ['jobs/*'], workers: 1, concurrency: 'inline' }));
+    rpc = arbiter.add(new RpcServer({ bind: '127.0.0.1:0' }));
+    await arbiter.start();
+  });
+  after(async () => arbiter?.stop());
+
+  it(`answers ${Math.ceil(RUNS / 4)} random requests without a 5xx, and still lists and answers after`, async () => {
+    await fuzz(rpc.url, Math.ceil(RUNS / 4));
+    expect(await rpcCall(rpc.url, 'get_tasks')).to.be.an('array');
+    expect(await rpcCall(rpc.url, 'ping')).to.equal('pong');
   });
 });
