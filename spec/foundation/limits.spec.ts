@@ -6,9 +6,10 @@ import { expect } from 'chai';
 import { DateTime, Duration } from 'luxon';
 import { MemoryStore } from '../../src/backends/memory/memory.js';
 import { getLogger, logSettings } from '../../src/infra/logger.js';
-import { InvalidTaskArguments } from '../../src/model/errors.js';
+import { ImproperlyConfigured, InvalidTaskArguments } from '../../src/model/errors.js';
 import { FAILURE, SUCCESS } from '../../src/model/states.js';
 import { TaskBackend } from '../../src/producer/backend.js';
+import { Job } from '../../src/job/job.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { RequestErrorLog } from '../../src/rpc/error-log.js';
 
@@ -131,5 +132,31 @@ describe('RequestErrorLog', () => {
     lines = [];
     for (let i = 0; i < 10; i++) windowed.serverError('x', new Error('same'));
     expect(lines.filter((l) => l.includes('ERROR'))).to.have.length(1);
+  });
+});
+
+describe('job defaults within bounds', () => {
+  it('refuses at registration a job whose timeout, expires or maxRetries is out of range, naming the job', () => {
+    class Forever extends Job {
+      override timeout = Duration.fromObject({ days: 30 });
+      run(): number {
+        return 1;
+      }
+    }
+    class Ancient extends Job {
+      override expires = Duration.fromObject({ years: 11 });
+      run(): number {
+        return 1;
+      }
+    }
+    class Relentless extends Job {
+      override maxRetries = 1e6;
+      run(): number {
+        return 1;
+      }
+    }
+    expect(() => JobRegistry.fromClasses([Forever])).to.throw(ImproperlyConfigured, /Job "forever": timeout must be at most 2073600 seconds/);
+    expect(() => JobRegistry.fromClasses([Ancient])).to.throw(ImproperlyConfigured, /Job "ancient": expires must be at most/);
+    expect(() => JobRegistry.fromClasses([Relentless])).to.throw(ImproperlyConfigured, /Job "relentless": maxRetries must be an integer from 0 to 1000/);
   });
 });
