@@ -65,13 +65,7 @@ describe('the npm package', function () {
   });
 
   after(async () => {
-    if (serve && serve.exitCode === null && serve.signalCode === null) {
-      const exited = new Promise((resolve) => serve!.once('exit', resolve));
-      serve.kill('SIGINT');
-      const timer = setTimeout(() => serve!.kill('SIGKILL'), 20_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await stopServe();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -81,9 +75,11 @@ describe('the npm package', function () {
     expect(stdout).to.match(/^function function file:.*node_modules\/pulsar-tasks\/dist\/src\/index\.js/);
   });
 
-  it('runs `npx pulsar-tasks serve` with a .ts and a .js job in process workers, from dist/, and queues tasks', async () => {
+  /** Starts the installed `pulsar-tasks serve` with `args`; resolves to its JSON-RPC URL once it hints. */
+  async function startServe(args: string[]): Promise<{ url: string; output: () => string }> {
     const bin = path.join(project, 'node_modules', '.bin', 'pulsar-tasks');
-    serve = spawn(bin, ['serve', '--task-paths', 'jobs/*', '--workers', '1', '--rpc-bind', '127.0.0.1:0', '--log-level', 'info'], {
+    await stopServe();
+    serve = spawn(bin, ['serve', '--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--log-level', 'info', ...args], {
       cwd: project,
       env: userEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -97,14 +93,37 @@ describe('the npm package', function () {
       });
       serve!.once('exit', (code) => reject(new Error(`serve exited (${code}):\n${output}`)));
     });
-    expect(output).to.match(/jobs: add, hello/);
-    const queue = async (args: string[]) => {
-      const { stdout } = await run(bin, ['queue', ...args, '--wait', '--timeout', '60', '--url', url], { cwd: project, env: userEnv() });
-      return JSON.parse(stdout) as { status: string; result: unknown };
-    };
-    expect(await queue(['add', 'a=40', 'b=2'])).to.include({ status: 'SUCCESS', result: 42 });
-    expect(await queue(['hello', 'name=pack'])).to.include({ status: 'SUCCESS', result: 'hello pack' });
-    const { stdout: ps } = await run('ps', ['-o', 'args=', '--ppid', String(serve.pid)]);
+    return { url, output: () => output };
+  }
+
+  async function stopServe(): Promise<void> {
+    const child = serve;
+    serve = undefined;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  async function queue(url: string, args: string[]): Promise<{ status: string; result: unknown }> {
+    const bin = path.join(project, 'node_modules', '.bin', 'pulsar-tasks');
+    const { stdout } = await run(bin, ['queue', ...args, '--wait', '--timeout', '60', '--url', url], { cwd: project, env: userEnv() });
+    return JSON.parse(stdout) as { status: string; result: unknown };
+  }
+
+  it('runs `npx pulsar-tasks serve` with a .ts and a .js job in process workers, from dist/, and queues tasks', async () => {
+    const { url, output } = await startServe(['--workers', '1']);
+    expect(output()).to.match(/jobs: add, hello/);
+    expect(await queue(url, ['add', 'a=40', 'b=2'])).to.include({ status: 'SUCCESS', result: 42 });
+    expect(await queue(url, ['hello', 'name=pack'])).to.include({ status: 'SUCCESS', result: 'hello pack' });
+    const { stdout: ps } = await run('ps', ['-o', 'args=', '--ppid', String(serve!.pid)]);
     expect(ps).to.include('node_modules/pulsar-tasks/dist/actors/child-entry.js');
+  });
+
+  it('runs the .ts job in a thread worker too (tsx registered in the thread when needed)', async () => {
+    const { url } = await startServe(['--workers', '1', '--concurrency', 'thread']);
+    expect(await queue(url, ['add', 'a=1', 'b=2'])).to.include({ status: 'SUCCESS', result: 3 });
   });
 });
