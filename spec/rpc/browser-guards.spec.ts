@@ -100,6 +100,16 @@ describe('RpcServer against browsers', () => {
     }
   });
 
+  it('accepts any Host with --rpc-allowed-hosts "*"', async () => {
+    const any = await startRpc({ allowedHosts: ['*'] });
+    try {
+      const reply = await request(any.url, { headers: { ...json, Host: 'anything.example:1' }, body: ping });
+      expect(reply.body?.result).to.equal('pong');
+    } finally {
+      await any.close();
+    }
+  });
+
   it('accepts any Host when a token is required (a page cannot forge the token)', async () => {
     const t = await startRpc({ token: 'tok' });
     try {

@@ -41,9 +41,10 @@ export function parseOrigin(value: string): string {
   return url.origin;
 }
 
-/** Normalises an allowed host name from the settings (lower case, no port). */
+/** Normalises an allowed host name from the settings (lower case, no port); `*` allows any. */
 export function parseHostName(value: string): string {
   const host = value.trim().toLowerCase();
+  if (host === '*') return host;
   if (!/^[a-z0-9.-]+$/.test(host) && isIP(host.replace(/^\[|\]$/g, '')) !== 6) {
     throw new ImproperlyConfigured(`Invalid allowed host ${JSON.stringify(value)}: expected a host name or IP address without port`);
   }
@@ -72,6 +73,7 @@ export function checkHost(req: IncomingMessage, settings: GuardSettings): Refusa
   // HTTP/1.0 clients may send none; a browser always does.
   if (header === undefined) return null;
   const name = hostName(header);
+  if (settings.allowedHosts.has('*')) return null;
   if (name !== null && (isLoopback(name) || name === settings.bindHost.toLowerCase() || settings.allowedHosts.has(name))) return null;
   return {
     status: 421,

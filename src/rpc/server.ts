@@ -40,7 +40,7 @@ export interface RpcServerOptions {
   cors?: string[];
   /**
    * Host names (the `Host` header) served besides loopback names and the bind host; ignored when a
-   * token is required. Guards against DNS rebinding.
+   * token is required. Guards against DNS rebinding; `*` turns the guard off.
    */
   allowedHosts?: string[];
   /** Requests that may wait at once (`wait_for_task`, default 1000); more are refused. */
