@@ -89,6 +89,20 @@ describe('pulsar-tasks serve', () => {
     expect(missing.stderr).to.match(/^error: cannot read the token file .*nope/m);
   });
 
+  it('passes --rpc-cors and --rpc-allowed-hosts to its server', async () => {
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '0', '--rpc-cors', 'https://app.example.com', '--rpc-allowed-hosts', 'q.internal']);
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const cors = await fetch(served.url, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: 'https://app.example.com' }, body });
+    expect(cors.headers.get('access-control-allow-origin')).to.equal('https://app.example.com');
+    const foreign = await fetch(served.url, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example' }, body });
+    expect(foreign.status).to.equal(403);
+    const info = JSON.parse((await runCli(['info', '--url', served.url])).stdout) as { apps: { rpc: { cors_origins: string[] } } };
+    expect(info.apps.rpc.cors_origins).to.deep.equal(['https://app.example.com']);
+    const bad = await runCli(['serve', '--rpc-cors', 'app.example.com', '--rpc-bind', '127.0.0.1:0', '--workers', '0']);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.match(/^error: Invalid CORS origin "app\.example\.com"/);
+  });
+
   it('reads --config, and flags override it', async () => {
     const file = path.join(dir, 'settings.json');
     writeFileSync(
