@@ -4,12 +4,22 @@
  * the field. JSON Schema because it is plain JSON: `job_list` and `pulsar-tasks jobs` show it as
  * it is, and any client, in any language, can read it. ajv compiles each schema once.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { ImproperlyConfigured } from '../model/errors.js';
 import { jsonProblem, type JsonObject } from '../model/json.js';
 
-const ajv = new Ajv({ allErrors: false, strict: false });
 const compiled = new WeakMap<object, ValidateFunction>();
+let ajvInstance: AjvClass | null = null;
+
+/** ajv, loaded on first use (synchronously: it is CommonJS): processes whose jobs declare no schema never load it. */
+function ajv(): AjvClass {
+  if (!ajvInstance) {
+    const { Ajv } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    ajvInstance = new Ajv({ allErrors: false, strict: false });
+  }
+  return ajvInstance;
+}
 
 /** Checks a job's schema; throws ImproperlyConfigured naming the job when it is not a usable schema. */
 export function compileKwargsSchema(jobName: string, schema: unknown): ValidateFunction {
@@ -22,7 +32,7 @@ export function compileKwargsSchema(jobName: string, schema: unknown): ValidateF
   if (problem) throw new ImproperlyConfigured(`Job "${jobName}": kwargsSchema must be plain JSON: ${problem}`);
   let validate: ValidateFunction;
   try {
-    validate = ajv.compile(schema);
+    validate = ajv().compile(schema);
   } catch (err) {
     throw new ImproperlyConfigured(`Job "${jobName}": kwargsSchema is not a valid JSON Schema: ${(err as Error).message}`, { cause: err });
   }
