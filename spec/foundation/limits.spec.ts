@@ -10,6 +10,8 @@ import { ImproperlyConfigured, InvalidTaskArguments } from '../../src/model/erro
 import { FAILURE, SUCCESS } from '../../src/model/states.js';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { Job } from '../../src/job/job.js';
+import type { JsonObject } from '../../src/model/json.js';
+import type { TaskConsumer } from '../../src/worker/consumer.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { RequestErrorLog } from '../../src/rpc/error-log.js';
 
@@ -158,5 +160,37 @@ describe('job defaults within bounds', () => {
     expect(() => JobRegistry.fromClasses([Forever])).to.throw(ImproperlyConfigured, /Job "forever": timeout must be at most 2073600 seconds/);
     expect(() => JobRegistry.fromClasses([Ancient])).to.throw(ImproperlyConfigured, /Job "ancient": expires must be at most/);
     expect(() => JobRegistry.fromClasses([Relentless])).to.throw(ImproperlyConfigured, /Job "relentless": maxRetries must be an integer from 0 to 1000/);
+  });
+});
+
+describe('progress values', () => {
+  class Reporter extends Job {
+    async run(consumer: TaskConsumer, { kind }: JsonObject): Promise<string> {
+      const value = kind === 'nan' ? Number.NaN : kind === 'big' ? 'x'.repeat(5000) : 0.5;
+      await consumer.progress(value);
+      return 'reported';
+    }
+  }
+
+  it('refuses a progress value that is not plain JSON or over maxArgumentBytes, failing the job that sent it', async () => {
+    const registry = JobRegistry.fromClasses([Reporter]);
+    const store = new MemoryStore('progress-spec');
+    const settings = { name: 'progress', url: 'local://', registry, limits: { maxArgumentBytes: 4096 } };
+    const producer = new TaskBackend(store, settings);
+    const worker = new TaskBackend(store, settings);
+    worker.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+    try {
+      const ok = await producer.waitForTask((await producer.queueTask('reporter', { kind: 'ok' }))!, 30);
+      expect(ok).to.include({ status: SUCCESS });
+      expect(ok!.meta).to.deep.equal({ progress: 0.5 });
+      const nan = await producer.waitForTask((await producer.queueTask('reporter', { kind: 'nan' }))!, 30);
+      expect(nan!.status).to.equal(FAILURE);
+      expect(nan!.result).to.match(/progress of task\.reporter\(\w+\) must be plain JSON: progress is NaN/);
+      const big = await producer.waitForTask((await producer.queueTask('reporter', { kind: 'big' }))!, 30);
+      expect(big!.result).to.match(/over maxArgumentBytes \(4 KiB\)/);
+    } finally {
+      await worker.close(1);
+      await producer.close(1);
+    }
   });
 });
