@@ -10,6 +10,8 @@ import { FAILURE, SUCCESS } from '../../src/model/states.js';
 import { Job } from '../../src/job/job.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { TaskBackend } from '../../src/producer/backend.js';
+import type { StandardResult, StandardSchemaV1 } from '../../src/job/standard-schema.js';
+import type { TaskConsumer } from '../../src/worker/consumer.js';
 import { Multiply } from '../../jobs/typed.js';
 import { errorOf, post, resultOf, rpc, startRpc } from '../rpc/support.js';
 
@@ -94,5 +96,77 @@ describe('declared kwargs', () => {
     } finally {
       await h.close();
     }
+  });
+});
+
+/**
+ * A Standard Schema as zod, valibot or arktype expose it (`~standard`), written by hand: an object
+ * whose `count` must be an integer.
+ */
+function countSchema(options: { async?: boolean; jsonSchema?: boolean } = {}): StandardSchemaV1 {
+  const validate = (value: unknown): StandardResult => {
+    const count = (value as { count?: unknown }).count;
+    return Number.isInteger(count) ? { value } : { issues: [{ message: 'Expected an integer', path: [{ key: 'count' }] }] };
+  };
+  return {
+    '~standard': {
+      version: 1,
+      vendor: 'handmade',
+      validate: options.async ? async (value) => validate(value) : validate,
+      ...(options.jsonSchema ? { jsonSchema: { input: () => ({ type: 'object', properties: { count: { type: 'integer' } } }) } } : {}),
+    },
+  };
+}
+
+describe('declared kwargs as a Standard Schema (zod, valibot, ...)', () => {
+  class Counted extends Job {
+    override kwargsSchema = countSchema({ jsonSchema: true });
+    run(_consumer: TaskConsumer, { count }: JsonObject): number {
+      return Number(count) + 1;
+    }
+  }
+  class Opaque extends Job {
+    override kwargsSchema = countSchema();
+    run(): number {
+      return 0;
+    }
+  }
+  class Slow extends Job {
+    override kwargsSchema = countSchema({ async: true });
+    run(): number {
+      return 0;
+    }
+  }
+  let producer: TaskBackend;
+  let worker: TaskBackend;
+  before(() => {
+    const registry = JobRegistry.fromClasses([Counted, Opaque, Slow]);
+    const store = new MemoryStore('standard-schema-spec');
+    producer = new TaskBackend(store, { name: 'std', url: 'local://', registry });
+    worker = new TaskBackend(store, { name: 'std', url: 'local://', registry });
+    worker.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+  });
+  after(async () => {
+    await worker?.close(1);
+    await producer?.close(1);
+  });
+
+  it('refuses kwargs its issues reject, naming the field, and runs the ones it accepts', async () => {
+    const err = await rejection(producer.queueTask('counted', { count: 'many' }));
+    expect(err).to.be.instanceOf(InvalidTaskArguments);
+    expect(err.message).to.equal('kwargs of counted do not match its schema: count: Expected an integer');
+    const task = await producer.waitForTask((await producer.queueTask('counted', { count: 41 }))!, 30);
+    expect(task).to.include({ status: SUCCESS, result: 42 });
+  });
+
+  it('refuses an asynchronous schema with a clear error', async () => {
+    const err = await rejection(producer.queueTask('slow', { count: 1 }));
+    expect(err.message).to.match(/validates asynchronously, which is not supported/);
+  });
+
+  it('shows its JSON Schema in jobList when the library gives one, else its vendor', () => {
+    const info = Object.fromEntries(producer.jobList(['counted', 'opaque'])) as Record<string, { kwargs?: unknown }>;
+    expect(info.counted?.kwargs).to.deep.equal({ type: 'object', properties: { count: { type: 'integer' } } });
+    expect(info.opaque?.kwargs).to.deep.equal({ standard_schema: 'handmade' });
   });
 });

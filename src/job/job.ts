@@ -6,6 +6,7 @@ import type { JsonObject } from '../model/json.js';
 import { Logger } from '../infra/logger.js';
 import type { QueueOptions } from '../model/options.js';
 import type { TaskConsumer } from '../worker/consumer.js';
+import type { KwargsSchema } from './kwargs-schema.js';
 
 export type JobType = 'regular' | 'periodic';
 export type CanOverlap = boolean | ((kwargs: JsonObject) => boolean);
@@ -39,11 +40,12 @@ export abstract class Job {
   /** Higher runs first (beyond pulsar). */
   priority = 0;
   /**
-   * The kwargs the job takes, as a JSON Schema (beyond pulsar), such as
-   * `{ type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }`: checked when a
-   * task is queued and again before it runs; shown by `job_list`. Null: any kwargs.
+   * The kwargs the job takes (beyond pulsar): a JSON Schema such as
+   * `{ type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }`, or a Standard
+   * Schema (a zod or valibot object schema); checked when a task is queued and again before it
+   * runs; shown by `job_list`. Null: any kwargs.
    */
-  kwargsSchema: JsonObject | null = null;
+  kwargsSchema: KwargsSchema | null = null;
 
   private _logger?: Logger;
 

@@ -1,13 +1,18 @@
 /**
- * A job's declared kwargs: a JSON Schema (draft 2020-12 subset that ajv knows) checked when a task
- * is queued (on the producer) and again before it runs (in the worker), with an error that names
- * the field. JSON Schema because it is plain JSON: `job_list` and `pulsar-tasks jobs` show it as
- * it is, and any client, in any language, can read it. ajv compiles each schema once.
+ * A job's declared kwargs, checked when a task is queued (on the producer) and again before it
+ * runs (in the worker), with an error that names the field: a JSON Schema (validated by ajv,
+ * compiled once), or a Standard Schema (zod, valibot, ...). JSON Schema is the first choice
+ * because it is plain JSON: `job_list` and `pulsar-tasks jobs` show it as it is, and any client,
+ * in any language, can read it.
  */
 import { createRequire } from 'node:module';
 import type { Ajv as AjvClass, ErrorObject, ValidateFunction } from 'ajv';
 import { ImproperlyConfigured } from '../model/errors.js';
-import { jsonProblem, type JsonObject } from '../model/json.js';
+import { jsonProblem, type Json, type JsonObject } from '../model/json.js';
+import { describeStandardSchema, isStandardSchema, standardProblem, type StandardSchemaV1 } from './standard-schema.js';
+
+/** What `Job.kwargsSchema` may hold: a JSON Schema object or a Standard Schema. */
+export type KwargsSchema = JsonObject | StandardSchemaV1;
 
 const compiled = new WeakMap<object, ValidateFunction>();
 let ajvInstance: AjvClass | null = null;
@@ -21,10 +26,15 @@ function ajv(): AjvClass {
   return ajvInstance;
 }
 
-/** Checks a job's schema; throws ImproperlyConfigured naming the job when it is not a usable schema. */
-export function compileKwargsSchema(jobName: string, schema: unknown): ValidateFunction {
+/** Checks a job's schema at registration; throws ImproperlyConfigured naming the job when it is not usable. */
+export function checkKwargsSchema(jobName: string, schema: unknown): void {
+  if (!isStandardSchema(schema)) compileKwargsSchema(jobName, schema);
+}
+
+/** Compiles a JSON Schema (once); throws ImproperlyConfigured naming the job when it is not one. */
+function compileKwargsSchema(jobName: string, schema: unknown): ValidateFunction {
   if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
-    throw new ImproperlyConfigured(`Job "${jobName}": kwargsSchema must be a JSON Schema object, such as { type: 'object', properties: { n: { type: 'number' } } }`);
+    throw new ImproperlyConfigured(`Job "${jobName}": kwargsSchema must be a JSON Schema object (such as { type: 'object', properties: { n: { type: 'number' } } }) or a Standard Schema (zod, valibot)`);
   }
   const cached = compiled.get(schema);
   if (cached) return cached;
@@ -41,12 +51,21 @@ export function compileKwargsSchema(jobName: string, schema: unknown): ValidateF
 }
 
 /** Why `kwargs` do not match the job's schema (one line naming the field), or null when they do. */
-export function kwargsProblem(jobName: string, schema: JsonObject | null, kwargs: JsonObject): string | null {
+export function kwargsProblem(jobName: string, schema: KwargsSchema | null, kwargs: JsonObject): string | null {
   if (schema === null) return null;
+  if (isStandardSchema(schema)) {
+    const problem = standardProblem(schema, kwargs);
+    return problem === null ? null : `kwargs of ${jobName} do not match its schema: ${problem}`;
+  }
   const validate = compileKwargsSchema(jobName, schema);
   if (validate(kwargs)) return null;
   const error = validate.errors?.[0];
   return `kwargs of ${jobName} do not match its schema: ${error ? describe(error, kwargs) : 'invalid'}`;
+}
+
+/** What `job_list` shows of a schema: a JSON Schema as it is. */
+export function describeKwargsSchema(schema: KwargsSchema): Json {
+  return isStandardSchema(schema) ? describeStandardSchema(schema) : schema;
 }
 
 /** `n must be number, got "abc"`, `missing required n`, `unknown argument x`. */

@@ -2,7 +2,7 @@
  * JobRegistry: the jobs an application knows, by name, and the loading of `taskPaths`.
  */
 import { checkJobBounds } from './job-bounds.js';
-import { compileKwargsSchema } from './kwargs-schema.js';
+import { checkKwargsSchema } from './kwargs-schema.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,7 +25,7 @@ export class JobRegistry {
     const job = new cls();
     if (typeof job.run !== 'function') throw new ImproperlyConfigured(`Job ${cls.name} has no run() method`);
     if (!job.name || typeof job.name !== 'string') throw new ImproperlyConfigured(`Job ${cls.name} has no name`);
-    if (job.kwargsSchema !== null && job.kwargsSchema !== undefined) compileKwargsSchema(job.name, job.kwargsSchema);
+    if (job.kwargsSchema !== null && job.kwargsSchema !== undefined) checkKwargsSchema(job.name, job.kwargsSchema);
     checkJobBounds(job);
     const existing = this.classes.get(job.name);
     if (existing === cls) return this.jobs.get(job.name) ?? null;

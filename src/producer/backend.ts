@@ -2,6 +2,7 @@
  * TaskBackend: the behaviour every backend shares (SPEC §5), over a TaskStore that each URL scheme
  * implements. Producer side here; the worker side (pulling, running) is in worker-runtime.ts.
  */
+import { describeKwargsSchema } from '../job/kwargs-schema.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { InvalidTaskArguments } from '../model/errors.js';
@@ -283,7 +284,7 @@ export class TaskBackend {
         type: job.type,
         can_overlap: typeof job.canOverlap === 'function' ? 'maybe' : job.canOverlap,
       };
-      if (job.kwargsSchema) info.kwargs = job.kwargsSchema;
+      if (job.kwargsSchema) info.kwargs = describeKwargsSchema(job.kwargsSchema);
       const entry = this.entries.get(name);
       if (entry) {
         info.next_run = entry.nextRunAt().toMillis() / 1000;
