@@ -9,6 +9,8 @@ import { ImproperlyConfigured } from '../model/errors.js';
 import type { JobClass } from '../job/job.js';
 import type { JsonObject } from '../model/json.js';
 import type { TaskBackend } from '../producer/backend.js';
+import type { QueueRefMessage } from '../../actors/protocol.js';
+import type { TypedRef } from '../../actors/refs.js';
 
 export type Concurrency = 'process' | 'thread' | 'inline';
 export const CONCURRENCY_MODES: readonly Concurrency[] = ['process', 'thread', 'inline'];
@@ -63,6 +65,8 @@ export interface TaskQueueConfig {
   maxResultBytes?: number;
   /** Seconds running tasks get to finish when the queue stops (default 10). */
   shutdownGrace?: number;
+  /** Seconds a job may run past its timeout before its process or thread worker is killed (default 5). */
+  stuckGrace?: number;
   /** Restart budget: at most `restartIntensity` unexpected restarts per `restartPeriod` s. */
   restartIntensity?: number;
   restartPeriod?: number;
@@ -84,6 +88,7 @@ export class TaskQueue {
   readonly kind = 'taskqueue' as const;
   readonly settings: TaskQueueSettings;
   private _backend: TaskBackend | null = null;
+  private _ref: TypedRef<QueueRefMessage> | null = null;
 
   constructor(readonly config: TaskQueueConfig = {}) {
     this.settings = normalizeSettings(config);
@@ -102,6 +107,20 @@ export class TaskQueue {
   /** Set by the monitor. */
   attach(backend: TaskBackend | null): void {
     this._backend = backend;
+  }
+
+  /**
+   * The queue's ref for actor applications (the public protocol and subscriptions; it stays valid
+   * across monitor restarts). Set once the arbiter started.
+   */
+  get ref(): TypedRef<QueueRefMessage> {
+    if (!this._ref) throw new ImproperlyConfigured(`TaskQueue "${this.name}" is not started: add it to an Arbiter and await arbiter.start()`);
+    return this._ref;
+  }
+
+  /** Set by the arbiter. */
+  attachRef(ref: TypedRef<QueueRefMessage> | null): void {
+    this._ref = ref;
   }
 
   /** Called once its monitor is up. */
@@ -156,6 +175,7 @@ export function normalizeSettings(config: TaskQueueConfig): TaskQueueSettings {
     leaseTimeout: secondsSetting(config.leaseTimeout ?? 30, 'leaseTimeout', 0.1),
     maxRedeliveries: intSetting(config.maxRedeliveries ?? 1, 'maxRedeliveries', 0),
     shutdownGrace: secondsSetting(config.shutdownGrace ?? 10, 'shutdownGrace', 0),
+    stuckGrace: secondsSetting(config.stuckGrace ?? 5, 'stuckGrace', 0),
     resultTtl: secondsSetting(config.resultTtl ?? 86_400, 'resultTtl', 0),
     restartIntensity: intSetting(config.restartIntensity ?? 10, 'restartIntensity', 0),
     restartPeriod: secondsSetting(config.restartPeriod ?? 60, 'restartPeriod', 0.1),

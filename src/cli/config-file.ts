@@ -14,10 +14,12 @@ export const CONFIG_KEYS: readonly string[] = [
   'name', 'taskPaths', 'taskBackend', 'concurrentTasks', 'schedulePeriodic', 'workers', 'concurrency', 'maxRequests', 'timeout',
   'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcInsecure', 'rpcCors', 'rpcAllowedHosts', 'logLevel', 'logJson', 'waitForBackend',
   // TaskQueue settings without a flag.
-  'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl', 'maxArgumentBytes', 'maxResultBytes',
+  'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl', 'maxArgumentBytes', 'maxResultBytes',
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',
   // RpcServer settings without a flag.
   'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters',
+  // Arbiter settings.
+  'queueRestarts',
 ];
 
 /** Settings read from a config file, checked against CONFIG_KEYS. */

@@ -21,7 +21,7 @@ export interface QueueItem {
 }
 
 const QUEUE_OPTION_KEYS = new Set([
-  'metaParams', 'expiry', 'delay', 'eta', 'priority', 'maxRetries', 'retryDelay', 'timeout', 'fromTask',
+  'metaParams', 'expiry', 'delay', 'eta', 'priority', 'maxRetries', 'retryDelay', 'timeout', 'fromTask', 'idempotencyKey',
 ]);
 
 /**

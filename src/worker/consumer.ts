@@ -8,6 +8,7 @@ import type { TaskBackend } from '../producer/backend.js';
 import { InvalidTaskArguments } from '../model/errors.js';
 import { jsonProblem, type Json } from '../model/json.js';
 import { formatBytes, jsonBytes } from '../model/limits.js';
+import type { Fence } from '../store/contract.js';
 
 /** The worker a task runs in. */
 export interface WorkerInfo {
@@ -27,6 +28,8 @@ export class TaskConsumer {
     readonly backend: TaskBackend,
     readonly worker: WorkerInfo,
     readonly signal: AbortSignal,
+    /** The fence of the running delivery (it changes if the task is delivered here again). */
+    private readonly fence?: () => Fence,
   ) {}
 
   /** The id of the running task. */
@@ -52,6 +55,6 @@ export class TaskConsumer {
     }
     // The task is saved whole when it ends: its own meta must carry the progress too.
     this.task.meta = { ...this.task.meta, progress: value };
-    return this.backend.reportProgress(this.task.id, value);
+    return this.backend.reportProgress(this.task.id, value, this.fence?.());
   }
 }

@@ -1,7 +1,9 @@
 /**
- * The queue structures of MemoryStore: a FIFO with O(1) shift, ready ids by priority, and
- * delayed ids by due time. They hold ids only; the store decides what an id still means.
+ * The queue structures of MemoryStore: a FIFO with O(1) shift, ready tickets by priority, delayed
+ * tickets by due time (the store decides what a ticket still means), parked long-poll pulls, and
+ * event subscribers.
  */
+import { BinaryHeap } from './binary-heap.js';
 
 /** First in, first out, with O(1) shift (a moving head, compacted now and then). */
 export class Fifo<T> {
@@ -32,70 +34,91 @@ export class Fifo<T> {
   }
 }
 
-/** Ready ids: highest priority first, then oldest. */
-export class PriorityQueues {
-  private readonly byPriority = new Map<number, Fifo<string>>();
-  /** Sorted high → low. */
-  private priorities: number[] = [];
+/**
+ * One enqueueing of a task. The store keeps the ticket of each waiting task; a ticket the store
+ * no longer keeps (revoked, flushed, queued again) is stale, and the queues drop it when they
+ * meet it (lazy deletion: revoking never searches a queue).
+ */
+export interface Ticket {
+  /** Due time, store clock (epoch ms); 0 when due at once. */
+  readonly at: number;
+  /** Higher goes first. */
+  readonly priority: number;
+  /** The task's place in queueing order, kept when it is queued again: ties go oldest first. */
+  readonly order: number;
+}
 
-  push(id: string, priority: number): void {
-    let fifo = this.byPriority.get(priority);
-    if (!fifo) {
-      this.byPriority.set(priority, (fifo = new Fifo()));
-      this.priorities.push(priority);
-      this.priorities.sort((a, b) => b - a);
-    }
-    fifo.push(id);
+/**
+ * Ready tickets: highest priority first, then oldest queued (O(log N) push and take). A task
+ * queued again (retried, handed back, recovered, or due after a delay) takes its old place.
+ */
+export class ReadyTickets<T extends Ticket> {
+  private readonly heap = new BinaryHeap<T>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.order < b.order));
+
+  /** Tickets held, stale ones included. */
+  get size(): number {
+    return this.heap.size;
   }
 
-  /** Shifts ids in order until `max` were accepted; ids `accept` refuses are dropped. */
-  take(max: number, accept: (id: string) => boolean): string[] {
-    const out: string[] = [];
-    for (const priority of this.priorities) {
-      const fifo = this.byPriority.get(priority) as Fifo<string>;
-      while (out.length < max && fifo.length) {
-        const id = fifo.shift() as string;
-        if (accept(id)) out.push(id);
-      }
-      if (out.length >= max) break;
+  push(ticket: T): void {
+    this.heap.push(ticket);
+  }
+
+  /** Keeps only the tickets `live` accepts (O(N): call it when stale ones outnumber live ones). */
+  retain(live: (ticket: T) => boolean): void {
+    this.heap.retain(live);
+  }
+
+  /** Takes tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
+  take(max: number, accept: (ticket: T) => boolean): T[] {
+    const out: T[] = [];
+    while (out.length < max && this.heap.size) {
+      const ticket = this.heap.pop() as T;
+      if (accept(ticket)) out.push(ticket);
     }
     return out;
   }
 
   clear(): void {
-    this.byPriority.clear();
-    this.priorities = [];
+    this.heap.clear();
   }
 }
 
-/** Delayed ids sorted by due time (epoch ms). */
-export class DelayedIds {
-  private entries: { id: string; at: number }[] = [];
+/** Delayed tickets by due time, then order: O(log N) add and pop. */
+export class DelayedTickets<T extends Ticket> {
+  private readonly heap = new BinaryHeap<T>((a, b) => a.at < b.at || (a.at === b.at && a.order < b.order));
 
-  add(id: string, at: number): void {
-    let i = this.entries.length;
-    while (i > 0 && (this.entries[i - 1] as { at: number }).at > at) i--;
-    this.entries.splice(i, 0, { id, at });
+  get size(): number {
+    return this.heap.size;
   }
 
-  /** Removes and returns the ids due at `now`. */
-  popDue(now: number): string[] {
-    let n = 0;
-    while (n < this.entries.length && (this.entries[n] as { at: number }).at <= now) n++;
-    return this.entries.splice(0, n).map((e) => e.id);
+  add(ticket: T): void {
+    this.heap.push(ticket);
   }
 
-  /** Due time of the first, if any. */
-  firstAt(): number | undefined {
-    return this.entries[0]?.at;
+  /** Removes and returns the tickets due at `now` (stale ones included: the caller checks). */
+  popDue(now: number): T[] {
+    const out: T[] = [];
+    for (let top = this.heap.peek(); top && top.at <= now; top = this.heap.peek()) out.push(this.heap.pop() as T);
+    return out;
   }
 
-  remove(id: string): void {
-    this.entries = this.entries.filter((e) => e.id !== id);
+  /** Due time of the first ticket still `live`, dropping stale ones from the top. */
+  firstAt(live: (ticket: T) => boolean): number | undefined {
+    for (let top = this.heap.peek(); top; top = this.heap.peek()) {
+      if (live(top)) return top.at;
+      this.heap.pop();
+    }
+    return undefined;
+  }
+
+  /** Keeps only the `live` tickets (O(N): call it when stale ones outnumber live ones). */
+  retain(live: (ticket: T) => boolean): void {
+    this.heap.retain(live);
   }
 
   clear(): void {
-    this.entries = [];
+    this.heap.clear();
   }
 }
 
@@ -148,5 +171,26 @@ export class ParkedPulls<R extends { worker: string; waitMs: number }, T> {
       entry.resolve([]);
     }
     this.parked = worker === undefined ? [] : this.parked.filter((p) => p.request.worker !== worker);
+  }
+}
+
+/** Listeners of a store's events, each called after the store call that emitted, never inside it. */
+export class Subscribers<E, I> {
+  private readonly listeners = new Set<(event: E, id: I) => void>();
+
+  emit(event: E, id: I): void {
+    for (const listener of this.listeners) queueMicrotask(() => listener(event, id));
+  }
+
+  /** Adds `listener`; resolves to its removal. */
+  add(listener: (event: E, id: I) => void): () => Promise<void> {
+    this.listeners.add(listener);
+    return async () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  clear(): void {
+    this.listeners.clear();
   }
 }

@@ -1,27 +1,39 @@
 /**
  * MemoryStore: the TaskStore of local://, kept in one process. In an arbiter it lives inside the
  * LocalStore actor, whose mailbox makes each call atomic; workers reach it by messages.
+ *
+ * One clock: the store's (`clock`, Date.now of the arbiter unless injected). Every structure costs
+ * O(log N) per change: ready tasks by priority (a heap of levels), delayed ones in a heap by due
+ * time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
+ * stale ticket the queues drop when they meet it.
  */
-import { timerDelay } from '../../infra/timers.js';
 import type { Json } from '../../model/json.js';
-import { FAILURE, QUEUED, READY_STATES, RETRY, REVOKED } from '../../model/states.js';
+import { FAILURE, QUEUED, READY_STATES, REVOKED, type TaskStatus } from '../../model/states.js';
+import type { WireTask } from '../../model/task.js';
 import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  EXPIRED_MESSAGE,
   workerLostMessage,
+  type Delivery,
+  type DeliveryRef,
   type EventListener,
+  type Fence,
+  type PageRequest,
   type PullRequest,
+  type QueueRequestOptions,
   type RecoverRequest,
   type RecoverResult,
   type StoreFilter,
   type TaskEvent,
+  type TaskPage,
   type TaskStore,
 } from '../../store/contract.js';
-import type { WireTask } from '../../model/task.js';
-import { DelayedIds, Fifo, ParkedPulls, PriorityQueues } from './memory-queues.js';
-
-interface Lease {
-  worker: string;
-  deadline: number;
-}
+import { Flights, type Flight } from './memory-flights.js';
+import { ParkedPulls, Subscribers } from './memory-queues.js';
+import { checkClaim, checkFinished, checkLease, checkPull, checkPurge, checkQueueOptions, checkRecover } from './memory-checks.js';
+import { EndedLog, IdempotencyKeys } from './memory-records.js';
+import { WaitingTasks } from './memory-waiting.js';
+import { StoredTasks, type Entry } from './stored-tasks.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 const same = <T>(value: T): T => value;
@@ -36,108 +48,98 @@ export interface MemoryStoreOptions {
    * copies on both sides. A store that never mutates a stored task in place makes reading safe.
    */
   shareObjects?: boolean;
+  /** The store's clock, epoch ms (default Date.now): leases, due times, expiry and ages follow it alone. */
+  clock?: () => number;
 }
 
 /** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
 export class MemoryStore implements TaskStore {
-  private tasks = new Map<string, WireTask>();
-  /** Ready ids, highest priority first, then oldest. */
-  private readonly ready = new PriorityQueues();
-  /** Waiting ids (ready or delayed): what `numQueued` counts and `pull` may take. */
-  private waiting = new Set<string>();
-  /** Delayed ids sorted by eta (ms). */
-  private readonly delayed = new DelayedIds();
-  private delayTimer: NodeJS.Timeout | null = null;
-  private leases = new Map<string, Lease>();
-  private locks = new Map<string, string>();
-  private lastRunTimes = new Map<string, number>();
-  private readonly pulls = new ParkedPulls<PullRequest, WireTask>();
-  private listeners = new Set<EventListener>();
+  private readonly tasks = new StoredTasks();
+  /** What `numQueued` counts and `pull` may take. */
+  private readonly waiting: WaitingTasks;
+  private readonly flights = new Flights();
+  private readonly locks = new Map<string, string>();
+  private readonly keys = new IdempotencyKeys();
+  private readonly ended = new EndedLog();
+  private readonly lastRunTimes = new Map<string, number>();
+  private readonly pulls = new ParkedPulls<PullRequest, Delivery>();
+  private readonly subscribers = new Subscribers<TaskEvent, string>();
   private closed = false;
-
-  /** Ready tasks in the order they ended (roughly by end time): what `purge` walks. */
-  private readonly ended = new Fifo<{ id: string; at: number }>();
+  private serveScheduled = false;
 
   /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
   private readonly copy: <T>(value: T) => T;
+  private readonly clock: () => number;
 
   constructor(
     readonly name: string,
     options: MemoryStoreOptions = {},
   ) {
     this.copy = options.shareObjects ? same : copy;
+    this.clock = options.clock ?? Date.now;
+    this.waiting = new WaitingTasks(this.clock, () => this.servePullers());
   }
 
-  async queue(tasks: WireTask[]): Promise<(string | null)[]> {
-    const ids = tasks.map((task) => {
-      if (task.lock_id) {
-        const holder = this.locks.get(task.lock_id);
-        const held = holder !== undefined ? this.tasks.get(holder) : undefined;
-        if (held && !READY_STATES.has(held.status)) return null;
-        this.locks.set(task.lock_id, task.id);
-      }
-      this.tasks.set(task.id, this.copy(task));
-      this.enqueue(task);
-      this.emit('task_queued', task.id);
-      return task.id;
-    });
+  async now(): Promise<number> {
+    return this.clock();
+  }
+
+  async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
+    const { keys, windowMs } = checkQueueOptions(tasks.length, options);
+    const now = this.clock();
+    this.keys.expire(now);
+    const ids = tasks.map((task, i) => this.queueOne(task, now, keys?.[i] ?? null, windowMs));
     this.servePullers();
     return ids;
   }
 
-  private enqueue(task: WireTask): void {
-    this.waiting.add(task.id);
-    const at = task.eta !== null ? task.eta * 1000 : 0;
-    if (at > Date.now()) {
-      this.delayed.add(task.id, at);
-      this.armDelayTimer();
-      return;
+  /** Queues one task at store time `now`: its id, the id its key remembers, or null when locked. */
+  private queueOne(task: WireTask, now: number, key: string | null, windowMs: number): string | null {
+    if (key !== null) {
+      const first = this.keys.get(key, now);
+      if (first !== undefined) return first;
     }
-    this.ready.push(task.id, task.priority);
-  }
-
-  private armDelayTimer(): void {
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    const first = this.delayed.firstAt();
-    if (first === undefined || this.closed) return;
-    this.delayTimer = setTimeout(() => {
-      this.delayTimer = null;
-      this.promoteDelayed();
-      this.servePullers();
-      this.armDelayTimer();
-    }, timerDelay(first - Date.now()));
-    this.delayTimer.unref();
-  }
-
-  private promoteDelayed(): void {
-    for (const id of this.delayed.popDue(Date.now())) {
-      const task = this.tasks.get(id);
-      if (task && this.waiting.has(id)) {
-        this.waiting.delete(id);
-        this.enqueue({ ...task, eta: null });
-      }
+    // The same task sent again (a resent call): it is queued already.
+    if (this.tasks.has(task.id)) return task.id;
+    if (task.lock_id) {
+      const holder = this.locks.get(task.lock_id);
+      const held = holder !== undefined ? this.tasks.get(holder) : undefined;
+      if (held && !READY_STATES.has(held.task.status)) return null;
     }
+    // The producer's clock does not count: its times move by the gap between the two clocks.
+    // Stamped in place: the store's own copy, or an object its caller handed over (shareObjects).
+    const shiftS = now / 1000 - task.time_queued;
+    const stored = this.copy(task);
+    stored.time_queued = now / 1000;
+    if (stored.eta !== null) stored.eta += shiftS;
+    if (stored.expiry !== null) stored.expiry += shiftS;
+    if (stored.lock_id) this.locks.set(stored.lock_id, stored.id);
+    if (key !== null) this.keys.remember(key, stored.id, now + windowMs);
+    this.waiting.enqueue(this.tasks.add(stored), stored.eta === null ? 0 : stored.eta * 1000, now);
+    this.emit('task_queued', stored.id);
+    return stored.id;
   }
 
-  private take(max: number, worker: string, leaseMs: number): WireTask[] {
-    this.promoteDelayed();
-    const deadline = Date.now() + leaseMs;
-    // Revoked or flushed ids stay in the queues; they are dropped here.
-    const ids = this.ready.take(max, (id) => {
-      const task = this.tasks.get(id);
-      return task !== undefined && this.waiting.has(id) && (task.status === QUEUED || task.status === RETRY);
+  /** Hands out up to `max` due tasks to `worker`; an expired one ends REVOKED instead. */
+  private take(max: number, worker: string, leaseMs: number): Delivery[] {
+    const now = this.clock();
+    const entries = this.waiting.take(max, now, (entry) => {
+      const task = entry.task;
+      if (task.expiry === null || task.expiry * 1000 > now) return true;
+      this.complete(entry, { ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
+      return false;
     });
-    return ids.map((id) => {
-      this.waiting.delete(id);
-      this.leases.set(id, { worker, deadline });
-      return this.copy(this.tasks.get(id) as WireTask);
+    return entries.map((entry) => {
+      const token = ++entry.token;
+      this.flights.add(entry.task.id, worker, token, now + leaseMs);
+      return { task: this.copy(entry.task), token };
     });
   }
 
-  async pull(request: PullRequest): Promise<WireTask[]> {
-    const tasks = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
-    if (tasks.length || request.waitMs <= 0 || this.closed) return tasks;
+  async pull(request: PullRequest): Promise<Delivery[]> {
+    checkPull(request);
+    const deliveries = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
+    if (deliveries.length || request.waitMs <= 0 || this.closed) return deliveries;
     return this.pulls.park(request);
   }
 
@@ -146,88 +148,124 @@ export class MemoryStore implements TaskStore {
   }
 
   async interrupt(worker: string): Promise<void> {
-    this.cancelPulls(worker);
-  }
-
-  /** A dead worker's parked pulls must not take the tasks handed back for it. */
-  private cancelPulls(worker: string): void {
     this.pulls.cancel(worker);
   }
 
-  private owns(id: string, worker: string): boolean {
-    return this.leases.get(id)?.worker === worker;
-  }
-
-  async start(task: WireTask, worker: string): Promise<boolean> {
-    if (!this.owns(task.id, worker)) return false;
-    this.tasks.set(task.id, this.copy(task));
+  async start(task: WireTask, fence: Fence): Promise<boolean> {
+    const flight = this.flights.held(task.id, fence);
+    if (!flight) return false;
+    flight.started = true;
+    this.tasks.save(this.entry(task.id), this.copy(task));
     this.emit('task_started', task.id);
     return true;
   }
 
-  async finish(task: WireTask, worker: string): Promise<boolean> {
-    if (!this.owns(task.id, worker)) return false;
-    this.leases.delete(task.id);
-    this.complete(this.copy(task));
+  async finish(task: WireTask, fence: Fence): Promise<boolean> {
+    checkFinished(task);
+    const flight = this.flights.held(task.id, fence);
+    if (!flight) return false;
+    this.flights.remove(flight);
+    this.complete(this.entry(task.id), this.copy(task), this.clock());
     return true;
   }
 
+  /** The entry of a task in flight (a flight's task is always stored). */
+  private entry(id: string): Entry {
+    return this.tasks.get(id) as Entry;
+  }
+
   /** Saves a ready task, releases its lock, tells waiters. */
-  private complete(task: WireTask): void {
-    this.tasks.set(task.id, task);
-    this.ended.push({ id: task.id, at: (task.time_ended ?? Date.now() / 1000) * 1000 });
+  private complete(entry: Entry, task: WireTask, now: number): void {
+    this.tasks.save(entry, task);
+    this.ended.record(task.id, task.status, now);
     if (task.lock_id && this.locks.get(task.lock_id) === task.id) this.locks.delete(task.lock_id);
     this.emit('task_done', task.id);
   }
 
-  async retry(task: WireTask, worker: string): Promise<boolean> {
-    if (!this.owns(task.id, worker)) return false;
-    this.leases.delete(task.id);
-    this.tasks.set(task.id, this.copy(task));
-    this.enqueue(task);
+  async retry(task: WireTask, fence: Fence): Promise<boolean> {
+    const flight = this.flights.held(task.id, fence);
+    if (!flight) return false;
+    this.flights.remove(flight);
+    const now = this.clock();
+    const at = now + Math.max(0, task.retry_delay) * 1000;
+    const entry = this.entry(task.id);
+    this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
+    this.waiting.enqueue(entry, at, now);
     this.emit('task_queued', task.id);
-    this.servePullers();
+    this.serveSoon();
     return true;
   }
 
-  async renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
-    const deadline = Date.now() + leaseMs;
-    for (const id of ids) {
-      const lease = this.leases.get(id);
-      if (lease?.worker === worker) lease.deadline = deadline;
+  /**
+   * Serves parked pulls on a later turn: a retried task may go straight back to its own worker's
+   * parked pull, and that delivery must not reach the worker before the answer to its retry.
+   */
+  private serveSoon(): void {
+    if (this.serveScheduled) return;
+    this.serveScheduled = true;
+    setImmediate(() => {
+      this.serveScheduled = false;
+      if (!this.closed) this.servePullers();
+    });
+  }
+
+  async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
+    checkLease(leaseMs);
+    const deadline = this.clock() + leaseMs;
+    const lost: string[] = [];
+    for (const { id, token } of deliveries) {
+      const flight = this.flights.held(id, { worker, token });
+      if (flight) this.flights.renew(flight, deadline);
+      else lost.push(id);
     }
+    return lost;
+  }
+
+  async release(worker: string, deliveries?: DeliveryRef[]): Promise<string[]> {
+    // Cancelled first, so that the worker's own parked pulls do not take back what it hands back.
+    this.pulls.cancel(worker);
+    const flights = deliveries
+      ? deliveries.map(({ id, token }) => this.flights.held(id, { worker, token })).filter((f): f is Flight => f !== undefined)
+      : this.flights.ofWorker(worker);
+    const now = this.clock();
+    const ids = flights.map((flight) => this.handBack(flight, now));
+    this.servePullers();
+    return ids;
+  }
+
+  /** Ends a flight and queues its task again with nothing counted. */
+  private handBack(flight: Flight, now: number): string {
+    this.flights.remove(flight);
+    const entry = this.entry(flight.id);
+    // A task that never started is as it was when pulled; a started one waits again as QUEUED.
+    if (flight.started) this.tasks.save(entry, { ...entry.task, status: QUEUED, worker: null, time_started: null });
+    this.waiting.enqueue(entry, 0, now);
+    this.emit('task_queued', flight.id);
+    return flight.id;
   }
 
   async recover(request: RecoverRequest): Promise<RecoverResult> {
-    const result: RecoverResult = { requeued: [], failed: [] };
-    if (request.worker) this.cancelPulls(request.worker);
-    for (const [id, lease] of [...this.leases]) {
-      if (request.worker ? lease.worker !== request.worker : lease.deadline >= request.nowMs) continue;
-      this.leases.delete(id);
-      const task = this.tasks.get(id);
-      if (!task || READY_STATES.has(task.status)) continue;
+    checkRecover(request);
+    const result: RecoverResult = { requeued: [], failed: [], returned: [] };
+    const now = this.clock();
+    if (request.worker !== undefined) this.pulls.cancel(request.worker);
+    const lost = request.worker !== undefined ? this.flights.ofWorker(request.worker) : this.flights.expired(now);
+    for (const flight of lost) {
+      if (!flight.started) {
+        result.returned.push(this.handBack(flight, now));
+        continue;
+      }
+      this.flights.remove(flight);
+      const entry = this.entry(flight.id);
+      const task = entry.task;
       if (task.redeliveries < request.maxRedeliveries) {
-        const again: WireTask = {
-          ...task,
-          status: QUEUED,
-          retries: task.retries + 1,
-          redeliveries: task.redeliveries + 1,
-          worker: null,
-          time_started: null,
-          eta: null,
-        };
-        this.tasks.set(id, again);
-        this.enqueue(again);
-        this.emit('task_queued', id);
-        result.requeued.push(id);
+        this.tasks.save(entry, { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null });
+        this.waiting.enqueue(entry, 0, now);
+        this.emit('task_queued', task.id);
+        result.requeued.push(task.id);
       } else {
-        this.complete({
-          ...task,
-          status: FAILURE,
-          result: workerLostMessage(task.redeliveries),
-          time_ended: request.nowMs / 1000,
-        });
-        result.failed.push(id);
+        this.complete(entry, { ...task, status: FAILURE, result: workerLostMessage(task.redeliveries), time_ended: now / 1000 }, now);
+        result.failed.push(task.id);
       }
     }
     this.servePullers();
@@ -236,58 +274,45 @@ export class MemoryStore implements TaskStore {
 
   async get(ids: string[]): Promise<(WireTask | null)[]> {
     return ids.map((id) => {
-      const task = this.tasks.get(id);
-      return task ? this.copy(task) : null;
+      const entry = this.tasks.get(id);
+      return entry ? this.copy(entry.task) : null;
     });
   }
 
-  async list(filter: StoreFilter): Promise<WireTask[]> {
-    const source = filter.ids ? filter.ids.map((id) => this.tasks.get(id)) : [...this.tasks.values()];
-    const status = filter.status ? new Set<number>(filter.status) : null;
-    return source
-      .filter((t): t is WireTask => t !== undefined)
-      .filter((t) => (filter.name === undefined || t.name === filter.name) && (!status || status.has(t.status)))
-      .filter((t) => filter.from_task === undefined || t.from_task === filter.from_task)
-      .map(this.copy);
+  async list(filter: StoreFilter, page: PageRequest): Promise<TaskPage> {
+    const found = this.tasks.page(filter, page);
+    return { tasks: found.tasks.map(this.copy), cursor: found.cursor };
   }
 
   async numQueued(): Promise<number> {
     return this.waiting.size;
   }
 
-  async revoke(id: string, nowMs: number): Promise<boolean> {
-    const task = this.tasks.get(id);
-    if (!task || !this.waiting.has(id)) return false;
-    this.waiting.delete(id);
-    this.delayed.remove(id);
-    this.complete({ ...task, status: REVOKED, result: 'revoked', time_ended: nowMs / 1000 });
+  async revoke(id: string): Promise<boolean> {
+    const entry = this.tasks.get(id);
+    if (!entry || !this.waiting.unqueue(entry)) return false;
+    const now = this.clock();
+    this.complete(entry, { ...entry.task, status: REVOKED, result: 'revoked', time_ended: now / 1000 }, now);
     return true;
   }
 
-  async purge(beforeMs: number, limit: number): Promise<number> {
-    let purged = 0;
-    for (let entry = this.ended.peek(); purged < limit && entry; entry = this.ended.peek()) {
-      // Ends are recorded in arrival order: stop at the first one still inside the retention.
-      if (entry.at >= beforeMs) break;
-      this.ended.shift();
-      const task = this.tasks.get(entry.id);
-      if (task && READY_STATES.has(task.status)) {
-        this.tasks.delete(entry.id);
-        purged += 1;
-      }
-    }
-    return purged;
+  async purge(olderThanMs: number, limit: number, statuses?: TaskStatus[]): Promise<number> {
+    const chosen = checkPurge(olderThanMs, limit, statuses);
+    return this.ended.purge(this.clock() - olderThanMs, limit, chosen, (id) => {
+      const entry = this.tasks.get(id);
+      if (!entry || !READY_STATES.has(entry.task.status)) return false;
+      this.tasks.delete(entry);
+      return true;
+    });
   }
 
   async flush(): Promise<void> {
-    this.ended.clear();
     this.tasks.clear();
-    this.ready.clear();
     this.waiting.clear();
-    this.delayed.clear();
-    this.armDelayTimer();
-    this.leases.clear();
+    this.flights.clear();
     this.locks.clear();
+    this.keys.clear();
+    this.ended.clear();
     this.lastRunTimes.clear();
   }
 
@@ -296,29 +321,31 @@ export class MemoryStore implements TaskStore {
   }
 
   private emit(event: TaskEvent, taskId: string): void {
-    // Listeners run after the store call, never inside it.
-    for (const listener of this.listeners) queueMicrotask(() => listener(event, taskId));
+    this.subscribers.emit(event, taskId);
   }
 
   async subscribe(listener: EventListener): Promise<() => Promise<void>> {
-    this.listeners.add(listener);
-    return async () => {
-      this.listeners.delete(listener);
-    };
+    return this.subscribers.add(listener);
   }
 
-  async progress(taskId: string, value: Json): Promise<void> {
-    const task = this.tasks.get(taskId);
-    if (!task) return;
+  async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
+    const entry = this.tasks.get(taskId);
+    if (!entry || (fence !== undefined && !this.flights.held(taskId, fence))) return false;
     // Replaced, not changed in place: a caller sharing the stored object may still be reading it.
-    this.tasks.set(taskId, { ...task, meta: { ...task.meta, progress: this.copy(value) } });
+    const task = entry.task;
+    this.tasks.save(entry, { ...task, meta: { ...task.meta, progress: this.copy(value) } });
     this.emit('task_progress', taskId);
+    return true;
   }
 
-  async claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
+  async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
+    checkClaim(name, previousMs, ranAtMs);
     if ((this.lastRunTimes.get(name) ?? null) !== previousMs) return false;
     this.lastRunTimes.set(name, ranAtMs);
-    return true;
+    const now = this.clock();
+    const id = this.queueOne(task, now, null, DEFAULT_IDEMPOTENCY_WINDOW_MS);
+    this.servePullers();
+    return id;
   }
 
   async lastRuns(): Promise<Record<string, number>> {
@@ -328,7 +355,7 @@ export class MemoryStore implements TaskStore {
   async close(): Promise<void> {
     this.closed = true;
     this.pulls.cancel();
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.listeners.clear();
+    this.waiting.close();
+    this.subscribers.clear();
   }
 }

@@ -8,6 +8,7 @@
  * time for the reconnection so that a finished task's result is not dropped over a short outage.
  * An outage is logged once when it starts and once when it ends.
  */
+import { performance } from 'node:perf_hooks';
 import { redactUrl } from '../../infra/secrets.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
@@ -77,6 +78,13 @@ export function isConnectionError(err: unknown): boolean {
   return err.name === 'MaxRetriesPerRequestError' || CONNECTION_ERROR.test(err.message);
 }
 
+/** One caller waiting for a connection to be ready. */
+interface ReadyWaiter {
+  /** Waiting for the first connection: the first error ends the wait. */
+  first: boolean;
+  done: (ready: boolean) => void;
+}
+
 /** The three connections of a store, their readiness and their outage logging. */
 export class RedisLink {
   /** Commands and Lua scripts. */
@@ -86,6 +94,10 @@ export class RedisLink {
   /** Connections that were ready once: a first connection may take its connect timeout. */
   private readonly seenReady = new WeakSet<Redis>();
   private down = false;
+  /** Callers waiting for each connection to be ready (nextReady). */
+  private readonly readyWaiters = new Map<Redis, Set<ReadyWaiter>>();
+  /** What was already logged during the current outage (warnOncePerOutage). */
+  private readonly warnedThisOutage = new Set<string>();
   private lastError = '';
   private closed = false;
 
@@ -108,6 +120,7 @@ export class RedisLink {
     });
     this.watchReady(this.cmd);
     this.cmd.on('ready', () => {
+      this.warnedThisOutage.clear();
       if (this.down) {
         this.down = false;
         this.log.info(`Redis ${settings.display} is back`);
@@ -167,29 +180,59 @@ export class RedisLink {
     if (conn.status === 'ready') return;
     const first = !this.seenReady.has(conn);
     const ms = first ? this.options.connectTimeoutMs : waitMs;
-    const ok =
-      ms > 0 &&
-      (await new Promise<boolean>((resolve) => {
-        const done = (value: boolean) => {
-          clearTimeout(timer);
-          conn.off('ready', onReady);
-          conn.off('end', onFail);
-          conn.off('error', onError);
-          resolve(value);
-        };
-        const onReady = () => done(true);
-        const onFail = () => done(false);
-        const onError = () => {
-          if (first) done(false);
-        };
-        const timer = setTimeout(onFail, ms);
-        conn.on('ready', onReady);
-        conn.on('end', onFail);
-        conn.on('error', onError);
-      }));
+    const ok = ms > 0 && (await this.nextReady(conn, ms, first));
     this.checkOpen();
     // Narrowed by the early return above, though the await may have changed it.
     if (!ok || (conn.status as string) !== 'ready') throw this.unavailable();
+  }
+
+  /**
+   * Resolves true when `conn` becomes ready within `ms`, false when it ends first (or, `first`,
+   * at its first error). Every waiter of a connection shares one set of listeners: a batch of
+   * hundreds of commands waiting for the first connection adds three listeners, not hundreds.
+   */
+  private nextReady(conn: Redis, ms: number, first: boolean): Promise<boolean> {
+    let waiters = this.readyWaiters.get(conn);
+    if (!waiters) {
+      const all = new Set<ReadyWaiter>();
+      waiters = all;
+      this.readyWaiters.set(conn, all);
+      const settle = (event: 'ready' | 'end' | 'error') => {
+        for (const waiter of [...all]) if (event !== 'error' || waiter.first) waiter.done(event === 'ready');
+        if (!all.size) {
+          conn.off('ready', onReady);
+          conn.off('end', onEnd);
+          conn.off('error', onError);
+          this.readyWaiters.delete(conn);
+        }
+      };
+      const onReady = () => settle('ready');
+      const onEnd = () => settle('end');
+      const onError = () => settle('error');
+      conn.on('ready', onReady);
+      conn.on('end', onEnd);
+      conn.on('error', onError);
+    }
+    const set = waiters;
+    return new Promise<boolean>((resolve) => {
+      const waiter: ReadyWaiter = {
+        first,
+        done: (value) => {
+          clearTimeout(timer);
+          set.delete(waiter);
+          resolve(value);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), ms);
+      set.add(waiter);
+    });
+  }
+
+  /** Logs `message` at WARN once per outage for `topic` (again only after Redis was back). */
+  warnOncePerOutage(topic: string, message: string): void {
+    if (this.closed || this.warnedThisOutage.has(topic)) return;
+    this.warnedThisOutage.add(topic);
+    this.log.warn(message);
   }
 
   /** The error of a command that could not reach Redis. */
@@ -206,14 +249,15 @@ export class RedisLink {
    * retried after the reconnection until `waitMs` has passed; without, it fails at once.
    */
   async run<T>(fn: (redis: Redis) => Promise<T>, waitMs = 0): Promise<T> {
-    const deadline = Date.now() + waitMs;
+    // The process's monotonic clock: a wait is a duration, whatever the wall clock does.
+    const deadline = performance.now() + waitMs;
     for (;;) {
-      await this.ready(this.cmd, Math.max(0, deadline - Date.now()));
+      await this.ready(this.cmd, Math.max(0, deadline - performance.now()));
       try {
         return await fn(this.cmd);
       } catch (err) {
         if (!isConnectionError(err)) throw err;
-        if (this.closed || Date.now() >= deadline) throw err instanceof BackendUnavailable ? err : this.unavailable(err);
+        if (this.closed || performance.now() >= deadline) throw err instanceof BackendUnavailable ? err : this.unavailable(err);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
