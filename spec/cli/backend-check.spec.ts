@@ -4,6 +4,7 @@
  */
 import { expect } from 'chai';
 import { freePort, redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
+import { dropNamespace, redisAvailable, specUrl } from '../redis/redis-env.js';
 import { runCli, startServe, type ServeChild } from './support.js';
 
 describe('pulsar-tasks serve checks its backend', () => {
@@ -60,5 +61,20 @@ describe('pulsar-tasks serve checks its backend', () => {
     expect(output().match(/waiting for the task backend/g)).to.have.length(1);
     expect(output()).to.match(/task backend redis:\/\/127\.0\.0\.1:\d+\/0 answers: starting/);
     expect(await served.stop()).to.equal(0);
+  });
+
+  it('never shows the Redis password: not in the start log, not in `info`', async function () {
+    if (!(await redisAvailable())) this.skip();
+    // A password the server does not require is accepted (with a warning from ioredis).
+    const url = new URL(specUrl());
+    url.password = 'hunter2';
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '0', '--task-backend', url.toString()]);
+    const info = await runCli(['info', '--url', served.url]);
+    expect(info.code, info.stderr).to.equal(0);
+    expect(info.stdout).to.include(':***@');
+    expect(info.stdout + served.output()).to.not.include('hunter2');
+    expect(served.output()).to.match(/backend redis:\/\/:\*\*\*@/);
+    expect(await served.stop()).to.equal(0);
+    await dropNamespace();
   });
 });
