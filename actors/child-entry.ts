@@ -131,6 +131,7 @@ async function init(config: ChildConfig): Promise<void> {
     pollTimeout: config.pollTimeout,
     leaseTimeout: config.leaseTimeout,
     maxRedeliveries: config.maxRedeliveries,
+    limits: config.limits,
   });
   const runtime = backend.start(
     {

@@ -4,6 +4,7 @@
  * the public queue protocol, and drives the tick: periodic scheduling armed for the next due run,
  * heartbeats, and recovery of tasks whose lease expired.
  */
+import { redactUrl } from '../src/infra/secrets.js';
 import { randomBytes } from 'node:crypto';
 import { TaskBackend } from '../src/producer/backend.js';
 import { createStore, parseBackendUrl } from '../src/store/schemes.js';
@@ -230,6 +231,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     pollTimeout,
     leaseTimeout: s.leaseTimeout,
     maxRedeliveries: s.maxRedeliveries,
+    limits: { maxArgumentBytes: s.maxArgumentBytes, maxResultBytes: s.maxResultBytes },
   });
   app.attach(backend);
   const purger = new ResultPurger(backend.store, s.resultTtl, log, () => stopping !== null);
@@ -312,6 +314,6 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     armScheduler();
   }
   await app.monitorStart(view);
-  log.info(`taskqueue ${s.name} up: ${s.workers} ${s.concurrency} worker(s), backend ${s.taskBackend}, jobs: ${registry.names().join(', ') || 'none'}`);
+  log.info(`taskqueue ${s.name} up: ${s.workers} ${s.concurrency} worker(s), backend ${redactUrl(s.taskBackend)}, jobs: ${registry.names().join(', ') || 'none'}`);
   return { ref, app, shutdown, hurry };
 }

@@ -3,6 +3,7 @@
  * as readable JSON on stdout. Each returns the exit status.
  */
 import type { Json, JsonObject } from '../model/json.js';
+import { readTokenFile } from './token-file.js';
 import { RpcClient } from '../rpc/client.js';
 import { SUCCESS, statusString } from '../model/states.js';
 import type { Task } from '../model/task.js';
@@ -12,6 +13,7 @@ import { CliError, keyValues } from './values.js';
 export interface ClientFlags {
   url: string;
   token?: string;
+  tokenFile?: string;
 }
 
 /** Flags of `queue`. */
@@ -25,7 +27,8 @@ export interface QueueFlags extends ClientFlags {
 export const DEFAULT_URL = 'http://127.0.0.1:8060';
 
 function clientOf(flags: ClientFlags): RpcClient {
-  return new RpcClient(flags.url, flags.token ? { token: flags.token } : {});
+  const token = flags.token || (flags.tokenFile ? readTokenFile(flags.tokenFile) : undefined);
+  return new RpcClient(flags.url, token ? { token } : {});
 }
 
 /** Writes `value` as indented JSON on stdout. */

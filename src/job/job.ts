@@ -5,6 +5,7 @@ import type { DateTime, Duration } from 'luxon';
 import type { Json, JsonObject } from '../model/json.js';
 import { Logger } from '../infra/logger.js';
 import type { QueueOptions } from '../model/options.js';
+import type { KwargsSchema } from './kwargs-schema.js';
 
 export type JobType = 'regular' | 'periodic';
 export type CanOverlap = boolean | ((kwargs: JsonObject) => boolean);
@@ -37,6 +38,13 @@ export abstract class Job {
   timeout: Duration | null = null;
   /** Higher runs first (beyond pulsar). */
   priority = 0;
+  /**
+   * The kwargs the job takes (beyond pulsar): a JSON Schema such as
+   * `{ type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }`, or a Standard
+   * Schema (a zod or valibot object schema); checked when a task is queued and again before it
+   * runs; shown by `job_list`. Null: any kwargs.
+   */
+  kwargsSchema: KwargsSchema | null = null;
 
   private _logger?: Logger;
 

@@ -2,6 +2,7 @@
  * TaskBackend: the behaviour every backend shares (SPEC §5), over a TaskStore that each URL scheme
  * implements. Producer side here; the worker side (pulling, running) is in worker-runtime.ts.
  */
+import { describeKwargsSchema } from '../job/kwargs-schema.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { BackendUnavailable, InvalidTaskArguments } from '../model/errors.js';
@@ -9,7 +10,8 @@ import { generateTaskIds } from '../model/ids.js';
 import type { Job } from '../job/job.js';
 import type { Json, JsonObject } from '../model/json.js';
 import { getLogger } from '../infra/logger.js';
-import type { QueueOptions } from '../model/options.js';
+import { seconds, type QueueOptions } from '../model/options.js';
+import { MAX_TIMEOUT_SECONDS, taskLimits, type TaskLimits } from '../model/limits.js';
 import type { JobRegistry } from '../job/registry.js';
 import { SchedulerEntry } from '../job/scheduler.js';
 import type { TaskStatus } from '../model/states.js';
@@ -24,6 +26,7 @@ import {
 } from '../store/contract.js';
 import { Task } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
+import { TaskDecoder } from './task-decoder.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
 
 export type { QueueItem };
@@ -51,6 +54,8 @@ export interface BackendOptions {
   maxRedeliveries?: number;
   /** Seconds an idempotency key is remembered (default one day). */
   idempotencyWindow?: number;
+  /** Size bounds of kwargs, meta and results per task (model/limits.ts defaults). */
+  limits?: Partial<TaskLimits>;
 }
 
 /** Filter of `getTasks`. */
@@ -90,6 +95,8 @@ export class TaskBackend {
   readonly leaseTimeout: number;
   readonly maxRedeliveries: number;
   readonly idempotencyWindowMs: number;
+  /** Size bounds per task: checked when queueing (kwargs, meta) and when a run ends (result). */
+  readonly limits: TaskLimits;
   /** Scheduler entries of periodic jobs, by name (empty unless scheduling). */
   readonly entries = new Map<string, SchedulerEntry>();
   /** When `tick()` next has work; null when not scheduling. */
@@ -99,6 +106,7 @@ export class TaskBackend {
 
   private readonly emitter = new EventEmitter();
   private readonly waiters = new TaskWaiters();
+  private readonly decoder: TaskDecoder;
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   private storedLastRuns: Record<string, number> = {};
   /** The store's clock minus this process's, as of the last tick. */
@@ -120,9 +128,11 @@ export class TaskBackend {
     this.pollTimeout = options.pollTimeout ?? 2;
     this.leaseTimeout = options.leaseTimeout ?? 30;
     this.maxRedeliveries = options.maxRedeliveries ?? 1;
+    this.limits = taskLimits(options.limits);
     this.idempotencyWindowMs = Math.round(1000 * (options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW_MS / 1000));
     this.emitter.setMaxListeners(0);
     this.log = getLogger(`pulsar.${this.name}.backend`);
+    this.decoder = new TaskDecoder(this.log);
     if (this.schedulePeriodic) {
       const now = DateTime.now();
       for (const job of this.registry.periodic()) this.entries.set(job.name, SchedulerEntry.forJob(job, now));
@@ -170,7 +180,7 @@ export class TaskBackend {
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
     const now = DateTime.now();
-    const tasks = items.map((item) => buildTask(this.registry, item, now));
+    const tasks = items.map((item) => buildTask(this.registry, item, now, this.limits));
     if (!tasks.length) return [];
     const keys = items.map((item) => idempotencyKeyOf(item));
     const ids = await this.store.queue(
@@ -219,7 +229,7 @@ export class TaskBackend {
     if (request.status !== undefined) f.status = Array.isArray(request.status) ? request.status : [request.status];
     if (request.fromTask) f.from_task = request.fromTask;
     const page = await this.store.list(f, { limit, cursor: request.cursor ?? null });
-    return { tasks: page.tasks.map((w) => Task.fromWire(w)), cursor: page.cursor };
+    return { tasks: this.decoder.decodeAll(page.tasks), cursor: page.cursor };
   }
 
   /** Tasks queued and not yet started. */
@@ -242,6 +252,7 @@ export class TaskBackend {
    * after `timeout` seconds. Listens before it reads, so no completion is missed.
    */
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
+    if (timeout !== undefined && timeout !== null) seconds(timeout, 'waitForTask timeout', MAX_TIMEOUT_SECONDS);
     try {
       await this.ensureSubscribed();
     } catch (err) {
@@ -352,6 +363,7 @@ export class TaskBackend {
         type: job.type,
         can_overlap: typeof job.canOverlap === 'function' ? 'maybe' : job.canOverlap,
       };
+      if (job.kwargsSchema) info.kwargs = describeKwargsSchema(job.kwargsSchema);
       const entry = this.entries.get(name);
       if (entry) {
         info.next_run = entry.nextRunAt().toMillis() / 1000;

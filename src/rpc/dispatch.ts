@@ -3,7 +3,7 @@
  * mapping of thrown errors to JSON-RPC error codes.
  */
 import type { Json } from '../model/json.js';
-import type { Logger } from '../infra/logger.js';
+import type { RequestErrorLog } from './error-log.js';
 import { rpcMethod, type CallContext } from './methods.js';
 import { checkRequest, errorResponse, resultResponse, RpcError, RPC_CODES, type RpcResponse } from './protocol.js';
 
@@ -14,7 +14,7 @@ export const MAX_BATCH = 1000;
 export type DispatchResult = RpcResponse | RpcResponse[] | null;
 
 /** Answers a request body. Never throws: every failure is a JSON-RPC error. */
-export async function dispatchBody(body: string, call: CallContext, log: Logger): Promise<DispatchResult> {
+export async function dispatchBody(body: string, call: CallContext, log: RequestErrorLog): Promise<DispatchResult> {
   let payload: unknown;
   try {
     payload = JSON.parse(body);
@@ -31,8 +31,8 @@ export async function dispatchBody(body: string, call: CallContext, log: Logger)
   return responses.length ? responses : null;
 }
 
-/** Answers one request; null for a notification. */
-async function answer(value: unknown, call: CallContext, log: Logger): Promise<RpcResponse | null> {
+/** Answers one request; null for a notification. Never throws: a batch is answered per item. */
+async function answer(value: unknown, call: CallContext, log: RequestErrorLog): Promise<RpcResponse | null> {
   const checked = checkRequest(value);
   if (!checked.ok) return errorResponse(checked.id, checked.error.toJSON());
   const { request } = checked;
@@ -40,25 +40,30 @@ async function answer(value: unknown, call: CallContext, log: Logger): Promise<R
   const id = request.id ?? null;
   const method = rpcMethod(request.method);
   if (!method) {
-    return notification ? null : errorResponse(id, { code: RPC_CODES.METHOD_NOT_FOUND, message: `Method not found: ${request.method}` });
+    return notification ? null : errorResponse(id, { code: RPC_CODES.METHOD_NOT_FOUND, message: `Method not found: ${request.method.slice(0, 100)}` });
   }
   try {
     const result: Json = (await method(request.params, call)) ?? null;
     return notification ? null : resultResponse(id, result);
   } catch (err) {
-    const error = toRpcError(err);
-    if (error.code === RPC_CODES.INTERNAL_ERROR && !isExpected(err)) {
-      log.error(`${request.method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    } else {
-      log.debug(`${request.method}: ${error.message}`);
+    let error: RpcError;
+    try {
+      error = toRpcError(err);
+    } catch {
+      error = new RpcError(RPC_CODES.INTERNAL_ERROR, 'Internal error');
     }
+    if (error.code === RPC_CODES.INTERNAL_ERROR && !isExpected(err)) log.serverError(request.method, err);
+    else log.clientError(request.method, { name: error.type ?? error.name, message: error.message });
     return notification ? null : errorResponse(id, error.toJSON());
   }
 }
 
-/** Errors that are answers, not faults of the server: not worth an error log line. */
+/**
+ * Errors that are answers, not faults of the server: not worth an error log line. A backend
+ * outage is one: its store logs it once when it starts and once when it ends.
+ */
 function isExpected(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TaskNotAvailable' || err.name === 'TaskTimeoutError');
+  return err instanceof Error && (err.name === 'TaskNotAvailable' || err.name === 'TaskTimeoutError' || err.name === 'BackendUnavailable');
 }
 
 /**
