@@ -30,6 +30,8 @@ export function queueArgs(
     claim ? String(claim.ranAtMs) : '',
   ];
   tasks.forEach((t, i) => {
+    // Broadcasts carry space-separated ids (redis-events.ts).
+    if (typeof t.id !== 'string' || !t.id || /\s/.test(t.id)) throw new TypeError(`A task id must be a non-empty string without spaces, got ${JSON.stringify(t.id)}`);
     const key = idempotencyKeys?.[i] ?? null;
     if (key !== null && (typeof key !== 'string' || !key)) {
       throw new TypeError(`An idempotency key must be a non-empty string or null, got ${JSON.stringify(key)}`);

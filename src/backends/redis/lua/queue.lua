@@ -25,7 +25,17 @@ if claim ~= '' then
   end
   redis.call('HSET', P .. 'lastruns', claim, ARGV[6])
 end
-local out, stored, i = {}, 0, 7
+-- Which ids are stored already (a command resent after a lost reply), for the whole batch at once.
+local ids, i = {}, 7
+for t = 1, n do
+  ids[t] = ARGV[i]
+  i = i + 9 + 2 * tonumber(ARGV[i + 8])
+end
+local known_ids = scores(P .. 'all', ids)
+-- Queue sequence numbers for the whole batch (gaps are harmless: they only order).
+local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
+local out, stored, seen = {}, 0, {}
+i = 7
 for t = 1, n do
   local id, lock, eta, expiry, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local queued, idem, name, nfields = tonumber(ARGV[i + 5]), ARGV[i + 6], ARGV[i + 7], tonumber(ARGV[i + 8])
@@ -35,7 +45,7 @@ for t = 1, n do
   local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
   if known then
     out[t] = known
-  elseif redis.call('EXISTS', key) == 1 then
+  elseif known_ids[t] or seen[id] then
     -- A command resent after a lost reply must not turn its own task into "locked".
     out[t] = id
   else
@@ -50,9 +60,10 @@ for t = 1, n do
     if not free then
       out[t] = ''
     else
+      seen[id] = true
       if lock ~= '' then redis.call('HSET', P .. 'locks', lock, id) end
-      local seq = redis.call('INCR', P .. 'seq')
-      local member = string.rep('0', 16 - #tostring(seq)) .. seq .. ':' .. id
+      local seq = seq0 + t
+      local member = string.format('%016d', seq) .. ':' .. id
       -- Listing score: the store's ms, with the sequence in the fraction so that tasks queued in
       -- one ms keep their order (a string: Lua would print the number with 14 digits only).
       local tq = string.format('%.0f.%03d', now, seq % 1000)
@@ -73,15 +84,15 @@ for t = 1, n do
       for k = 1, #extra do h[#h + 1] = extra[k] end
       redis.call('HSET', key, unpack(h))
       if due and due > now then
-        redis.call('ZADD', P .. 'delayed', due, id)
+        defer('ZADD', P .. 'delayed', due, id)
       else
-        redis.call('ZADD', KEYS[1], score, member)
+        defer('ZADD', KEYS[1], score, member)
       end
-      redis.call('ZADD', P .. 'all', tq, id)
-      redis.call('ZADD', P .. 's:6', tq, id)
-      redis.call('ZADD', P .. 'n:' .. name, tq, id)
+      defer('ZADD', P .. 'all', tq, id)
+      defer('ZADD', P .. 's:6', tq, id)
+      defer('ZADD', P .. 'n:' .. name, tq, id)
       if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id, 'PX', window) end
-      redis.call('PUBLISH', P .. 'task_queued', id)
+      publish('task_queued', id)
       stored = stored + 1
       out[t] = id
     end
