@@ -4,7 +4,10 @@
  * periodic claim when the script also claims a run (TaskStore.claimRun).
  */
 import type { WireTask } from '../../model/task.js';
-import { encodeTask, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
+import { encodeNewTask, type RedisKeys } from './redis-codec.js';
+
+/** Fields queue.lua writes itself: time_queued and status always, eta and expiry shifted to its clock. */
+const STORE_WRITTEN = new Set(['time_queued', 'status', 'eta', 'expiry']);
 
 /** A periodic run to claim in the same script. */
 export interface RunClaim {
@@ -45,9 +48,9 @@ export function queueArgs(
       Math.round(t.time_queued * 1000),
       key ?? '',
       t.name,
-      WIRE_KEYS.length,
-      ...encodeTask(t),
     );
+    const fields = encodeNewTask(t, STORE_WRITTEN);
+    args.push(fields.length / 2, ...fields);
   });
   return args;
 }

@@ -150,7 +150,8 @@ end
 local function already_saved(id, fin, worker, token, from, to, skip)
   if fin ~= worker .. ':' .. token then return false end
   for k = from, to, 2 do
-    if ARGV[k] ~= skip and redis.call('HGET', tkey(id), ARGV[k]) ~= ARGV[k + 1] then return false end
+    -- A field not stored is null (new tasks are stored without their null fields).
+    if ARGV[k] ~= skip and (redis.call('HGET', tkey(id), ARGV[k]) or 'null') ~= ARGV[k + 1] then return false end
   end
   return true
 end
