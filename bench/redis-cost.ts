@@ -135,8 +135,11 @@ async function main(): Promise<void> {
     admin.disconnect();
     await server.destroy();
   }
-  const median = [...rounds].sort((a, b) => a.cpuUs - b.cpuUs)[Math.floor(rounds.length / 2)] as Round;
-  console.log(`\n${TASKS} tasks, median round by CPU:`);
+  // On a shared machine CPU time only grows with contention: the least is the store's own cost.
+  const byCpu = [...rounds].sort((a, b) => a.cpuUs - b.cpuUs);
+  const median = byCpu[Math.floor(rounds.length / 2)] as Round;
+  console.log(`\n${TASKS} tasks, least Redis CPU of ${rounds.length} rounds: ${(byCpu[0] as Round).cpuUs.toFixed(1)} µs/task`);
+  console.log(`${TASKS} tasks, median round by CPU:`);
   console.log(`  commands/task ${median.commands.toFixed(2)}  scripts/task ${median.scripts.toFixed(3)}  PUBLISH/task ${median.publishes.toFixed(2)}  Redis CPU µs/task ${median.cpuUs.toFixed(1)} (main thread ${median.mainUs.toFixed(1)})`);
   const by = [...median.byCommand].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${(n / TASKS).toFixed(2)}`);
   console.log(`  by command: ${by.join(', ')}`);

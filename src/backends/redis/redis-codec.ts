@@ -5,8 +5,8 @@
  * is null (a new task is stored without its null fields). Lua scripts can
  * then change `status`, `retries` or `result` without decoding the whole task: Redis's Lua cjson
  * re-encodes numbers with 14 significant digits, which would silently round user kwargs and results.
- * Fields starting with `_` belong to the store (queue place, listing score, delivery owner and
- * fencing token, progress: listed in lua/_lib.lua) and are not wire keys.
+ * Fields starting with `_` belong to the store (queue place, listing score, the delivery whose
+ * finish was saved, progress: listed in lua/_lib.lua) and are not wire keys.
  */
 import type { Json, JsonObject } from '../../model/json.js';
 import type { TaskEvent } from '../../store/contract.js';
@@ -39,6 +39,10 @@ export class RedisKeys {
   readonly delayed: string;
   /** Pulled tasks: score lease deadline in ms (store clock), member id. */
   readonly inflight: string;
+  /** Tasks in flight: id → `worker:token`, their current delivery (what every write is fenced by). */
+  readonly fence: string;
+  /** Counter minting the fencing tokens of the app's deliveries. */
+  readonly tokens: string;
   /** Non-overlap locks: lock id → id of the task holding it. */
   readonly locks: string;
   /** Counter giving queue members their FIFO order. */
@@ -59,6 +63,8 @@ export class RedisKeys {
     this.queue = `${this.prefix}queue`;
     this.delayed = `${this.prefix}delayed`;
     this.inflight = `${this.prefix}inflight`;
+    this.fence = `${this.prefix}fence`;
+    this.tokens = `${this.prefix}tokens`;
     this.locks = `${this.prefix}locks`;
     this.seq = `${this.prefix}seq`;
     this.all = `${this.prefix}all`;

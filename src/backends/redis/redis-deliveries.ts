@@ -82,7 +82,9 @@ export class RedisDeliveries {
     checkFence(fence);
     const fields = this.puller.changedFields(task, fence.token);
     try {
-      return await this.finishes.add([task.id, fence.worker, fence.token, fields.length, ...fields], this.waitFor(task.id, fence.token));
+      // The lock id goes along (finish.lua releases it without reading the task): it never changes.
+      const lock = JSON.stringify(task.lock_id ?? null);
+      return await this.finishes.add([task.id, fence.worker, fence.token, lock, fields.length, ...fields], this.waitFor(task.id, fence.token));
     } finally {
       this.puller.release(task.id, fence.token);
     }

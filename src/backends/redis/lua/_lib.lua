@@ -1,8 +1,8 @@
 -- Prepended to every script of the redis:// store (redis-scripts.ts). ARGV[1] is always the app's
 -- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
 -- Store-only task hash fields: _qm (queue member), _score (queue score), _tq (listing score: time
--- queued, store ms, with a sequence in the fraction), _owner (worker holding the delivery, only while in flight), _token (fencing token of the
--- latest delivery), _fin (`worker:token` of the delivery whose finish or retry was saved), _progress.
+-- queued, store ms, with a sequence in the fraction), _fin (`worker:token` of the delivery whose
+-- finish or retry was saved), _progress. Deliveries in flight are in the app's `fence` hash.
 local P = ARGV[1]
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 
@@ -99,12 +99,12 @@ local function release_lock(id, lock_json)
   if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
 end
 
--- The task leaves the in-flight set and its worker's owned set; its fencing token stays. An empty
--- _owner (finish writes it in its one HSET) also means not in flight.
+-- The task leaves the in-flight set, its worker's owned set and the fence hash (deferred: a
+-- script that could meet the same id again tracks it itself).
 local function leave_flight(id, owner)
   defer('ZREM', P .. 'inflight', id)
-  if owner and owner ~= '' then defer('SREM', P .. 'owned:' .. owner, id) end
-  redis.call('HDEL', tkey(id), '_owner')
+  if owner then defer('SREM', P .. 'owned:' .. owner, id) end
+  defer('HDEL', P .. 'fence', id)
 end
 
 -- A task that became ready (status already written): listings, ended index, lock, task_done.
@@ -130,10 +130,35 @@ local function wake(n)
   redis.call('LTRIM', P .. 'wakeup', 0, 63)
 end
 
--- The current delivery of task `id` is (worker, token), and it is still in flight.
+-- The fence hash holds, for each task in flight, its current delivery `worker:token`; tokens come
+-- from one counter per app, so each delivery of a task gets a larger one than the one before.
 local function holds(id, worker, token)
-  local f = redis.call('HMGET', tkey(id), '_owner', '_token')
-  return f[1] == worker and f[2] == token
+  return redis.call('HGET', P .. 'fence', id) == worker .. ':' .. token
+end
+
+-- The worker of a fence value `worker:token` (worker ids may hold colons, tokens are digits).
+local function owner_of(fence)
+  return fence and string.match(fence, '^(.*):%d+$')
+end
+
+-- The current deliveries of `ids` (false where not in flight), one HMGET per 1000.
+local function fences(ids)
+  local out = {}
+  for from = 1, #ids, 1000 do
+    local to = math.min(#ids, from + 999)
+    local r = redis.call('HMGET', P .. 'fence', unpack(ids, from, to))
+    for k = from, to do out[k] = r[k - from + 1] end
+  end
+  return out
+end
+
+-- A task leaves the transient listings (QUEUED, RETRY, STARTED: where a task in flight may be
+-- listed) for status `to`'s, without reading its status.
+local function settle(id, to, tq)
+  for _, s in ipairs({ '6', '4', '5' }) do
+    if s ~= to then defer('ZREM', P .. 's:' .. s, id) end
+  end
+  defer('ZADD', P .. 's:' .. to, tq, id)
 end
 
 -- The value a write sends for `field` (ARGV[from..to], field/value pairs), else `current`.

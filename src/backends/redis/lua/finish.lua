@@ -2,45 +2,49 @@
 -- (TaskStore.finish). The finishes a store has in one turn of its event loop run as one script;
 -- each task is checked (fenced) on its own, and nothing is saved for a stale delivery.
 -- KEYS: 1 inflight (routing only)
--- ARGV: 1 prefix, then per task: id, worker, token, n, n field/value entries (only the changed
---       fields: n may be 0)
+-- ARGV: 1 prefix, then per task: id, worker, token, its lock id as JSON ('null' for none), n, n
+--       field/value entries (only the changed fields: n may be 0)
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
 -- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
 local now = now_ms()
-local out = {}
+local ids, at = {}, {}
 local i = 2
 while i <= #ARGV do
-  local id, worker, token, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  ids[#ids + 1] = ARGV[i]
+  at[#at + 1] = i
+  i = i + 5 + tonumber(ARGV[i + 4])
+end
+-- The deliveries and listing scores of the whole batch, read at once; `ended` holds the ids this
+-- run took out of flight (a second write of one in the batch finds it finished).
+local current, tqs, ended = fences(ids), scores(P .. 'all', ids), {}
+local out = {}
+for t, id in ipairs(ids) do
+  i = at[t]
+  local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  local from, to = i + 5, i + 4 + n
+  local fence = worker .. ':' .. token
   local key = tkey(id)
-  local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin', 'lock_id')
-  if f[1] == worker and f[2] == token then
-    -- One HSET: the changed fields, the delivery whose finish this is, and no owner any more (it
-    -- leaves flight: the in-flight and owned sets follow with the batch).
-    local h = { unpack(ARGV, i + 4, i + 3 + n) }
+  local flying = current[t] and not ended[id]
+  if flying and current[t] == fence then
+    ended[id] = true
+    -- One HSET: the changed fields and the delivery whose finish this is.
+    local h = { unpack(ARGV, from, to) }
     h[#h + 1] = '_fin'
-    h[#h + 1] = worker .. ':' .. token
-    h[#h + 1] = '_owner'
-    h[#h + 1] = ''
+    h[#h + 1] = fence
     redis.call('HSET', key, unpack(h))
-    defer('ZREM', P .. 'inflight', id)
-    defer('SREM', P .. 'owned:' .. worker, id)
-    -- Only changed fields are sent: what the arguments lack is what was stored.
-    local g = { sent('status', i + 4, i + 3 + n, f[3]), sent('lock_id', i + 4, i + 3 + n, f[6]) }
-    local tq = tq_of(id, f[4])
-    if READY[g[1]] then
-      became_ready(id, f[3], g[1], tq, now, g[2])
-    else
-      move(id, f[3], g[1], tq)
-      release_lock(id, g[2])
-      publish('task_done', id)
-    end
-    out[#out + 1] = 1
-  elseif (not f[1] or f[1] == '') and already_saved(id, f[5], worker, token, i + 4, i + 3 + n, nil) then
-    out[#out + 1] = 1
+    leave_flight(id, worker)
+    -- Only changed fields are sent: a status not sent is the stored one.
+    local status = sent('status', from, to, nil) or redis.call('HGET', key, 'status')
+    settle(id, status, tq_of(id, tqs[t]))
+    if READY[status] then defer('ZADD', P .. 'ended:' .. status, now, id) end
+    release_lock(id, lock)
+    publish('task_done', id)
+    out[t] = 1
+  elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from, to, nil) then
+    out[t] = 1
   else
-    out[#out + 1] = 0
+    out[t] = 0
   end
-  i = i + 4 + n
 end
 return out

@@ -56,16 +56,23 @@ while got < max and budget > 0 do
         redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
         became_ready(id, f.status, '3', tq_of(id, f._tq), now, f.lock_id)
       else
-        -- Each delivery of a task gets a larger token than the one before.
-        local token = (tonumber(f._token or '0') or 0) + 1
-        redis.call('HSET', key, '_owner', worker, '_token', token)
         defer('ZADD', P .. 'inflight', deadline, id)
         defer('SADD', owned, id)
-        out[#out + 1] = token
+        out[#out + 1] = id
         out[#out + 1] = fields
         got = got + 1
       end
     end
+  end
+end
+-- One token per delivery from the app's counter: each delivery of a task gets a larger token than
+-- the one before; the fence hash names the current delivery of each task in flight.
+if got > 0 then
+  local token = redis.call('INCRBY', P .. 'tokens', got) - got
+  for k = 2, #out, 2 do
+    token = token + 1
+    defer('HSET', P .. 'fence', out[k], worker .. ':' .. token)
+    out[k] = token
   end
 end
 if got == 0 then

@@ -18,13 +18,14 @@ end
 local requeued, failed, returned = {}, {}, {}
 for _, id in ipairs(ids) do
   local key = tkey(id)
-  local f = redis.call('HMGET', key, 'status', 'redeliveries', 'lock_id', '_score', '_qm', '_owner', '_tq')
-  local mine = worker == '' or f[6] == worker
-  if mine then leave_flight(id, f[6]) end
+  local f = redis.call('HMGET', key, 'status', 'redeliveries', 'lock_id', '_score', '_qm', '_tq')
+  local owner = owner_of(redis.call('HGET', P .. 'fence', id))
+  local mine = worker == '' or owner == worker
+  if mine then leave_flight(id, owner) end
   if worker ~= '' then redis.call('SREM', P .. 'owned:' .. worker, id) end
   -- Skip tasks gone (flushed), already ready, or (never expected) held by another worker.
   if mine and f[1] and not READY[f[1]] then
-    local tq = tq_of(id, f[7])
+    local tq = tq_of(id, f[6])
     if f[1] ~= '5' then
       redis.call('ZADD', KEYS[1], f[4] or '0', f[5] or new_member(id))
       returned[#returned + 1] = id

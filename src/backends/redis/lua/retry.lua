@@ -5,9 +5,10 @@
 -- Returns 1 (saved; also for a run resent after a lost reply) or 0 (fenced off).
 local id, worker, token = ARGV[2], ARGV[3], ARGV[4]
 local key = tkey(id)
-local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
-if not (f[1] == worker and f[2] == token) then
-  if (not f[1] or f[1] == '') and already_saved(id, f[5], worker, token, 5, #ARGV, 'eta') then return 1 end
+local f = redis.call('HMGET', key, 'status', '_tq', '_fin')
+local current = redis.call('HGET', P .. 'fence', id)
+if current ~= worker .. ':' .. token then
+  if not current and already_saved(id, f[3], worker, token, 5, #ARGV, 'eta') then return 1 end
   return 0
 end
 local now = now_ms()
@@ -17,7 +18,7 @@ local delay = math.floor((tonumber(g[2] or '0') or 0) * 1000 + 0.5)
 local member = new_member(id)
 leave_flight(id, worker)
 redis.call('HSET', key, '_qm', member, '_fin', worker .. ':' .. token, 'eta', delay > 0 and secs(now + delay) or 'null')
-move(id, f[3], g[1], tq_of(id, f[4]))
+move(id, f[1], g[1], tq_of(id, f[2]))
 if delay > 0 then
   redis.call('ZADD', P .. 'delayed', now + delay, id)
 else

@@ -5,20 +5,30 @@
 -- ARGV: 1 prefix, then per task: id, worker, token, n, n field/value entries (only the changed
 --       fields: n may be 0)
 -- Returns one 1 (saved) or 0 (fenced off: nothing saved) per task, in order.
-local out = {}
+local ids, at = {}, {}
 local i = 2
 while i <= #ARGV do
-  local id, worker, token, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  local key = tkey(id)
-  local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq')
-  if f[1] == worker and f[2] == token then
-    if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + n)) end
-    move(id, f[3], sent('status', i + 4, i + 3 + n, f[3]), tq_of(id, f[4]))
+  ids[#ids + 1] = ARGV[i]
+  at[#at + 1] = i
+  i = i + 4 + tonumber(ARGV[i + 3])
+end
+-- The deliveries and listing scores of the whole batch, read at once.
+local current, tqs = fences(ids), scores(P .. 'all', ids)
+local out = {}
+for t, id in ipairs(ids) do
+  i = at[t]
+  local worker, token, n = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  if current[t] == worker .. ':' .. token then
+    if n > 0 then
+      redis.call('HSET', tkey(id), unpack(ARGV, i + 4, i + 3 + n))
+      -- A task in flight is QUEUED, RETRY or STARTED: its listing follows a status it was sent.
+      local status = sent('status', i + 4, i + 3 + n, nil)
+      if status then settle(id, status, tq_of(id, tqs[t])) end
+    end
     publish('task_started', id)
-    out[#out + 1] = 1
+    out[t] = 1
   else
-    out[#out + 1] = 0
+    out[t] = 0
   end
-  i = i + 4 + n
 end
 return out
