@@ -103,6 +103,28 @@ describe('redis:// fenced deliveries', function () {
     expect((await store.get([d.task.id]))[0]?.result).to.equal(3);
   });
 
+  it('checks each write of one batch against what the writes before it in the batch did', async () => {
+    const store = stores.store(appName('fence'));
+    await store.queue([wireTask({ lock_id: 'L' })]);
+    const d = await pullOne(store, 'w');
+    const fence = { worker: 'w', token: d.token };
+    const done: WireTask = { ...d.task, status: SUCCESS, result: 3 };
+    // One turn: one finish.lua run. The second write of the same delivery meets a finished one.
+    const answers = await Promise.all([
+      store.finish(done, fence),
+      store.finish({ ...done, result: 4 }, fence),
+      store.finish(done, fence),
+      store.finish(done, { worker: 'w', token: d.token + 1 }),
+    ]);
+    expect(answers).to.deep.equal([true, false, true, false]);
+    const [t] = await store.get([d.task.id]);
+    expect([t?.status, t?.result]).to.deep.equal([SUCCESS, 3]);
+    expect((await store.list({ status: [SUCCESS] }, { limit: 10, cursor: null })).tasks.map((x) => x.id)).to.deep.equal([d.task.id]);
+    expect((await store.list({ status: [QUEUED, STARTED] }, { limit: 10, cursor: null })).tasks).to.deep.equal([]);
+    expect(await store.queue([wireTask({ lock_id: 'L' })]), 'lock released').to.not.include(null);
+    expect(await store.renew('w', [{ id: d.task.id, token: d.token }], 60_000), 'out of flight').to.deep.equal([d.task.id]);
+  });
+
   it('recovers a dead worker: started tasks requeued with a redelivery (retries untouched), unstarted ones returned uncharged', async () => {
     const store = stores.store(appName('recover'));
     const ids = (await store.queue([wireTask(), wireTask(), wireTask()])) as string[];
