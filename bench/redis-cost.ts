@@ -3,7 +3,7 @@
  *
  * On a private redis-server (spec/support/redis-server.ts): a producer TaskBackend queues `tasks`
  * no-op `addition` tasks in bulk and counts their `task_done` broadcasts; a second TaskBackend on
- * its own RedisStore runs them with one inline worker (50 concurrent tasks). Around each round it
+ * its own RedisStore runs them with one inline worker (50 concurrent tasks, `CONCURRENCY=`). Around each round it
  * reads INFO commandstats (which counts the commands run inside scripts too) and INFO cpu, and
  * prints per task: every command Redis ran (sent and inside scripts, PUBLISH included), the
  * scripts called (evalsha), the PUBLISHes and Redis's CPU time (user + sys, µs), then the commands
@@ -23,7 +23,8 @@ configureLogging({ level: 'warn' });
 
 const TASKS = Number(process.argv[2] ?? 5000);
 const ROUNDS = Number(process.argv[3] ?? 3);
-const CONCURRENCY = 50;
+/** Concurrent tasks of the worker (`CONCURRENCY=` in the environment; default 50). */
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 50);
 
 interface Round {
   commands: number;

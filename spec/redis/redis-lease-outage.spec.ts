@@ -142,4 +142,23 @@ describe('redis:// results outlive an outage shorter than the lease', function (
     expect(error).to.be.instanceOf(BackendUnavailable);
     expect(Date.now() - started).to.be.below(10_000);
   });
+
+  it('writes every field of a start sent again after a failed attempt (only changed fields are sent)', async () => {
+    const worker = store('resent');
+    await worker.queue([wireTask()]);
+    const [d] = await worker.pull({ worker: 'w', max: 1, leaseMs: 1500, waitMs: 0 });
+    const fence = { worker: 'w', token: d!.token };
+    const running: WireTask = { ...d!.task, status: STARTED, worker: 'w', time_started: Date.now() / 1000 };
+    await server.stop();
+    let error: unknown;
+    await worker.start(running, fence).catch((e: unknown) => (error = e));
+    expect(error, 'the first attempt fails').to.be.instanceOf(BackendUnavailable);
+    await server.start();
+    await worker.link.ready(undefined, 10_000);
+    // What a worker's writer does while the lease may hold: the same start again.
+    expect(await worker.start(running, fence)).to.equal(true);
+    const [t] = await worker.get([d!.task.id]);
+    expect([t?.status, t?.worker, t?.time_started]).to.deep.equal([STARTED, 'w', running.time_started]);
+    expect((await worker.list({ status: [STARTED] }, { limit: 10, cursor: null })).tasks.map((x) => x.id)).to.deep.equal([d!.task.id]);
+  });
 });
