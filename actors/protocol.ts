@@ -6,6 +6,7 @@ import type { JobListEntry, QueueItem, TaskFilter } from '../src/producer/backen
 import type { StoreMethod } from '../src/backends/remote.js';
 import type { JsonObject } from '../src/model/json.js';
 import type { QueueOptions } from '../src/model/options.js';
+import type { QueueOperation } from '../src/producer/operations.js';
 import type { TaskEvent } from '../src/store/contract.js';
 import type { WireTask } from '../src/model/task.js';
 import type { Reply, TypedRef } from './refs.js';
@@ -35,7 +36,9 @@ export type QueueRequest =
   | { type: 'revoke_task'; id: string; replyTo: TypedRef<Reply<boolean>> }
   | { type: 'job_list'; jobNames?: string[] | null; replyTo: TypedRef<Reply<JobListEntry[]>> }
   | { type: 'next_scheduled'; jobNames?: string[] | null; replyTo: TypedRef<Reply<[string, number] | [string[] | null, null] | null>> }
-  | { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> };
+  | { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> }
+  /** Operations beyond pulsar (retry, purge, ...): src/producer/operations.ts. */
+  | { type: 'operation'; operation: QueueOperation; replyTo: TypedRef<Reply<unknown>> };
 
 /** What workers and timers tell a monitor. */
 export type MonitorInternal =

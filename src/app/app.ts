@@ -7,6 +7,7 @@ import type { Json, JsonObject } from '../model/json.js';
 import type { Logger } from '../infra/logger.js';
 import type { QueueOptions } from '../model/options.js';
 import type { Task } from '../model/task.js';
+import type { TaskStatus } from '../model/states.js';
 
 /** A TaskQueue's operations as another application sees them (answered by its monitor). */
 export interface QueueApi {
@@ -23,6 +24,12 @@ export interface QueueApi {
   nextScheduled(jobNames?: string[] | null): Promise<[string, number] | [string[] | null, null] | null>;
   /** The monitor's info: workers (id, pid/thread, running, processed, age) and backend. */
   info(): Promise<JsonObject>;
+  /** A new run of a FAILURE or REVOKED task (src/producer/operations.ts); null when a lock held it back. */
+  retryTask(id: string): Promise<string | null>;
+  /** Deletes ended tasks older than `olderThan` seconds (of these statuses); resolves to how many. */
+  purgeTasks(olderThan: number, statuses?: TaskStatus[]): Promise<number>;
+  /** Epoch seconds of each periodic job's last run. */
+  lastRuns(): Promise<JsonObject>;
 }
 
 /** What the arbiter gives a service application when it starts it. */

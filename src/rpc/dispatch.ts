@@ -58,7 +58,7 @@ async function answer(value: unknown, call: CallContext, log: Logger): Promise<R
 
 /** Errors that are answers, not faults of the server: not worth an error log line. */
 function isExpected(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TaskNotAvailable' || err.name === 'TaskTimeoutError');
+  return err instanceof Error && ['TaskNotAvailable', 'TaskTimeoutError', 'TaskNotFound', 'TaskNotRetryable', 'InvalidOperation'].includes(err.name);
 }
 
 /**
@@ -80,6 +80,9 @@ export function toRpcError(err: unknown): RpcError {
         timeout: typeof fields.timeoutSeconds === 'number' ? fields.timeoutSeconds : null,
       });
     case 'InvalidTaskArguments':
+    case 'InvalidOperation':
+    case 'TaskNotFound':
+    case 'TaskNotRetryable':
       return new RpcError(RPC_CODES.INVALID_PARAMS, `Invalid params: ${err.message}`, { type: err.name });
     default:
       return new RpcError(RPC_CODES.INTERNAL_ERROR, `Internal error: ${err.message}`, { type: err.name });

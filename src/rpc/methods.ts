@@ -5,19 +5,17 @@
 import type { AppContext, QueueApi } from '../app/app.js';
 import type { TaskFilter } from '../producer/backend.js';
 import type { Json, JsonObject } from '../model/json.js';
-import type { QueueOptions } from '../model/options.js';
 import type { Task } from '../model/task.js';
 import {
-  isObject,
   namedParams,
-  optionalObject,
   optionalSeconds,
   optionalStatus,
   optionalString,
   optionalStringList,
   requiredString,
 } from './params.js';
-import { invalidParams, type RpcParams } from './protocol.js';
+import type { RpcParams } from './protocol.js';
+import { readQueueTaskParams } from './queue-params.js';
 
 /** What a method is given besides its params. */
 export interface CallContext {
@@ -31,9 +29,6 @@ export interface CallContext {
 
 /** A method: params in, a JSON result out; throws RpcError or a library error. */
 export type RpcMethod = (params: RpcParams | undefined, call: CallContext) => Promise<Json>;
-
-/** Keys of `queue_task` that are not kwargs. */
-const QUEUE_TASK_KEYS = ['jobname', 'meta_data', 'expiry'] as const;
 
 const methods = new Map<string, RpcMethod>();
 
@@ -86,31 +81,20 @@ define('num_tasks', [], async (_p, call) => call.queue().numTasks());
 // Beyond pulsar: a queued task → REVOKED; false if it started already or does not exist.
 define('revoke_task', ['id'], async (p, call) => call.queue().revokeTask(requiredString('revoke_task', p, 'id')));
 
-/**
- * `queue_task`: named params are `jobname`, `meta_data?`, `expiry?` and kwargs for every other
- * key (pulsar's shape); positional params are `[jobname, kwargs?, meta_data?, expiry?]`, which
- * lets kwargs use the reserved names too.
- */
+// Beyond pulsar: a new run of a FAILURE or REVOKED task (same kwargs, meta.retry_of = id).
+define('retry_task', ['id'], async (p, call) => call.queue().retryTask(requiredString('retry_task', p, 'id')));
+
+// Beyond pulsar: deletes ended tasks that ended more than `older_than` seconds ago (default 0).
+define('purge_tasks', ['older_than', 'status'], async (p, call) => {
+  const statuses = optionalStatus('purge_tasks', p, 'status');
+  return call.queue().purgeTasks(optionalSeconds('purge_tasks', p, 'older_than') ?? 0, statuses);
+});
+
+/** `queue_task`: see queue-params.ts for its three forms and the reserved option names. */
 methods.set('queue_task', async (params, call) => {
-  let p: JsonObject;
-  let kwargs: JsonObject;
-  if (Array.isArray(params)) {
-    p = namedParams('queue_task', params, ['jobname', 'kwargs', 'meta_data', 'expiry']);
-    const given = p.kwargs;
-    if (given !== undefined && given !== null && !isObject(given)) throw invalidParams('queue_task: kwargs must be an object of key-valued arguments');
-    kwargs = given ?? {};
-  } else {
-    p = params ?? {};
-    // fromEntries defines keys as own data: a `__proto__` key stays a key, never a prototype.
-    kwargs = Object.fromEntries(Object.entries(p).filter(([key]) => !(QUEUE_TASK_KEYS as readonly string[]).includes(key)));
-  }
-  const jobname = requiredString('queue_task', p, 'jobname');
-  const options: QueueOptions = {
-    // The server's parameters win: a client must not pass itself off as another caller.
-    metaParams: { ...(optionalObject('queue_task', p, 'meta_data') ?? {}), ...call.requestMeta() },
-  };
-  const expiry = optionalSeconds('queue_task', p, 'expiry');
-  if (expiry !== undefined) options.expiry = expiry;
+  const { jobname, kwargs, options } = readQueueTaskParams(params);
+  // The server's parameters win: a client must not pass itself off as another caller.
+  options.metaParams = { ...(options.metaParams ?? {}), ...call.requestMeta() };
   return call.queue().queueTask(jobname, kwargs, options);
 });
 
