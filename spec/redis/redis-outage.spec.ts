@@ -84,12 +84,33 @@ describe('redis:// when Redis goes away', function () {
     const p = backend('down');
     await p.numTasks();
     await server.stop();
-    for (const call of [() => p.queueTask('addition'), () => p.numTasks(), () => p.waitForTask('x', 30), () => p.flush()]) {
+    for (const call of [() => p.queueTask('addition'), () => p.numTasks(), () => p.flush()]) {
       const { ms, error } = await settle(call());
       expect(error).to.be.instanceOf(BackendUnavailable);
       expect((error as Error).message).to.match(/Redis redis:\/\/127\.0\.0\.1:\d+\/0 is unavailable/);
       expect(ms).to.be.below(2000);
     }
+  });
+
+  it('lets waitForTask ride out an outage that starts before it, until the task is done', async () => {
+    const name = 'wait-outage';
+    const p = backend(name);
+    const [id] = (await p.queueTasks([{ jobName: 'addition', kwargs: { a: 2, b: 3 } }])) as string[];
+    await server.stop();
+    const waiting = p.waitForTask(id as string, 60);
+    let early: unknown = 'pending';
+    waiting.then(
+      (t) => (early = t),
+      (e: unknown) => (early = e),
+    );
+    // The first reads meet the outage: the wait must still be pending, not rejected.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(early).to.equal('pending');
+    await server.start();
+    backend(name).start({ id: `${name}-w`, concurrency: 'inline', pid: process.pid });
+    const task = await waiting;
+    expect(task?.status).to.equal(SUCCESS);
+    expect(task?.result).to.equal(5);
   });
 
   it('gives a clear error at once when Redis was never reachable', async () => {

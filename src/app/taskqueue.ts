@@ -58,6 +58,8 @@ export interface TaskQueueConfig {
   resultTtl?: number;
   /** Seconds running tasks get to finish when the queue stops (default 10). */
   shutdownGrace?: number;
+  /** Seconds a job may run past its timeout before its process or thread worker is killed (default 5). */
+  stuckGrace?: number;
   /** Restart budget: at most `restartIntensity` unexpected restarts per `restartPeriod` s. */
   restartIntensity?: number;
   restartPeriod?: number;
@@ -151,6 +153,7 @@ export function normalizeSettings(config: TaskQueueConfig): TaskQueueSettings {
     leaseTimeout: secondsSetting(config.leaseTimeout ?? 30, 'leaseTimeout', 0.1),
     maxRedeliveries: intSetting(config.maxRedeliveries ?? 1, 'maxRedeliveries', 0),
     shutdownGrace: secondsSetting(config.shutdownGrace ?? 10, 'shutdownGrace', 0),
+    stuckGrace: secondsSetting(config.stuckGrace ?? 5, 'stuckGrace', 0),
     resultTtl: secondsSetting(config.resultTtl ?? 86_400, 'resultTtl', 0),
     restartIntensity: intSetting(config.restartIntensity ?? 10, 'restartIntensity', 0),
     restartPeriod: secondsSetting(config.restartPeriod ?? 60, 'restartPeriod', 0.1),

@@ -3,13 +3,20 @@
  * mailbox, an IPC channel, a thread's port). The store that answers stays the one source of truth.
  */
 import type { Json } from '../model/json.js';
+import type { TaskStatus } from '../model/states.js';
 import type {
+  Delivery,
+  DeliveryRef,
   EventListener,
+  Fence,
+  PageRequest,
   PullRequest,
+  QueueRequestOptions,
   RecoverRequest,
   RecoverResult,
   StoreFilter,
   TaskEvent,
+  TaskPage,
   TaskStore,
 } from '../store/contract.js';
 import type { WireTask } from '../model/task.js';
@@ -18,8 +25,8 @@ import type { WireTask } from '../model/task.js';
 export type StoreMethod = Exclude<keyof TaskStore, 'subscribe' | 'close'>;
 
 export const STORE_METHODS: readonly StoreMethod[] = [
-  'queue', 'get', 'list', 'numQueued', 'revoke', 'flush', 'pull', 'start', 'finish', 'retry', 'renew',
-  'recover', 'publish', 'progress', 'claimRun', 'lastRuns', 'interrupt', 'purge',
+  'queue', 'get', 'list', 'numQueued', 'revoke', 'flush', 'now', 'pull', 'start', 'finish', 'retry', 'renew',
+  'release', 'recover', 'publish', 'progress', 'claimRun', 'lastRuns', 'interrupt', 'purge',
 ];
 
 /** True when `name` is a method a transport may call. */
@@ -52,38 +59,44 @@ export class RemoteStore implements TaskStore {
     return this.transport.call(method, args, timeoutMs) as Promise<T>;
   }
 
-  queue(tasks: WireTask[]): Promise<(string | null)[]> {
-    return this.call('queue', [tasks]);
+  queue(tasks: WireTask[], options?: QueueRequestOptions): Promise<(string | null)[]> {
+    return this.call('queue', options ? [tasks, options] : [tasks]);
   }
   get(ids: string[]): Promise<(WireTask | null)[]> {
     return this.call('get', [ids]);
   }
-  list(filter: StoreFilter): Promise<WireTask[]> {
-    return this.call('list', [filter]);
+  list(filter: StoreFilter, page: PageRequest): Promise<TaskPage> {
+    return this.call('list', [filter, page]);
   }
   numQueued(): Promise<number> {
     return this.call('numQueued', []);
   }
-  revoke(id: string, nowMs: number): Promise<boolean> {
-    return this.call('revoke', [id, nowMs]);
+  revoke(id: string): Promise<boolean> {
+    return this.call('revoke', [id]);
   }
   flush(): Promise<void> {
     return this.call('flush', []);
   }
-  pull(request: PullRequest): Promise<WireTask[]> {
+  now(): Promise<number> {
+    return this.call('now', []);
+  }
+  pull(request: PullRequest): Promise<Delivery[]> {
     return this.call('pull', [request], request.waitMs + CALL_TIMEOUT_MS);
   }
-  start(task: WireTask, worker: string): Promise<boolean> {
-    return this.call('start', [task, worker]);
+  start(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.call('start', [task, fence]);
   }
-  finish(task: WireTask, worker: string): Promise<boolean> {
-    return this.call('finish', [task, worker]);
+  finish(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.call('finish', [task, fence]);
   }
-  retry(task: WireTask, worker: string): Promise<boolean> {
-    return this.call('retry', [task, worker]);
+  retry(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.call('retry', [task, fence]);
   }
-  renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
-    return this.call('renew', [worker, ids, leaseMs]);
+  renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
+    return this.call('renew', [worker, deliveries, leaseMs]);
+  }
+  release(worker: string, deliveries?: DeliveryRef[]): Promise<string[]> {
+    return this.call('release', deliveries ? [worker, deliveries] : [worker]);
   }
   recover(request: RecoverRequest): Promise<RecoverResult> {
     return this.call('recover', [request]);
@@ -91,11 +104,11 @@ export class RemoteStore implements TaskStore {
   publish(event: TaskEvent, taskId: string): Promise<void> {
     return this.call('publish', [event, taskId]);
   }
-  progress(taskId: string, value: Json): Promise<void> {
-    return this.call('progress', [taskId, value]);
+  progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
+    return this.call('progress', fence ? [taskId, value, fence] : [taskId, value]);
   }
-  claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
-    return this.call('claimRun', [name, previousMs, ranAtMs]);
+  claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
+    return this.call('claimRun', [name, previousMs, ranAtMs, task]);
   }
   lastRuns(): Promise<Record<string, number>> {
     return this.call('lastRuns', []);
@@ -103,8 +116,8 @@ export class RemoteStore implements TaskStore {
   interrupt(worker: string): Promise<void> {
     return this.call('interrupt', [worker]);
   }
-  purge(beforeMs: number, limit: number): Promise<number> {
-    return this.call('purge', [beforeMs, limit]);
+  purge(olderThanMs: number, limit: number, statuses?: TaskStatus[]): Promise<number> {
+    return this.call('purge', statuses ? [olderThanMs, limit, statuses] : [olderThanMs, limit]);
   }
   subscribe(listener: EventListener): Promise<() => Promise<void>> {
     return this.transport.subscribe(listener);

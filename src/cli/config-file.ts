@@ -14,7 +14,7 @@ export const CONFIG_KEYS: readonly string[] = [
   'name', 'taskPaths', 'taskBackend', 'concurrentTasks', 'schedulePeriodic', 'workers', 'concurrency', 'maxRequests', 'timeout',
   'rpc', 'rpcBind', 'rpcToken', 'rpcInsecure', 'logLevel', 'logJson',
   // TaskQueue settings without a flag.
-  'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl',
+  'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl',
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',
   // RpcServer settings without a flag.
   'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters',

@@ -25,6 +25,11 @@ export interface QueueOptions {
   timeout?: number | Duration | null;
   /** The id of the task that queues this one (set by `Job.queueTask`). */
   fromTask?: string | null;
+  /**
+   * A caller's key for this request: queueing again with a key already used within the backend's
+   * idempotency window (default one day) gives the first task's id instead of a second task.
+   */
+  idempotencyKey?: string | null;
 }
 
 /** Seconds of a number-or-Duration option, checked. */

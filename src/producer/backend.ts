@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
-import { InvalidTaskArguments } from '../model/errors.js';
+import { BackendUnavailable, InvalidTaskArguments } from '../model/errors.js';
 import { generateTaskIds } from '../model/ids.js';
 import type { Job } from '../job/job.js';
 import type { Json, JsonObject } from '../model/json.js';
@@ -13,7 +13,15 @@ import type { QueueOptions } from '../model/options.js';
 import type { JobRegistry } from '../job/registry.js';
 import { SchedulerEntry } from '../job/scheduler.js';
 import type { TaskStatus } from '../model/states.js';
-import type { StoreFilter, TaskEvent, TaskStore } from '../store/contract.js';
+import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DEFAULT_PAGE_LIMIT,
+  MAX_PAGE_LIMIT,
+  type Fence,
+  type StoreFilter,
+  type TaskEvent,
+  type TaskStore,
+} from '../store/contract.js';
 import { Task } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
@@ -41,6 +49,8 @@ export interface BackendOptions {
   leaseTimeout?: number;
   /** Redeliveries of a task whose worker was lost, before it ends FAILURE. */
   maxRedeliveries?: number;
+  /** Seconds an idempotency key is remembered (default one day). */
+  idempotencyWindow?: number;
 }
 
 /** Filter of `getTasks`. */
@@ -49,6 +59,18 @@ export interface TaskFilter {
   name?: string;
   status?: TaskStatus | TaskStatus[];
   fromTask?: string;
+}
+
+/** A page request of `listTasks`: the filter, at most `limit` tasks (default 100, max 1000), from `cursor`. */
+export interface TaskListRequest extends TaskFilter {
+  limit?: number;
+  cursor?: string | null;
+}
+
+/** A page of tasks, newest queued first; `cursor` is null when there is no more. */
+export interface TaskList {
+  tasks: Task[];
+  cursor: string | null;
 }
 
 /** An entry of `jobList`: `[name, info]`. */
@@ -67,6 +89,7 @@ export class TaskBackend {
   readonly pollTimeout: number;
   readonly leaseTimeout: number;
   readonly maxRedeliveries: number;
+  readonly idempotencyWindowMs: number;
   /** Scheduler entries of periodic jobs, by name (empty unless scheduling). */
   readonly entries = new Map<string, SchedulerEntry>();
   /** When `tick()` next has work; null when not scheduling. */
@@ -78,6 +101,9 @@ export class TaskBackend {
   private readonly waiters = new TaskWaiters();
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   private storedLastRuns: Record<string, number> = {};
+  /** The store's clock minus this process's, as of the last tick. */
+  private clockOffsetMs = 0;
+  private clockAligned = false;
   private closed = false;
   protected readonly log;
 
@@ -94,6 +120,7 @@ export class TaskBackend {
     this.pollTimeout = options.pollTimeout ?? 2;
     this.leaseTimeout = options.leaseTimeout ?? 30;
     this.maxRedeliveries = options.maxRedeliveries ?? 1;
+    this.idempotencyWindowMs = Math.round(1000 * (options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW_MS / 1000));
     this.emitter.setMaxListeners(0);
     this.log = getLogger(`pulsar.${this.name}.backend`);
     if (this.schedulePeriodic) {
@@ -109,7 +136,7 @@ export class TaskBackend {
   }
 
   /** Ids of the tasks running in this process. */
-  get concurrentTasks(): Set<string> {
+  get concurrentTasks(): ReadonlySet<string> {
     return this.runtime?.running ?? new Set();
   }
 
@@ -135,13 +162,21 @@ export class TaskBackend {
     return id ?? null;
   }
 
-  /** Queues many tasks in one round trip. Every item is checked before anything is stored. */
+  /**
+   * Queues many tasks in one call (a store may split a large batch into bounded steps). Every item
+   * is checked before anything is stored. An item with an `idempotencyKey` already used within
+   * the backend's window gives the first task's id and stores nothing.
+   */
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
     const now = DateTime.now();
     const tasks = items.map((item) => buildTask(this.registry, item, now));
     if (!tasks.length) return [];
-    const ids = await this.store.queue(tasks.map((t) => t.toWire()));
+    const keys = items.map((item) => idempotencyKeyOf(item));
+    const ids = await this.store.queue(
+      tasks.map((t) => t.toWire()),
+      keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined,
+    );
     for (const task of tasks) this.entries.get(task.name)?.next(now);
     return ids;
   }
@@ -154,14 +189,37 @@ export class TaskBackend {
     return wire ? Task.fromWire(wire) : null;
   }
 
-  /** Tasks matching every given field. */
+  /**
+   * Tasks matching every given field, newest queued first: at most `MAX_PAGE_LIMIT` (1000) of
+   * them. Use `listTasks` to page through more.
+   */
   async getTasks(filter: TaskFilter = {}): Promise<Task[]> {
+    const tasks: Task[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: TaskList = await this.listTasks({ ...filter, limit: MAX_PAGE_LIMIT - tasks.length, cursor });
+      tasks.push(...page.tasks);
+      cursor = page.cursor;
+    } while (cursor !== null && tasks.length < MAX_PAGE_LIMIT);
+    return tasks;
+  }
+
+  /** A page of the tasks matching every given field, newest queued first, and the next cursor. */
+  async listTasks(request: TaskListRequest = {}): Promise<TaskList> {
+    const limit = request.limit ?? DEFAULT_PAGE_LIMIT;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT) {
+      throw new InvalidTaskArguments(`limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${String(request.limit)}`);
+    }
+    if (request.cursor !== undefined && request.cursor !== null && typeof request.cursor !== 'string') {
+      throw new InvalidTaskArguments(`cursor must be a string from an earlier page, got ${String(request.cursor)}`);
+    }
     const f: StoreFilter = {};
-    if (filter.ids) f.ids = filter.ids.map(String);
-    if (filter.name) f.name = filter.name;
-    if (filter.status !== undefined) f.status = Array.isArray(filter.status) ? filter.status : [filter.status];
-    if (filter.fromTask) f.from_task = filter.fromTask;
-    return (await this.store.list(f)).map((w) => Task.fromWire(w));
+    if (request.ids) f.ids = request.ids.map(String);
+    if (request.name) f.name = request.name;
+    if (request.status !== undefined) f.status = Array.isArray(request.status) ? request.status : [request.status];
+    if (request.fromTask) f.from_task = request.fromTask;
+    const page = await this.store.list(f, { limit, cursor: request.cursor ?? null });
+    return { tasks: page.tasks.map((w) => Task.fromWire(w)), cursor: page.cursor };
   }
 
   /** Tasks queued and not yet started. */
@@ -171,7 +229,7 @@ export class TaskBackend {
 
   /** A queued task → REVOKED; false if it already started or does not exist. */
   revokeTask(id: string): Promise<boolean> {
-    return this.store.revoke(String(id), Date.now());
+    return this.store.revoke(String(id));
   }
 
   /** Removes this application's tasks only. */
@@ -184,7 +242,14 @@ export class TaskBackend {
    * after `timeout` seconds. Listens before it reads, so no completion is missed.
    */
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
-    await this.ensureSubscribed();
+    try {
+      await this.ensureSubscribed();
+    } catch (err) {
+      // A store outage: the waiter's re-reads ride it out until its own timeout; the next wait
+      // subscribes again.
+      if (!(err instanceof BackendUnavailable)) throw err;
+      this.unsubscribe = null;
+    }
     return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500));
   }
 
@@ -211,19 +276,34 @@ export class TaskBackend {
     return this.unsubscribe;
   }
 
-  /** Stores a progress value and broadcasts `task_progress`. */
-  reportProgress(taskId: string, value: Json): Promise<void> {
-    return this.store.progress(taskId, value);
+  /**
+   * Stores a progress value and broadcasts `task_progress`. A worker passes its delivery's fence:
+   * a run that lost its task then stores nothing.
+   */
+  async reportProgress(taskId: string, value: Json, fence?: Fence): Promise<void> {
+    await this.store.progress(taskId, value, fence);
   }
 
   // ---- scheduling -------------------------------------------------------------------------
 
   /**
-   * Queues each due periodic job once across every scheduler sharing the store, and sets
-   * `nextRun` to now plus the smallest remaining time.
+   * Queues each due periodic job once across every scheduler sharing the store (each run is
+   * claimed and queued in one atomic store call), and sets `nextRun` to now plus the smallest
+   * remaining time. Due times follow the store's clock (`now` given: that time instead); `nextRun`
+   * is on this process's clock, made of durations only, so a skewed clock changes nothing.
    */
-  async tick(now: DateTime = DateTime.now()): Promise<void> {
+  async tick(now?: DateTime): Promise<void> {
     if (!this.schedulePeriodic || this.closed) return;
+    const localMs = Date.now();
+    if (!now) {
+      const storeMs = await this.store.now();
+      const offset = storeMs - localMs;
+      // The entries were made on this process's clock: move them onto the store's once.
+      if (!this.clockAligned) for (const entry of this.entries.values()) entry.lastRunAt = entry.lastRunAt.plus({ milliseconds: offset });
+      this.clockAligned = true;
+      this.clockOffsetMs = offset;
+      now = DateTime.fromMillis(storeMs);
+    }
     this.storedLastRuns = await this.store.lastRuns();
     let soonest = Infinity;
     for (const entry of this.entries.values()) {
@@ -231,26 +311,25 @@ export class TaskBackend {
       if (stored !== undefined && stored > entry.lastRunAt.toMillis()) entry.lastRunAt = DateTime.fromMillis(stored);
       const [due, remaining] = entry.isDue(now);
       if (due) {
-        if (await this.store.claimRun(entry.name, stored ?? null, now.toMillis())) {
-          try {
-            await this.queueTask(entry.name);
-          } catch (err) {
-            this.log.error(`periodic job ${entry.name} could not be queued: ${String(err)}`);
-          }
+        try {
+          const task = buildTask(this.registry, { jobName: entry.name }, now).toWire();
+          if ((await this.store.claimRun(entry.name, stored ?? null, now.toMillis(), task)) !== false) entry.next(now);
+        } catch (err) {
+          this.log.error(`periodic job ${entry.name} could not be queued: ${String(err)}`);
         }
-        // queueTask counted the run; the entry's clock is the tick's, whoever queued it.
+        // The entry's clock is the tick's, whoever queued the run.
         entry.lastRunAt = now;
       }
       soonest = Math.min(soonest, due ? entry.isDue(now)[1] : remaining);
     }
-    this.nextRun = Number.isFinite(soonest) ? now.plus({ milliseconds: Math.max(0, soonest * 1000) }) : null;
+    this.nextRun = Number.isFinite(soonest) ? DateTime.fromMillis(localMs).plus({ milliseconds: Math.max(0, soonest * 1000) }) : null;
   }
 
   /**
    * null when not scheduling; `[name, 0]` for the first due entry, else `[name, seconds]` for the
    * soonest; `[jobNames, null]` when no entry matches.
    */
-  nextScheduled(jobNames?: string[] | null, now: DateTime = DateTime.now()): [string, number] | [string[] | null, null] | null {
+  nextScheduled(jobNames?: string[] | null, now: DateTime = DateTime.now().plus({ milliseconds: this.clockOffsetMs })): [string, number] | [string[] | null, null] | null {
     if (!this.schedulePeriodic) return null;
     let best: [string, number] | null = null;
     for (const entry of this.entries.values()) {
@@ -308,4 +387,14 @@ export class TaskBackend {
     }
     await this.store.close();
   }
+}
+
+/** The idempotency key of a queue item, checked; null when it has none. */
+function idempotencyKeyOf(item: QueueItem): string | null {
+  const key = item?.options?.idempotencyKey;
+  if (key === undefined || key === null) return null;
+  if (typeof key !== 'string' || !key || key.length > 200) {
+    throw new InvalidTaskArguments(`idempotencyKey must be a non-empty string of at most 200 characters, got ${JSON.stringify(key)}`);
+  }
+  return key;
 }

@@ -19,7 +19,7 @@ export interface QueueItem {
 }
 
 const QUEUE_OPTION_KEYS = new Set([
-  'metaParams', 'expiry', 'delay', 'eta', 'priority', 'maxRetries', 'retryDelay', 'timeout', 'fromTask',
+  'metaParams', 'expiry', 'delay', 'eta', 'priority', 'maxRetries', 'retryDelay', 'timeout', 'fromTask', 'idempotencyKey',
 ]);
 
 /** A new QUEUED task from a queue item; throws TaskNotAvailable or InvalidTaskArguments. */

@@ -24,7 +24,6 @@ export class TaskWaiters {
       let settled = false;
       let checking = false;
       let again = false;
-      let first = true;
       let timer: NodeJS.Timeout | undefined;
       const finish = (fn: () => void) => {
         if (settled) return;
@@ -43,7 +42,6 @@ export class TaskWaiters {
         read(id).then(
           (task) => {
             checking = false;
-            first = false;
             if (!task) finish(() => resolve(null));
             else if (task.done()) finish(() => resolve(task));
             else if (again) {
@@ -53,9 +51,9 @@ export class TaskWaiters {
           },
           (err: unknown) => {
             checking = false;
-            // During a store outage the next re-read (or the timeout) decides; other errors end the wait.
-            if (first || !(err instanceof BackendUnavailable)) finish(() => reject(err));
-            first = false;
+            // During a store outage, even at the first read, the next re-read (or the wait's own
+            // timeout) decides; other errors end the wait.
+            if (!(err instanceof BackendUnavailable)) finish(() => reject(err));
           },
         );
       };

@@ -6,6 +6,7 @@ import type { Logger } from '../infra/logger.js';
 import type { Task } from '../model/task.js';
 import type { TaskBackend } from '../producer/backend.js';
 import type { Json } from '../model/json.js';
+import type { Fence } from '../store/contract.js';
 
 /** The worker a task runs in. */
 export interface WorkerInfo {
@@ -25,6 +26,8 @@ export class TaskConsumer {
     readonly backend: TaskBackend,
     readonly worker: WorkerInfo,
     readonly signal: AbortSignal,
+    /** The fence of the running delivery (it changes if the task is delivered here again). */
+    private readonly fence?: () => Fence,
   ) {}
 
   /** The id of the running task. */
@@ -41,6 +44,6 @@ export class TaskConsumer {
   progress(value: Json): Promise<void> {
     // The task is saved whole when it ends: its own meta must carry the progress too.
     this.task.meta = { ...this.task.meta, progress: value };
-    return this.backend.reportProgress(this.task.id, value);
+    return this.backend.reportProgress(this.task.id, value, this.fence?.());
   }
 }

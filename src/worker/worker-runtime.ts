@@ -1,39 +1,71 @@
 /**
  * WorkerRuntime: the worker side of a backend. Pulls as many tasks as it has free slots, runs
- * them in SPEC §5's order, renews their leases, and stops gracefully.
+ * them in SPEC §5's order, renews their leases, and stops gracefully. Every write about a task
+ * carries the fencing token of its delivery (store contract v2): a run whose task was delivered
+ * elsewhere meanwhile changes nothing, and is told (`task_lost`).
  */
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { TaskNotAvailable } from '../model/errors.js';
 import type { TaskBackend } from '../producer/backend.js';
 import { TaskConsumer, type WorkerInfo } from './consumer.js';
-import type { Job } from '../job/job.js';
-import { toJsonResult } from '../model/json.js';
 import { getLogger } from '../infra/logger.js';
-import { FAILURE, RETRY, REVOKED, STARTED, SUCCESS, type TaskStatus } from '../model/states.js';
+import { FAILURE, RETRY, REVOKED, STARTED } from '../model/states.js';
 import { Task, type WireTask } from '../model/task.js';
+import type { Delivery, Fence } from '../store/contract.js';
+import { runJob, type JobRun } from './run-job.js';
+import { StoreWriter } from './store-writer.js';
 
 export interface RuntimeOptions {
-  /** Seconds a job may ignore its aborted signal before the worker calls itself stuck. */
+  /** Seconds a job may ignore its aborted signal after its timeout before the run is called stuck. */
   stuckGrace: number;
 }
 
-/** Events: `idle` (maxTasks reached and nothing running), `stuck` (a timed-out job ignores its signal), `processed`. */
+/** What the `run` event says of a job that starts running. */
+export interface RunInfo {
+  id: string;
+  name: string;
+  token: number;
+  startedAtMs: number;
+  /** The task's timeout in ms, or null for none. */
+  timeoutMs: number | null;
+}
+
+/** One delivery running here. `token` follows re-deliveries of the same id to this worker. */
+export interface ActiveRun {
+  id: string;
+  token: number;
+  /** Set once the store told this worker the task is not its any more. */
+  lost: boolean;
+  /** Set by `stop` once the task was handed back. */
+  handedBack: boolean;
+  job: JobRun | null;
+  /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
+  leaseUntil: number;
+}
+
+/**
+ * Events: `idle` (maxTasks reached and nothing running), `processed` (id), `run` (RunInfo),
+ * `settled` (id, token), `task_lost` (id, token, reason), `stuck` (id).
+ */
 export class WorkerRuntime extends EventEmitter {
-  /** Ids of the tasks running here. */
-  readonly running = new Set<string>();
   /** Tasks run to their end here. */
   processed = 0;
+  /** Writes fenced off or renewals refused: tasks this worker lost to another delivery. */
+  lost = 0;
+  private readonly runs = new Map<string, ActiveRun>();
   private pulled = 0;
   private active = false;
+  private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private slotWaiter: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly inflight = new Map<string, Promise<void>>();
-  private readonly aborters = new Map<string, AbortController>();
   private outage = false;
+  private renewOutage = false;
   private readonly log;
   private readonly stuckGrace: number;
+  private readonly writer: StoreWriter;
 
   constructor(
     readonly backend: TaskBackend,
@@ -43,10 +75,21 @@ export class WorkerRuntime extends EventEmitter {
     super();
     this.stuckGrace = options.stuckGrace ?? 5;
     this.log = getLogger(`pulsar.${backend.name}.worker`);
+    this.writer = new StoreWriter(backend.store, worker.id, this.log);
   }
 
   private get leaseMs(): number {
     return this.backend.leaseTimeout * 1000;
+  }
+
+  /** Ids of the tasks running here. */
+  get running(): ReadonlySet<string> {
+    return new Set(this.runs.keys());
+  }
+
+  /** How many tasks run here. */
+  get numRunning(): number {
+    return this.runs.size;
   }
 
   /** Starts the pull loop and the lease renewal. */
@@ -66,20 +109,15 @@ export class WorkerRuntime extends EventEmitter {
   private async loop(): Promise<void> {
     const store = this.backend.store;
     while (this.active && !this.exhausted) {
-      const free = this.backend.backlog - this.running.size;
+      const free = this.backend.backlog - this.runs.size;
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         continue;
       }
       const max = this.backend.maxTasks ? Math.min(free, this.backend.maxTasks - this.pulled) : free;
-      let tasks: WireTask[];
+      let deliveries: Delivery[];
       try {
-        tasks = await store.pull({
-          worker: this.worker.id,
-          max,
-          leaseMs: this.leaseMs,
-          waitMs: this.backend.pollTimeout * 1000,
-        });
+        deliveries = await store.pull({ worker: this.worker.id, max, leaseMs: this.leaseMs, waitMs: this.backend.pollTimeout * 1000 });
         if (this.outage) {
           this.outage = false;
           this.log.info(`${this.worker.id} pulls tasks again`);
@@ -93,7 +131,7 @@ export class WorkerRuntime extends EventEmitter {
         await new Promise((r) => setTimeout(r, Math.min(1000, this.backend.pollTimeout * 1000)));
         continue;
       }
-      for (const wire of tasks) this.launch(wire);
+      for (const delivery of deliveries) this.launch(delivery);
     }
     if (this.exhausted) {
       await Promise.allSettled([...this.inflight.values()]);
@@ -101,32 +139,77 @@ export class WorkerRuntime extends EventEmitter {
     }
   }
 
-  private launch(wire: WireTask): void {
+  private launch(delivery: Delivery): void {
+    const { task: wire, token } = delivery;
+    const leaseUntil = Date.now() + this.leaseMs;
+    const current = this.runs.get(wire.id);
+    if (current) {
+      // The same task delivered again to the worker that still runs it (its lease was recovered
+      // while the job ran): the run adopts the new delivery instead of running the job twice.
+      this.log.warn(`${wire.name}(${wire.id}) was delivered again while it still runs here: the run keeps going under the new delivery`);
+      current.token = token;
+      current.lost = false;
+      current.leaseUntil = leaseUntil;
+      void this.writer.write(current, (fence) => this.backend.store.start({ ...wire, status: STARTED, worker: this.worker.id }, fence));
+      return;
+    }
     this.pulled += 1;
-    this.running.add(wire.id);
-    const run = this.execute(wire)
+    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, job: null, leaseUntil };
+    this.runs.set(wire.id, run);
+    const done = this.execute(wire, run)
       .catch((err: unknown) => this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`))
       .finally(() => {
-        this.running.delete(wire.id);
+        this.runs.delete(wire.id);
         this.inflight.delete(wire.id);
         this.processed += 1;
+        this.emit('settled', wire.id, run.token);
         this.emit('processed', wire.id);
         const wake = this.slotWaiter;
         this.slotWaiter = null;
         wake?.();
       });
-    this.inflight.set(wire.id, run);
+    this.inflight.set(wire.id, done);
+  }
+
+  /** Marks a run as lost to another delivery: its job's signal is aborted, the loss reported. */
+  private lose(run: ActiveRun, reason: string): void {
+    if (run.lost || run.handedBack) return;
+    run.lost = true;
+    this.lost += 1;
+    run.job?.abort(new Error(`the task is not this worker's any more: ${reason}`));
+    this.log.warn(`task ${run.id} lost by ${this.worker.id}: ${reason}; its outcome here is not saved`);
+    this.emit('task_lost', run.id, run.token, reason);
   }
 
   private renew(): void {
-    if (!this.running.size) return;
-    this.backend.store
-      .renew(this.worker.id, [...this.running], this.leaseMs)
-      .catch((err: unknown) => this.log.debug(`lease renewal failed: ${String(err)}`));
+    if (!this.runs.size) return;
+    const sent = [...this.runs.values()].filter((r) => !r.lost && !r.handedBack).map((r) => ({ id: r.id, token: r.token }));
+    if (!sent.length) return;
+    const at = Date.now();
+    this.backend.store.renew(this.worker.id, sent, this.leaseMs).then(
+      (gone) => {
+        if (this.renewOutage) {
+          this.renewOutage = false;
+          this.log.info(`${this.worker.id} renews its leases again`);
+        }
+        const lostIds = new Set(gone);
+        for (const { id, token } of sent) {
+          const run = this.runs.get(id);
+          if (!run || run.token !== token) continue;
+          if (lostIds.has(id)) this.lose(run, 'its lease was taken over');
+          else run.leaseUntil = at + this.leaseMs;
+        }
+      },
+      (err: unknown) => {
+        if (this.renewOutage) return;
+        this.renewOutage = true;
+        this.log.warn(`${this.worker.id} cannot renew the leases of ${sent.length} task(s): ${String(err)}`);
+      },
+    );
   }
 
-  /** Runs one pulled task in SPEC §5's order and records the outcome. */
-  async execute(wire: WireTask): Promise<void> {
+  /** Runs one delivered task in SPEC §5's order and records the outcome under its fence. */
+  private async execute(wire: WireTask, run: ActiveRun): Promise<void> {
     const store = this.backend.store;
     const task = Task.fromWire(wire);
     const job = this.backend.registry.get(task.name);
@@ -134,14 +217,7 @@ export class WorkerRuntime extends EventEmitter {
       task.status = FAILURE;
       task.result = new TaskNotAvailable(task.name).message;
       task.timeEnded = DateTime.now();
-      await store.finish(task.toWire(), this.worker.id);
-      return;
-    }
-    if (task.expiry && DateTime.now() >= task.expiry) {
-      task.status = REVOKED;
-      task.result = 'expired before it started';
-      task.timeEnded = DateTime.now();
-      await store.finish(task.toWire(), this.worker.id);
+      await this.record(run, (fence) => store.finish(task.toWire(), fence));
       return;
     }
     task.status = STARTED;
@@ -149,114 +225,81 @@ export class WorkerRuntime extends EventEmitter {
     task.worker = this.worker.id;
     // Pipelined: the job runs during start's round trip instead of after it. start is sent before
     // the job can make a store call of its own, and each store serves one caller's calls in order,
-    // so the store still records STARTED (and broadcasts task_started) before anything the job
-    // does; the outcome is saved only once start said this worker owns the task.
-    const started = store.start(task.toWire(), this.worker.id);
-    // Settles only when start failed: it ends the job's race early.
+    // so the store records STARTED (and broadcasts task_started) before anything the job does; the
+    // outcome is saved only once start said this delivery owns the task.
+    const started = this.writer.write(run, (fence) => store.start(task.toWire(), fence));
     const lost = new Promise<'lost'>((resolve) => {
       started.then(
         (owned) => owned || resolve('lost'),
         () => resolve('lost'),
       );
     });
-    const status = await this.runJob(task, job, lost);
-    if (!(await started)) return; // lease lost: someone else has it (a start error rejects here)
+    const startedAtMs = Date.now();
+    this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
+    const consumerFor = (signal: AbortSignal) => new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run));
+    const jobRun = runJob(task, job, consumerFor, lost, {
+      stuckGraceMs: this.stuckGrace * 1000,
+      onStuck: () => {
+        this.log.error(`${task.info()} ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
+        this.emit('stuck', task.id);
+      },
+    });
+    run.job = jobRun;
+    const status = await jobRun.outcome;
+    if (!(await started.catch(() => false)) || status === null) {
+      if (!run.handedBack) this.lose(run, 'its start was refused');
+      return;
+    }
+    if (run.handedBack) return;
     if (status === RETRY) {
-      await store.retry(task.toWire(), this.worker.id);
+      await this.record(run, (fence) => store.retry(task.toWire(), fence));
       return;
     }
     task.timeEnded = DateTime.now();
     if (status === FAILURE) this.log.warn(`${task.info()} failed: ${String(task.result)}`);
-    await store.finish(task.toWire(), this.worker.id);
+    if (status === REVOKED) this.log.warn(`${task.info()} was revoked: ${String(task.result)}`);
+    await this.record(run, (fence) => store.finish(task.toWire(), fence));
+  }
+
+  /** Writes an outcome; a fenced-off write (the task was delivered elsewhere) is reported, not retried. */
+  private async record(run: ActiveRun, op: (fence: Fence) => Promise<boolean>): Promise<void> {
+    if (run.handedBack) return;
+    const saved = await this.writer.write(run, op);
+    if (!saved && !run.handedBack) this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
+  }
+
+  private fenceOf(run: ActiveRun): Fence {
+    return { worker: this.worker.id, token: run.token };
   }
 
   /**
-   * Runs the job; sets the task's status, result and stack; returns the status, or null when
-   * `lost` says the task is not this worker's (its signal is aborted and nothing is waited for).
-   */
-  private async runJob(task: Task, job: Job, lost: Promise<'lost'>): Promise<TaskStatus | null> {
-    const aborter = new AbortController();
-    this.aborters.set(task.id, aborter);
-    const consumer = new TaskConsumer(task, job, this.backend, this.worker, aborter.signal);
-    let timer: NodeJS.Timeout | null = null;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      if (task.timeout !== null) timer = setTimeout(() => resolve('timeout'), task.timeout * 1000);
-    });
-    const work = Promise.resolve().then(() => job.run(consumer, structuredClone(task.kwargs)));
-    try {
-      const outcome = await Promise.race([work.then((value) => ({ value })), timedOut, lost]);
-      if (outcome === 'lost') {
-        aborter.abort(new Error('the task is not this worker\'s any more'));
-        work.catch(() => undefined);
-        return null;
-      }
-      if (outcome === 'timeout') {
-        aborter.abort(new Error(`timed out after ${task.timeout} seconds`));
-        task.status = REVOKED;
-        task.result = `timed out after ${task.timeout} seconds`;
-        this.watchStuck(task, work);
-      } else {
-        task.status = SUCCESS;
-        task.result = toJsonResult(outcome.value);
-      }
-    } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      if (task.retries < task.maxRetries) {
-        task.status = RETRY;
-        task.retries += 1;
-        task.result = error.message;
-        task.stacktrace = error.stack ?? null;
-        task.eta = DateTime.now().plus({ milliseconds: task.retryDelay * 1000 });
-      } else {
-        task.status = FAILURE;
-        task.result = error.message;
-        task.stacktrace = error.stack ?? String(error);
-      }
-    } finally {
-      if (timer) clearTimeout(timer);
-      this.aborters.delete(task.id);
-    }
-    return task.status;
-  }
-
-  /** A timed-out job that keeps running past the grace makes this worker "stuck". */
-  private watchStuck(task: Task, work: Promise<unknown>): void {
-    let settled = false;
-    work.then(
-      () => (settled = true),
-      () => (settled = true),
-    );
-    const t = setTimeout(() => {
-      if (!settled) {
-        this.log.error(`${task.info()} ignored its abort signal for ${this.stuckGrace}s: worker is stuck`);
-        this.emit('stuck', task.id);
-      }
-    }, this.stuckGrace * 1000);
-    t.unref();
-  }
-
-  /**
-   * Stops pulling; running tasks get `graceMs` to end, then their signals are aborted and the
-   * worker's remaining tasks are handed back to the queue.
+   * Stops pulling; running tasks get `graceMs` to end, then their signals are aborted and every
+   * task this worker still holds is handed back to the queue, nothing counted.
    */
   async stop(graceMs: number): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
     this.active = false;
     const wake = this.slotWaiter;
     this.slotWaiter = null;
     wake?.();
-    if (this.renewTimer) clearInterval(this.renewTimer);
     const deadline = Date.now() + graceMs;
     // End a parked pull now; tasks a last pull still brings are launched and get the grace too.
     await this.backend.store.interrupt?.(this.worker.id).catch(() => undefined);
     await within(this.loopDone, Math.min(graceMs, this.backend.pollTimeout * 1000 + 1000));
     await within(Promise.allSettled([...this.inflight.values()]), Math.max(0, deadline - Date.now()));
-    if (this.running.size) {
-      this.log.warn(`${this.worker.id} stops with ${this.running.size} task(s) still running: handing them back`);
-      for (const aborter of this.aborters.values()) aborter.abort(new Error('worker stopping'));
-      await this.backend.store
-        .recover({ nowMs: Date.now(), maxRedeliveries: this.backend.maxRedeliveries, worker: this.worker.id })
-        .catch((err: unknown) => this.log.error(`could not hand tasks back: ${String(err)}`));
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    if (this.runs.size) {
+      this.log.warn(`${this.worker.id} stops with ${this.runs.size} task(s) still running: handing them back`);
+      for (const run of this.runs.values()) {
+        run.handedBack = true;
+        run.job?.abort(new Error('worker stopping'));
+      }
     }
+    // Also what a last pull took after the loop ended: everything this worker still holds.
+    await this.backend.store
+      .release(this.worker.id)
+      .catch((err: unknown) => this.log.error(`could not hand tasks back: ${String(err)}`));
   }
 }
 

@@ -22,7 +22,10 @@ export const WIRE_KEYS = [
 type MissingWireKeys = Exclude<keyof WireTask, (typeof WIRE_KEYS)[number]>;
 const _allWireKeys: MissingWireKeys extends never ? true : MissingWireKeys = true;
 
-/** The keys and channels of one application: `<namespace>:{<name>}:<suffix>`. */
+/**
+ * The keys and channels of one application: `<namespace>:{<name>}:<suffix>`. The Lua scripts
+ * derive the same names from the prefix (lua/_lib.lua); this class names them for the client.
+ */
 export class RedisKeys {
   /** `<namespace>:{<name>}:`: the hash tag puts every key of the app in one Cluster slot. */
   readonly prefix: string;
@@ -30,23 +33,16 @@ export class RedisKeys {
   readonly task: string;
   /** Ready tasks: score -priority, member `<16-digit sequence>:<id>` (FIFO within a priority). */
   readonly queue: string;
-  /** Tasks waiting for their eta: score eta in ms, member id. */
+  /** Tasks waiting for their eta: score eta in ms (store clock), member id. */
   readonly delayed: string;
-  /** Pulled tasks: score lease deadline in ms, member id. */
+  /** Pulled tasks: score lease deadline in ms (store clock), member id. */
   readonly inflight: string;
-  /** Owner (worker id) of each pulled task. */
-  readonly owners: string;
   /** Non-overlap locks: lock id → id of the task holding it. */
   readonly locks: string;
   /** Counter giving queue members their FIFO order. */
   readonly seq: string;
-  /** Every task id, scored by time queued in ms: what `list` reads and `flush` knows. */
+  /** Every task id, scored by time queued in ms: what `list` reads when nothing narrows it. */
   readonly all: string;
-  /**
-   * Ready tasks, scored by time ended in ms: what `purge` walks, oldest first. Added to by the
-   * scripts that make a task ready, so tasks that ended before it existed are not in it.
-   */
-  readonly ended: string;
   /** Last run time (ms) of each periodic job. */
   readonly lastRuns: string;
   /** Tokens that wake pulls blocked on BLPOP when tasks are queued. */
@@ -61,11 +57,9 @@ export class RedisKeys {
     this.queue = `${this.prefix}queue`;
     this.delayed = `${this.prefix}delayed`;
     this.inflight = `${this.prefix}inflight`;
-    this.owners = `${this.prefix}owners`;
     this.locks = `${this.prefix}locks`;
     this.seq = `${this.prefix}seq`;
     this.all = `${this.prefix}all`;
-    this.ended = `${this.prefix}ended`;
     this.lastRuns = `${this.prefix}lastruns`;
     this.wakeup = `${this.prefix}wakeup`;
   }
@@ -73,6 +67,31 @@ export class RedisKeys {
   /** The hash of one task. */
   taskKey(id: string): string {
     return this.task + id;
+  }
+
+  /** The ids a worker holds in flight (set): recover, release and resync read only this. */
+  owned(worker: string): string {
+    return `${this.prefix}owned:${worker}`;
+  }
+
+  /** Tasks of one status, scored by time queued (ms). */
+  byStatus(status: number): string {
+    return `${this.prefix}s:${status}`;
+  }
+
+  /** Tasks of one job, scored by time queued (ms). */
+  byName(name: string): string {
+    return `${this.prefix}n:${name}`;
+  }
+
+  /** Ready tasks of one status (1, 2 or 3), scored by time ended (ms, store clock): what purge walks. */
+  ended(status: number): string {
+    return `${this.prefix}ended:${status}`;
+  }
+
+  /** The id a caller-supplied idempotency key stands for, while remembered. */
+  idempotency(key: string): string {
+    return `${this.prefix}idem:${key}`;
   }
 
   /** The pub/sub channel of an event (namespaced like the keys). */

@@ -8,6 +8,7 @@
  * time for the reconnection so that a finished task's result is not dropped over a short outage.
  * An outage is logged once when it starts and once when it ends.
  */
+import { performance } from 'node:perf_hooks';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
 import type { Logger } from '../../infra/logger.js';
@@ -85,6 +86,8 @@ export class RedisLink {
   /** Connections that were ready once: a first connection may take its connect timeout. */
   private readonly seenReady = new WeakSet<Redis>();
   private down = false;
+  /** What was already logged during the current outage (warnOncePerOutage). */
+  private readonly warnedThisOutage = new Set<string>();
   private lastError = '';
   private closed = false;
 
@@ -107,6 +110,7 @@ export class RedisLink {
     });
     this.watchReady(this.cmd);
     this.cmd.on('ready', () => {
+      this.warnedThisOutage.clear();
       if (this.down) {
         this.down = false;
         this.log.warn(`Redis ${settings.display} is back`);
@@ -191,6 +195,13 @@ export class RedisLink {
     if (!ok || (conn.status as string) !== 'ready') throw this.unavailable();
   }
 
+  /** Logs `message` at WARN once per outage for `topic` (again only after Redis was back). */
+  warnOncePerOutage(topic: string, message: string): void {
+    if (this.closed || this.warnedThisOutage.has(topic)) return;
+    this.warnedThisOutage.add(topic);
+    this.log.warn(message);
+  }
+
   /** The error of a command that could not reach Redis. */
   unavailable(cause?: unknown): BackendUnavailable {
     // ioredis's own wording ("max retries per request", "Stream isn't writeable") names its
@@ -205,14 +216,15 @@ export class RedisLink {
    * retried after the reconnection until `waitMs` has passed; without, it fails at once.
    */
   async run<T>(fn: (redis: Redis) => Promise<T>, waitMs = 0): Promise<T> {
-    const deadline = Date.now() + waitMs;
+    // The process's monotonic clock: a wait is a duration, whatever the wall clock does.
+    const deadline = performance.now() + waitMs;
     for (;;) {
-      await this.ready(this.cmd, Math.max(0, deadline - Date.now()));
+      await this.ready(this.cmd, Math.max(0, deadline - performance.now()));
       try {
         return await fn(this.cmd);
       } catch (err) {
         if (!isConnectionError(err)) throw err;
-        if (this.closed || Date.now() >= deadline) throw err instanceof BackendUnavailable ? err : this.unavailable(err);
+        if (this.closed || performance.now() >= deadline) throw err instanceof BackendUnavailable ? err : this.unavailable(err);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }

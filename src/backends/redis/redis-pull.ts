@@ -1,31 +1,46 @@
 /**
  * The pull side of the redis:// store. A pull is one run of pull.lua (move due delayed tasks, pop
- * ready ones into the worker's in-flight set). When nothing is ready it blocks with BLPOP on the
- * app's wake-up list, which every queue pushes to, on a connection of its own: no polling, and
- * it wakes early for the next delayed task's eta.
+ * ready ones into the worker's in-flight set, each with a new fencing token). When nothing is
+ * ready it blocks with BLPOP on the app's wake-up list, which every queue pushes to, on a
+ * connection of its own: no polling, and it wakes early for the next delayed task's eta (the
+ * script answers the time left until it, a duration on the store's clock).
+ *
+ * The puller remembers each delivery it handed out: its token, the field values last stored (so
+ * writes send only what changed), and until when its lease lasts as this client last knew it (a
+ * pull or a successful renewal, measured on this process's monotonic clock from before the
+ * request was sent). A worker's writes wait for Redis up to that remaining lease.
  *
  * A pull whose reply is lost with the connection leaves tasks owned by a worker that never got
- * them. The puller remembers which tasks each worker holds; after such a failure its next pull
- * asks the script to put the unknown ones back in the queue, so they run without waiting for
- * their lease to expire.
+ * them: after such a failure its next pull asks the script to put the unknown ones back.
  */
-import type { PullRequest } from '../../store/contract.js';
+import { performance } from 'node:perf_hooks';
+import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
 import type { WireTask } from '../../model/task.js';
 import { decodeTask, encodeValues, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
+/** What the puller knows of one delivery it handed out. */
+interface Held {
+  worker: string;
+  token: number;
+  /** performance.now() by which the lease ends, at the latest, as last known. */
+  leaseEnd: number;
+  /** Stored field values (encoded, in WIRE_KEYS order), as last written or read. */
+  stored: string[];
+}
+
 /** Pulls of one store, for any number of its workers. */
 export class RedisPuller {
-  /** Ids each worker received from a pull and has not finished yet. */
-  private readonly held = new Map<string, Set<string>>();
-  /**
-   * The stored field values (encoded, in WIRE_KEYS order) of each held task, as last written by or
-   * read for its worker: a start or finish then writes only the fields that changed.
-   */
-  private readonly stored = new Map<string, string[]>();
+  /** Deliveries by task id. */
+  private readonly held = new Map<string, Held>();
+  /** Ids each worker holds. */
+  private readonly byWorker = new Map<string, Set<string>>();
   /** Workers whose last pull failed on the connection: the next pull finds tasks it lost. */
   private readonly resync = new Set<string>();
+  /** Workers whose parked pulls must end now, with the wake-ups of the pulls parked. */
+  private readonly interrupted = new Set<string>();
+  private readonly parked = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly keys: RedisKeys,
@@ -36,62 +51,85 @@ export class RedisPuller {
    * One script run moves due delayed tasks and pops ready ones. When none is ready it blocks on the
    * app's wake-up list (pushed by every queue) until `waitMs` ends or the next delayed task is due.
    */
-  async pull(request: PullRequest): Promise<WireTask[]> {
+  async pull(request: PullRequest): Promise<Delivery[]> {
     if (request.max <= 0 || this.link.isClosed) return [];
-    const deadline = Date.now() + request.waitMs;
+    this.interrupted.delete(request.worker);
+    const deadline = performance.now() + request.waitMs;
     for (;;) {
-      const [tasks, nextEta] = await this.pullOnce(request);
-      if (tasks.length || request.waitMs <= 0) return tasks;
-      const now = Date.now();
-      if (now >= deadline) return [];
-      const until = Math.min(deadline, nextEta);
-      if (until > now) await this.block(until - now);
-      if (this.link.isClosed) return [];
+      const [deliveries, nextInMs] = await this.pullOnce(request);
+      if (deliveries.length || request.waitMs <= 0) return deliveries;
+      const left = deadline - performance.now();
+      if (left <= 0) return [];
+      const wait = Math.min(left, nextInMs);
+      if (wait > 0) await this.block(request.worker, wait);
+      if (this.link.isClosed || this.interrupted.has(request.worker)) return [];
     }
   }
 
-  /** One run of pull.lua: the tasks now owned by the worker, and the next delayed eta (ms). */
-  private async pullOnce(request: PullRequest): Promise<[WireTask[], number]> {
+  /** One run of pull.lua: the deliveries now owned by the worker, and ms until the next delayed eta. */
+  private async pullOnce(request: PullRequest): Promise<[Delivery[], number]> {
     const k = this.keys;
     const { worker } = request;
-    let held = this.held.get(worker);
-    if (!held) this.held.set(worker, (held = new Set()));
+    let mine = this.byWorker.get(worker);
+    if (!mine) this.byWorker.set(worker, (mine = new Set()));
     const resync = this.resync.has(worker);
-    const now = Date.now();
-    const args = [k.task, now, request.max, now + request.leaseMs, worker, resync ? '1' : '', ...(resync ? held : [])];
+    const args = [k.prefix, request.max, request.leaseMs, worker, resync ? '1' : '', JSON.stringify(EXPIRED_MESSAGE), ...(resync ? mine : [])];
+    const sentAt = performance.now();
     let reply: unknown[];
     try {
-      reply = asArray(await this.link.run((r) => scripts.pull.run(r, [k.queue, k.delayed, k.inflight, k.owners, k.wakeup], args)));
+      reply = asArray(await this.link.run((r) => scripts.pull.run(r, [k.queue], args)));
     } catch (err) {
       // The script may have run with its reply lost: tasks owned here that nobody received.
       if (isConnectionError(err)) this.resync.add(worker);
       throw err;
     }
     if (resync) this.resync.delete(worker);
-    const tasks = reply.slice(1).map(decodeTask).filter((t): t is WireTask => t !== null);
-    for (const task of tasks) {
-      held.add(task.id);
-      this.stored.set(task.id, encodeValues(task));
+    const deliveries: Delivery[] = [];
+    for (let i = 1; i + 1 < reply.length; i += 2) {
+      const task = decodeTask(reply[i + 1]);
+      if (!task) continue;
+      const token = Number(reply[i]);
+      mine.add(task.id);
+      this.held.set(task.id, { worker, token, leaseEnd: sentAt + request.leaseMs, stored: encodeValues(task) });
+      deliveries.push({ task, token });
     }
-    return [tasks, reply[0] ? Number(reply[0]) : Infinity];
+    return [deliveries, reply[0] === '' || reply[0] === undefined ? Infinity : Number(reply[0])];
   }
 
-  /** The worker is done with a task (whatever the outcome): a resync may hand it back. */
-  release(worker: string, id: string): void {
-    this.held.get(worker)?.delete(id);
-    this.stored.delete(id);
+  /** The worker is done with a delivery (whatever the outcome): a resync may hand it back. */
+  release(id: string, token: number): void {
+    const held = this.held.get(id);
+    if (!held || held.token !== token) return;
+    this.held.delete(id);
+    this.byWorker.get(held.worker)?.delete(id);
+  }
+
+  /** Leases renewed: `sentAt` is performance.now() from before the renewal was sent. */
+  renewed(ids: readonly { id: string; token: number }[], sentAt: number, leaseMs: number): void {
+    for (const { id, token } of ids) {
+      const held = this.held.get(id);
+      if (held && held.token === token) held.leaseEnd = Math.max(held.leaseEnd, sentAt + leaseMs);
+    }
+  }
+
+  /** How long (ms) the lease of this delivery still lasts as last known; null when unknown here. */
+  leaseLeft(id: string, token: number): number | null {
+    const held = this.held.get(id);
+    if (!held || held.token !== token) return null;
+    return Math.max(0, held.leaseEnd - performance.now());
   }
 
   /**
-   * The field/value pairs of `task` to write for its owner: those that differ from what is stored,
-   * when this puller knows it (it handed the task out), else all of them. Remembers the new values.
-   * Only the owner writes a pulled task's wire fields (progress has a field of its own), and every
-   * write checks ownership first, so what was stored stays known until the task is released.
+   * The field/value pairs of `task` to write for its delivery: those that differ from what is
+   * stored, when this puller handed that delivery out, else all of them. Remembers the new values.
+   * Only the holder of the current delivery writes a pulled task's wire fields (progress has a
+   * field of its own), and every write is fenced, so what was stored stays known until released.
    */
-  changedFields(task: WireTask): string[] {
+  changedFields(task: WireTask, token: number): string[] {
     const values = encodeValues(task);
-    const before = this.stored.get(task.id);
-    if (before) this.stored.set(task.id, values);
+    const held = this.held.get(task.id);
+    const before = held && held.token === token ? held.stored : null;
+    if (held && before) held.stored = values;
     const out: string[] = [];
     values.forEach((value, i) => {
       if (!before || before[i] !== value) out.push(WIRE_KEYS[i] as string, value);
@@ -99,28 +137,41 @@ export class RedisPuller {
     return out;
   }
 
-  /** The worker's tasks were recovered: it holds none any more. */
+  /** The worker holds nothing any more (recovered or released in full). */
   forget(worker: string): void {
-    for (const id of this.held.get(worker) ?? []) this.stored.delete(id);
-    this.held.delete(worker);
+    for (const id of this.byWorker.get(worker) ?? []) this.held.delete(id);
+    this.byWorker.delete(worker);
     this.resync.delete(worker);
   }
 
-  /** Waits for a wake-up token at most `ms`, on the blocking connection. */
-  private async block(ms: number): Promise<void> {
+  /** Ends the parked pulls of `worker` at once (they answer []). */
+  interrupt(worker: string): void {
+    this.interrupted.add(worker);
+    for (const wake of this.parked.get(worker) ?? []) wake();
+  }
+
+  /** Waits for a wake-up token at most `ms`, on the blocking connection, or an interrupt. */
+  private async block(worker: string, ms: number): Promise<void> {
     const conn = this.link.blocking;
+    let wake = (): void => undefined;
+    const interrupted = new Promise<void>((resolve) => (wake = resolve));
+    let parked = this.parked.get(worker);
+    if (!parked) this.parked.set(worker, (parked = new Set()));
+    parked.add(wake);
     try {
       await this.link.ready(conn);
       // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin.
       const guard = setTimeout(() => conn.disconnect(true), ms + 5000);
       try {
-        await conn.blpop(this.keys.wakeup, Math.max(0.01, ms / 1000).toFixed(3));
+        await Promise.race([conn.blpop(this.keys.wakeup, Math.max(0.01, ms / 1000).toFixed(3)), interrupted]);
       } finally {
         clearTimeout(guard);
       }
     } catch (err) {
       if (this.link.isClosed) return;
       throw isConnectionError(err) ? this.link.unavailable(err) : err;
+    } finally {
+      parked.delete(wake);
     }
   }
 }

@@ -1,5 +1,6 @@
 /**
- * The Lua scripts of the redis:// store, read from `lua/*.lua` beside this module and run with
+ * The Lua scripts of the redis:// store, read from `lua/*.lua` beside this module, each after the
+ * shared helpers of `lua/_lib.lua` (the store's clock, listings, locks, fencing), and run with
  * EVALSHA (falling back to EVAL, which also caches the script, after a restart or SCRIPT FLUSH).
  */
 import { createHash } from 'node:crypto';
@@ -29,8 +30,11 @@ export class LuaScript {
   }
 }
 
+const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+const LIB = read('_lib');
+
 function load(name: string): LuaScript {
-  return new LuaScript(name, readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8'));
+  return new LuaScript(name, `${LIB}\n${read(name)}`);
 }
 
 /** Every script, loaded once per process. */
@@ -41,10 +45,10 @@ export const scripts = {
   finish: load('finish'),
   retry: load('retry'),
   renew: load('renew'),
+  release: load('release'),
   recover: load('recover'),
   revoke: load('revoke'),
-  claimRun: load('claim-run'),
-  read: load('read'),
+  list: load('list'),
   progress: load('progress'),
   purge: load('purge'),
 } as const;

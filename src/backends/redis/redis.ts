@@ -1,44 +1,60 @@
 /**
  * RedisStore: the TaskStore of redis:// (and rediss://), shared by every process and machine of an
- * application. Each store method is one Lua script (atomic, one round trip), except that the
- * starts and finishes of one event-loop turn share one (redis-write-batch.ts); key layout in
- * redis-codec.ts, connections and outage handling in redis-link.ts, blocking pulls in
- * redis-pull.ts, scripts in lua/.
+ * application. Each store method is one Lua script (atomic, one round trip) on Redis's clock,
+ * except that large queue batches are split into bounded chunks and the starts and finishes of one
+ * event-loop turn share one script (redis-deliveries.ts). Key layout in redis-codec.ts,
+ * connections and outages in redis-link.ts, listings in redis-list.ts, scripts in lua/.
  */
 import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../../model/errors.js';
 import type { Json } from '../../model/json.js';
 import { getLogger } from '../../infra/logger.js';
+import { FAILURE, REVOKED, SUCCESS, type TaskStatus } from '../../model/states.js';
 import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
   TASK_EVENTS,
-  workerLostMessage,
+  type Delivery,
+  type DeliveryRef,
   type EventListener,
+  type Fence,
+  type PageRequest,
   type PullRequest,
+  type QueueRequestOptions,
   type RecoverRequest,
   type RecoverResult,
   type StoreFilter,
   type TaskEvent,
+  type TaskPage,
   type TaskStore,
 } from '../../store/contract.js';
 import type { WireTask } from '../../model/task.js';
-import { decodeTask, encodeTask, RedisKeys, secondsJson, WIRE_KEYS } from './redis-codec.js';
+import { RedisKeys } from './redis-codec.js';
+import { checkDuration, RedisDeliveries } from './redis-deliveries.js';
 import { isConnectionError, parseRedisUrl, RedisLink } from './redis-link.js';
-import { RedisPuller } from './redis-pull.js';
+import { listPage, readTasks } from './redis-list.js';
+import { queueArgs } from './redis-queue.js';
 import { scripts } from './redis-scripts.js';
-import { WriteBatch } from './redis-write-batch.js';
 
 /** Settings of a RedisStore besides its URL. */
 export interface RedisStoreOptions {
   /** The application's name: in every key (as a Cluster hash tag) and channel. */
   name: string;
-  /** How long a worker's start/finish/retry waits for Redis to come back (ms, default 15000). */
+  /**
+   * How long a worker's start/finish/retry waits for Redis to come back when this client does not
+   * know the lease of that delivery (ms, default 15000). A known delivery waits as long as its lease.
+   */
   writeWaitMs?: number;
   /** How long the first connection may take (ms, default 10000). */
   connectTimeoutMs?: number;
+  /** Most tasks one queue script stores: larger batches are split (default 500). */
+  queueChunk?: number;
+  /** Most index entries one `list` call examines (default 1000, at least the page's limit). */
+  listBudget?: number;
+  /** How long an idempotency key is remembered when `queue` does not say (ms, default 24 h). */
+  idempotencyWindowMs?: number;
 }
 
-/** Stands for the count in the template of the worker-lost message that recover.lua fills in. */
-const COUNT_PLACEHOLDER = 987654321;
+const READY_CODES: readonly TaskStatus[] = [SUCCESS, FAILURE, REVOKED];
 
 /** Tasks, queues, leases, locks and broadcasts of one application in Redis. */
 export class RedisStore implements TaskStore {
@@ -47,14 +63,13 @@ export class RedisStore implements TaskStore {
   readonly pollTimeout: number;
   readonly keys: RedisKeys;
   readonly link: RedisLink;
-  private readonly writeWaitMs: number;
+  private readonly queueChunk: number;
+  private readonly listBudget: number;
+  private readonly idempotencyWindowMs: number;
   private readonly listeners = new Set<EventListener>();
   private readonly events = new Map<string, TaskEvent>();
   private subscribing: Promise<void> | null = null;
-  private readonly puller: RedisPuller;
-  /** start and finish calls of one event-loop turn, each run as one script (redis-write-batch.ts). */
-  private readonly starts: WriteBatch;
-  private readonly finishes: WriteBatch;
+  private readonly deliveries: RedisDeliveries;
 
   constructor(url: string | URL, options: RedisStoreOptions) {
     const name = options.name;
@@ -65,19 +80,14 @@ export class RedisStore implements TaskStore {
     this.name = name;
     this.pollTimeout = settings.pollTimeout;
     this.keys = new RedisKeys(settings.namespace, name);
-    this.writeWaitMs = options.writeWaitMs ?? 15_000;
+    this.queueChunk = positiveInteger(options.queueChunk ?? 500, 'queueChunk');
+    this.listBudget = positiveInteger(options.listBudget ?? 1000, 'listBudget');
+    this.idempotencyWindowMs = positiveInteger(options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
     for (const event of TASK_EVENTS) this.events.set(this.keys.channel(event), event);
     this.link = new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     });
-    this.puller = new RedisPuller(this.keys, this.link);
-    const k = this.keys;
-    this.starts = new WriteBatch((args) =>
-      this.link.run((r) => scripts.start.run(r, [k.owners], [k.task, k.channel('task_started'), ...args]), this.writeWaitMs),
-    );
-    this.finishes = new WriteBatch((args) =>
-      this.link.run((r) => scripts.finish.run(r, [k.owners, k.inflight, k.locks, k.ended], [k.task, k.channel('task_done'), Date.now(), ...args]), this.writeWaitMs),
-    );
+    this.deliveries = new RedisDeliveries(this.keys, this.link, positiveInteger(options.writeWaitMs ?? 15_000, 'writeWaitMs'));
   }
 
   /**
@@ -85,13 +95,8 @@ export class RedisStore implements TaskStore {
    * and any read must reach Redis after the start that precedes them, as they did unbatched.
    */
   private run<T>(fn: (redis: Redis) => Promise<T>, waitMs?: number): Promise<T> {
-    this.flushWrites();
+    this.deliveries.flushWrites();
     return this.link.run(fn, waitMs);
-  }
-
-  private flushWrites(): void {
-    this.starts.flushNow();
-    this.finishes.flushNow();
   }
 
   /** The namespaced channel of an event. */
@@ -99,48 +104,40 @@ export class RedisStore implements TaskStore {
     return this.keys.channel(event);
   }
 
+  /** The store's clock (Redis TIME), epoch ms. */
+  async now(): Promise<number> {
+    const [s, us] = await this.run((r) => r.time());
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
   // ---- producing and reading ----------------------------------------------------------------
 
-  async queue(tasks: WireTask[]): Promise<(string | null)[]> {
+  /**
+   * Stores and queues tasks in chunks of at most `queueChunk` tasks per script, so that no script
+   * holds Redis for long; the chunks are sent together (one round trip) and run in order.
+   */
+  async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
     if (!tasks.length) return [];
-    const k = this.keys;
-    const args: (string | number)[] = [k.task, Date.now(), k.channel('task_queued'), tasks.length];
-    for (const t of tasks) {
-      args.push(
-        t.id,
-        t.lock_id ?? '',
-        t.eta !== null ? Math.round(t.eta * 1000) : '',
-        String(-t.priority || 0),
-        Math.round(t.time_queued * 1000),
-        WIRE_KEYS.length,
-        ...encodeTask(t),
-      );
+    const keys = options.idempotencyKeys;
+    if (keys !== undefined && (!Array.isArray(keys) || keys.length !== tasks.length)) {
+      throw new TypeError(`idempotencyKeys must have one entry (a key or null) per task: ${tasks.length} tasks`);
     }
-    const reply = await this.run((r) => scripts.queue.run(r, [k.queue, k.delayed, k.locks, k.seq, k.all, k.wakeup], args));
-    return asArray(reply).map((id) => (typeof id === 'string' && id ? id : null));
+    const window = positiveInteger(options.idempotencyWindowMs ?? this.idempotencyWindowMs, 'idempotencyWindowMs');
+    const chunks: Promise<unknown>[] = [];
+    for (let from = 0; from < tasks.length; from += this.queueChunk) {
+      const slice = tasks.slice(from, from + this.queueChunk);
+      const args = queueArgs(this.keys, slice, keys?.slice(from, from + this.queueChunk), window, null);
+      chunks.push(this.run((r) => scripts.queue.run(r, [this.keys.queue], args)));
+    }
+    return (await Promise.all(chunks)).flatMap((reply) => asArray(reply).map(idOrNull));
   }
 
   async get(ids: string[]): Promise<(WireTask | null)[]> {
-    if (!ids.length) return [];
-    return (await this.read('ids', ids)).map(decodeTask);
+    return readTasks((fn) => this.run(fn), this.keys, ids);
   }
 
-  async list(filter: StoreFilter): Promise<WireTask[]> {
-    if (filter.ids && !filter.ids.length) return [];
-    const found = await this.read('filter', filter.ids ?? [], filter);
-    return found.map(decodeTask).filter((t): t is WireTask => t !== null);
-  }
-
-  private async read(mode: 'ids' | 'filter', ids: string[], filter: StoreFilter = {}): Promise<unknown[]> {
-    const args = [
-      this.keys.task,
-      mode,
-      filter.name !== undefined ? JSON.stringify(filter.name) : '',
-      filter.from_task !== undefined ? JSON.stringify(filter.from_task) : '',
-      filter.status?.join(',') ?? '',
-      ...ids,
-    ];
-    return asArray(await this.run((r) => scripts.read.run(r, [this.keys.all], args)));
+  async list(filter: StoreFilter, page: PageRequest): Promise<TaskPage> {
+    return listPage((fn) => this.run(fn), this.keys, filter, page, this.listBudget);
   }
 
   async numQueued(): Promise<number> {
@@ -153,24 +150,27 @@ export class RedisStore implements TaskStore {
     return total;
   }
 
-  async revoke(id: string, nowMs: number): Promise<boolean> {
-    const k = this.keys;
-    const args = [id, secondsJson(nowMs), k.channel('task_done'), JSON.stringify('revoked'), nowMs];
-    return (await this.run((r) => scripts.revoke.run(r, [k.taskKey(id), k.queue, k.delayed, k.locks, k.ended], args))) === 1;
+  async revoke(id: string): Promise<boolean> {
+    const args = [this.keys.prefix, id, JSON.stringify('revoked')];
+    return (await this.run((r) => scripts.revoke.run(r, [this.keys.queue], args))) === 1;
   }
 
   /**
-   * Deletes up to `limit` ready tasks that ended before `beforeMs`, oldest first (purge.lua). Only
-   * tasks that became ready since the ended index was introduced are known to it; older ones stay.
+   * Deletes up to `limit` ready tasks (of `statuses`, default every ready status) that ended more
+   * than `olderThanMs` ago on Redis's clock, oldest first (purge.lua). Only tasks that became ready
+   * since the per-status ended indexes exist are known to it; older ones stay.
    */
-  async purge(beforeMs: number, limit: number): Promise<number> {
-    // The script runs to its end before Redis serves anyone else, hence the caller's bound; an
-    // infinite one is taken at its word (LIMIT needs an integer).
+  async purge(olderThanMs: number, limit: number, statuses: TaskStatus[] = [...READY_CODES]): Promise<number> {
+    checkDuration(olderThanMs, 'olderThanMs');
+    // The script runs to its end before Redis serves anyone else, hence the caller's bound.
     const max = Number.isFinite(limit) ? Math.floor(limit) : Number.MAX_SAFE_INTEGER;
-    if (!(max > 0) || Number.isNaN(beforeMs)) return 0;
-    const before = Number.isFinite(beforeMs) ? String(beforeMs) : beforeMs > 0 ? '+inf' : '-inf';
-    const k = this.keys;
-    return Number(await this.run((r) => scripts.purge.run(r, [k.ended, k.all, k.locks], [k.task, before, max])));
+    if (!(max > 0)) return 0;
+    for (const s of statuses) {
+      if (!READY_CODES.includes(s)) throw new TypeError(`purge removes ready tasks only (SUCCESS, FAILURE, REVOKED), got status ${String(s)}`);
+    }
+    if (!statuses.length) return 0;
+    const args = [this.keys.prefix, Math.floor(olderThanMs), max, ...new Set(statuses)];
+    return Number(await this.run((r) => scripts.purge.run(r, [this.keys.all], args)));
   }
 
   /** Deletes every key of this application (SCAN on its prefix); other data is never touched. */
@@ -185,75 +185,38 @@ export class RedisStore implements TaskStore {
     });
   }
 
-  // ---- worker side ----------------------------------------------------------------------------
+  // ---- worker side (redis-deliveries.ts) ----------------------------------------------------
 
-  /**
-   * Up to `max` tasks for `worker`; when none is ready, blocks (no polling) until one is queued,
-   * the next delayed task is due, or `waitMs` has passed.
-   */
-  pull(request: PullRequest): Promise<WireTask[]> {
-    // The starts of the previous pull go first, as unbatched: a worker pulls again at once while
-    // it has free slots, and its tasks must not wait behind that pull.
-    this.flushWrites();
-    return this.puller.pull(request);
+  pull(request: PullRequest): Promise<Delivery[]> {
+    return this.deliveries.pull(request);
   }
 
-  async start(task: WireTask, worker: string): Promise<boolean> {
-    // Encoded now: the caller's task may change once this returns. Only changed fields are sent.
-    const fields = this.puller.changedFields(task);
-    let started = false;
-    try {
-      started = await this.starts.add([task.id, worker, fields.length, ...fields]);
-      return started;
-    } finally {
-      if (!started) this.puller.release(worker, task.id);
-    }
+  start(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.deliveries.start(task, fence);
   }
 
-  async finish(task: WireTask, worker: string): Promise<boolean> {
-    const fields = this.puller.changedFields(task);
-    try {
-      return await this.finishes.add([task.id, worker, task.lock_id ?? '', fields.length, ...fields]);
-    } finally {
-      this.puller.release(worker, task.id);
-    }
+  finish(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.deliveries.finish(task, fence);
   }
 
-  async retry(task: WireTask, worker: string): Promise<boolean> {
-    const k = this.keys;
-    const eta = task.eta !== null ? Math.round(task.eta * 1000) : '';
-    const args = [task.id, worker, Date.now(), eta, k.channel('task_queued'), ...encodeTask(task)];
-    const keys = [k.taskKey(task.id), k.owners, k.inflight, k.queue, k.delayed, k.seq, k.wakeup];
-    try {
-      return (await this.run((r) => scripts.retry.run(r, keys, args), this.writeWaitMs)) === 1;
-    } finally {
-      this.puller.release(worker, task.id);
-    }
+  retry(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.deliveries.retry(task, fence);
   }
 
-  async renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
-    if (!ids.length) return;
-    const args = [worker, Date.now() + leaseMs, ...ids];
-    await this.run((r) => scripts.renew.run(r, [this.keys.inflight, this.keys.owners], args));
+  renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
+    return this.deliveries.renew(worker, deliveries, leaseMs);
   }
 
-  async recover(request: RecoverRequest): Promise<RecoverResult> {
-    const k = this.keys;
-    const args = [
-      k.task,
-      request.nowMs,
-      secondsJson(request.nowMs),
-      request.maxRedeliveries,
-      request.worker ?? '',
-      k.channel('task_queued'),
-      k.channel('task_done'),
-      JSON.stringify(workerLostMessage(1)),
-      JSON.stringify(workerLostMessage(COUNT_PLACEHOLDER)),
-    ];
-    const keys = [k.inflight, k.owners, k.locks, k.queue, k.seq, k.wakeup, k.ended];
-    if (request.worker) this.puller.forget(request.worker);
-    const [requeued, failed] = asArray(await this.run((r) => scripts.recover.run(r, keys, args)));
-    return { requeued: asArray(requeued).map(String), failed: asArray(failed).map(String) };
+  release(worker: string, deliveries?: DeliveryRef[]): Promise<string[]> {
+    return this.deliveries.release(worker, deliveries);
+  }
+
+  recover(request: RecoverRequest): Promise<RecoverResult> {
+    return this.deliveries.recover(request);
+  }
+
+  async interrupt(worker: string): Promise<void> {
+    this.deliveries.interrupt(worker);
   }
 
   // ---- events -----------------------------------------------------------------------------------
@@ -297,16 +260,24 @@ export class RedisStore implements TaskStore {
     await sub.subscribe(...this.events.keys());
   }
 
-  async progress(taskId: string, value: Json): Promise<void> {
-    const args = [taskId, JSON.stringify(value), this.keys.channel('task_progress')];
-    await this.run((r) => scripts.progress.run(r, [this.keys.taskKey(taskId)], args));
+  async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
+    const args = [this.keys.prefix, taskId, JSON.stringify(value), fence?.worker ?? '', fence?.token ?? ''];
+    return (await this.run((r) => scripts.progress.run(r, [this.keys.taskKey(taskId)], args))) === 1;
   }
 
   // ---- scheduling -------------------------------------------------------------------------------
 
-  async claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
-    const args = [name, previousMs === null ? '' : String(previousMs), String(ranAtMs)];
-    return (await this.run((r) => scripts.claimRun.run(r, [this.keys.lastRuns], args))) === 1;
+  /** Claims the run and queues its task in one script (queue.lua): no outage can split them. */
+  async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
+    if (typeof name !== 'string' || !name) throw new TypeError('claimRun needs the name of a periodic job');
+    if (!Number.isFinite(ranAtMs) || (previousMs !== null && !Number.isFinite(previousMs))) {
+      throw new TypeError(`claimRun needs run times in epoch ms, got ${String(previousMs)} and ${String(ranAtMs)}`);
+    }
+    const claim = { name, previousMs, ranAtMs };
+    const args = queueArgs(this.keys, [task], undefined, this.idempotencyWindowMs, claim);
+    const reply = await this.run((r) => scripts.queue.run(r, [this.keys.queue], args));
+    if (reply === -1) return false;
+    return idOrNull(asArray(reply)[0]);
   }
 
   async lastRuns(): Promise<Record<string, number>> {
@@ -316,7 +287,7 @@ export class RedisStore implements TaskStore {
 
   /** Quits every connection; a pull blocked in BLPOP resolves empty. */
   async close(): Promise<void> {
-    this.flushWrites();
+    this.deliveries.flushWrites();
     this.listeners.clear();
     await this.link.close();
   }
@@ -326,8 +297,17 @@ export class RedisStore implements TaskStore {
  * A RedisStore for `url` (`redis://[:password@]host:port/db?namespace=NS&poll_timeout=S`, or
  * `rediss://`) and application `name`.
  */
-export function createRedisStore(url: string | URL, name: string): RedisStore {
-  return new RedisStore(url, { name });
+export function createRedisStore(url: string | URL, name: string, options: Omit<RedisStoreOptions, 'name'> = {}): RedisStore {
+  return new RedisStore(url, { ...options, name });
+}
+
+function positiveInteger(value: number, what: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new ImproperlyConfigured(`${what} must be a positive integer, got ${String(value)}`);
+  return value;
+}
+
+function idOrNull(id: unknown): string | null {
+  return typeof id === 'string' && id ? id : null;
 }
 
 function asArray(reply: unknown): unknown[] {

@@ -1,31 +1,34 @@
 -- Saves ready tasks, releases their locks, drops them from in-flight, publishes task_done for each
 -- (TaskStore.finish). The finishes a store has in one turn of its event loop run as one script;
--- each task is checked on its own, and nothing is saved for one its worker no longer owns.
--- KEYS: 1 owners, 2 inflight, 3 locks, 4 ended (zset, score time ended ms, member id)
--- ARGV: 1 task key prefix, 2 task_done channel, 3 now ms (end time of a task without time_ended),
---       then per task: id, worker, lock id ('' for none), n, n field/value entries (only the changed
+-- each task is checked (fenced) on its own, and nothing is saved for a stale delivery.
+-- KEYS: 1 inflight (routing only)
+-- ARGV: 1 prefix, then per task: id, worker, token, n, n field/value entries (only the changed
 --       fields: n may be 0)
--- Returns one 1 (saved) or 0 (not that worker's task) per task, in order.
-local prefix, channel, now = ARGV[1], ARGV[2], ARGV[3]
+-- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
+-- lost answers 1 again for the tasks it saved (_fin remembers the token whose finish was saved).
+local now = now_ms()
 local out = {}
-local i = 4
+local i = 2
 while i <= #ARGV do
-  local id, worker, lock, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
-  if redis.call('HGET', KEYS[1], id) == worker then
-    if n > 0 then redis.call('HSET', prefix .. id, unpack(ARGV, i + 4, i + 3 + n)) end
-    -- Indexed by end time for purge.lua in this same script, so no ready task escapes the index.
-    -- Read back after the write: only changed fields are sent, the arguments may lack the status.
-    local f = redis.call('HMGET', prefix .. id, 'status', 'time_ended')
-    if f[1] == '1' or f[1] == '2' or f[1] == '3' then
-      local ended = tonumber(f[2] or '')
-      -- Whole ms: the wire's seconds times 1000 need not come back exact in floating point.
-      redis.call('ZADD', KEYS[4], ended and math.floor(ended * 1000 + 0.5) or now, id)
+  local id, worker, token, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
+  local key = tkey(id)
+  local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
+  if f[1] == worker and f[2] == token then
+    if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + n)) end
+    -- Read back after the write: only changed fields are sent, the arguments may lack them.
+    local g = redis.call('HMGET', key, 'status', 'lock_id')
+    leave_flight(id, worker)
+    redis.call('HSET', key, '_fin', token)
+    local tq = tq_of(id, f[4])
+    if READY[g[1]] then
+      became_ready(id, f[3], g[1], tq, now, g[2])
+    else
+      move(id, f[3], g[1], tq)
+      release_lock(id, g[2])
+      redis.call('PUBLISH', P .. 'task_done', id)
     end
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('ZREM', KEYS[2], id)
-    -- Only this task's own hold: a later task may already own the lock id.
-    if lock ~= '' and redis.call('HGET', KEYS[3], lock) == id then redis.call('HDEL', KEYS[3], lock) end
-    redis.call('PUBLISH', channel, id)
+    out[#out + 1] = 1
+  elseif f[5] == token and f[2] == token and not f[1] then
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

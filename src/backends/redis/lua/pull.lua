@@ -1,54 +1,68 @@
 -- Moves due delayed tasks to the queue, then pops up to `max` ready tasks into the in-flight set
--- owned by `worker` (TaskStore.pull). One round trip per pull.
--- KEYS: 1 queue, 2 delayed, 3 inflight (zset, score lease deadline ms), 4 owners (hash id -> worker),
---       5 wakeup
--- ARGV: 1 task key prefix, 2 now ms, 3 max, 4 lease deadline ms, 5 worker, 6 '1' to resync,
+-- owned by `worker`, each with a new fencing token (TaskStore.pull). A task whose expiry passed is
+-- not handed out: it ends REVOKED. One round trip per pull; the store's clock throughout.
+-- KEYS: 1 queue
+-- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
 --       then (resync only) the ids the worker holds
--- Returns { next delayed eta ms or '', task1 fields (flat), task2 fields, ... }.
-local prefix, now, max, deadline, worker = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5]
-if ARGV[6] == '1' then
+-- Returns { ms until the next delayed task or '', token1, task1 fields (flat), token2, ... }.
+local now = now_ms()
+local max, worker = tonumber(ARGV[2]), ARGV[4]
+local deadline = now + tonumber(ARGV[3])
+local owned = P .. 'owned:' .. worker
+if ARGV[5] == '1' then
   -- The reply of an earlier pull was lost with the connection: tasks this worker owns but never
-  -- received go back to their place in the queue (they never started, so no redelivery counts).
+  -- received go back to their place in the queue (they never started: nothing is counted).
   local held = {}
   for k = 7, #ARGV do held[ARGV[k]] = true end
-  local owners = redis.call('HGETALL', KEYS[4])
-  for k = 1, #owners, 2 do
-    local id = owners[k]
-    if owners[k + 1] == worker and not held[id] then
-      local m = redis.call('HMGET', prefix .. id, 'status', '_qm', '_score')
+  for _, id in ipairs(redis.call('SMEMBERS', owned)) do
+    if not held[id] then
+      local m = redis.call('HMGET', tkey(id), 'status', '_qm', '_score')
       if m[1] == '6' or m[1] == '4' then
-        redis.call('HDEL', KEYS[4], id)
-        redis.call('ZREM', KEYS[3], id)
+        leave_flight(id, worker)
         redis.call('ZADD', KEYS[1], m[3], m[2])
       end
     end
   end
 end
 -- Bounded so one pull never blocks Redis for long; the rest moves on the next pull.
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
-  local m = redis.call('HMGET', prefix .. id, '_qm', '_score')
+  local m = redis.call('HMGET', tkey(id), '_qm', '_score')
   if m[1] then redis.call('ZADD', KEYS[1], m[2], m[1]) end
-  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZREM', P .. 'delayed', id)
 end
 local out = { '' }
-if max > 0 then
-  local popped = redis.call('ZPOPMIN', KEYS[1], max)
+local got, budget = 0, max + 1000
+while got < max and budget > 0 do
+  local popped = redis.call('ZPOPMIN', KEYS[1], math.min(max - got, budget))
+  if #popped == 0 then break end
   for k = 1, #popped, 2 do
+    budget = budget - 1
     local id = string.sub(popped[k], 18)
-    local fields = redis.call('HGETALL', prefix .. id)
+    local key = tkey(id)
+    local f = redis.call('HMGET', key, 'status', 'expiry', 'lock_id', '_tq')
     -- A task flushed or deleted under its queue entry is skipped, not resurrected.
-    if #fields > 0 then
-      redis.call('ZADD', KEYS[3], deadline, id)
-      redis.call('HSET', KEYS[4], id, worker)
-      out[#out + 1] = fields
+    if f[1] then
+      local expiry = ms_of(f[2])
+      if expiry and expiry < now then
+        redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
+        became_ready(id, f[1], '3', tq_of(id, f[4]), now, f[3])
+      else
+        local token = redis.call('HINCRBY', key, '_token', 1)
+        redis.call('HSET', key, '_owner', worker)
+        redis.call('ZADD', P .. 'inflight', deadline, id)
+        redis.call('SADD', owned, id)
+        out[#out + 1] = token
+        out[#out + 1] = redis.call('HGETALL', key)
+        got = got + 1
+      end
     end
   end
 end
-if #out == 1 then
+if got == 0 then
   -- Nothing ready: stale wake-up tokens would only make blocked pulls spin.
-  redis.call('DEL', KEYS[5])
-  local nxt = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-  if nxt[2] then out[1] = nxt[2] end
+  redis.call('DEL', P .. 'wakeup')
+  local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+  if nxt[2] then out[1] = math.max(0, tonumber(nxt[2]) - now) end
 end
 return out

@@ -1,60 +1,77 @@
--- Stores and queues tasks, atomically per task (TaskStore.queue).
--- KEYS: 1 queue (zset, score -priority, member <seq>:<id>), 2 delayed (zset, score eta ms, member id),
---       3 locks (hash lockId -> taskId), 4 seq (counter), 5 all (zset, score time queued ms, member id),
---       6 wakeup (list of tokens for blocked pulls)
--- ARGV: 1 task key prefix, 2 now ms, 3 task_queued channel, 4 number of tasks, then per task:
---       id, lock id ('' for none), eta ms ('' for none), queue score, time queued ms, number of
+-- Stores and queues tasks, atomically per task (TaskStore.queue), and claims a periodic run in the
+-- same step when asked (TaskStore.claimRun). At most a bounded chunk of tasks per run: the client
+-- splits large batches.
+-- KEYS: 1 queue (routing only: every key is derived from the prefix)
+-- ARGV: 1 prefix, 2 number of tasks, 3 idempotency window ms, 4 claimed job name ('' for none),
+--       5 its expected previous run ms ('' for none stored), 6 its new run ms, then per task:
+--       id, lock id ('' for none), eta ms ('' for none), expiry ms ('' for none), queue score,
+--       time queued ms (the producer's clock), idempotency key ('' for none), job name, number of
 --       fields N, then N field/value pairs (each value JSON-encoded by the client).
--- Returns one entry per task: its id, or '' when a non-overlap lock held it back.
-local prefix, now, channel = ARGV[1], tonumber(ARGV[2]), ARGV[3]
-local n = tonumber(ARGV[4])
-local out = {}
-local stored = 0
-local i = 5
+-- The store stamps time_queued with its own clock and shifts eta and expiry by the same amount.
+-- Returns one entry per task: its id (or the id remembered for its idempotency key), or '' when a
+-- non-overlap lock held it back; -1 alone when the periodic run was claimed by someone else.
+local now = now_ms()
+local n, window, claim = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+if claim ~= '' then
+  local current = redis.call('HGET', P .. 'lastruns', claim)
+  if ARGV[5] == '' then
+    if current then return -1 end
+  elseif not current or tonumber(current) ~= tonumber(ARGV[5]) then
+    return -1
+  end
+  redis.call('HSET', P .. 'lastruns', claim, ARGV[6])
+end
+local out, stored, i = {}, 0, 7
 for t = 1, n do
-  local id, lock, eta, score, queued = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local nfields = tonumber(ARGV[i + 5])
-  local first = i + 6
+  local id, lock, eta, expiry, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
+  local queued, idem, name, nfields = tonumber(ARGV[i + 5]), ARGV[i + 6], ARGV[i + 7], tonumber(ARGV[i + 8])
+  local first = i + 9
   i = first + 2 * nfields
-  local key = prefix .. id
-  -- A command resent after a lost reply must not turn its own task into "locked".
-  if redis.call('EXISTS', key) == 1 then
+  local key = tkey(id)
+  local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
+  if known then
+    out[t] = known
+  elseif redis.call('EXISTS', key) == 1 then
+    -- A command resent after a lost reply must not turn its own task into "locked".
     out[t] = id
   else
     local free = true
     if lock ~= '' then
-      local holder = redis.call('HGET', KEYS[3], lock)
+      local holder = redis.call('HGET', P .. 'locks', lock)
       if holder then
-        local status = redis.call('HGET', prefix .. holder, 'status')
+        local status = redis.call('HGET', tkey(holder), 'status')
         if status == '6' or status == '5' or status == '4' then free = false end
       end
     end
     if not free then
       out[t] = ''
     else
-      if lock ~= '' then redis.call('HSET', KEYS[3], lock, id) end
-      local seq = tostring(redis.call('INCR', KEYS[4]))
-      -- Equal scores sort by member: a zero-padded sequence keeps FIFO within a priority.
-      local member = string.rep('0', 16 - #seq) .. seq .. ':' .. id
+      if lock ~= '' then redis.call('HSET', P .. 'locks', lock, id) end
+      local member = new_member(id)
+      local shift = now - queued
       redis.call('HSET', key, unpack(ARGV, first, first + 2 * nfields - 1))
-      redis.call('HSET', key, '_qm', member, '_score', score)
-      if eta ~= '' and tonumber(eta) > now then
-        redis.call('ZADD', KEYS[2], eta, id)
+      redis.call('HSET', key, '_qm', member, '_score', score, '_tq', now, 'time_queued', secs(now), 'status', '6')
+      local due = nil
+      if eta ~= '' then
+        due = tonumber(eta) + shift
+        redis.call('HSET', key, 'eta', secs(due))
+      end
+      if expiry ~= '' then redis.call('HSET', key, 'expiry', secs(tonumber(expiry) + shift)) end
+      if due and due > now then
+        redis.call('ZADD', P .. 'delayed', due, id)
       else
         redis.call('ZADD', KEYS[1], score, member)
       end
-      redis.call('ZADD', KEYS[5], queued, id)
-      redis.call('PUBLISH', channel, id)
+      redis.call('ZADD', P .. 'all', now, id)
+      redis.call('ZADD', P .. 's:6', now, id)
+      redis.call('ZADD', P .. 'n:' .. name, now, id)
+      if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id, 'PX', window) end
+      redis.call('PUBLISH', P .. 'task_queued', id)
       stored = stored + 1
       out[t] = id
     end
   end
 end
-if stored > 0 then
-  -- One token per stored task (also delayed ones: a blocked pull re-reads the next eta), capped.
-  local tokens = {}
-  for k = 1, math.min(stored, 64) do tokens[k] = '1' end
-  redis.call('LPUSH', KEYS[6], unpack(tokens))
-  redis.call('LTRIM', KEYS[6], 0, 63)
-end
+-- One token per stored task (also delayed ones: a blocked pull re-reads the next eta).
+wake(stored)
 return out

@@ -1,21 +1,28 @@
--- Saves a task in RETRY, drops it from in-flight and queues it again for its eta (TaskStore.retry).
--- KEYS: 1 task hash, 2 owners, 3 inflight, 4 queue, 5 delayed, 6 seq, 7 wakeup
--- ARGV: 1 id, 2 worker, 3 now ms, 4 eta ms ('' for none), 5 task_queued channel, then field/value pairs
-local id = ARGV[1]
-if redis.call('HGET', KEYS[2], id) ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 6, #ARGV))
-redis.call('HDEL', KEYS[2], id)
-redis.call('ZREM', KEYS[3], id)
-local seq = tostring(redis.call('INCR', KEYS[6]))
-local member = string.rep('0', 16 - #seq) .. seq .. ':' .. id
-local score = redis.call('HGET', KEYS[1], '_score') or '0'
-redis.call('HSET', KEYS[1], '_qm', member)
-if ARGV[4] ~= '' and tonumber(ARGV[4]) > tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[5], ARGV[4], id)
-else
-  redis.call('ZADD', KEYS[4], score, member)
+-- Saves a task in RETRY, drops it from in-flight and queues it again after its retry_delay, on the
+-- store's clock: the script sets eta (TaskStore.retry). Fenced like finish.
+-- KEYS: 1 queue
+-- ARGV: 1 prefix, 2 id, 3 worker, 4 token, then the changed field/value pairs
+-- Returns 1 (saved; also for a run resent after a lost reply) or 0 (fenced off).
+local id, worker, token = ARGV[2], ARGV[3], ARGV[4]
+local key = tkey(id)
+local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
+if not (f[1] == worker and f[2] == token) then
+  if f[5] == token and f[2] == token and not f[1] then return 1 end
+  return 0
 end
-redis.call('LPUSH', KEYS[7], '1')
-redis.call('LTRIM', KEYS[7], 0, 63)
-redis.call('PUBLISH', ARGV[5], id)
+local now = now_ms()
+if #ARGV > 4 then redis.call('HSET', key, unpack(ARGV, 5, #ARGV)) end
+local g = redis.call('HMGET', key, 'status', 'retry_delay', '_score')
+local delay = math.floor((tonumber(g[2] or '0') or 0) * 1000 + 0.5)
+local member = new_member(id)
+leave_flight(id, worker)
+redis.call('HSET', key, '_qm', member, '_fin', token, 'eta', delay > 0 and secs(now + delay) or 'null')
+move(id, f[3], g[1], tq_of(id, f[4]))
+if delay > 0 then
+  redis.call('ZADD', P .. 'delayed', now + delay, id)
+else
+  redis.call('ZADD', KEYS[1], g[3] or '0', member)
+end
+wake(1)
+redis.call('PUBLISH', P .. 'task_queued', id)
 return 1

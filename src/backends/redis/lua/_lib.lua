@@ -1,0 +1,83 @@
+-- Prepended to every script of the redis:// store (redis-scripts.ts). ARGV[1] is always the app's
+-- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
+-- Store-only task hash fields: _qm (queue member), _score (queue score), _tq (time queued, store
+-- ms), _owner (worker holding the delivery, only while in flight), _token (fencing token of the
+-- latest delivery), _fin (token whose finish or retry was saved), _progress.
+local P = ARGV[1]
+local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
+
+local function tkey(id) return P .. 't:' .. id end
+
+-- The store's clock (Redis TIME), epoch ms. Every time a script compares or stamps comes from here.
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Whole ms as the JSON seconds of a wire time field (shortest form).
+local function secs(ms)
+  local s = string.format('%.3f', ms / 1000)
+  s = (string.gsub(s, '0+$', ''))
+  return (string.gsub(s, '%.$', ''))
+end
+
+-- JSON seconds (or 'null', or nothing) as whole ms; nil when not a number.
+local function ms_of(json)
+  local n = tonumber(json or '')
+  if n then return math.floor(n * 1000 + 0.5) end
+  return nil
+end
+
+-- Time queued (store ms) of a task: its _tq, else its listing score (tasks of older versions).
+local function tq_of(id, tq)
+  return tq or redis.call('ZSCORE', P .. 'all', id) or 0
+end
+
+-- Moves a task between the per-status listings (zsets scored by time queued).
+local function move(id, from, to, tq)
+  if from == to then return end
+  if from then redis.call('ZREM', P .. 's:' .. from, id) end
+  if to then redis.call('ZADD', P .. 's:' .. to, tq, id) end
+end
+
+-- Releases a non-overlap lock held by this task (lock_id as stored: JSON string or null).
+local function release_lock(id, lock_json)
+  local lock = lock_json and cjson.decode(lock_json)
+  if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
+end
+
+-- The task leaves the in-flight set and its worker's owned set; its fencing token stays.
+local function leave_flight(id, owner)
+  redis.call('ZREM', P .. 'inflight', id)
+  if owner then redis.call('SREM', P .. 'owned:' .. owner, id) end
+  redis.call('HDEL', tkey(id), '_owner')
+end
+
+-- A task that became ready (status already written): listings, ended index, lock, task_done.
+local function became_ready(id, from, to, tq, now, lock_json)
+  move(id, from, to, tq)
+  redis.call('ZADD', P .. 'ended:' .. to, now, id)
+  release_lock(id, lock_json)
+  redis.call('PUBLISH', P .. 'task_done', id)
+end
+
+-- A new queue member: a zero-padded sequence keeps FIFO within a priority (equal scores sort by member).
+local function new_member(id)
+  local seq = tostring(redis.call('INCR', P .. 'seq'))
+  return string.rep('0', 16 - #seq) .. seq .. ':' .. id
+end
+
+-- Wakes up to n pulls blocked on BLPOP (tokens capped at 64).
+local function wake(n)
+  if n <= 0 then return end
+  local tokens = {}
+  for k = 1, math.min(n, 64) do tokens[k] = '1' end
+  redis.call('LPUSH', P .. 'wakeup', unpack(tokens))
+  redis.call('LTRIM', P .. 'wakeup', 0, 63)
+end
+
+-- The current delivery of task `id` is (worker, token), and it is still in flight.
+local function holds(id, worker, token)
+  local f = redis.call('HMGET', tkey(id), '_owner', '_token')
+  return f[1] == worker and f[2] == token
+end

@@ -1,0 +1,102 @@
+-- One page of a task listing, newest queued first (TaskStore.list). Reads an index (every task,
+-- the per-status listings or the job name's listing, all zsets scored by time queued) from the
+-- cursor on, and examines at most `budget` entries: a page may hold fewer tasks than `limit` (even
+-- none) with a cursor, but a call never walks the whole store.
+-- KEYS: 1 all
+-- ARGV: 1 prefix, 2 limit, 3 budget, 4 cursor score ('' for the first page), 5 cursor id,
+--       6 job name ('' for any), 7 job name (JSON), 8 from_task (JSON, '' for any),
+--       9 statuses (comma-separated codes, '' for any)
+-- Returns { next cursor score or '', next cursor id or '', task1 fields (flat), task2 fields, ... }.
+local limit, budget, cscore, cid = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
+local name, nameJson, fromJson, statuses = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+
+local wanted, statusSets, inStatusSets = nil, {}, 0
+if statuses ~= '' then
+  wanted = {}
+  for s in string.gmatch(statuses, '[^,]+') do
+    wanted[s] = true
+    statusSets[#statusSets + 1] = P .. 's:' .. s
+    inStatusSets = inStatusSets + redis.call('ZCARD', P .. 's:' .. s)
+  end
+end
+-- The smallest index that holds every match; rows are checked against the whole filter.
+local sources = { KEYS[1] }
+if wanted and name ~= '' then
+  if redis.call('ZCARD', P .. 'n:' .. name) < inStatusSets then sources = { P .. 'n:' .. name } else sources = statusSets end
+elseif wanted then
+  sources = statusSets
+elseif name ~= '' then
+  sources = { P .. 'n:' .. name }
+end
+local filtered = fromJson ~= '' or (wanted ~= nil and name ~= '')
+local want = filtered and budget or limit
+
+-- Up to n entries of one index after the cursor (score desc, then member desc, as ZREVRANGE).
+local function after(set, n)
+  if cscore == '' then return redis.call('ZREVRANGE', set, 0, n - 1, 'WITHSCORES') end
+  local rank = redis.call('ZREVRANK', set, cid)
+  if rank then return redis.call('ZREVRANGE', set, rank + 1, rank + n, 'WITHSCORES') end
+  local ties = redis.call('ZCOUNT', set, cscore, cscore)
+  local got = redis.call('ZREVRANGEBYSCORE', set, cscore, '-inf', 'WITHSCORES', 'LIMIT', 0, n + ties)
+  local out = {}
+  for k = 1, #got, 2 do
+    if #out < 2 * n and (got[k + 1] ~= cscore or got[k] < cid) then
+      out[#out + 1] = got[k]
+      out[#out + 1] = got[k + 1]
+    end
+  end
+  return out
+end
+
+local lists, pos = {}, {}
+for j, set in ipairs(sources) do
+  lists[j] = after(set, want)
+  pos[j] = 1
+end
+local out = { '', '' }
+local rows, examined, last = 0, 0, nil
+while rows < limit and examined < budget do
+  local best = nil
+  for j = 1, #lists do
+    local k = pos[j]
+    if lists[j][k] then
+      if not best then
+        best = j
+      else
+        local b = pos[best]
+        local s, bs = tonumber(lists[j][k + 1]), tonumber(lists[best][b + 1])
+        if s > bs or (s == bs and lists[j][k] > lists[best][b]) then best = j end
+      end
+    end
+  end
+  if not best then break end
+  local k = pos[best]
+  local id = lists[best][k]
+  last = { lists[best][k + 1], id }
+  pos[best] = k + 2
+  examined = examined + 1
+  local key = tkey(id)
+  local keep = true
+  if wanted or name ~= '' or fromJson ~= '' then
+    local f = redis.call('HMGET', key, 'name', 'from_task', 'status')
+    keep = f[3] ~= false and (nameJson == '' or f[1] == nameJson) and (fromJson == '' or f[2] == fromJson)
+      and (wanted == nil or wanted[f[3]] == true)
+  end
+  if keep then
+    local fields = redis.call('HGETALL', key)
+    if #fields > 0 then
+      out[#out + 1] = fields
+      rows = rows + 1
+    end
+  end
+end
+-- More may follow unless every index was read to its end.
+local more = false
+for j = 1, #lists do
+  if lists[j][pos[j]] or #lists[j] >= 2 * want then more = true end
+end
+if more and last then
+  out[1] = last[1]
+  out[2] = last[2]
+end
+return out

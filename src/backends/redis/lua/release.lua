@@ -1,0 +1,31 @@
+-- Hands deliveries of a stopping worker back to the queue, nothing counted (TaskStore.release):
+-- a started task goes back to QUEUED, each task to its old place in the queue.
+-- KEYS: 1 queue
+-- ARGV: 1 prefix, 2 worker, 3 'all' (every task it holds) or 'some', then (some) id, token pairs
+-- Returns the ids handed back. Costs what the worker holds (its owned set), never a scan.
+local worker = ARGV[2]
+local ids = {}
+if ARGV[3] == 'all' then
+  ids = redis.call('SMEMBERS', P .. 'owned:' .. worker)
+else
+  for k = 4, #ARGV, 2 do
+    if holds(ARGV[k], worker, ARGV[k + 1]) then ids[#ids + 1] = ARGV[k] end
+  end
+end
+local back = {}
+for _, id in ipairs(ids) do
+  local key = tkey(id)
+  local f = redis.call('HMGET', key, 'status', '_qm', '_score', '_tq')
+  leave_flight(id, worker)
+  if f[1] and not READY[f[1]] then
+    if f[1] == '5' then
+      redis.call('HSET', key, 'status', '6', 'worker', 'null', 'time_started', 'null')
+      move(id, '5', '6', tq_of(id, f[4]))
+    end
+    redis.call('ZADD', KEYS[1], f[3] or '0', f[2] or new_member(id))
+    redis.call('PUBLISH', P .. 'task_queued', id)
+    back[#back + 1] = id
+  end
+end
+wake(#back)
+return back

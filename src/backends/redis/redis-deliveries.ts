@@ -1,0 +1,171 @@
+/**
+ * The worker side of the redis:// store: pull, start, finish, retry, renew, release, recover.
+ * Every write names its delivery (worker and fencing token) and changes nothing when it is not the
+ * task's current one. Starts and finishes of one event-loop turn run as one script each
+ * (redis-write-batch.ts) and send only the fields that changed. A worker's start, finish and retry
+ * wait for Redis, through an outage, as long as that delivery's lease lasts as this client last
+ * knew it: a result is not given up while nobody else may run the task.
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  workerLostMessage,
+  type Delivery,
+  type DeliveryRef,
+  type Fence,
+  type PullRequest,
+  type RecoverRequest,
+  type RecoverResult,
+} from '../../store/contract.js';
+import type { WireTask } from '../../model/task.js';
+import type { RedisKeys } from './redis-codec.js';
+import { isConnectionError, type RedisLink } from './redis-link.js';
+import { RedisPuller } from './redis-pull.js';
+import { scripts } from './redis-scripts.js';
+import { WriteBatch } from './redis-write-batch.js';
+
+/** Stands for the count in the template of the worker-lost message that recover.lua fills in. */
+const COUNT_PLACEHOLDER = 987654321;
+
+/** Deliveries of one store, for any number of its workers. */
+export class RedisDeliveries {
+  private readonly puller: RedisPuller;
+  private readonly starts: WriteBatch;
+  private readonly finishes: WriteBatch;
+
+  /** `fallbackWaitMs`: how long a write waits for Redis when its lease is not known here. */
+  constructor(
+    private readonly keys: RedisKeys,
+    private readonly link: RedisLink,
+    private readonly fallbackWaitMs: number,
+  ) {
+    this.puller = new RedisPuller(keys, link);
+    this.starts = new WriteBatch((args, waitMs) => link.run((r) => scripts.start.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
+    this.finishes = new WriteBatch((args, waitMs) => link.run((r) => scripts.finish.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
+  }
+
+  /** Sends the pending batched writes now, so that a command issued next cannot overtake them. */
+  flushWrites(): void {
+    this.starts.flushNow();
+    this.finishes.flushNow();
+  }
+
+  pull(request: PullRequest): Promise<Delivery[]> {
+    // The starts of the previous pull go first, as unbatched: a worker pulls again at once while
+    // it has free slots, and its tasks must not wait behind that pull.
+    this.flushWrites();
+    return this.puller.pull(request);
+  }
+
+  /** How long a write about this delivery may wait for Redis. */
+  private waitFor(id: string, token: number): number {
+    return this.puller.leaseLeft(id, token) ?? this.fallbackWaitMs;
+  }
+
+  async start(task: WireTask, fence: Fence): Promise<boolean> {
+    checkFence(fence);
+    // Encoded now: the caller's task may change once this returns. Only changed fields are sent.
+    const fields = this.puller.changedFields(task, fence.token);
+    let started = false;
+    try {
+      started = await this.starts.add([task.id, fence.worker, fence.token, fields.length, ...fields], this.waitFor(task.id, fence.token));
+      return started;
+    } finally {
+      if (!started) this.puller.release(task.id, fence.token);
+    }
+  }
+
+  async finish(task: WireTask, fence: Fence): Promise<boolean> {
+    checkFence(fence);
+    const fields = this.puller.changedFields(task, fence.token);
+    try {
+      return await this.finishes.add([task.id, fence.worker, fence.token, fields.length, ...fields], this.waitFor(task.id, fence.token));
+    } finally {
+      this.puller.release(task.id, fence.token);
+    }
+  }
+
+  async retry(task: WireTask, fence: Fence): Promise<boolean> {
+    checkFence(fence);
+    this.flushWrites();
+    const fields = this.puller.changedFields(task, fence.token);
+    const args = [this.keys.prefix, task.id, fence.worker, fence.token, ...fields];
+    try {
+      const saved = await this.link.run((r) => scripts.retry.run(r, [this.keys.queue], args), this.waitFor(task.id, fence.token));
+      return saved === 1;
+    } finally {
+      this.puller.release(task.id, fence.token);
+    }
+  }
+
+  async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
+    if (!deliveries.length) return [];
+    checkDuration(leaseMs, 'leaseMs');
+    const args: (string | number)[] = [this.keys.prefix, worker, Math.ceil(leaseMs)];
+    for (const d of deliveries) args.push(d.id, d.token);
+    this.flushWrites();
+    const sentAt = performance.now();
+    let lost: string[];
+    try {
+      lost = asArray(await this.link.run((r) => scripts.renew.run(r, [this.keys.inflight], args))).map(String);
+    } catch (err) {
+      if (isConnectionError(err)) {
+        this.link.warnOncePerOutage(
+          'renew',
+          `lease renewals fail while Redis ${this.link.settings.display} is unavailable; results wait for it as long as their leases last`,
+        );
+      }
+      throw err;
+    }
+    const gone = new Set(lost);
+    this.puller.renewed(deliveries.filter((d) => !gone.has(d.id)), sentAt, leaseMs);
+    return lost;
+  }
+
+  async release(worker: string, deliveries?: DeliveryRef[]): Promise<string[]> {
+    this.puller.interrupt(worker);
+    const args: (string | number)[] = [this.keys.prefix, worker, deliveries ? 'some' : 'all'];
+    for (const d of deliveries ?? []) args.push(d.id, d.token);
+    this.flushWrites();
+    const back = asArray(await this.link.run((r) => scripts.release.run(r, [this.keys.queue], args))).map(String);
+    if (!deliveries) this.puller.forget(worker);
+    else for (const d of deliveries) this.puller.release(d.id, d.token);
+    return back;
+  }
+
+  async recover(request: RecoverRequest): Promise<RecoverResult> {
+    if (!Number.isInteger(request.maxRedeliveries) || request.maxRedeliveries < 0) {
+      throw new TypeError(`maxRedeliveries must be an integer ≥ 0, got ${String(request.maxRedeliveries)}`);
+    }
+    const args = [
+      this.keys.prefix,
+      request.maxRedeliveries,
+      request.worker ?? '',
+      JSON.stringify(workerLostMessage(1)),
+      JSON.stringify(workerLostMessage(COUNT_PLACEHOLDER)),
+    ];
+    if (request.worker) this.puller.forget(request.worker);
+    this.flushWrites();
+    const [requeued, failed, returned] = asArray(await this.link.run((r) => scripts.recover.run(r, [this.keys.queue], args)));
+    const ids = (reply: unknown) => asArray(reply).map(String);
+    return { requeued: ids(requeued), failed: ids(failed), returned: ids(returned) };
+  }
+
+  interrupt(worker: string): void {
+    this.puller.interrupt(worker);
+  }
+}
+
+function checkFence(fence: Fence): void {
+  if (!fence || typeof fence.worker !== 'string' || !fence.worker || !Number.isSafeInteger(fence.token) || fence.token < 1) {
+    throw new TypeError(`A fence needs a worker id and a positive integer token, got ${JSON.stringify(fence)}`);
+  }
+}
+
+/** Throws a one-line error unless `ms` is a finite number ≥ 0. */
+export function checkDuration(ms: number, what: string): void {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`${what} must be a duration in ms ≥ 0, got ${String(ms)}`);
+}
+
+function asArray(reply: unknown): unknown[] {
+  return Array.isArray(reply) ? reply : [];
+}

@@ -1,0 +1,100 @@
+/**
+ * Task listings of the redis:// store: pages, newest queued first, with a cursor. list.lua reads
+ * one index (every task, a status's, a job name's) from the cursor on and examines a bounded number
+ * of entries per call; listing by ids reads those ids only.
+ */
+import { isTaskStatus } from '../../model/states.js';
+import type { WireTask } from '../../model/task.js';
+import { MAX_PAGE_LIMIT, type PageRequest, type StoreFilter, type TaskPage } from '../../store/contract.js';
+import { decodeTask, type RedisKeys } from './redis-codec.js';
+import type { Redis } from 'ioredis';
+import { scripts } from './redis-scripts.js';
+
+/** Runs a command on the store's connection (after its pending writes). */
+type Run = <T>(fn: (redis: Redis) => Promise<T>) => Promise<T>;
+
+/** Throws a one-line error for a page request that cannot be served. */
+export function checkPage(page: PageRequest): void {
+  if (!page || !Number.isInteger(page.limit) || page.limit < 1 || page.limit > MAX_PAGE_LIMIT) {
+    throw new TypeError(`A page limit must be an integer from 1 to ${MAX_PAGE_LIMIT}, got ${String(page?.limit)}`);
+  }
+  if (page.cursor !== null && typeof page.cursor !== 'string') throw new TypeError(`A page cursor must be a string or null, got ${String(page.cursor)}`);
+}
+
+/** Tasks by id, in the order given; null where unknown. */
+export async function readTasks(run: Run, keys: RedisKeys, ids: readonly string[]): Promise<(WireTask | null)[]> {
+  if (!ids.length) return [];
+  const replies = await run((r) => {
+    const pipeline = r.pipeline();
+    for (const id of ids) pipeline.hgetall(keys.taskKey(id));
+    return pipeline.exec();
+  });
+  return (replies ?? []).map(([err, fields]) => {
+    if (err) throw err;
+    return decodeTask(flatten(fields as Record<string, string>));
+  });
+}
+
+/**
+ * One page of the tasks matching `filter`. `budget` bounds the index entries one call examines
+ * (at least the page's limit).
+ */
+export async function listPage(run: Run, keys: RedisKeys, filter: StoreFilter, page: PageRequest, budget: number): Promise<TaskPage> {
+  checkPage(page);
+  for (const status of filter.status ?? []) {
+    if (!isTaskStatus(status)) throw new TypeError(`Unknown task status in a filter: ${String(status)}`);
+  }
+  if (filter.ids) return listIds(run, keys, filter, page);
+  if (filter.status && !filter.status.length) return { tasks: [], cursor: null };
+  let cursorScore = '';
+  let cursorId = '';
+  if (page.cursor !== null) {
+    const at = page.cursor.indexOf(':');
+    cursorScore = page.cursor.slice(0, at);
+    cursorId = page.cursor.slice(at + 1);
+    if (at < 1 || !/^-?\d+(\.\d+)?$/.test(cursorScore)) throw new TypeError(`Invalid page cursor "${page.cursor}"`);
+  }
+  const args = [
+    keys.prefix,
+    page.limit,
+    Math.max(page.limit, budget),
+    cursorScore,
+    cursorId,
+    filter.name ?? '',
+    filter.name !== undefined ? JSON.stringify(filter.name) : '',
+    filter.from_task !== undefined ? JSON.stringify(filter.from_task) : '',
+    [...new Set(filter.status ?? [])].join(','),
+  ];
+  const reply = await run((r) => scripts.list.run(r, [keys.all], args));
+  const out = Array.isArray(reply) ? reply : [];
+  const tasks = out.slice(2).map(decodeTask).filter((t): t is WireTask => t !== null);
+  return { tasks, cursor: out[0] ? `${String(out[0])}:${String(out[1])}` : null };
+}
+
+/** A page of the given ids that match the rest of the filter, newest queued first. */
+async function listIds(run: Run, keys: RedisKeys, filter: StoreFilter, page: PageRequest): Promise<TaskPage> {
+  let offset = 0;
+  if (page.cursor !== null) {
+    const m = /^i:(\d+)$/.exec(page.cursor);
+    if (!m) throw new TypeError(`Invalid page cursor "${page.cursor}"`);
+    offset = Number(m[1]);
+  }
+  const statuses = filter.status ? new Set<number>(filter.status) : null;
+  const found = (await readTasks(run, keys, [...new Set(filter.ids)])).filter(
+    (t): t is WireTask =>
+      t !== null &&
+      (filter.name === undefined || t.name === filter.name) &&
+      (filter.from_task === undefined || t.from_task === filter.from_task) &&
+      (statuses === null || statuses.has(t.status)),
+  );
+  found.sort((a, b) => b.time_queued - a.time_queued || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const tasks = found.slice(offset, offset + page.limit);
+  return { tasks, cursor: offset + page.limit < found.length ? `i:${offset + page.limit}` : null };
+}
+
+/** An HGETALL object reply as the flat field/value list decodeTask reads. */
+function flatten(fields: Record<string, string>): string[] {
+  const flat: string[] = [];
+  for (const [key, value] of Object.entries(fields)) flat.push(key, value);
+  return flat;
+}

@@ -1,0 +1,95 @@
+/**
+ * One run of a job: the race between the job, its timeout and the loss of its delivery, and the
+ * status it leaves on the task. A timed-out run is aborted and then waited for: its outcome (and
+ * so the release of its non-overlap lock) is written only once the job really settled.
+ */
+import type { Job } from '../job/job.js';
+import { toJsonResult } from '../model/json.js';
+import { FAILURE, RETRY, REVOKED, SUCCESS, type TaskStatus } from '../model/states.js';
+import type { Task } from '../model/task.js';
+import { timeoutMessage } from '../store/contract.js';
+import type { TaskConsumer } from './consumer.js';
+
+/** A job running. */
+export interface JobRun {
+  /** The job's `consumer.signal`. */
+  readonly signal: AbortSignal;
+  /**
+   * The task's status once the run is over (the task's result and stack set), or null when the
+   * delivery was lost (the job's signal is aborted and nothing is waited for).
+   */
+  readonly outcome: Promise<TaskStatus | null>;
+  /** Aborts the job's signal (worker stopping, delivery lost). */
+  abort(reason: Error): void;
+}
+
+export interface RunJobOptions {
+  /** How long a timed-out job may ignore its aborted signal before `onStuck`. */
+  stuckGraceMs: number;
+  onStuck(): void;
+}
+
+/** Starts `job` on `task`; `lost` settles when the delivery turns out not to be this worker's. */
+export function runJob(
+  task: Task,
+  job: Job,
+  consumerFor: (signal: AbortSignal) => TaskConsumer,
+  lost: Promise<'lost'>,
+  options: RunJobOptions,
+): JobRun {
+  const aborter = new AbortController();
+  const consumer = consumerFor(aborter.signal);
+  const work = Promise.resolve().then(() => job.run(consumer, structuredClone(task.kwargs)));
+  const outcome = (async (): Promise<TaskStatus | null> => {
+    let timer: NodeJS.Timeout | null = null;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      if (task.timeout !== null) timer = setTimeout(() => resolve('timeout'), task.timeout * 1000);
+    });
+    try {
+      const first = await Promise.race([work.then((value) => ({ value })), timedOut, lost]);
+      if (first === 'lost') {
+        aborter.abort(new Error("the task is not this worker's any more"));
+        work.catch(() => undefined);
+        return null;
+      }
+      if (first === 'timeout') {
+        const message = timeoutMessage(task.timeout ?? 0);
+        aborter.abort(new Error(message));
+        await settledOrStuck(work, options);
+        task.status = REVOKED;
+        task.result = message;
+        return REVOKED;
+      }
+      task.status = SUCCESS;
+      task.result = toJsonResult(first.value);
+    } catch (err) {
+      const error = err instanceof Error ? err : new Error(String(err));
+      task.result = error.message;
+      if (task.retries < task.maxRetries) {
+        task.status = RETRY;
+        task.retries += 1;
+        task.stacktrace = error.stack ?? null;
+      } else {
+        task.status = FAILURE;
+        task.stacktrace = error.stack ?? String(error);
+      }
+    } finally {
+      if (timer) clearTimeout(timer);
+    }
+    return task.status;
+  })();
+  return { signal: aborter.signal, outcome, abort: (reason) => aborter.abort(reason) };
+}
+
+/** Waits until `work` settles; calls `onStuck` once if that takes longer than the grace. */
+async function settledOrStuck(work: Promise<unknown>, options: RunJobOptions): Promise<void> {
+  const settled = work.then(
+    () => undefined,
+    () => undefined,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), options.stuckGraceMs)));
+  if ((await Promise.race([settled, stuck])) === 'stuck') options.onStuck();
+  clearTimeout(timer);
+  await settled;
+}

@@ -1,0 +1,69 @@
+/**
+ * Writes about a delivered task (start, finish, retry) under its fence, riding out store outages
+ * for as long as the delivery's lease may still hold: a result finished during an outage shorter
+ * than the lease is saved once the store is back, and the task does not run again.
+ */
+import type { Logger } from '../infra/logger.js';
+import { READY_STATES, RETRY } from '../model/states.js';
+import type { Fence, TaskStore } from '../store/contract.js';
+
+/** What the writer needs of a run. */
+export interface FencedRun {
+  readonly id: string;
+  /** The current delivery's token: a re-delivery to this worker replaces it. */
+  readonly token: number;
+  /** Until when (this process's clock) the lease may still hold. */
+  readonly leaseUntil: number;
+  /** Handed back by a stopping worker: no more waiting. */
+  readonly handedBack: boolean;
+}
+
+const FIRST_RETRY_MS = 100;
+const MAX_RETRY_MS = 1000;
+
+/** The fenced writes of one worker. */
+export class StoreWriter {
+  constructor(
+    private readonly store: TaskStore,
+    private readonly worker: string,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Runs `op` under the run's current fence; resolves to its answer. A write that throws is tried
+   * again until the lease runs out (then the error is thrown). A write refused because the task
+   * was delivered to this same worker again meanwhile is sent again under the new token.
+   */
+  async write(run: FencedRun, op: (fence: Fence) => Promise<boolean>): Promise<boolean> {
+    let wait = FIRST_RETRY_MS;
+    let failed = false;
+    for (;;) {
+      const token = run.token;
+      try {
+        const saved = await op({ worker: this.worker, token });
+        if (failed) this.log.info(`task ${run.id}: saved once the store answered again`);
+        if (saved) return true;
+        if (run.token !== token) continue;
+        // After a write whose reply was lost, a refusal may only mean the first one landed.
+        return failed ? this.landedEarlier(run.id) : false;
+      } catch (err) {
+        const left = run.leaseUntil - Date.now();
+        if (run.handedBack || left <= 0) throw err;
+        if (!failed) this.log.warn(`task ${run.id}: cannot write to the store (${String(err)}); retrying while its lease lasts (${Math.ceil(left / 1000)}s)`);
+        failed = true;
+        await new Promise((r) => setTimeout(r, Math.min(wait, left)));
+        wait = Math.min(wait * 2, MAX_RETRY_MS);
+      }
+    }
+  }
+
+  /** True when the task's stored state says this worker's earlier write was saved. */
+  private async landedEarlier(id: string): Promise<boolean> {
+    try {
+      const [task] = await this.store.get([id]);
+      return !!task && task.worker === this.worker && (READY_STATES.has(task.status) || task.status === RETRY);
+    } catch {
+      return false;
+    }
+  }
+}
