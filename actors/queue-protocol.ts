@@ -84,6 +84,10 @@ export function monitorQueueApi(name: string, ref: TypedRef<MonitorMessage>): Qu
     retryTask: (id) => operation<'retry_task'>({ op: 'retry_task', id }),
     purgeTasks: (olderThan, statuses) => operation<'purge_tasks'>({ op: 'purge_tasks', olderThan, ...(statuses ? { statuses } : {}) }),
     lastRuns: () => operation<'last_runs'>({ op: 'last_runs' }),
+    listTasks: async (request) => {
+      const page = await operation<'list_tasks'>({ op: 'list_tasks', request });
+      return { tasks: page.tasks.map((w) => Task.fromWire(w)), cursor: page.cursor };
+    },
   };
 
   async function operation<K extends keyof OperationResults>(op: QueueOperation & { op: K }): Promise<OperationResults[K]> {

@@ -2,7 +2,7 @@
  * What the arbiter runs: TaskQueues, and service applications (such as RpcServer) that reach a
  * TaskQueue only through a QueueApi (actor messages to its monitor).
  */
-import type { JobListEntry, QueueItem, TaskFilter } from '../producer/backend.js';
+import type { JobListEntry, QueueItem, TaskFilter, TaskList, TaskListRequest } from '../producer/backend.js';
 import type { Json, JsonObject } from '../model/json.js';
 import type { Logger } from '../infra/logger.js';
 import type { QueueOptions } from '../model/options.js';
@@ -30,6 +30,8 @@ export interface QueueApi {
   purgeTasks(olderThan: number, statuses?: TaskStatus[]): Promise<number>;
   /** Epoch seconds of each periodic job's last run. */
   lastRuns(): Promise<JsonObject>;
+  /** A page of tasks, newest queued first, and the next page's cursor (null at the end). */
+  listTasks(request: TaskListRequest): Promise<TaskList>;
 }
 
 /** What the arbiter gives a service application when it starts it. */

@@ -6,7 +6,8 @@
 import { ImproperlyConfigured, PulsarTasksError } from '../model/errors.js';
 import type { JsonObject } from '../model/json.js';
 import { FAILURE, READY_STATES, REVOKED, statusString, type TaskStatus } from '../model/states.js';
-import type { TaskBackend } from './backend.js';
+import type { WireTask } from '../model/task.js';
+import type { TaskBackend, TaskListRequest } from './backend.js';
 
 /** `retry`: no task has that id. */
 export class TaskNotFound extends PulsarTasksError {
@@ -39,6 +40,7 @@ export interface OperationArgs {
   retry_task: { id: string };
   purge_tasks: { olderThan: number; statuses?: TaskStatus[] };
   last_runs: Record<never, never>;
+  list_tasks: { request: TaskListRequest };
 }
 
 /** What each operation resolves to. */
@@ -49,6 +51,8 @@ export interface OperationResults {
   purge_tasks: number;
   /** Epoch seconds of each periodic job's last run. */
   last_runs: JsonObject;
+  /** A page of tasks (wire form: it crosses a mailbox) and the next cursor. */
+  list_tasks: { tasks: WireTask[]; cursor: string | null };
 }
 
 /** One operation, as sent to a monitor. */
@@ -63,6 +67,10 @@ export async function runOperation(backend: TaskBackend, operation: QueueOperati
       return purgeTasks(backend, operation.olderThan, operation.statuses);
     case 'last_runs':
       return lastRuns(backend);
+    case 'list_tasks': {
+      const page = await backend.listTasks(operation.request);
+      return { tasks: page.tasks.map((t) => t.toWire()), cursor: page.cursor };
+    }
   }
 }
 

@@ -24,6 +24,7 @@ export function backendQueueApi(backend: TaskBackend, info?: () => Promise<JsonO
     retryTask: (id) => retryTask(backend, id),
     purgeTasks: (olderThan, statuses) => purgeTasks(backend, olderThan, statuses),
     lastRuns: () => runOperation(backend, { op: 'last_runs' }) as Promise<JsonObject>,
+    listTasks: (request) => backend.listTasks(request),
   };
 }
 

@@ -6,6 +6,7 @@ import type { AppContext, QueueApi } from '../app/app.js';
 import type { TaskFilter } from '../producer/backend.js';
 import type { Json, JsonObject } from '../model/json.js';
 import type { Task } from '../model/task.js';
+import { MAX_PAGE_LIMIT } from '../store/contract.js';
 import {
   namedParams,
   optionalSeconds,
@@ -14,7 +15,7 @@ import {
   optionalStringList,
   requiredString,
 } from './params.js';
-import type { RpcParams } from './protocol.js';
+import { invalidParams, type RpcParams } from './protocol.js';
 import { readQueueTaskParams } from './queue-params.js';
 
 /** What a method is given besides its params. */
@@ -58,7 +59,11 @@ define('next_scheduled_tasks', ['jobnames'], async (p, call) => {
 
 define('get_task', ['id'], async (p, call) => wireOrNull(await call.queue().getTask(requiredString('get_task', p, 'id'))));
 
-define('get_tasks', ['ids', 'name', 'status', 'from_task'], async (p, call) => {
+/**
+ * `get_tasks`: pulsar's list of tasks; with `limit` or `cursor`, one page `{tasks, cursor}`
+ * (newest queued first; `cursor` null at the end).
+ */
+define('get_tasks', ['ids', 'name', 'status', 'from_task', 'limit', 'cursor'], async (p, call) => {
   const filter: TaskFilter = {};
   const ids = optionalStringList('get_tasks', p, 'ids');
   const name = optionalString('get_tasks', p, 'name');
@@ -68,7 +73,14 @@ define('get_tasks', ['ids', 'name', 'status', 'from_task'], async (p, call) => {
   if (name) filter.name = name;
   if (status) filter.status = status;
   if (fromTask) filter.fromTask = fromTask;
-  return (await call.queue().getTasks(filter)).map(toWireJson);
+  const limit = p.limit;
+  const cursor = optionalString('get_tasks', p, 'cursor');
+  if ((limit === undefined || limit === null) && cursor === undefined) return (await call.queue().getTasks(filter)).map(toWireJson);
+  if (limit !== undefined && limit !== null && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT)) {
+    throw invalidParams(`get_tasks: "limit" must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+  }
+  const page = await call.queue().listTasks({ ...filter, ...(typeof limit === 'number' ? { limit } : {}), cursor: cursor ?? null });
+  return { tasks: page.tasks.map(toWireJson), cursor: page.cursor };
 });
 
 define('wait_for_task', ['id', 'timeout'], async (p, call) => {

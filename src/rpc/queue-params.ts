@@ -36,8 +36,6 @@ export interface QueueTaskCall {
   jobname: string;
   kwargs: JsonObject;
   options: QueueOptions;
-  /** `idempotency_key`, when given. */
-  idempotencyKey?: string;
 }
 
 const METHOD = 'queue_task';
@@ -78,7 +76,7 @@ function kwargsOf(value: JsonObject[string] | undefined): JsonObject {
 }
 
 /** The options found in `source` (the params, or the explicit form's `options`). */
-function readOptions(source: JsonObject, where: string): { options: QueueOptions; idempotencyKey?: string } {
+function readOptions(source: JsonObject, where: string): { options: QueueOptions } {
   const name = `${METHOD} ${where}`;
   const options: QueueOptions = {};
   const meta = optionalObject(name, source, 'meta_data');
@@ -109,7 +107,8 @@ function readOptions(source: JsonObject, where: string): { options: QueueOptions
   if (options.eta !== undefined && options.delay !== undefined) throw invalidParams(`${name}: give "delay" or "eta", not both`);
   const idempotencyKey = optionalString(name, source, 'idempotency_key');
   if (idempotencyKey === '') throw invalidParams(`${name}: "idempotency_key" must be a non-empty string`);
-  return idempotencyKey === undefined ? { options } : { options, idempotencyKey };
+  if (idempotencyKey !== undefined) options.idempotencyKey = idempotencyKey;
+  return { options };
 }
 
 /** `eta`: epoch seconds, or an ISO 8601 time with its offset. */
