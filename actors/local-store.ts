@@ -2,7 +2,7 @@
  * The LocalStore actor: local://'s MemoryStore inside the arbiter, reached only by messages.
  * Its mailbox makes every store call atomic; subscribers are actors that get `event` messages.
  */
-import { MemoryStore } from '../src/backends/memory/memory.js';
+import { MemoryStore, type MemoryStoreOptions } from '../src/backends/memory/memory.js';
 import { callStore, RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
 import { BackendUnavailable } from '../src/model/errors.js';
 import { getLogger } from '../src/infra/logger.js';
@@ -16,11 +16,14 @@ export interface LocalStoreHandle {
   close(): Promise<void>;
 }
 
-/** Spawns the LocalStore actor of application `name` under `parent`. */
-export function spawnLocalStore(parent: AnyRef, name: string): LocalStoreHandle {
+/**
+ * Spawns the LocalStore actor of application `name` under `parent`. Its store's clock (the one
+ * clock of local://) is the arbiter's Date.now unless `options.clock` says otherwise (specs).
+ */
+export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<MemoryStoreOptions, 'clock'> = {}): LocalStoreHandle {
   // Every caller hands over what it passes and only reads what it gets (see shareObjects): a
   // child's calls come deserialized from IPC, and localStoreClient copies on both sides.
-  const store = new MemoryStore(name, { shareObjects: true });
+  const store = new MemoryStore(name, { ...options, shareObjects: true });
   const unsubscribers = new Map<string, () => Promise<void>>();
   const log = getLogger(`pulsar.${name}.local-store`);
   let closed = false;
@@ -67,7 +70,7 @@ export function spawnLocalStore(parent: AnyRef, name: string): LocalStoreHandle 
 let subscriberCount = 0;
 
 /** Calls whose arguments the store keeps: the in-process client passes copies (shareObjects). */
-const KEEPS_ARGUMENTS: ReadonlySet<StoreMethod> = new Set(['queue', 'start', 'finish', 'retry', 'progress']);
+const KEEPS_ARGUMENTS: ReadonlySet<StoreMethod> = new Set(['queue', 'start', 'finish', 'retry', 'progress', 'claimRun']);
 /** Calls whose answers are the store's own objects: the in-process client gets copies. */
 const SHARES_ANSWER: ReadonlySet<StoreMethod> = new Set(['get', 'list', 'pull']);
 

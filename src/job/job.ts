@@ -2,10 +2,9 @@
  * Job and PeriodicJob: the classes users extend (SPEC §3).
  */
 import type { DateTime, Duration } from 'luxon';
-import type { JsonObject } from '../model/json.js';
+import type { Json, JsonObject } from '../model/json.js';
 import { Logger } from '../infra/logger.js';
 import type { QueueOptions } from '../model/options.js';
-import type { TaskConsumer } from '../worker/consumer.js';
 
 export type JobType = 'regular' | 'periodic';
 export type CanOverlap = boolean | ((kwargs: JsonObject) => boolean);
@@ -52,7 +51,7 @@ export abstract class Job {
   }
 
   /** Does the work of one task; returns a JSON value or a Promise of one. */
-  abstract run(consumer: TaskConsumer, kwargs: JsonObject): unknown;
+  abstract run(consumer: JobConsumer, kwargs: JsonObject): unknown;
 
   /** True when a task with these kwargs may run beside another with the same kwargs. */
   overlaps(kwargs: JsonObject): boolean {
@@ -64,13 +63,30 @@ export abstract class Job {
    * Resolves to the new id, or null when a non-overlap lock held it back.
    */
   queueTask(
-    consumer: TaskConsumer,
+    consumer: JobConsumer,
     jobName: string,
     kwargs: JsonObject = {},
     options: QueueOptions = {},
   ): Promise<string | null> {
     return consumer.backend.queueTask(jobName, kwargs, { ...options, fromTask: consumer.taskId });
   }
+}
+
+/**
+ * What `Job.run` is given, as the job module sees it: TaskConsumer (src/worker/consumer.ts) is the
+ * one implementation, with more (the task, the worker). Declared here so that jobs do not depend
+ * on the worker runtime.
+ */
+export interface JobConsumer {
+  /** The id of the running task. */
+  readonly taskId: string;
+  /** Aborted when the run times out, loses its task, or its worker stops. */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** Where `queueTask` queues. */
+  readonly backend: { queueTask(jobName: string, kwargs?: JsonObject, options?: QueueOptions): Promise<string | null> };
+  /** Stores a progress value and broadcasts `task_progress`. */
+  progress(value: Json): Promise<void>;
 }
 
 /** A job the scheduler queues every `runEvery` (from `anchor` if set), or on a `cron` rule. */

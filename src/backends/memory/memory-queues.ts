@@ -1,7 +1,8 @@
 /**
- * The queue structures of MemoryStore: a FIFO with O(1) shift, ready ids by priority, and
- * delayed ids by due time. They hold ids only; the store decides what an id still means.
+ * The queue structures of MemoryStore: a FIFO with O(1) shift, ready tickets by priority, and
+ * delayed tickets by due time. The store decides what a ticket still means.
  */
+import { BinaryHeap } from './binary-heap.js';
 
 /** First in, first out, with O(1) shift (a moving head, compacted now and then). */
 export class Fifo<T> {
@@ -32,70 +33,93 @@ export class Fifo<T> {
   }
 }
 
-/** Ready ids: highest priority first, then oldest. */
-export class PriorityQueues {
-  private readonly byPriority = new Map<number, Fifo<string>>();
-  /** Sorted high → low. */
-  private priorities: number[] = [];
+/**
+ * One enqueueing of a task. The store keeps the ticket of each waiting task; a ticket the store
+ * no longer keeps (revoked, flushed, queued again) is stale, and the queues drop it when they
+ * meet it (lazy deletion: revoking never searches a queue).
+ */
+export interface Ticket {
+  readonly id: string;
+  /** Due time, store clock (epoch ms); 0 when due at once. */
+  readonly at: number;
+  /** Enqueueing order: ties of priority or due time go oldest first. */
+  readonly order: number;
+}
 
-  push(id: string, priority: number): void {
+/** Ready tickets: highest priority first, then oldest. O(log P) per push (P distinct priorities). */
+export class PriorityQueues {
+  private readonly byPriority = new Map<number, Fifo<Ticket>>();
+  /** Priorities present, highest on top. */
+  private readonly priorities = new BinaryHeap<number>((a, b) => a > b);
+
+  push(ticket: Ticket, priority: number): void {
     let fifo = this.byPriority.get(priority);
     if (!fifo) {
       this.byPriority.set(priority, (fifo = new Fifo()));
       this.priorities.push(priority);
-      this.priorities.sort((a, b) => b - a);
     }
-    fifo.push(id);
+    fifo.push(ticket);
   }
 
-  /** Shifts ids in order until `max` were accepted; ids `accept` refuses are dropped. */
-  take(max: number, accept: (id: string) => boolean): string[] {
-    const out: string[] = [];
-    for (const priority of this.priorities) {
-      const fifo = this.byPriority.get(priority) as Fifo<string>;
-      while (out.length < max && fifo.length) {
-        const id = fifo.shift() as string;
-        if (accept(id)) out.push(id);
+  /** Shifts tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
+  take(max: number, accept: (ticket: Ticket) => boolean): Ticket[] {
+    const out: Ticket[] = [];
+    while (out.length < max) {
+      const priority = this.priorities.peek();
+      if (priority === undefined) break;
+      const fifo = this.byPriority.get(priority) as Fifo<Ticket>;
+      const ticket = fifo.shift();
+      if (ticket === undefined) {
+        this.priorities.pop();
+        this.byPriority.delete(priority);
+        continue;
       }
-      if (out.length >= max) break;
+      if (accept(ticket)) out.push(ticket);
     }
     return out;
   }
 
   clear(): void {
     this.byPriority.clear();
-    this.priorities = [];
+    this.priorities.clear();
   }
 }
 
-/** Delayed ids sorted by due time (epoch ms). */
-export class DelayedIds {
-  private entries: { id: string; at: number }[] = [];
+/** Delayed tickets by due time, then order: O(log N) add and pop. */
+export class DelayedTickets {
+  private readonly heap = new BinaryHeap<Ticket>((a, b) => a.at < b.at || (a.at === b.at && a.order < b.order));
 
-  add(id: string, at: number): void {
-    let i = this.entries.length;
-    while (i > 0 && (this.entries[i - 1] as { at: number }).at > at) i--;
-    this.entries.splice(i, 0, { id, at });
+  get size(): number {
+    return this.heap.size;
   }
 
-  /** Removes and returns the ids due at `now`. */
-  popDue(now: number): string[] {
-    let n = 0;
-    while (n < this.entries.length && (this.entries[n] as { at: number }).at <= now) n++;
-    return this.entries.splice(0, n).map((e) => e.id);
+  add(ticket: Ticket): void {
+    this.heap.push(ticket);
   }
 
-  /** Due time of the first, if any. */
-  firstAt(): number | undefined {
-    return this.entries[0]?.at;
+  /** Removes and returns the tickets due at `now` (stale ones included: the caller checks). */
+  popDue(now: number): Ticket[] {
+    const out: Ticket[] = [];
+    for (let top = this.heap.peek(); top && top.at <= now; top = this.heap.peek()) out.push(this.heap.pop() as Ticket);
+    return out;
   }
 
-  remove(id: string): void {
-    this.entries = this.entries.filter((e) => e.id !== id);
+  /** Due time of the first ticket still `live`, dropping stale ones from the top. */
+  firstAt(live: (ticket: Ticket) => boolean): number | undefined {
+    for (let top = this.heap.peek(); top; top = this.heap.peek()) {
+      if (live(top)) return top.at;
+      this.heap.pop();
+    }
+    return undefined;
+  }
+
+  /** Keeps only the `live` tickets (O(N): call it when stale ones outnumber live ones). */
+  retain(live: (ticket: Ticket) => boolean): void {
+    this.heap.retain(live);
   }
 
   clear(): void {
-    this.entries = [];
+    this.heap.clear();
   }
 }
 

@@ -1,26 +1,38 @@
 /**
  * MemoryStore: the TaskStore of local://, kept in one process. In an arbiter it lives inside the
  * LocalStore actor, whose mailbox makes each call atomic; workers reach it by messages.
+ *
+ * One clock: the store's (`clock`, Date.now of the arbiter unless injected). Every structure costs
+ * O(log N) per change: ready tasks by priority (a heap of levels), delayed ones in a heap by due
+ * time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
+ * stale ticket the queues drop when they meet it.
  */
+import { InvalidTaskArguments } from '../../model/errors.js';
 import type { Json } from '../../model/json.js';
-import { FAILURE, QUEUED, READY_STATES, RETRY, REVOKED } from '../../model/states.js';
+import { FAILURE, QUEUED, READY_STATES, REVOKED, statusString, type TaskStatus } from '../../model/states.js';
+import type { WireTask } from '../../model/task.js';
 import {
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  EXPIRED_MESSAGE,
   workerLostMessage,
+  type Delivery,
+  type DeliveryRef,
   type EventListener,
+  type Fence,
+  type PageRequest,
   type PullRequest,
+  type QueueRequestOptions,
   type RecoverRequest,
   type RecoverResult,
   type StoreFilter,
   type TaskEvent,
+  type TaskPage,
   type TaskStore,
 } from '../../store/contract.js';
-import type { WireTask } from '../../model/task.js';
-import { DelayedIds, Fifo, ParkedPulls, PriorityQueues } from './memory-queues.js';
-
-interface Lease {
-  worker: string;
-  deadline: number;
-}
+import { Flights, type Flight } from './memory-flights.js';
+import { DelayedTickets, ParkedPulls, PriorityQueues, type Ticket } from './memory-queues.js';
+import { checkPurgeStatuses, EndedLog, IdempotencyKeys } from './memory-records.js';
+import { StoredTasks } from './stored-tasks.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 const same = <T>(value: T): T => value;
@@ -35,108 +47,150 @@ export interface MemoryStoreOptions {
    * copies on both sides. A store that never mutates a stored task in place makes reading safe.
    */
   shareObjects?: boolean;
+  /** The store's clock, epoch ms (default Date.now): leases, due times, expiry and ages follow it alone. */
+  clock?: () => number;
 }
 
 /** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
 export class MemoryStore implements TaskStore {
-  private tasks = new Map<string, WireTask>();
-  /** Ready ids, highest priority first, then oldest. */
+  private readonly tasks = new StoredTasks();
+  /** The ticket of each waiting task (ready or delayed): what `numQueued` counts and `pull` may take. */
+  private readonly waiting = new Map<string, Ticket>();
   private readonly ready = new PriorityQueues();
-  /** Waiting ids (ready or delayed): what `numQueued` counts and `pull` may take. */
-  private waiting = new Set<string>();
-  /** Delayed ids sorted by eta (ms). */
-  private readonly delayed = new DelayedIds();
+  private readonly delayed = new DelayedTickets();
   private delayTimer: NodeJS.Timeout | null = null;
-  private leases = new Map<string, Lease>();
-  private locks = new Map<string, string>();
-  private lastRunTimes = new Map<string, number>();
-  private readonly pulls = new ParkedPulls<PullRequest, WireTask>();
-  private listeners = new Set<EventListener>();
+  private delayTimerAt = Infinity;
+  private tickets = 0;
+  private readonly flights = new Flights();
+  /** The last fencing token minted for each task. */
+  private readonly tokens = new Map<string, number>();
+  private readonly locks = new Map<string, string>();
+  private readonly keys = new IdempotencyKeys();
+  private readonly ended = new EndedLog();
+  private readonly lastRunTimes = new Map<string, number>();
+  private readonly pulls = new ParkedPulls<PullRequest, Delivery>();
+  private readonly listeners = new Set<EventListener>();
   private closed = false;
-
-  /** Ready tasks in the order they ended (roughly by end time): what `purge` walks. */
-  private readonly ended = new Fifo<{ id: string; at: number }>();
 
   /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
   private readonly copy: <T>(value: T) => T;
+  private readonly clock: () => number;
 
   constructor(
     readonly name: string,
     options: MemoryStoreOptions = {},
   ) {
     this.copy = options.shareObjects ? same : copy;
+    this.clock = options.clock ?? Date.now;
   }
 
-  async queue(tasks: WireTask[]): Promise<(string | null)[]> {
-    const ids = tasks.map((task) => {
-      if (task.lock_id) {
-        const holder = this.locks.get(task.lock_id);
-        const held = holder !== undefined ? this.tasks.get(holder) : undefined;
-        if (held && !READY_STATES.has(held.status)) return null;
-        this.locks.set(task.lock_id, task.id);
-      }
-      this.tasks.set(task.id, this.copy(task));
-      this.enqueue(task);
-      this.emit('task_queued', task.id);
-      return task.id;
-    });
+  async now(): Promise<number> {
+    return this.clock();
+  }
+
+  async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
+    const keys = options.idempotencyKeys;
+    if (keys !== undefined && keys.length !== tasks.length) {
+      throw new InvalidTaskArguments(`idempotencyKeys must have one entry per task: ${keys.length} keys for ${tasks.length} tasks`);
+    }
+    const windowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
+    if (!(windowMs > 0) || !Number.isFinite(windowMs)) {
+      throw new InvalidTaskArguments(`idempotencyWindowMs must be a positive number of milliseconds, got ${String(windowMs)}`);
+    }
+    const now = this.clock();
+    this.keys.expire(now);
+    const ids = tasks.map((task, i) => this.queueOne(task, now, keys?.[i] ?? null, windowMs));
     this.servePullers();
     return ids;
   }
 
-  private enqueue(task: WireTask): void {
-    this.waiting.add(task.id);
-    const at = task.eta !== null ? task.eta * 1000 : 0;
-    if (at > Date.now()) {
-      this.delayed.add(task.id, at);
-      this.armDelayTimer();
-      return;
+  /** Queues one task at store time `now`: its id, the id its key remembers, or null when locked. */
+  private queueOne(task: WireTask, now: number, key: string | null, windowMs: number): string | null {
+    if (key !== null) {
+      const first = this.keys.get(key, now);
+      if (first !== undefined) return first;
     }
-    this.ready.push(task.id, task.priority);
+    // The same task sent again (a resent call): it is queued already.
+    if (this.tasks.has(task.id)) return task.id;
+    if (task.lock_id) {
+      const holder = this.locks.get(task.lock_id);
+      const held = holder !== undefined ? this.tasks.get(holder) : undefined;
+      if (held && !READY_STATES.has(held.status)) return null;
+    }
+    // The producer's clock does not count: its times move by the gap between the two clocks.
+    // Stamped in place: the store's own copy, or an object its caller handed over (shareObjects).
+    const shiftS = now / 1000 - task.time_queued;
+    const stored = this.copy(task);
+    stored.time_queued = now / 1000;
+    if (stored.eta !== null) stored.eta += shiftS;
+    if (stored.expiry !== null) stored.expiry += shiftS;
+    if (stored.lock_id) this.locks.set(stored.lock_id, stored.id);
+    if (key !== null) this.keys.remember(key, stored.id, now + windowMs);
+    this.tasks.save(stored);
+    this.enqueue(stored, stored.eta === null ? 0 : stored.eta * 1000, now);
+    this.emit('task_queued', stored.id);
+    return stored.id;
   }
 
-  private armDelayTimer(): void {
+  /** Makes a stored task wait again, due at `at` (store clock, ms; 0: at once). */
+  private enqueue(task: WireTask, at: number, now: number): void {
+    const ticket: Ticket = { id: task.id, at, order: ++this.tickets };
+    this.waiting.set(task.id, ticket);
+    if (at <= now) {
+      this.ready.push(ticket, task.priority);
+      return;
+    }
+    this.delayed.add(ticket);
+    this.armDelayTimer(at);
+  }
+
+  private readonly live = (ticket: Ticket): boolean => this.waiting.get(ticket.id) === ticket;
+
+  /** Arms the timer that promotes delayed tasks for `at`, unless it fires sooner already. */
+  private armDelayTimer(at: number): void {
+    if (this.closed || at >= this.delayTimerAt) return;
     if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    const first = this.delayed.firstAt();
-    if (first === undefined || this.closed) return;
+    this.delayTimerAt = at;
     this.delayTimer = setTimeout(() => {
       this.delayTimer = null;
-      this.promoteDelayed();
+      this.delayTimerAt = Infinity;
+      this.promoteDelayed(this.clock());
       this.servePullers();
-      this.armDelayTimer();
-    }, Math.max(0, first - Date.now()));
+      const next = this.delayed.firstAt(this.live);
+      if (next !== undefined) this.armDelayTimer(next);
+    }, Math.max(0, at - this.clock()));
     this.delayTimer.unref();
   }
 
-  private promoteDelayed(): void {
-    for (const id of this.delayed.popDue(Date.now())) {
-      const task = this.tasks.get(id);
-      if (task && this.waiting.has(id)) {
-        this.waiting.delete(id);
-        this.enqueue({ ...task, eta: null });
-      }
+  private promoteDelayed(now: number): void {
+    for (const ticket of this.delayed.popDue(now)) {
+      if (this.live(ticket)) this.ready.push(ticket, (this.tasks.get(ticket.id) as WireTask).priority);
     }
   }
 
-  private take(max: number, worker: string, leaseMs: number): WireTask[] {
-    this.promoteDelayed();
-    const deadline = Date.now() + leaseMs;
-    // Revoked or flushed ids stay in the queues; they are dropped here.
-    const ids = this.ready.take(max, (id) => {
-      const task = this.tasks.get(id);
-      return task !== undefined && this.waiting.has(id) && (task.status === QUEUED || task.status === RETRY);
+  /** Hands out up to `max` due tasks to `worker`; an expired one ends REVOKED instead. */
+  private take(max: number, worker: string, leaseMs: number): Delivery[] {
+    const now = this.clock();
+    this.promoteDelayed(now);
+    const tickets = this.ready.take(max, (ticket) => {
+      if (!this.live(ticket)) return false;
+      this.waiting.delete(ticket.id);
+      const task = this.tasks.get(ticket.id) as WireTask;
+      if (task.expiry === null || task.expiry * 1000 > now) return true;
+      this.complete({ ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
+      return false;
     });
-    return ids.map((id) => {
-      this.waiting.delete(id);
-      this.leases.set(id, { worker, deadline });
-      return this.copy(this.tasks.get(id) as WireTask);
+    return tickets.map(({ id }) => {
+      const token = (this.tokens.get(id) ?? 0) + 1;
+      this.tokens.set(id, token);
+      this.flights.add(id, worker, token, now + leaseMs);
+      return { task: this.copy(this.tasks.get(id) as WireTask), token };
     });
   }
 
-  async pull(request: PullRequest): Promise<WireTask[]> {
-    const tasks = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
-    if (tasks.length || request.waitMs <= 0 || this.closed) return tasks;
+  async pull(request: PullRequest): Promise<Delivery[]> {
+    const deliveries = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
+    if (deliveries.length || request.waitMs <= 0 || this.closed) return deliveries;
     return this.pulls.park(request);
   }
 
@@ -145,88 +199,108 @@ export class MemoryStore implements TaskStore {
   }
 
   async interrupt(worker: string): Promise<void> {
-    this.cancelPulls(worker);
-  }
-
-  /** A dead worker's parked pulls must not take the tasks handed back for it. */
-  private cancelPulls(worker: string): void {
     this.pulls.cancel(worker);
   }
 
-  private owns(id: string, worker: string): boolean {
-    return this.leases.get(id)?.worker === worker;
-  }
-
-  async start(task: WireTask, worker: string): Promise<boolean> {
-    if (!this.owns(task.id, worker)) return false;
-    this.tasks.set(task.id, this.copy(task));
+  async start(task: WireTask, fence: Fence): Promise<boolean> {
+    const flight = this.flights.held(task.id, fence);
+    if (!flight) return false;
+    flight.started = true;
+    this.tasks.save(this.copy(task));
     this.emit('task_started', task.id);
     return true;
   }
 
-  async finish(task: WireTask, worker: string): Promise<boolean> {
-    if (!this.owns(task.id, worker)) return false;
-    this.leases.delete(task.id);
-    this.complete(this.copy(task));
+  async finish(task: WireTask, fence: Fence): Promise<boolean> {
+    if (!READY_STATES.has(task.status)) {
+      throw new InvalidTaskArguments(`finish needs a task in a ready state (SUCCESS, FAILURE, REVOKED), got ${statusString(task.status)}`);
+    }
+    const flight = this.flights.held(task.id, fence);
+    if (!flight) return false;
+    this.flights.remove(flight);
+    this.complete(this.copy(task), this.clock());
     return true;
   }
 
   /** Saves a ready task, releases its lock, tells waiters. */
-  private complete(task: WireTask): void {
-    this.tasks.set(task.id, task);
-    this.ended.push({ id: task.id, at: (task.time_ended ?? Date.now() / 1000) * 1000 });
+  private complete(task: WireTask, now: number): void {
+    this.tasks.save(task);
+    this.ended.record(task.id, task.status, now);
     if (task.lock_id && this.locks.get(task.lock_id) === task.id) this.locks.delete(task.lock_id);
     this.emit('task_done', task.id);
   }
 
-  async retry(task: WireTask, worker: string): Promise<boolean> {
-    if (!this.owns(task.id, worker)) return false;
-    this.leases.delete(task.id);
-    this.tasks.set(task.id, this.copy(task));
-    this.enqueue(task);
+  async retry(task: WireTask, fence: Fence): Promise<boolean> {
+    const flight = this.flights.held(task.id, fence);
+    if (!flight) return false;
+    this.flights.remove(flight);
+    const now = this.clock();
+    const at = now + Math.max(0, task.retry_delay) * 1000;
+    const again: WireTask = { ...this.copy(task), eta: at / 1000 };
+    this.tasks.save(again);
+    this.enqueue(again, at, now);
     this.emit('task_queued', task.id);
     this.servePullers();
     return true;
   }
 
-  async renew(worker: string, ids: string[], leaseMs: number): Promise<void> {
-    const deadline = Date.now() + leaseMs;
-    for (const id of ids) {
-      const lease = this.leases.get(id);
-      if (lease?.worker === worker) lease.deadline = deadline;
+  async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
+    const deadline = this.clock() + leaseMs;
+    const lost: string[] = [];
+    for (const { id, token } of deliveries) {
+      const flight = this.flights.held(id, { worker, token });
+      if (flight) this.flights.renew(flight, deadline);
+      else lost.push(id);
     }
+    return lost;
+  }
+
+  async release(worker: string, deliveries?: DeliveryRef[]): Promise<string[]> {
+    // Cancelled first, so that the worker's own parked pulls do not take back what it hands back.
+    this.pulls.cancel(worker);
+    const flights = deliveries
+      ? deliveries.map(({ id, token }) => this.flights.held(id, { worker, token })).filter((f): f is Flight => f !== undefined)
+      : this.flights.ofWorker(worker);
+    const now = this.clock();
+    const ids = flights.map((flight) => this.handBack(flight, now));
+    this.servePullers();
+    return ids;
+  }
+
+  /** Ends a flight and queues its task again with nothing counted. */
+  private handBack(flight: Flight, now: number): string {
+    this.flights.remove(flight);
+    const task = this.tasks.get(flight.id) as WireTask;
+    // A task that never started is as it was when pulled; a started one waits again as QUEUED.
+    const again: WireTask = flight.started ? { ...task, status: QUEUED, worker: null, time_started: null } : task;
+    this.tasks.save(again);
+    this.enqueue(again, 0, now);
+    this.emit('task_queued', flight.id);
+    return flight.id;
   }
 
   async recover(request: RecoverRequest): Promise<RecoverResult> {
-    const result: RecoverResult = { requeued: [], failed: [] };
-    if (request.worker) this.cancelPulls(request.worker);
-    for (const [id, lease] of [...this.leases]) {
-      if (request.worker ? lease.worker !== request.worker : lease.deadline >= request.nowMs) continue;
-      this.leases.delete(id);
-      const task = this.tasks.get(id);
-      if (!task || READY_STATES.has(task.status)) continue;
-      if (task.redeliveries < request.maxRedeliveries) {
-        const again: WireTask = {
-          ...task,
-          status: QUEUED,
-          retries: task.retries + 1,
-          redeliveries: task.redeliveries + 1,
-          worker: null,
-          time_started: null,
-          eta: null,
-        };
-        this.tasks.set(id, again);
-        this.enqueue(again);
-        this.emit('task_queued', id);
-        result.requeued.push(id);
+    const result: RecoverResult = { requeued: [], failed: [], returned: [] };
+    const now = this.clock();
+    if (request.worker !== undefined) this.pulls.cancel(request.worker);
+    const lost = request.worker !== undefined ? this.flights.ofWorker(request.worker) : this.flights.expired(now);
+    for (const flight of lost) {
+      const task = this.tasks.get(flight.id);
+      if (!task || READY_STATES.has(task.status)) {
+        this.flights.remove(flight);
+      } else if (!flight.started) {
+        result.returned.push(this.handBack(flight, now));
+      } else if (task.redeliveries < request.maxRedeliveries) {
+        this.flights.remove(flight);
+        const again: WireTask = { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null };
+        this.tasks.save(again);
+        this.enqueue(again, 0, now);
+        this.emit('task_queued', task.id);
+        result.requeued.push(task.id);
       } else {
-        this.complete({
-          ...task,
-          status: FAILURE,
-          result: workerLostMessage(task.redeliveries),
-          time_ended: request.nowMs / 1000,
-        });
-        result.failed.push(id);
+        this.flights.remove(flight);
+        this.complete({ ...task, status: FAILURE, result: workerLostMessage(task.redeliveries), time_ended: now / 1000 }, now);
+        result.failed.push(task.id);
       }
     }
     this.servePullers();
@@ -240,53 +314,51 @@ export class MemoryStore implements TaskStore {
     });
   }
 
-  async list(filter: StoreFilter): Promise<WireTask[]> {
-    const source = filter.ids ? filter.ids.map((id) => this.tasks.get(id)) : [...this.tasks.values()];
-    const status = filter.status ? new Set<number>(filter.status) : null;
-    return source
-      .filter((t): t is WireTask => t !== undefined)
-      .filter((t) => (filter.name === undefined || t.name === filter.name) && (!status || status.has(t.status)))
-      .filter((t) => filter.from_task === undefined || t.from_task === filter.from_task)
-      .map(this.copy);
+  async list(filter: StoreFilter, page: PageRequest): Promise<TaskPage> {
+    const found = this.tasks.page(filter, page);
+    return { tasks: found.tasks.map(this.copy), cursor: found.cursor };
   }
 
   async numQueued(): Promise<number> {
     return this.waiting.size;
   }
 
-  async revoke(id: string, nowMs: number): Promise<boolean> {
+  async revoke(id: string): Promise<boolean> {
     const task = this.tasks.get(id);
-    if (!task || !this.waiting.has(id)) return false;
-    this.waiting.delete(id);
-    this.delayed.remove(id);
-    this.complete({ ...task, status: REVOKED, result: 'revoked', time_ended: nowMs / 1000 });
+    if (!task || !this.waiting.delete(id)) return false;
+    const now = this.clock();
+    this.complete({ ...task, status: REVOKED, result: 'revoked', time_ended: now / 1000 }, now);
+    // Its ticket stays in the queues, stale; rebuild the delayed heap once stale ones dominate.
+    if (this.delayed.size > 2 * this.waiting.size + 1024) this.delayed.retain(this.live);
     return true;
   }
 
-  async purge(beforeMs: number, limit: number): Promise<number> {
-    let purged = 0;
-    for (let entry = this.ended.peek(); purged < limit && entry; entry = this.ended.peek()) {
-      // Ends are recorded in arrival order: stop at the first one still inside the retention.
-      if (entry.at >= beforeMs) break;
-      this.ended.shift();
-      const task = this.tasks.get(entry.id);
-      if (task && READY_STATES.has(task.status)) {
-        this.tasks.delete(entry.id);
-        purged += 1;
-      }
-    }
-    return purged;
+  async purge(olderThanMs: number, limit: number, statuses?: TaskStatus[]): Promise<number> {
+    if (!(olderThanMs >= 0)) throw new InvalidTaskArguments(`purge olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}`);
+    if (!Number.isInteger(limit) || limit < 0) throw new InvalidTaskArguments(`purge limit must be an integer >= 0, got ${String(limit)}`);
+    const chosen = checkPurgeStatuses(statuses);
+    return this.ended.purge(this.clock() - olderThanMs, limit, chosen, (id) => {
+      const task = this.tasks.get(id);
+      if (!task || !READY_STATES.has(task.status)) return false;
+      this.tasks.delete(task);
+      this.tokens.delete(id);
+      return true;
+    });
   }
 
   async flush(): Promise<void> {
-    this.ended.clear();
     this.tasks.clear();
-    this.ready.clear();
     this.waiting.clear();
+    this.ready.clear();
     this.delayed.clear();
-    this.armDelayTimer();
-    this.leases.clear();
+    if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.delayTimer = null;
+    this.delayTimerAt = Infinity;
+    this.flights.clear();
+    this.tokens.clear();
     this.locks.clear();
+    this.keys.clear();
+    this.ended.clear();
     this.lastRunTimes.clear();
   }
 
@@ -306,18 +378,22 @@ export class MemoryStore implements TaskStore {
     };
   }
 
-  async progress(taskId: string, value: Json): Promise<void> {
+  async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
     const task = this.tasks.get(taskId);
-    if (!task) return;
+    if (!task || (fence !== undefined && !this.flights.held(taskId, fence))) return false;
     // Replaced, not changed in place: a caller sharing the stored object may still be reading it.
-    this.tasks.set(taskId, { ...task, meta: { ...task.meta, progress: this.copy(value) } });
+    this.tasks.save({ ...task, meta: { ...task.meta, progress: this.copy(value) } });
     this.emit('task_progress', taskId);
+    return true;
   }
 
-  async claimRun(name: string, previousMs: number | null, ranAtMs: number): Promise<boolean> {
+  async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
     if ((this.lastRunTimes.get(name) ?? null) !== previousMs) return false;
     this.lastRunTimes.set(name, ranAtMs);
-    return true;
+    const now = this.clock();
+    const id = this.queueOne(task, now, null, DEFAULT_IDEMPOTENCY_WINDOW_MS);
+    this.servePullers();
+    return id;
   }
 
   async lastRuns(): Promise<Record<string, number>> {
@@ -328,6 +404,7 @@ export class MemoryStore implements TaskStore {
     this.closed = true;
     this.pulls.cancel();
     if (this.delayTimer) clearTimeout(this.delayTimer);
+    this.delayTimer = null;
     this.listeners.clear();
   }
 }

@@ -23,15 +23,22 @@ export function checkPage(page: PageRequest): void {
 
 /** Tasks by id, in the order given; null where unknown. */
 export async function readTasks(run: Run, keys: RedisKeys, ids: readonly string[]): Promise<(WireTask | null)[]> {
+  return (await readListed(run, keys, ids)).map((found) => found?.task ?? null);
+}
+
+/** Tasks by id with their listing score (time queued with its sequence), null where unknown. */
+async function readListed(run: Run, keys: RedisKeys, ids: readonly string[]): Promise<({ task: WireTask; score: number } | null)[]> {
   if (!ids.length) return [];
   const replies = await run((r) => {
     const pipeline = r.pipeline();
     for (const id of ids) pipeline.hgetall(keys.taskKey(id));
     return pipeline.exec();
   });
-  return (replies ?? []).map(([err, fields]) => {
+  return (replies ?? []).map(([err, reply]) => {
     if (err) throw err;
-    return decodeTask(flatten(fields as Record<string, string>));
+    const fields = reply as Record<string, string>;
+    const task = decodeTask(flatten(fields));
+    return task && { task, score: Number(fields._tq ?? task.time_queued * 1000) };
   });
 }
 
@@ -80,15 +87,15 @@ async function listIds(run: Run, keys: RedisKeys, filter: StoreFilter, page: Pag
     offset = Number(m[1]);
   }
   const statuses = filter.status ? new Set<number>(filter.status) : null;
-  const found = (await readTasks(run, keys, [...new Set(filter.ids)])).filter(
-    (t): t is WireTask =>
-      t !== null &&
-      (filter.name === undefined || t.name === filter.name) &&
-      (filter.from_task === undefined || t.from_task === filter.from_task) &&
-      (statuses === null || statuses.has(t.status)),
+  const found = (await readListed(run, keys, [...new Set(filter.ids)])).filter(
+    (f): f is { task: WireTask; score: number } =>
+      f !== null &&
+      (filter.name === undefined || f.task.name === filter.name) &&
+      (filter.from_task === undefined || f.task.from_task === filter.from_task) &&
+      (statuses === null || statuses.has(f.task.status)),
   );
-  found.sort((a, b) => b.time_queued - a.time_queued || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
-  const tasks = found.slice(offset, offset + page.limit);
+  found.sort((a, b) => b.score - a.score);
+  const tasks = found.slice(offset, offset + page.limit).map((f) => f.task);
   return { tasks, cursor: offset + page.limit < found.length ? `i:${offset + page.limit}` : null };
 }
 

@@ -61,6 +61,7 @@ export class RedisPuller {
       const left = deadline - performance.now();
       if (left <= 0) return [];
       const wait = Math.min(left, nextInMs);
+      if (this.interrupted.has(request.worker)) return [];
       if (wait > 0) await this.block(request.worker, wait);
       if (this.link.isClosed || this.interrupted.has(request.worker)) return [];
     }

@@ -1,8 +1,8 @@
 -- Prepended to every script of the redis:// store (redis-scripts.ts). ARGV[1] is always the app's
 -- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
--- Store-only task hash fields: _qm (queue member), _score (queue score), _tq (time queued, store
--- ms), _owner (worker holding the delivery, only while in flight), _token (fencing token of the
--- latest delivery), _fin (token whose finish or retry was saved), _progress.
+-- Store-only task hash fields: _qm (queue member), _score (queue score), _tq (listing score: time
+-- queued, store ms, with a sequence in the fraction), _owner (worker holding the delivery, only while in flight), _token (fencing token of the
+-- latest delivery), _fin (`worker:token` of the delivery whose finish or retry was saved), _progress.
 local P = ARGV[1]
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 

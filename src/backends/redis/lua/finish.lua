@@ -5,7 +5,7 @@
 -- ARGV: 1 prefix, then per task: id, worker, token, n, n field/value entries (only the changed
 --       fields: n may be 0)
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
--- lost answers 1 again for the tasks it saved (_fin remembers the token whose finish was saved).
+-- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved).
 local now = now_ms()
 local out = {}
 local i = 2
@@ -18,7 +18,7 @@ while i <= #ARGV do
     -- Read back after the write: only changed fields are sent, the arguments may lack them.
     local g = redis.call('HMGET', key, 'status', 'lock_id')
     leave_flight(id, worker)
-    redis.call('HSET', key, '_fin', token)
+    redis.call('HSET', key, '_fin', worker .. ':' .. token)
     local tq = tq_of(id, f[4])
     if READY[g[1]] then
       became_ready(id, f[3], g[1], tq, now, g[2])
@@ -28,7 +28,7 @@ while i <= #ARGV do
       redis.call('PUBLISH', P .. 'task_done', id)
     end
     out[#out + 1] = 1
-  elseif f[5] == token and f[2] == token and not f[1] then
+  elseif not f[1] and f[5] == worker .. ':' .. token then
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

@@ -47,10 +47,14 @@ for t = 1, n do
       out[t] = ''
     else
       if lock ~= '' then redis.call('HSET', P .. 'locks', lock, id) end
-      local member = new_member(id)
+      local seq = redis.call('INCR', P .. 'seq')
+      local member = string.rep('0', 16 - #tostring(seq)) .. seq .. ':' .. id
+      -- Listing score: the store's ms, with the sequence in the fraction so that tasks queued in
+      -- one ms keep their order (a string: Lua would print the number with 14 digits only).
+      local tq = string.format('%.0f.%03d', now, seq % 1000)
       local shift = now - queued
       redis.call('HSET', key, unpack(ARGV, first, first + 2 * nfields - 1))
-      redis.call('HSET', key, '_qm', member, '_score', score, '_tq', now, 'time_queued', secs(now), 'status', '6')
+      redis.call('HSET', key, '_qm', member, '_score', score, '_tq', tq, 'time_queued', secs(now), 'status', '6')
       local due = nil
       if eta ~= '' then
         due = tonumber(eta) + shift
@@ -62,9 +66,9 @@ for t = 1, n do
       else
         redis.call('ZADD', KEYS[1], score, member)
       end
-      redis.call('ZADD', P .. 'all', now, id)
-      redis.call('ZADD', P .. 's:6', now, id)
-      redis.call('ZADD', P .. 'n:' .. name, now, id)
+      redis.call('ZADD', P .. 'all', tq, id)
+      redis.call('ZADD', P .. 's:6', tq, id)
+      redis.call('ZADD', P .. 'n:' .. name, tq, id)
       if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id, 'PX', window) end
       redis.call('PUBLISH', P .. 'task_queued', id)
       stored = stored + 1

@@ -7,7 +7,7 @@ local id, worker, token = ARGV[2], ARGV[3], ARGV[4]
 local key = tkey(id)
 local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
 if not (f[1] == worker and f[2] == token) then
-  if f[5] == token and f[2] == token and not f[1] then return 1 end
+  if not f[1] and f[5] == worker .. ':' .. token then return 1 end
   return 0
 end
 local now = now_ms()
@@ -16,7 +16,7 @@ local g = redis.call('HMGET', key, 'status', 'retry_delay', '_score')
 local delay = math.floor((tonumber(g[2] or '0') or 0) * 1000 + 0.5)
 local member = new_member(id)
 leave_flight(id, worker)
-redis.call('HSET', key, '_qm', member, '_fin', token, 'eta', delay > 0 and secs(now + delay) or 'null')
+redis.call('HSET', key, '_qm', member, '_fin', worker .. ':' .. token, 'eta', delay > 0 and secs(now + delay) or 'null')
 move(id, f[3], g[1], tq_of(id, f[4]))
 if delay > 0 then
   redis.call('ZADD', P .. 'delayed', now + delay, id)

@@ -1,0 +1,174 @@
+/**
+ * Fenced deliveries on redis://, at the store level: every pull mints a larger token, a write with
+ * a stale token changes nothing, recover charges only tasks that had started, release charges
+ * nothing, and the store (not the caller) decides expiry and retry times.
+ */
+import { expect } from 'chai';
+import { EXPIRED_MESSAGE, workerLostMessage } from '../../src/store/contract.js';
+import { FAILURE, QUEUED, RETRY, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
+import type { WireTask } from '../../src/model/task.js';
+import type { RedisStore } from '../../src/backends/redis/redis.js';
+import { dropNamespace, redisAvailable } from './redis-env.js';
+import { appName, storeClockPast, Stores, wireTask } from './redis-tasks.js';
+
+describe('redis:// fenced deliveries', function () {
+  const stores = new Stores();
+
+  before(async function () {
+    if (!(await redisAvailable())) this.skip();
+  });
+  afterEach(() => stores.closeAll());
+  after(() => dropNamespace().catch(() => undefined));
+
+  const pullOne = async (store: RedisStore, worker: string, leaseMs = 60_000) => {
+    const [delivery] = await store.pull({ worker, max: 1, leaseMs, waitMs: 0 });
+    expect(delivery, `a task for ${worker}`).to.not.equal(undefined);
+    return delivery!;
+  };
+  const started = (task: WireTask, worker: string): WireTask => ({ ...task, status: STARTED, worker, time_started: Date.now() / 1000 });
+
+  it('keeps the live run\'s result and refuses every write of the stale one, whose lease was recovered while it ran', async () => {
+    const store = stores.store(appName('fence'));
+    const [id] = (await store.queue([wireTask()])) as [string];
+    // First run: pulled with a short lease that runs out (store clock) while it "runs".
+    const first = await pullOne(store, 'w', 50);
+    expect(await store.start(started(first.task, 'w'), { worker: 'w', token: first.token })).to.equal(true);
+    await storeClockPast(store, (await store.now()) + 60);
+    expect(await store.recover({ maxRedeliveries: 5 })).to.deep.equal({ requeued: [id], failed: [], returned: [] });
+    // The same worker pulls it again: a second, live run with a larger token.
+    const second = await pullOne(store, 'w');
+    expect(second.task.id).to.equal(id);
+    expect(second.token).to.be.greaterThan(first.token);
+    expect(await store.start(started(second.task, 'w'), { worker: 'w', token: second.token })).to.equal(true);
+
+    const stale = { worker: 'w', token: first.token };
+    expect(await store.finish({ ...first.task, status: SUCCESS, result: 'stale' }, stale), 'stale finish').to.equal(false);
+    expect(await store.retry({ ...first.task, status: RETRY, retries: 1, retry_delay: 0 }, stale), 'stale retry').to.equal(false);
+    expect(await store.start(started(first.task, 'w'), stale), 'stale start').to.equal(false);
+    expect(await store.progress(id, 0.5, stale), 'stale progress').to.equal(false);
+    expect(await store.renew('w', [{ id, token: first.token }], 60_000), 'stale renew').to.deep.equal([id]);
+    let now = await store.get([id]);
+    expect(now[0]?.status).to.equal(STARTED);
+    expect(now[0]?.result).to.equal(null);
+
+    expect(await store.renew('w', [{ id, token: second.token }], 60_000)).to.deep.equal([]);
+    expect(await store.progress(id, 0.75, { worker: 'w', token: second.token })).to.equal(true);
+    expect(await store.finish({ ...second.task, status: SUCCESS, result: 'live', time_ended: Date.now() / 1000 }, { worker: 'w', token: second.token })).to.equal(true);
+    now = await store.get([id]);
+    expect(now[0]?.status).to.equal(SUCCESS);
+    expect(now[0]?.result).to.equal('live');
+    expect(now[0]?.redeliveries).to.equal(1);
+    expect(now[0]?.retries, 'a lost lease is not a job failure').to.equal(0);
+    // Once finished, even the live token is fenced off.
+    expect(await store.finish({ ...second.task, status: FAILURE, result: 'again' }, { worker: 'x', token: second.token })).to.equal(false);
+    expect((await store.get([id]))[0]?.result).to.equal('live');
+  });
+
+  it('refuses a write naming another worker with the right token', async () => {
+    const store = stores.store(appName('fence'));
+    await store.queue([wireTask()]);
+    const d = await pullOne(store, 'owner');
+    expect(await store.start(started(d.task, 'thief'), { worker: 'thief', token: d.token })).to.equal(false);
+    expect(await store.finish({ ...d.task, status: SUCCESS }, { worker: 'thief', token: d.token })).to.equal(false);
+    expect((await store.get([d.task.id]))[0]?.status).to.equal(QUEUED);
+  });
+
+  it('answers true again when a finish is sent twice (a reply lost with the connection)', async () => {
+    const store = stores.store(appName('fence'));
+    await store.queue([wireTask()]);
+    const d = await pullOne(store, 'w');
+    const fence = { worker: 'w', token: d.token };
+    const done: WireTask = { ...d.task, status: SUCCESS, result: 3 };
+    expect(await store.finish(done, fence)).to.equal(true);
+    expect(await store.finish(done, fence)).to.equal(true);
+    expect((await store.get([d.task.id]))[0]?.result).to.equal(3);
+  });
+
+  it('recovers a dead worker: started tasks requeued with a redelivery (retries untouched), unstarted ones returned uncharged', async () => {
+    const store = stores.store(appName('recover'));
+    const ids = (await store.queue([wireTask(), wireTask(), wireTask()])) as string[];
+    const pulled = await store.pull({ worker: 'dead', max: 3, leaseMs: 600_000, waitMs: 0 });
+    expect(pulled.map((d) => d.task.id)).to.deep.equal(ids);
+    const [ran, ...idle] = pulled as [typeof pulled[0], ...typeof pulled];
+    expect(await store.start(started({ ...ran.task, retries: 2 }, 'dead'), { worker: 'dead', token: ran.token })).to.equal(true);
+    const result = await store.recover({ maxRedeliveries: 1, worker: 'dead' });
+    expect(result.requeued).to.deep.equal([ran.task.id]);
+    expect(result.failed).to.deep.equal([]);
+    expect(result.returned.sort()).to.deep.equal(idle.map((d) => d.task.id).sort());
+    const [a, b, c] = await store.get(ids);
+    expect([a?.status, a?.redeliveries, a?.retries, a?.worker, a?.time_started]).to.deep.equal([QUEUED, 1, 2, null, null]);
+    for (const t of [b, c]) expect([t?.status, t?.redeliveries, t?.retries]).to.deep.equal([QUEUED, 0, 0]);
+    expect(await store.numQueued()).to.equal(3);
+    // The unstarted ones go back to their place: first in line again, in their order.
+    const again = await store.pull({ worker: 'next', max: 3, leaseMs: 600_000, waitMs: 0 });
+    expect(again.map((d) => d.task.id)).to.deep.equal([ids[1], ids[2], ids[0]]);
+    // Past the bound a started task ends FAILURE (worker lost), lock and all.
+    const last = again[2]!;
+    expect(await store.start(started(last.task, 'next'), { worker: 'next', token: last.token })).to.equal(true);
+    const second = await store.recover({ maxRedeliveries: 1, worker: 'next' });
+    expect(second.failed).to.deep.equal([ids[0]]);
+    const [lost] = await store.get([ids[0]!]);
+    expect([lost?.status, lost?.result]).to.deep.equal([FAILURE, workerLostMessage(1)]);
+    expect(await store.recover({ maxRedeliveries: 1, worker: 'nobody' })).to.deep.equal({ requeued: [], failed: [], returned: [] });
+  });
+
+  it('releases a stopping worker\'s tasks with nothing counted, and fences off its old deliveries', async () => {
+    const store = stores.store(appName('release'));
+    const ids = (await store.queue([wireTask(), wireTask(), wireTask()])) as string[];
+    const pulled = await store.pull({ worker: 'stopping', max: 3, leaseMs: 600_000, waitMs: 0 });
+    const [a, b, c] = pulled as [typeof pulled[0], typeof pulled[0], typeof pulled[0]];
+    expect(await store.start(started(a.task, 'stopping'), { worker: 'stopping', token: a.token })).to.equal(true);
+    expect(await store.release('stopping', [{ id: c.task.id, token: c.token }, { id: b.task.id, token: b.token + 7 }])).to.deep.equal([c.task.id]);
+    expect((await store.release('stopping')).sort()).to.deep.equal([a.task.id, b.task.id].sort());
+    for (const t of await store.get(ids)) {
+      expect([t?.status, t?.retries, t?.redeliveries, t?.worker, t?.time_started]).to.deep.equal([QUEUED, 0, 0, null, null]);
+    }
+    expect(await store.finish({ ...a.task, status: SUCCESS }, { worker: 'stopping', token: a.token })).to.equal(false);
+    expect(await store.numQueued()).to.equal(3);
+    expect(await store.release('stopping')).to.deep.equal([]);
+  });
+
+  it('ends a parked pull of a released worker at once', async () => {
+    const store = stores.store(appName('release'));
+    const started = Date.now();
+    const parked = store.pull({ worker: 'idle', max: 1, leaseMs: 60_000, waitMs: 30_000 });
+    await new Promise((r) => setImmediate(r));
+    await store.release('idle');
+    expect(await parked).to.deep.equal([]);
+    expect(Date.now() - started).to.be.below(10_000);
+  });
+
+  it('never hands out a task whose expiry passed on the store clock: REVOKED, lock released, task_done', async () => {
+    const store = stores.store(appName('expiry'));
+    const events: string[] = [];
+    await store.subscribe((event, id) => events.push(`${event}:${id}`));
+    const now = Date.now() / 1000;
+    const [id] = (await store.queue([wireTask({ lock_id: 'L', time_queued: now, expiry: now + 0.02 })])) as [string];
+    const [stored] = await store.get([id]);
+    await storeClockPast(store, Math.round((stored?.expiry as number) * 1000) + 1);
+    expect(await store.pull({ worker: 'w', max: 5, leaseMs: 60_000, waitMs: 0 })).to.deep.equal([]);
+    const [t] = await store.get([id]);
+    expect([t?.status, t?.result, t?.time_started]).to.deep.equal([REVOKED, EXPIRED_MESSAGE, null]);
+    expect(t?.time_ended).to.be.a('number');
+    expect(await store.queue([wireTask({ lock_id: 'L' })]), 'lock released').to.have.length(1).and.not.include(null);
+    while (!events.includes(`task_done:${id}`)) await new Promise((r) => setTimeout(r, 10));
+    expect((await store.list({ status: [REVOKED] }, { limit: 10, cursor: null })).tasks.map((x) => x.id)).to.deep.equal([id]);
+  });
+
+  it('sets a retried task\'s eta to the store\'s now plus its retry delay', async () => {
+    const store = stores.store(appName('retry'));
+    await store.queue([wireTask({ retry_delay: 60, max_retries: 1 })]);
+    const d = await pullOne(store, 'w');
+    const before = await store.now();
+    // The worker's own eta is ignored: the store decides.
+    const retried: WireTask = { ...d.task, status: RETRY, retries: 1, eta: 1 };
+    expect(await store.retry(retried, { worker: 'w', token: d.token })).to.equal(true);
+    const [t] = await store.get([d.task.id]);
+    expect(t?.status).to.equal(RETRY);
+    expect((t?.eta as number) * 1000 - before).to.be.within(59_000, 62_000);
+    expect(await store.numQueued()).to.equal(1);
+    expect(await store.pull({ worker: 'w', max: 1, leaseMs: 60_000, waitMs: 0 }), 'not due yet').to.deep.equal([]);
+    expect(await store.retry(retried, { worker: 'w', token: d.token }), 'a resent retry is answered as saved').to.equal(true);
+    expect(await store.numQueued()).to.equal(1);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * The tasks in flight of a MemoryStore: who holds each (worker and fencing token), until when
+ * (a lease deadline on the store's clock), and whether its run started. Leases are ordered by
+ * deadline and indexed by worker, so finding what expired costs what expired, and what one
+ * worker holds costs what it holds.
+ */
+import type { Fence } from '../../store/contract.js';
+import { BinaryHeap } from './binary-heap.js';
+
+/** One delivery of a task: its holder, its token, its lease. */
+export interface Flight {
+  readonly id: string;
+  readonly worker: string;
+  readonly token: number;
+  /** Lease deadline, store clock (epoch ms). */
+  deadline: number;
+  /** True once its worker saved it STARTED. */
+  started: boolean;
+}
+
+/** A deadline as it was when pushed: stale once the flight is gone or renewed. */
+interface LeaseEntry {
+  deadline: number;
+  flight: Flight;
+}
+
+/** Heap entries allowed beyond twice the live flights before the heap is rebuilt. */
+const SLACK = 1024;
+
+export class Flights {
+  private readonly byId = new Map<string, Flight>();
+  private readonly byWorker = new Map<string, Set<string>>();
+  private readonly leases = new BinaryHeap<LeaseEntry>((a, b) => a.deadline < b.deadline);
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** The flight of `id` when `fence` holds it (same worker, same token), else undefined. */
+  held(id: string, fence: Fence): Flight | undefined {
+    const flight = this.byId.get(id);
+    return flight && flight.worker === fence.worker && flight.token === fence.token ? flight : undefined;
+  }
+
+  add(id: string, worker: string, token: number, deadline: number): Flight {
+    const flight: Flight = { id, worker, token, deadline, started: false };
+    this.byId.set(id, flight);
+    let owned = this.byWorker.get(worker);
+    if (!owned) this.byWorker.set(worker, (owned = new Set()));
+    owned.add(id);
+    this.leases.push({ deadline, flight });
+    return flight;
+  }
+
+  /** Moves the lease deadline of a live flight. */
+  renew(flight: Flight, deadline: number): void {
+    if (flight.deadline === deadline) return;
+    flight.deadline = deadline;
+    this.leases.push({ deadline, flight });
+    this.compact();
+  }
+
+  /** Ends a flight (its heap entry goes stale and is dropped when it surfaces). */
+  remove(flight: Flight): void {
+    if (this.byId.get(flight.id) !== flight) return;
+    this.byId.delete(flight.id);
+    const owned = this.byWorker.get(flight.worker);
+    owned?.delete(flight.id);
+    if (owned && !owned.size) this.byWorker.delete(flight.worker);
+    this.compact();
+  }
+
+  /** The flights of `worker`. */
+  ofWorker(worker: string): Flight[] {
+    const owned = this.byWorker.get(worker);
+    return owned ? [...owned].map((id) => this.byId.get(id) as Flight) : [];
+  }
+
+  /** The flights whose lease deadline is before `now`, soonest first (still live: remove them). */
+  expired(now: number): Flight[] {
+    const out: Flight[] = [];
+    for (let top = this.leases.peek(); top && top.deadline < now; top = this.leases.peek()) {
+      this.leases.pop();
+      if (this.live(top)) out.push(top.flight);
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.byId.clear();
+    this.byWorker.clear();
+    this.leases.clear();
+  }
+
+  private live(entry: LeaseEntry): boolean {
+    return this.byId.get(entry.flight.id) === entry.flight && entry.flight.deadline === entry.deadline;
+  }
+
+  /** Rebuilds the heap once stale entries outnumber live ones (amortised O(1) per change). */
+  private compact(): void {
+    if (this.leases.size > 2 * this.byId.size + SLACK) this.leases.retain((e) => this.live(e));
+  }
+}

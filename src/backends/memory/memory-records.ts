@@ -1,0 +1,97 @@
+/**
+ * What a MemoryStore remembers beside its tasks: idempotency keys for a window, and the order in
+ * which tasks ended (per ready state), which `purge` walks oldest first.
+ */
+import { InvalidTaskArguments } from '../../model/errors.js';
+import { READY_STATES, REVOKED, SUCCESS, FAILURE, statusString, type TaskStatus } from '../../model/states.js';
+import { BinaryHeap } from './binary-heap.js';
+import { Fifo } from './memory-queues.js';
+
+interface Remembered {
+  id: string;
+  /** Store clock (epoch ms). */
+  until: number;
+}
+
+/** Idempotency keys, each remembered until its window ends; forgetting costs what expired. */
+export class IdempotencyKeys {
+  private readonly keys = new Map<string, Remembered>();
+  private readonly expiries = new BinaryHeap<{ key: string; until: number }>((a, b) => a.until < b.until);
+
+  /** Forgets the keys whose window ended at `now`. */
+  expire(now: number): void {
+    for (let top = this.expiries.peek(); top && top.until <= now; top = this.expiries.peek()) {
+      this.expiries.pop();
+      if (this.keys.get(top.key)?.until === top.until) this.keys.delete(top.key);
+    }
+  }
+
+  /** The id of the task queued with `key` while its window lasts. */
+  get(key: string, now: number): string | undefined {
+    const remembered = this.keys.get(key);
+    return remembered && remembered.until > now ? remembered.id : undefined;
+  }
+
+  remember(key: string, id: string, until: number): void {
+    this.keys.set(key, { id, until });
+    this.expiries.push({ key, until });
+  }
+
+  clear(): void {
+    this.keys.clear();
+    this.expiries.clear();
+  }
+}
+
+/** One task's end, store clock (epoch ms). */
+interface Ended {
+  id: string;
+  at: number;
+}
+
+/** Checks the `statuses` of a purge: a subset of the ready states. */
+export function checkPurgeStatuses(statuses: readonly TaskStatus[] | undefined): readonly TaskStatus[] {
+  if (statuses === undefined) return [SUCCESS, FAILURE, REVOKED];
+  for (const status of statuses) {
+    if (!READY_STATES.has(status)) {
+      throw new InvalidTaskArguments(`purge statuses must be SUCCESS, FAILURE or REVOKED, got ${statusString(status)} (${String(status)})`);
+    }
+  }
+  return statuses;
+}
+
+/** Ended tasks per ready state, in the order they ended. */
+export class EndedLog {
+  private readonly byStatus = new Map<TaskStatus, Fifo<Ended>>([
+    [SUCCESS, new Fifo()],
+    [FAILURE, new Fifo()],
+    [REVOKED, new Fifo()],
+  ]);
+
+  record(id: string, status: TaskStatus, at: number): void {
+    this.byStatus.get(status)?.push({ id, at });
+  }
+
+  /**
+   * Takes out, oldest first, up to `limit` entries of `statuses` that ended at `cut` or before, and that
+   * `remove` accepts (it deletes the task and says whether there was one to delete).
+   */
+  purge(cut: number, limit: number, statuses: readonly TaskStatus[], remove: (id: string) => boolean): number {
+    const fifos = [...new Set(statuses)].map((s) => this.byStatus.get(s) as Fifo<Ended>);
+    let purged = 0;
+    while (purged < limit) {
+      let oldest: Fifo<Ended> | undefined;
+      for (const fifo of fifos) {
+        const head = fifo.peek();
+        if (head && head.at <= cut && (!oldest || head.at < (oldest.peek() as Ended).at)) oldest = fifo;
+      }
+      if (!oldest) break;
+      if (remove((oldest.shift() as Ended).id)) purged += 1;
+    }
+    return purged;
+  }
+
+  clear(): void {
+    for (const fifo of this.byStatus.values()) fifo.clear();
+  }
+}
