@@ -8,6 +8,7 @@ import { ImproperlyConfigured } from '../model/errors.js';
 import type { JobClass } from '../job/job.js';
 import type { JsonObject } from '../model/json.js';
 import type { TaskBackend } from '../producer/backend.js';
+import { metricsHub } from '../metrics/hub.js';
 
 export type Concurrency = 'process' | 'thread' | 'inline';
 export const CONCURRENCY_MODES: readonly Concurrency[] = ['process', 'thread', 'inline'];
@@ -99,10 +100,12 @@ export class TaskQueue {
   /** Set by the monitor. */
   attach(backend: TaskBackend | null): void {
     this._backend = backend;
+    if (!backend) metricsHub().untrack(this.name);
   }
 
   /** Called once its monitor is up. */
   async monitorStart(monitor: MonitorView): Promise<void> {
+    metricsHub().track(monitor);
     await this.config.monitorStart?.(monitor);
   }
   /** Called on every monitor tick. */
@@ -111,6 +114,7 @@ export class TaskQueue {
   }
   /** Called when a worker is ready. */
   workerStart(worker: WorkerView): void {
+    metricsHub().workerStarted(this.name, this.settings.workers);
     this.config.workerStart?.(worker);
   }
   /** Called when a worker is asked to stop. */

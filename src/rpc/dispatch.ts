@@ -19,6 +19,7 @@ export async function dispatchBody(body: string, call: CallContext, log: Logger)
   try {
     payload = JSON.parse(body);
   } catch (err) {
+    call.observe?.('(unparsable)', RPC_CODES.PARSE_ERROR);
     return errorResponse(null, { code: RPC_CODES.PARSE_ERROR, message: `Parse error: ${(err as Error).message}` });
   }
   if (!Array.isArray(payload)) return answer(payload, call, log);
@@ -34,19 +35,25 @@ export async function dispatchBody(body: string, call: CallContext, log: Logger)
 /** Answers one request; null for a notification. */
 async function answer(value: unknown, call: CallContext, log: Logger): Promise<RpcResponse | null> {
   const checked = checkRequest(value);
-  if (!checked.ok) return errorResponse(checked.id, checked.error.toJSON());
+  if (!checked.ok) {
+    call.observe?.('(invalid)', checked.error.code);
+    return errorResponse(checked.id, checked.error.toJSON());
+  }
   const { request } = checked;
   const notification = !('id' in request);
   const id = request.id ?? null;
   const method = rpcMethod(request.method);
   if (!method) {
+    call.observe?.(request.method, RPC_CODES.METHOD_NOT_FOUND);
     return notification ? null : errorResponse(id, { code: RPC_CODES.METHOD_NOT_FOUND, message: `Method not found: ${request.method}` });
   }
   try {
     const result: Json = (await method(request.params, call)) ?? null;
+    call.observe?.(request.method, 0);
     return notification ? null : resultResponse(id, result);
   } catch (err) {
     const error = toRpcError(err);
+    call.observe?.(request.method, error.code);
     if (error.code === RPC_CODES.INTERNAL_ERROR && !isExpected(err)) {
       log.error(`${request.method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     } else {

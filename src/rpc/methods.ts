@@ -26,6 +26,8 @@ export interface CallContext {
   app: AppContext;
   /** Meta data from `taskRequestParameters` for the HTTP request; merged into queued tasks. */
   requestMeta(): JsonObject;
+  /** Told of every call answered: its method and error code (0: success). */
+  observe?(method: string, code: number): void;
 }
 
 /** A method: params in, a JSON result out; throws RpcError or a library error. */

@@ -12,7 +12,10 @@ import { getLogger, type Logger } from '../infra/logger.js';
 import { clientUrl, isLoopback, parseBind, type BindAddress } from './bind.js';
 import { dispatchBody } from './dispatch.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';
-import { rpcMethodNames, type CallContext } from './methods.js';
+import { rpcMethod, rpcMethodNames, type CallContext } from './methods.js';
+import type { HttpRoute } from './http-route.js';
+import { metricsHub } from '../metrics/hub.js';
+import { metricsRoute } from '../metrics/route.js';
 import { errorResponse, RPC_CODES } from './protocol.js';
 
 /** The environment variable a token is read from when the options give none. */
@@ -34,6 +37,10 @@ export interface RpcServerOptions {
   maxBodyBytes?: number;
   /** Meta data added to every task queued by a request (such as the caller); must be plain JSON. */
   taskRequestParameters?: (request: http.IncomingMessage) => JsonObject;
+  /** Serves `GET /metrics` (Prometheus) and counts tasks for it (default true). */
+  metrics?: boolean;
+  /** More GET routes beside JSON-RPC (the dashboard), behind the same token. */
+  routes?: HttpRoute[];
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -56,6 +63,7 @@ export class RpcServer implements ServiceApp {
   private log: Logger;
   private readonly inFlight = new Set<Promise<void>>();
   private requests = 0;
+  private readonly routes: HttpRoute[];
 
   constructor(options: RpcServerOptions = {}) {
     this.name = options.name ?? 'rpc';
@@ -68,6 +76,7 @@ export class RpcServer implements ServiceApp {
       throw new ImproperlyConfigured(`RpcServer "${this.name}": maxBodyBytes must be a positive integer, got ${String(options.maxBodyBytes)}`);
     }
     this.taskRequestParameters = options.taskRequestParameters;
+    this.routes = [...(options.metrics === false ? [] : [metricsRoute()]), ...(options.routes ?? [])];
     this.log = getLogger(`pulsar.${this.name}`);
   }
 
@@ -127,6 +136,7 @@ export class RpcServer implements ServiceApp {
     });
     server.on('error', (err) => this.log.error(`HTTP server error: ${err.message}`));
     this.server = server;
+    await Promise.all(this.routes.map((route) => route.start?.()));
     this.log.info(`JSON-RPC server listening on ${this.url}${this.token ? ' (bearer token required)' : ''}`);
   }
 
@@ -135,6 +145,7 @@ export class RpcServer implements ServiceApp {
     const server = this.server;
     if (!server) return;
     this.server = null;
+    for (const route of this.routes) route.stop?.();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (this.inFlight.size) {
@@ -160,6 +171,11 @@ export class RpcServer implements ServiceApp {
     };
   }
 
+  /** Counts each JSON-RPC call in `pulsar_rpc_requests_total` (method names the server knows only). */
+  private readonly observe = (method: string, code: number): void => {
+    metricsHub().metrics.rpcRequests.inc({ method: rpcMethod(method) || method.startsWith('(') ? method : '(unknown)', code: String(code) });
+  };
+
   private track(work: Promise<void>): void {
     const tracked = work.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
@@ -171,11 +187,16 @@ export class RpcServer implements ServiceApp {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.requests++;
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (this.token && !hasBearerToken(req, this.token)) {
       return this.refuse(req, res, 401, RPC_CODES.UNAUTHORIZED, 'Unauthorized: send Authorization: Bearer <token>', {
         'WWW-Authenticate': 'Bearer realm="pulsar-tasks"',
       });
+    }
+    const route = this.routes.find((r) => r.matches(path));
+    if (route) {
+      if (!(await discardBody(req, this.drainCap()))) return this.refuse(req, res, 413, RPC_CODES.INVALID_REQUEST, 'Request body too large');
+      return route.handle(req, res, path);
     }
     if (path !== '/') return this.refuse(req, res, 404, RPC_CODES.INVALID_REQUEST, `Not found: POST JSON-RPC requests to /`);
     if (req.method === 'GET' || req.method === 'HEAD') {
@@ -215,6 +236,7 @@ export class RpcServer implements ServiceApp {
     let meta: JsonObject | undefined;
     return {
       app: context,
+      observe: this.observe,
       queue: () => context.queue(this.taskqueue),
       requestMeta: () => {
         if (meta) return meta;
