@@ -12,7 +12,7 @@ import { CliError } from './values.js';
 export const CONFIG_KEYS: readonly string[] = [
   // Flags of `serve`.
   'name', 'taskPaths', 'taskBackend', 'concurrentTasks', 'schedulePeriodic', 'workers', 'concurrency', 'maxRequests', 'timeout',
-  'rpc', 'rpcBind', 'rpcToken', 'rpcInsecure', 'logLevel', 'logJson',
+  'rpc', 'rpcBind', 'rpcToken', 'rpcInsecure', 'logLevel', 'logJson', 'dashboard', 'metrics',
   // TaskQueue settings without a flag.
   'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl',
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',

@@ -65,11 +65,14 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--no-rpc', 'run without the JSON-RPC server')
     .option('--rpc-token <token>', 'bearer token JSON-RPC clients must send (default: $PULSAR_TASKS_RPC_TOKEN)')
     .option('--rpc-insecure', 'allow a --rpc-bind reachable from other machines without a token')
+    .option('--dashboard', 'serve the web dashboard at <rpc url>/dashboard/ (same bind and token as JSON-RPC)')
+    .option('--no-metrics', 'do not serve GET /metrics (Prometheus) nor count tasks for it')
     .option('--log-level <level>', 'debug, info, warn, error or silent (default: info)', logLevel)
     .option('--log-json', 'log JSON lines instead of text')
     .action(async (flags: ServeFlags, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli' || command.getOptionValueSource(key) === 'env';
       if (flags.rpc === false && given('rpcBind')) throw new CliError('--rpc-bind and --no-rpc cannot be used together');
+      if (flags.rpc === false && given('dashboard')) throw new CliError('--dashboard needs the JSON-RPC server: it cannot be used with --no-rpc');
       await serve(flags, given);
       setStatus(0);
     });

@@ -27,11 +27,13 @@ export interface ServeFlags {
   rpcBind?: string;
   rpcToken?: string;
   rpcInsecure?: boolean;
+  dashboard?: boolean;
+  metrics?: boolean;
   logLevel?: LogLevel;
   logJson?: boolean;
 }
 
-const RPC_KEYS = new Set(['rpc', 'rpcBind', 'rpcToken', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson']);
+const RPC_KEYS = new Set(['rpc', 'dashboard', 'metrics', 'rpcBind', 'rpcToken', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson']);
 const DEFAULT_BIND = '127.0.0.1:8060';
 
 /**
@@ -105,6 +107,8 @@ function rpcServer(settings: ConfigSettings, taskqueue: string, from: (key: stri
       insecure: Boolean(settings.rpcInsecure),
       maxBodyBytes: settings.rpcMaxBodyBytes as number | undefined,
       taskRequestParameters: parameters as RpcServerOptions['taskRequestParameters'],
+      dashboard: Boolean(settings.dashboard),
+      metrics: settings.metrics !== false,
     });
   } catch (err) {
     const message = oneLine(err);

@@ -7,6 +7,7 @@ import type { TaskFilter } from '../producer/backend.js';
 import type { Json, JsonObject } from '../model/json.js';
 import type { Task } from '../model/task.js';
 import { MAX_PAGE_LIMIT } from '../store/contract.js';
+import { metricsHub } from '../metrics/hub.js';
 import {
   namedParams,
   optionalSeconds,
@@ -102,6 +103,36 @@ define('retry_task', ['id'], async (p, call) => call.queue().retryTask(requiredS
 define('purge_tasks', ['older_than', 'status'], async (p, call) => {
   const statuses = optionalStatus('purge_tasks', p, 'status');
   return call.queue().purgeTasks(optionalSeconds('purge_tasks', p, 'older_than') ?? 0, statuses);
+});
+
+// Beyond pulsar: epoch seconds of each periodic job's last run (the dashboard's periodic jobs).
+define('last_runs', [], async (_p, call) => call.queue().lastRuns());
+
+/**
+ * Beyond pulsar: the live figures of each TaskQueue whose monitor runs in this process (the
+ * dashboard): depth, in flight, oldest waiting age, workers alive, totals since the server
+ * started and ended tasks per 10 s over the last 15 minutes.
+ */
+define('queue_stats', [], async (_p, call) => {
+  const served = call.queue().name;
+  const hub = metricsHub();
+  const names = [served, ...call.app.queueNames().filter((n) => n !== served)];
+  const stats = await Promise.all(
+    names.map(async (name): Promise<JsonObject> => {
+      const collector = hub.queue(name);
+      if (!collector) return { name, depth: await call.app.queue(name).numTasks(), totals: null, series: [] };
+      return {
+        name,
+        depth: await collector.depth(),
+        in_flight: collector.inFlight(),
+        oldest_waiting: collector.oldestWaitingSeconds(),
+        workers_alive: collector.workersAlive(),
+        totals: { ...collector.totals } as JsonObject,
+        series: collector.series.read().map((b) => ({ ...b, t: b.t / 1000 })),
+      };
+    }),
+  );
+  return { served, queues: stats };
 });
 
 /** `queue_task`: see queue-params.ts for its three forms and the reserved option names. */

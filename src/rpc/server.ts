@@ -16,6 +16,7 @@ import { rpcMethod, rpcMethodNames, type CallContext } from './methods.js';
 import type { HttpRoute } from './http-route.js';
 import { metricsHub } from '../metrics/hub.js';
 import { metricsRoute } from '../metrics/route.js';
+import { dashboardRoute } from '../dashboard/route.js';
 import { errorResponse, RPC_CODES } from './protocol.js';
 
 /** The environment variable a token is read from when the options give none. */
@@ -39,7 +40,9 @@ export interface RpcServerOptions {
   taskRequestParameters?: (request: http.IncomingMessage) => JsonObject;
   /** Serves `GET /metrics` (Prometheus) and counts tasks for it (default true). */
   metrics?: boolean;
-  /** More GET routes beside JSON-RPC (the dashboard), behind the same token. */
+  /** Serves the dashboard at `/dashboard/` (default false); its data and actions go through JSON-RPC. */
+  dashboard?: boolean;
+  /** More GET routes beside JSON-RPC, behind the same token. */
   routes?: HttpRoute[];
 }
 
@@ -76,7 +79,7 @@ export class RpcServer implements ServiceApp {
       throw new ImproperlyConfigured(`RpcServer "${this.name}": maxBodyBytes must be a positive integer, got ${String(options.maxBodyBytes)}`);
     }
     this.taskRequestParameters = options.taskRequestParameters;
-    this.routes = [...(options.metrics === false ? [] : [metricsRoute()]), ...(options.routes ?? [])];
+    this.routes = [...(options.metrics === false ? [] : [metricsRoute()]), ...(options.dashboard ? [dashboardRoute()] : []), ...(options.routes ?? [])];
     this.log = getLogger(`pulsar.${this.name}`);
   }
 
@@ -94,6 +97,11 @@ export class RpcServer implements ServiceApp {
   /** The URL clients use, with the bound port once started. */
   get url(): string {
     return clientUrl(this.bind.host, this.address()?.port ?? this.bind.port);
+  }
+
+  /** The dashboard's URL when it is served, else null. */
+  get dashboardUrl(): string | null {
+    return this.routes.some((r) => r.matches('/dashboard/')) ? `${this.url}/dashboard/` : null;
   }
 
   /**
@@ -138,6 +146,7 @@ export class RpcServer implements ServiceApp {
     this.server = server;
     await Promise.all(this.routes.map((route) => route.start?.()));
     this.log.info(`JSON-RPC server listening on ${this.url}${this.token ? ' (bearer token required)' : ''}`);
+    if (this.dashboardUrl) this.log.info(`dashboard at ${this.dashboardUrl}`);
   }
 
   /** Stops listening, lets requests in flight finish briefly, then closes every connection. */
@@ -188,16 +197,14 @@ export class RpcServer implements ServiceApp {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.requests++;
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const route = this.routes.find((r) => r.matches(path));
+    if (route?.public) return this.serveRoute(req, res, route, path);
     if (this.token && !hasBearerToken(req, this.token)) {
       return this.refuse(req, res, 401, RPC_CODES.UNAUTHORIZED, 'Unauthorized: send Authorization: Bearer <token>', {
         'WWW-Authenticate': 'Bearer realm="pulsar-tasks"',
       });
     }
-    const route = this.routes.find((r) => r.matches(path));
-    if (route) {
-      if (!(await discardBody(req, this.drainCap()))) return this.refuse(req, res, 413, RPC_CODES.INVALID_REQUEST, 'Request body too large');
-      return route.handle(req, res, path);
-    }
+    if (route) return this.serveRoute(req, res, route, path);
     if (path !== '/') return this.refuse(req, res, 404, RPC_CODES.INVALID_REQUEST, `Not found: POST JSON-RPC requests to /`);
     if (req.method === 'GET' || req.method === 'HEAD') {
       await discardBody(req, this.drainCap());
@@ -222,6 +229,11 @@ export class RpcServer implements ServiceApp {
     }
     const result = await dispatchBody(read.text, this.callContext(req), this.log);
     sendJson(res, result === null ? 204 : 200, result ?? undefined);
+  }
+
+  private async serveRoute(req: http.IncomingMessage, res: http.ServerResponse, route: HttpRoute, path: string): Promise<void> {
+    if (!(await discardBody(req, this.drainCap()))) return this.refuse(req, res, 413, RPC_CODES.INVALID_REQUEST, 'Request body too large');
+    return route.handle(req, res, path);
   }
 
   private async refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): Promise<void> {

@@ -1,0 +1,86 @@
+// Actions on the queue: queue a task (a form), purge ended tasks. Each asks for confirmation.
+import { useState } from '../vendor/hooks.mjs';
+import { html } from '../html.js';
+import { call } from '../rpc.js';
+
+function Result({ result }) {
+  if (!result) return null;
+  return html`<p class=${result.error ? 'error' : 'ok'} data-testid="action-result">${result.text}${result.id ? html` <a href=${`#/task/${result.id}`}>${result.id}</a>` : null}</p>`;
+}
+
+function QueueForm({ jobs, confirm }) {
+  const [job, setJob] = useState('');
+  const [kwargs, setKwargs] = useState('{}');
+  const [priority, setPriority] = useState('');
+  const [delay, setDelay] = useState('');
+  const [result, setResult] = useState(null);
+  const regular = jobs.filter(([, info]) => info.type === 'regular').map(([name]) => name);
+  const chosen = job || regular[0] || '';
+  const doc = (jobs.find(([name]) => name === chosen) || [])[1]?.doc;
+  const submit = (e) => {
+    e.preventDefault();
+    let args;
+    try {
+      args = JSON.parse(kwargs || '{}');
+      if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('kwargs must be a JSON object');
+    } catch (err) {
+      setResult({ error: true, text: `Bad kwargs: ${err.message}` });
+      return;
+    }
+    const options = {};
+    if (priority !== '') options.priority = Number(priority);
+    if (delay !== '') options.delay = Number(delay);
+    confirm(`Queue ${chosen} with ${JSON.stringify(args)}?`, () =>
+      call('queue_task', { jobname: chosen, kwargs: args, options }).then(
+        (id) => setResult(id ? { text: 'Queued', id } : { error: true, text: 'Not queued: a task of this job with the same kwargs is not done yet' }),
+        (err) => setResult({ error: true, text: `Refused: ${err.message}` }),
+      ),
+    );
+  };
+  return html`<section class="card">
+    <h2>Queue a task</h2>
+    <form class="form" data-testid="queue-form" onSubmit=${submit}>
+      <label>Job <select name="job" value=${chosen} onChange=${(e) => setJob(e.target.value)}>${regular.map((j) => html`<option value=${j}>${j}</option>`)}</select></label>
+      ${doc ? html`<p class="muted">${doc}</p>` : null}
+      <label>kwargs (JSON) <textarea name="kwargs" rows="3" value=${kwargs} onInput=${(e) => setKwargs(e.target.value)}></textarea></label>
+      <label>Priority <input name="priority" type="number" value=${priority} onInput=${(e) => setPriority(e.target.value)} /></label>
+      <label>Delay (s) <input name="delay" type="number" min="0" value=${delay} onInput=${(e) => setDelay(e.target.value)} /></label>
+      <button type="submit">Queue</button>
+    </form>
+    <${Result} result=${result} />
+  </section>`;
+}
+
+function PurgeForm({ confirm }) {
+  const [minutes, setMinutes] = useState('60');
+  const [states, setStates] = useState({ SUCCESS: true, FAILURE: false, REVOKED: true });
+  const [result, setResult] = useState(null);
+  const submit = (e) => {
+    e.preventDefault();
+    const status = Object.keys(states).filter((s) => states[s]);
+    if (!status.length) return setResult({ error: true, text: 'Choose at least one state' });
+    const olderThan = Number(minutes) * 60;
+    confirm(`Delete every ${status.join('/')} task that ended more than ${minutes} minute(s) ago?`, () =>
+      call('purge_tasks', { older_than: olderThan, status }).then(
+        (n) => setResult({ text: `Purged ${n} task(s).` }),
+        (err) => setResult({ error: true, text: `Refused: ${err.message}` }),
+      ),
+    );
+  };
+  return html`<section class="card">
+    <h2>Purge ended tasks</h2>
+    <form class="form" data-testid="purge-form" onSubmit=${submit}>
+      <label>Ended more than <input name="minutes" type="number" min="0" value=${minutes} onInput=${(e) => setMinutes(e.target.value)} /> minutes ago</label>
+      ${Object.keys(states).map(
+        (s) => html`<label class="check"><input type="checkbox" name=${s} checked=${states[s]} onChange=${(e) => setStates({ ...states, [s]: e.target.checked })} /> ${s}</label>`,
+      )}
+      <button type="submit" class="danger">Purge</button>
+    </form>
+    <${Result} result=${result} />
+  </section>`;
+}
+
+export function Actions({ live, confirm }) {
+  if (!live) return html`<p class="muted">Waiting for the server…</p>`;
+  return html`<div><${QueueForm} jobs=${live.jobs} confirm=${confirm} /><${PurgeForm} confirm=${confirm} /></div>`;
+}
