@@ -12,7 +12,7 @@ import { errorFromWire } from '../src/model/error-codec.js';
 import { configureLogging, getLogger } from '../src/infra/logger.js';
 import { JobRegistry } from '../src/job/registry.js';
 import type { EventListener, TaskStore } from '../src/store/contract.js';
-import type { ChildConfig, FromChild, StoreCall, ToChild } from './child-protocol.js';
+import type { ChildConfig, FromChild, RunNote, StoreCall, ToChild } from './child-protocol.js';
 import { TurnBatcher } from '../src/infra/turn-batcher.js';
 
 const post: (message: FromChild) => void = isMainThread
@@ -24,6 +24,15 @@ const post: (message: FromChild) => void = isMainThread
 
 /** Store calls of one event-loop turn leave as one message (see child-protocol.ts). */
 const outbox = new TurnBatcher<StoreCall>((calls) => post({ type: 'store_calls', calls }));
+
+/**
+ * Runs with a timeout are timed by the parent (see run-watch.ts); runs without one cost nothing.
+ * A `run` note leaves at once, before the job runs: a job that blocks the event loop would hold a
+ * batched note back. `settled` notes of one turn travel together. Neither flushes the store calls
+ * (the parent needs no order between them, and flushing would split the store calls' batches).
+ */
+const timed = new Set<string>();
+const settledNotes = new TurnBatcher<RunNote>((notes) => post({ type: 'runs', notes }));
 
 /** Any other message: pending store calls go first, so the parent sees them in the order made. */
 const send = (message: FromChild): void => {
@@ -123,14 +132,24 @@ async function init(config: ChildConfig): Promise<void> {
     leaseTimeout: config.leaseTimeout,
     maxRedeliveries: config.maxRedeliveries,
   });
-  const runtime = backend.start({
-    id: config.workerId,
-    concurrency: isMainThread ? 'process' : 'thread',
-    pid: process.pid,
-    ...(isMainThread ? {} : { threadId }),
-  });
+  const runtime = backend.start(
+    {
+      id: config.workerId,
+      concurrency: isMainThread ? 'process' : 'thread',
+      pid: process.pid,
+      ...(isMainThread ? {} : { threadId }),
+    },
+    { stuckGrace: config.stuckGrace },
+  );
   runtime.on('idle', () => send({ type: 'idle' }));
-  runtime.on('stuck', (taskId: string) => send({ type: 'stuck', taskId }));
+  runtime.on('run', (info: Omit<Extract<RunNote, { kind: 'run' }>, 'kind'>) => {
+    if (info.timeoutMs === null) return;
+    timed.add(`${info.id}#${info.token}`);
+    post({ type: 'runs', notes: [{ kind: 'run', id: info.id, name: info.name, token: info.token, startedAtMs: info.startedAtMs, timeoutMs: info.timeoutMs }] });
+  });
+  runtime.on('settled', (id: string, token: number) => {
+    if (timed.delete(`${id}#${token}`)) settledNotes.push({ kind: 'settled', id, token });
+  });
   const beat = () => send({ type: 'heartbeat', running: runtime.running.size, processed: runtime.processed });
   heartbeat = setInterval(beat, config.heartbeatMs);
   send({ type: 'ready', pid: process.pid, ...(isMainThread ? {} : { threadId }) });
@@ -178,5 +197,10 @@ onMessage((message) => {
   }
 });
 
-// A process child whose arbiter dies takes its IPC channel with it: stop too.
-if (isMainThread) process.on('disconnect', () => setTimeout(() => process.exit(0), 100));
+if (isMainThread) {
+  // A process child whose arbiter dies takes its IPC channel with it: stop too.
+  process.on('disconnect', () => setTimeout(() => process.exit(0), 100));
+  // Signals meant for the arbiter (a terminal's Ctrl-C to the group, systemd's SIGTERM to the
+  // cgroup) must not kill running tasks: the arbiter stops its workers itself, with a grace.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => undefined);
+}

@@ -24,6 +24,8 @@ export interface ChildConfig {
   leaseTimeout: number;
   maxRedeliveries: number;
   heartbeatMs: number;
+  /** Seconds a timed-out job may ignore its abort signal (the parent kills the child after). */
+  stuckGrace: number;
   logLevel: LogLevel;
   logJson: boolean;
 }
@@ -34,6 +36,14 @@ export interface StoreCall {
   method: StoreMethod;
   args: unknown[];
 }
+
+/**
+ * What the parent needs to time a run from outside (see run-watch.ts): `run` when a job starts,
+ * `settled` when that run is over. The notes of one turn travel in one `runs` message.
+ */
+export type RunNote =
+  | { kind: 'run'; id: string; name: string; token: number; startedAtMs: number; timeoutMs: number | null }
+  | { kind: 'settled'; id: string; token: number };
 
 /** The outcome of one store call: each call of a batch succeeds or fails on its own. */
 export type StoreReply = { rid: number; ok: true; value: unknown } | { rid: number; ok: false; error: WireError };
@@ -50,7 +60,7 @@ export type FromChild =
   | { type: 'store_calls'; calls: StoreCall[] }
   | { type: 'subscribe' }
   | { type: 'idle' }
-  | { type: 'stuck'; taskId: string }
+  | { type: 'runs'; notes: RunNote[] }
   | { type: 'stopped' }
   | { type: 'fatal'; message: string };
 

@@ -20,9 +20,14 @@ export interface ChildHandle {
   kill(): void;
 }
 
-/** Forks a child process running the worker entry. */
+/**
+ * Forks a child process running the worker entry, in a process group of its own: a terminal's
+ * Ctrl-C (SIGINT to the foreground group) reaches the arbiter only, which alone stops its workers.
+ * The child also ignores SIGINT/SIGTERM (systemd signals the whole cgroup), and exits when its IPC
+ * channel closes, so a kill -9 of the arbiter leaves no orphan behind.
+ */
 export function forkChild(): ChildHandle {
-  const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: 'advanced' });
+  const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: 'advanced', detached: true });
   return {
     pid: child.pid ?? -1,
     send: (message) => {

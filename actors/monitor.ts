@@ -9,6 +9,7 @@ import { TaskBackend } from '../src/producer/backend.js';
 import { createStore, parseBackendUrl } from '../src/store/schemes.js';
 import type { JsonObject } from '../src/model/json.js';
 import { getLogger } from '../src/infra/logger.js';
+import { PulsarTasksError } from '../src/model/errors.js';
 import { backendInfo } from '../src/producer/queue-api.js';
 import { JobRegistry } from '../src/job/registry.js';
 import type { TaskStore } from '../src/store/contract.js';
@@ -19,9 +20,13 @@ import { assertNever, type MonitorMessage, type WorkerMessage } from './protocol
 import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
 import { countsAgainstBudget, RestartBudget } from './supervision.js';
 import { spawnWorker, type WorkerHandle } from './worker.js';
+import { recoverExpired, ResultPurger } from './monitor-upkeep.js';
 
-/** Tasks deleted per purge call: bounded so the store (one mailbox, one Redis script) stays responsive. */
-const PURGE_BATCH = 500;
+/** A TaskQueue's workers crashed past their restart budget (the monitor escalates to the arbiter). */
+export class RestartBudgetExceeded extends PulsarTasksError {}
+
+/** A monitor's own code (a user hook) failed: the arbiter restarts the monitor. */
+export class MonitorCrashed extends PulsarTasksError {}
 
 /** A running TaskQueue monitor. */
 export interface TaskQueueMonitor {
@@ -29,13 +34,32 @@ export interface TaskQueueMonitor {
   app: TaskQueue;
   /** Stops workers (running tasks get the grace period), the tick, the backend and the store. */
   shutdown(): Promise<void>;
+  /** Cuts a shutdown short: running tasks are handed back at once (nothing counted). */
+  hurry(): void;
+}
+
+/** What the arbiter gives a monitor, and how the monitor tells it. */
+export interface MonitorOptions {
+  /**
+   * Told when the workers' restart budget is exceeded, once the monitor stopped: the escalation to
+   * the arbiter, which restarts the queue (OTP's supervisor of supervisors).
+   */
+  onFailure(error: Error): void;
+  /** Told when an inline worker's job ignores its timeout (it cannot be killed). */
+  onStuck?(workerId: string, taskId: string): void;
+  /**
+   * local:// only: a LocalStore the arbiter owns, so that the queued tasks outlive a restart of
+   * this monitor; the monitor neither spawns nor closes it. Without it, the monitor owns one.
+   */
+  localStore?: LocalStoreHandle;
 }
 
 /**
  * Starts the monitor of `app` under `parent`. Rejects (nothing left running) when the jobs do not
- * load or the backend URL is wrong. `onFailure` is told when the restart budget is exceeded.
+ * load or the backend URL is wrong.
  */
-export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFailure: (error: Error) => void): Promise<TaskQueueMonitor> {
+export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, options: MonitorOptions): Promise<TaskQueueMonitor> {
+  const onFailure = (error: Error) => options.onFailure(error);
   const s = app.settings;
   const log = getLogger(`pulsar.${s.name}.monitor`);
   const registry = await JobRegistry.load(s.taskPaths, { cwd: s.cwd });
@@ -50,7 +74,8 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
   let seq = 0;
   let schedulerTimer: NodeJS.Timeout | null = null;
   let housekeeping: NodeJS.Timeout | null = null;
-  let localStore: LocalStoreHandle | null = null;
+  let localStore: LocalStoreHandle | null = options.localStore ?? null;
+  const ownsLocalStore = !options.localStore;
   // Assigned once the monitor's actor (the store's parent) exists; the closures above read it later.
   // eslint-disable-next-line prefer-const
   let backend: TaskBackend;
@@ -60,7 +85,17 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
 
   const spawnOne = () => {
     const id = `${s.name}-w${++seq}-${randomBytes(3).toString('hex')}`;
-    const handle = spawnWorker({ id, mode: s.concurrency, settings: s, registry, pollTimeout, heartbeatMs, monitor: ref, localStore: localStore?.ref ?? null });
+    const handle = spawnWorker({
+      id,
+      mode: s.concurrency,
+      settings: s,
+      registry,
+      pollTimeout,
+      heartbeatMs,
+      monitor: ref,
+      localStore: localStore?.ref ?? null,
+      store: backend.store,
+    });
     workers.set(id, handle);
     log.debug(`spawned worker ${id} (${s.concurrency}, pid ${handle.view.pid ?? '?'})`);
   };
@@ -91,20 +126,24 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
     const line = `worker ${workerId} (pid ${handle.view.pid ?? '?'}) exited: ${reason}, ${detail}`;
     if (countsAgainstBudget(reason)) log.warn(line);
     else log.info(line);
-    if (stopping || reason === 'shutdown') return;
-    // A lost worker's tasks go back to the queue now, not when their leases expire.
+    if (reason === 'shutdown') return;
+    // A lost worker's tasks go back to the queue now, not when their leases expire (also while
+    // stopping); only those it had started are charged a redelivery. (A worker stopped on purpose,
+    // or killed for a timeout, handed its tasks back already: nothing is left to recover.)
     backend.store
-      .recover({ nowMs: Date.now(), maxRedeliveries: s.maxRedeliveries, worker: workerId })
+      .recover({ maxRedeliveries: s.maxRedeliveries, worker: workerId })
       .then((r) => {
         if (r.requeued.length) log.warn(`requeued ${r.requeued.length} task(s) of lost worker ${workerId}`);
         if (r.failed.length) log.error(`${r.failed.length} task(s) of lost worker ${workerId} failed: redelivered too often`);
+        if (r.returned.length) log.info(`returned ${r.returned.length} unstarted task(s) of lost worker ${workerId} to the queue`);
       })
       .catch((err: unknown) => !stopping && log.error(`could not recover tasks of ${workerId}: ${String(err)}`));
+    if (stopping) return; // nothing is respawned while stopping
     if (countsAgainstBudget(reason) && !budget.spend()) {
-      const error = new Error(
-        `TaskQueue "${s.name}" stopped: restart budget exceeded (more than ${s.restartIntensity} worker restarts in ${s.restartPeriod}s; last: ${detail})`,
+      const error = new RestartBudgetExceeded(
+        `TaskQueue "${s.name}" failed: restart budget exceeded (more than ${s.restartIntensity} worker restarts in ${s.restartPeriod}s; last: ${detail})`,
       );
-      log.error(error.message);
+      // Escalated: the arbiter says so at ERROR and restarts the queue with a back-off.
       void shutdown().finally(() => onFailure(error));
       return;
     }
@@ -138,6 +177,12 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
       case 'worker_exit':
         workerExited(message.workerId, message.reason, message.detail);
         break;
+      case 'worker_stuck':
+        options.onStuck?.(message.workerId, message.taskId);
+        break;
+      case 'hurry':
+        hurry();
+        break;
       case 'shutdown':
         replyWith(message.replyTo, () => shutdown().then(() => true as const));
         break;
@@ -151,7 +196,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
   let store: TaskStore;
   try {
     if (scheme === 'local') {
-      localStore = spawnLocalStore(ref, s.name);
+      localStore ??= spawnLocalStore(ref, s.name);
       store = localStoreClient(localStore.ref, ref);
     } else {
       store = createStore(s.taskBackend, { name: s.name });
@@ -171,6 +216,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
     maxRedeliveries: s.maxRedeliveries,
   });
   app.attach(backend);
+  const purger = new ResultPurger(backend.store, s.resultTtl, log, () => stopping !== null);
 
   const armScheduler = () => {
     if (!s.schedulePeriodic || stopping) return;
@@ -192,31 +238,17 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
         tell(handle.ref, { type: 'kill', reason: 'unresponsive', detail: `silent for more than ${s.timeout}s` });
       }
     }
-    backend.store
-      .recover({ nowMs: now, maxRedeliveries: s.maxRedeliveries })
-      .then((r) => {
-        if (r.requeued.length) log.warn(`requeued ${r.requeued.length} task(s) whose lease expired`);
-        if (r.failed.length) log.error(`${r.failed.length} task(s) failed: their workers were lost too often`);
-      })
-      .catch((err: unknown) => log.debug(`lease recovery failed: ${String(err)}`));
-    if (s.resultTtl > 0) void purgeEnded(now - s.resultTtl * 1000);
-    Promise.resolve(app.monitorTask(view)).catch((err: unknown) => log.error(`monitorTask hook failed: ${String(err)}`));
-  };
-
-  /** Deletes tasks that ended before `beforeMs`, a batch at a time; one purge runs at once. */
-  let purging = false;
-  const purgeEnded = async (beforeMs: number) => {
-    if (purging || !backend.store.purge) return;
-    purging = true;
-    try {
-      let total = 0;
-      for (let n = PURGE_BATCH; n === PURGE_BATCH && !stopping; total += n) n = (await backend.store.purge(beforeMs, PURGE_BATCH)) ?? 0;
-      if (total) log.debug(`deleted ${total} task(s) that ended more than ${s.resultTtl}s ago`);
-    } catch (err) {
-      log.debug(`result expiry failed: ${String(err)}`);
-    } finally {
-      purging = false;
-    }
+    recoverExpired(backend.store, s.maxRedeliveries, log);
+    purger.run();
+    // A monitor whose own code fails (a user hook) is restarted by the arbiter, one-for-one: the
+    // escalation path of a crash, with the arbiter's back-off and policy.
+    Promise.resolve()
+      .then(() => app.monitorTask(view))
+      .catch((err: unknown) => {
+        if (stopping) return;
+        const error = new MonitorCrashed(`TaskQueue "${s.name}": the monitorTask hook failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        void shutdown().finally(() => onFailure(error));
+      });
   };
 
   const shutdown = (): Promise<void> => {
@@ -239,7 +271,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
         }),
       );
       await backend.close(s.shutdownGrace);
-      if (localStore) await shutdownLocalStore(localStore).catch(() => undefined);
+      if (localStore && ownsLocalStore) await shutdownLocalStore(localStore).catch(() => undefined);
       app.attach(null);
       stopActor(ref);
       log.info(`taskqueue ${s.name} stopped`);
@@ -247,8 +279,20 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
     return stopping;
   };
 
+  /** The id the monitor's own runtime pulls as (workers: 0). */
+  let selfWorker: string | null = null;
+  /** Stops now (a second Ctrl-C): each worker hands its tasks back and its child is killed. */
+  const hurry = () => {
+    if (!stopping) void shutdown();
+    log.warn(`stopping ${s.name} now: running tasks are handed back to the queue`);
+    for (const handle of workers.values()) tell(handle.ref, { type: 'kill', reason: 'shutdown', detail: 'stopped at once' });
+    // The monitor's own runtime cannot be hurried: hand its tasks back (its late writes are fenced off).
+    if (selfWorker) void backend.store.release(selfWorker).catch((err: unknown) => log.error(`could not hand tasks back: ${String(err)}`));
+  };
+
   if (s.workers === 0) {
-    backend.start({ id: `${s.name}-monitor-${randomBytes(3).toString('hex')}`, concurrency: 'monitor', pid: process.pid });
+    selfWorker = `${s.name}-monitor-${randomBytes(3).toString('hex')}`;
+    backend.start({ id: selfWorker, concurrency: 'monitor', pid: process.pid }, { stuckGrace: s.stuckGrace });
   } else {
     for (let i = 0; i < s.workers; i++) spawnOne();
   }
@@ -259,5 +303,5 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, onFa
   }
   await app.monitorStart(view);
   log.info(`taskqueue ${s.name} up: ${s.workers} ${s.concurrency} worker(s), backend ${s.taskBackend}, jobs: ${registry.names().join(', ') || 'none'}`);
-  return { ref, app, shutdown };
+  return { ref, app, shutdown, hurry };
 }

@@ -4,7 +4,9 @@
  */
 import type { JobListEntry, QueueItem, TaskFilter } from '../src/producer/backend.js';
 import type { StoreMethod } from '../src/backends/remote.js';
-import type { JsonObject } from '../src/model/json.js';
+import type { Json, JsonObject } from '../src/model/json.js';
+import type { TaskStatus } from '../src/model/states.js';
+import type { WireError } from '../src/model/error-codec.js';
 import type { QueueOptions } from '../src/model/options.js';
 import type { QueueOperation } from '../src/producer/operations.js';
 import type { TaskEvent } from '../src/store/contract.js';
@@ -40,11 +42,50 @@ export type QueueRequest =
   /** Operations beyond pulsar (retry, purge, ...): src/producer/operations.ts. */
   | { type: 'operation'; operation: QueueOperation; replyTo: TypedRef<Reply<unknown>> };
 
+/**
+ * A task event delivered to a subscriber actor: the task's id and job name, and for `task_done`
+ * its final status and result.
+ */
+export interface TaskEventMessage {
+  type: 'task_event';
+  /** The TaskQueue's name. */
+  queue: string;
+  event: TaskEvent;
+  id: string;
+  name?: string;
+  status?: TaskStatus;
+  result?: Json;
+}
+
+/**
+ * Subscriptions of actors to a queue's task events (all four when `events` is omitted; only the
+ * tasks of `jobNames` when given). A subscription ends with `unsubscribe`, or by itself once the
+ * subscriber stopped.
+ */
+export type QueueSubscription =
+  | { type: 'subscribe'; subscriber: TypedRef<TaskEventMessage>; events?: TaskEvent[]; jobNames?: string[]; replyTo: TypedRef<Reply<true>> }
+  | { type: 'unsubscribe'; subscriber: TypedRef<TaskEventMessage>; replyTo?: TypedRef<Reply<true>> };
+
+/** What a queue's ref (`arbiter.queueRef(name)`, `tq.ref`) accepts. */
+export type QueueRefMessage = QueueRequest | QueueSubscription;
+
+/**
+ * What an arbiter tells its supervisor actor (the embedding parent, or the `supervisor` option):
+ * a TaskQueue restarting after a failure, and a TaskQueue the arbiter gave up on.
+ */
+export type ArbiterNotice =
+  | { type: 'pulsar_app_restarting'; arbiter: string; app: string; error: WireError; attempt: number; delayMs: number }
+  | { type: 'pulsar_app_failed'; arbiter: string; app: string; error: WireError };
+
 /** What workers and timers tell a monitor. */
 export type MonitorInternal =
   | { type: 'worker_ready'; workerId: string; pid: number; threadId?: number }
   | { type: 'worker_heartbeat'; workerId: string; running: number; processed: number }
   | { type: 'worker_exit'; workerId: string; reason: ExitReason; detail: string }
+  /** An inline worker's job ignores its timeout (it cannot be killed). */
+  | { type: 'worker_stuck'; workerId: string; taskId: string }
+  /** Stop now: every worker's tasks handed back, children killed (a second Ctrl-C). */
+  | { type: 'hurry' }
   | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
 
 export type MonitorMessage = QueueRequest | MonitorInternal;

@@ -17,7 +17,7 @@ const REQUEST_TYPES = new Set<string>([
 ]);
 
 /** True for a message of the public protocol. */
-export function isQueueRequest(message: MonitorMessage): message is QueueRequest {
+export function isQueueRequest<M extends { type: string }>(message: M | QueueRequest): message is QueueRequest {
   return REQUEST_TYPES.has(message.type);
 }
 

@@ -2,6 +2,7 @@
  * The one thin wrapper over nact: typed refs, tell, ask with a typed timeout error, and a check
  * that an actor is still reachable. Nothing else in the project imports nact's messaging.
  */
+import { createRequire } from 'node:module';
 import { dispatch, query, spawn, start, stop, type Ref } from 'nact';
 import { AskTimeoutError, PulsarTasksError } from '../src/model/errors.js';
 import { errorFromWire, errorToWire, type WireError } from '../src/model/error-codec.js';
@@ -62,16 +63,6 @@ export function replyWith<T>(replyTo: TypedRef<Reply<T>>, work: Promise<T> | (()
   );
 }
 
-/** True while the actor can receive messages (it and every ancestor run). */
-export async function isReachable(ref: AnyRef): Promise<boolean> {
-  try {
-    await query(ref as Ref<{ replyTo: Ref<unknown> }>, (tmp) => ({ type: '__ping', replyTo: tmp }), 1);
-    return true;
-  } catch (err) {
-    return !/stopped|never existed/i.test(err instanceof Error ? err.message : String(err));
-  }
-}
-
 /**
  * Spawns an actor whose behaviour is an object's `receive` method; the actor's state is that
  * object. Returning nothing keeps the mailbox moving: long work must not be awaited inside.
@@ -80,7 +71,6 @@ export function spawnHandler<M>(parent: AnyRef, name: string, receive: (message:
   const ref = spawn(
     parent,
     (state: undefined, message: M) => {
-      if (isPing(message)) return state;
       try {
         receive(message);
       } catch (err) {
@@ -101,10 +91,6 @@ function describe(message: unknown): string {
   return typeof type === 'string' ? type : typeof message;
 }
 
-function isPing(message: unknown): boolean {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === '__ping';
-}
-
 /** Starts a nact system. */
 export function startSystem(name: string): AnyRef {
   return start({ name } as unknown as string) as AnyRef;
@@ -118,4 +104,25 @@ export function stopActor(ref: AnyRef): void {
 /** A valid nact actor name from any text. */
 export function actorName(text: string): string {
   return text.replace(/[^a-z0-9\-$_.+!*'(),]/gi, '_') || '_';
+}
+
+// nact (pinned at 7.6.2) keeps its live actors in a registry it does not export: asking it whether an
+// actor exists sends nothing to the actor (a query would land in a user actor's mailbox).
+const systemMap = createRequire(import.meta.url)('nact/lib/system-map.js') as { find(system: string, ref: unknown): unknown };
+
+/** True while the actor exists (it and its ancestors run); nothing is sent to it. */
+export function isAlive(ref: AnyRef): boolean {
+  const name = (ref as unknown as { system?: { name?: string } }).system?.name;
+  return typeof name === 'string' && Boolean(systemMap.find(name, ref));
+}
+
+/** A stable key for an actor (its system and path): two refs to one actor give one key. */
+export function refKey(ref: AnyRef): string {
+  const r = ref as unknown as { system?: { name?: string }; path?: { parts?: string[] }; id?: number };
+  return `${r.system?.name ?? '?'}://${r.path?.parts?.join('/') ?? `temp-${r.id ?? '?'}`}`;
+}
+
+/** True for a reply that carries a value (narrows it). */
+export function isOk<R extends Reply<unknown>>(reply: R): reply is Extract<R, { ok: true }> {
+  return reply.ok;
 }

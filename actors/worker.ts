@@ -11,6 +11,7 @@ import type { JobRegistry } from '../src/job/registry.js';
 import type { TaskStore } from '../src/store/contract.js';
 import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/app/taskqueue.js';
 import { forkChild, spawnThread, type ChildHandle } from './child.js';
+import { revokeOverdue, RunWatch, type WatchedRun } from './run-watch.js';
 import type { FromChild, StoreCall, StoreReply } from './child-protocol.js';
 import { localStoreClient } from './local-store.js';
 import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
@@ -28,6 +29,11 @@ export interface WorkerSpec {
   monitor: TypedRef<MonitorMessage>;
   /** local:// only: the LocalStore actor. */
   localStore: TypedRef<LocalStoreMessage> | null;
+  /**
+   * The parent's store (the monitor's): the Worker actor writes through it what its child cannot,
+   * the outcome of a run it killed, and hands back the tasks of a child it stopped.
+   */
+  store: TaskStore;
 }
 
 /** A spawned Worker actor and what the monitor knows of it. */
@@ -62,9 +68,43 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   let inline: TaskBackend | null = null;
   let heartbeat: NodeJS.Timeout | null = null;
 
+  /** Set when the parent killed the child for a run past its timeout: REVOKED once it is gone. */
+  let overdue: WatchedRun | null = null;
+  const watch = new RunWatch(spec.settings.stuckGrace * 1000, (run) => {
+    if (overdue || exited) return;
+    overdue = run;
+    const seconds = (run.timeoutMs ?? 0) / 1000;
+    log.error(`task ${run.name}(${run.id}) still runs ${seconds}s + ${spec.settings.stuckGrace}s past its start (timeout ${seconds}s): killing worker ${spec.id}`);
+    exitReason = 'timed_out';
+    exitDetail = `task ${run.name}(${run.id}) ran past its timeout of ${seconds}s`;
+    child?.kill();
+  });
+
+  /**
+   * The child is gone: the run it was killed for ends REVOKED, and the tasks it still held go back
+   * to the queue with nothing counted when the parent stopped it on purpose (a crash is the
+   * monitor's: it recovers, charging only the tasks that had started).
+   */
+  const handBack = async (reason: ExitReason): Promise<void> => {
+    // The run it was killed for, and any other run past its timeout + grace by now, end REVOKED.
+    const revoked = overdue ? [overdue, ...watch.overdue().filter((r) => r.id !== overdue?.id)] : [];
+    watch.clear();
+    for (const run of revoked) {
+      await revokeOverdue(spec.store, spec.id, run).catch((err: unknown) => log.error(`could not revoke task ${run.id} after its timeout: ${String(err)}`));
+    }
+    if (reason === 'timed_out' || reason === 'shutdown' || reason === 'max_requests') {
+      const ids = await spec.store.release(spec.id).catch((err: unknown) => {
+        log.error(`could not hand back the tasks of ${spec.id}: ${String(err)}`);
+        return [] as string[];
+      });
+      if (ids.length) log.info(`${spec.id} handed ${ids.length} task(s) back to the queue`);
+    }
+  };
+
   const report = (reason: ExitReason, detail: string) => {
     if (exited) return;
     exited = true;
+    watch.clear();
     if (heartbeat) clearInterval(heartbeat);
     if (spec.localStore) tell(spec.localStore, { type: 'unsubscribe', key: spec.id });
     tell(spec.monitor, { type: 'worker_exit', workerId: spec.id, reason, detail });
@@ -86,7 +126,11 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         exitReason = message.reason;
         exitDetail = message.detail;
         if (child) child.kill();
-        else if (inline) void inline.close(0).finally(() => report(message.reason, message.detail));
+        else if (inline) {
+          // An inline job cannot be stopped: hand its tasks back (its late writes are fenced off).
+          const hurry = message.reason === 'shutdown' ? handBack('shutdown') : Promise.resolve();
+          void hurry.then(() => inline?.close(0)).finally(() => report(message.reason, message.detail));
+        }
         break;
       default:
         assertNever(message);
@@ -116,13 +160,14 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
       ? localStoreClient(spec.localStore, ref)
       : createStore(spec.settings.taskBackend, { name: spec.settings.name });
     inline = new TaskBackend(store, backendOptions(spec));
-    const runtime = inline.start({ id: spec.id, concurrency: 'inline', pid: process.pid });
+    const runtime = inline.start({ id: spec.id, concurrency: 'inline', pid: process.pid }, { stuckGrace: spec.settings.stuckGrace });
     view.pid = process.pid;
     runtime.on('idle', () => {
       exitReason = 'max_requests';
       void inline?.close(0).finally(() => report('max_requests', `processed ${runtime.processed} tasks`));
     });
-    runtime.on('stuck', (taskId: string) => log.error(`task ${taskId} ignores its timeout; an inline worker cannot be killed`));
+    // The runtime logs it at ERROR (an inline job cannot be killed); the arbiter emits `task_stuck`.
+    runtime.on('stuck', (taskId: string) => tell(spec.monitor, { type: 'worker_stuck', workerId: spec.id, taskId }));
     heartbeat = setInterval(() => {
       tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: runtime.running.size, processed: runtime.processed });
     }, spec.heartbeatMs);
@@ -189,11 +234,11 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         exitDetail = 'processed its maxRequests tasks';
         theChild.send({ type: 'shutdown', graceMs: spec.settings.shutdownGrace * 1000 });
         break;
-      case 'stuck':
-        log.error(`task ${message.taskId} ignored its timeout: replacing ${spec.id}`);
-        exitReason = 'unresponsive';
-        exitDetail = `task ${message.taskId} ignored its abort signal`;
-        theChild.kill();
+      case 'runs':
+        for (const note of message.notes) {
+          if (note.kind === 'run') watch.started(note);
+          else watch.settled(note.id, note.token);
+        }
         break;
       case 'stopped':
         break;
@@ -208,7 +253,8 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   });
   theChild.onExit((code, signal) => {
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
-    report(exitReason ?? 'crashed', exitDetail ? `${exitDetail} (${how})` : how);
+    const reason = exitReason ?? 'crashed';
+    void handBack(reason).finally(() => report(reason, exitDetail ? `${exitDetail} (${how})` : how));
   });
   theChild.send({
     type: 'init',
@@ -224,6 +270,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
       leaseTimeout: spec.settings.leaseTimeout,
       maxRedeliveries: spec.settings.maxRedeliveries,
       heartbeatMs: spec.heartbeatMs,
+      stuckGrace: spec.settings.stuckGrace,
       logLevel: logSettings.level,
       logJson: logSettings.json,
     },

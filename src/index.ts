@@ -23,9 +23,10 @@ export { TaskBackend, type BackendOptions, type QueueItem, type TaskFilter, type
 export { TASK_EVENTS, type TaskEvent, type TaskStore, type StoreFilter } from './store/contract.js';
 export { Logger, getLogger, configureLogging, type LogLevel } from './infra/logger.js';
 export { TaskQueue, type TaskQueueConfig, type Concurrency, type MonitorView, type WorkerView } from './app/taskqueue.js';
-export { Arbiter, spawnArbiter, type ArbiterOptions, type Application } from '../actors/arbiter.js';
-export type { QueueRequest, MonitorMessage } from '../actors/protocol.js';
-export type { TypedRef, Reply } from '../actors/refs.js';
+export { Arbiter, spawnArbiter, ApplicationFailed, type ArbiterOptions, type Application } from '../actors/arbiter.js';
+export { RestartBudgetExceeded, MonitorCrashed } from '../actors/monitor.js';
+export type { QueueRequest, MonitorMessage, QueueRefMessage, QueueSubscription, TaskEventMessage, ArbiterNotice } from '../actors/protocol.js';
+export { askReply, isOk, ActorGone, type TypedRef, type Reply } from '../actors/refs.js';
 export { monitorQueueApi } from '../actors/queue-protocol.js';
 export type { QueueApi, AppContext, ServiceApp } from './app/app.js';
 export { createBackend, type ProducerOptions } from './producer/create-backend.js';

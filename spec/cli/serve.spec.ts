@@ -107,4 +107,32 @@ describe('pulsar-tasks serve', () => {
     expect(run.code).to.equal(1);
     expect(run.stderr).to.match(/^error: workers must be an integer ≥ 0/);
   });
+
+  it('exits non-zero, saying why, when the arbiter gives up on its TaskQueue', async () => {
+    const file = path.join(dir, 'doomed.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        taskPaths: ['jobs/*', 'spec/fixtures/runtime/*'],
+        workers: 1,
+        concurrency: 'thread',
+        restartIntensity: 0,
+        rpcBind: '127.0.0.1:0',
+        queueRestarts: { intensity: 0 },
+      }),
+    );
+    served = await startServe(['--config', file]);
+    const exited = new Promise<number | null>((resolve) => served!.child.once('exit', (code) => resolve(code)));
+    await runCli(['queue', 'crash', 'code=3', '--url', served.url]);
+    expect(await exited).to.equal(1);
+    expect(served.output()).to.match(/the arbiter gives up on it/);
+  });
+
+  it('refuses a bad queueRestarts in a config file, naming it', async () => {
+    const file = path.join(dir, 'restarts.json');
+    writeFileSync(file, JSON.stringify({ taskPaths: ['jobs/*'], queueRestarts: { intensity: -1 } }));
+    const run = await runCli(['serve', '--config', file]);
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.match(/^error: queueRestarts in .*restarts\.json\.intensity: expected a number ≥ 0, got -1/m);
+  });
 });

@@ -120,6 +120,26 @@ describe('MemoryStore fencing', () => {
     expect(third.task.retries).to.equal(1);
   });
 
+  it("answers a retry without delay before its task reaches the same worker's parked pull, with a new token", async () => {
+    const task = wireTask({}, clock.ms);
+    await store.queue([task]);
+    const first = await pullOne('w1');
+    const fence = fenceOf(first, 'w1');
+    expect(await store.start(running(first, 'w1'), fence)).to.equal(true);
+    let pulled = false;
+    const parked = store.pull({ worker: 'w1', max: 5, leaseMs: LEASE, waitMs: 30_000 }).then((deliveries) => {
+      pulled = true;
+      return deliveries;
+    });
+    expect(await store.retry({ ...running(first, 'w1'), status: RETRY, retries: 1, retry_delay: 0 }, fence)).to.equal(true);
+    // The worker settles its run on the answer to retry: the delivery must come on a later turn.
+    for (let i = 0; i < 50; i++) await Promise.resolve();
+    expect(pulled, 'handed out in the turn of the retry').to.equal(false);
+    const [again] = await parked;
+    expect(again?.task.id).to.equal(task.id);
+    expect(again?.token).to.be.greaterThan(first.token);
+  });
+
   it('keeps the lease of the live delivery when the stale one renews or is recovered', async () => {
     const { id, live } = await deliveredTwice('w1', 'w2');
     clock.advance(LEASE - 1);

@@ -111,6 +111,35 @@ describe('MemoryStore hand-backs and recoveries', () => {
     expect(await store.renew('w', batch.map((d) => ({ id: d.task.id, token: d.token })), LEASE)).to.deep.equal([a.task.id]);
   });
 
+  it('puts a task handed back, recovered or retried at once back in its old place, before newer tasks', async () => {
+    const ids = await queueFive();
+    const next = async () => ((await pull('w', 1)) as Delivery[])[0] as Delivery;
+    const first = await next();
+    expect(first.task.id).to.equal(ids[0]);
+    await store.release('w');
+    const again = await next();
+    expect(again.task.id, 'handed back').to.equal(ids[0]);
+    await start(again, 'w');
+    expect((await store.recover({ maxRedeliveries: 5, worker: 'w' })).requeued).to.deep.equal([ids[0]]);
+    const third = await next();
+    expect(third.task.id, 'recovered').to.equal(ids[0]);
+    await start(third, 'w');
+    expect(await store.retry({ ...third.task, status: RETRY, retries: 1, retry_delay: 0 }, { worker: 'w', token: third.token })).to.equal(true);
+    expect((await next()).task.id, 'retried').to.equal(ids[0]);
+    expect((await next()).task.id).to.equal(ids[1]);
+  });
+
+  it('recovers a task once though its lease was moved back to an earlier deadline', async () => {
+    await queueFive();
+    const [d] = (await pull('w', 1)) as Delivery[];
+    const ref = [{ id: d!.task.id, token: d!.token }];
+    expect(await store.renew('w', ref, 2 * LEASE)).to.deep.equal([]);
+    expect(await store.renew('w', ref, LEASE), 'back to the first deadline').to.deep.equal([]);
+    clock.advance(2 * LEASE + 1);
+    expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal({ requeued: [], failed: [], returned: [d!.task.id] });
+    expect(await store.numQueued()).to.equal(5);
+  });
+
   it('recovers only the leases that expired on its clock, and costs nothing for renewed ones', async () => {
     await queueFive();
     const batch = await pull('w', 5);

@@ -6,10 +6,10 @@ import { expect } from 'chai';
 import { Arbiter } from '../../actors/arbiter.js';
 import type { TaskBackend } from '../../src/producer/backend.js';
 import { createBackend } from '../../src/producer/create-backend.js';
-import { SUCCESS } from '../../src/model/states.js';
+import { QUEUED, STARTED, SUCCESS } from '../../src/model/states.js';
 import { TaskQueue } from '../../src/app/taskqueue.js';
 import { startArbiterProcess, type ArbiterProcess } from '../support/processes.js';
-import { alive, nextEvent, TASK_PATHS } from '../support/runtime.js';
+import { alive, eventually, nextEvent, TASK_PATHS } from '../support/runtime.js';
 import { dropNamespace, redisAvailable, specUrl } from './redis-env.js';
 
 describe('arbiters sharing one Redis', function () {
@@ -76,7 +76,7 @@ describe('arbiters sharing one Redis', function () {
     const task = await tq.backend.waitForTask(id, 60);
     expect(task?.status).to.equal(SUCCESS);
     expect(task?.worker).to.not.equal(owner);
-    expect(task?.retries).to.equal(1);
+    expect(task?.redeliveries).to.equal(1);
   });
 
   it('completes every queued and in-flight task after the whole arbiter is killed and a new one starts', async () => {
@@ -95,5 +95,32 @@ describe('arbiters sharing one Redis', function () {
     const tasks = await Promise.all(ids.map((id) => producer!.waitForTask(id, 90)));
     expect(tasks.map((t) => t?.status)).to.deep.equal(Array(20).fill(SUCCESS));
     expect(first.child.pid !== undefined && alive(first.child.pid)).to.equal(false);
+  });
+
+  it('never charges a task for a graceful stop: an arbiter stopped and started again twice during a 15 s task → SUCCESS, redeliveries 0', async () => {
+    const name = `deploys-${Date.now()}`;
+    const config = { name, taskPaths: TASK_PATHS, taskBackend: url, workers: 1, concurrency: 'process' as const, shutdownGrace: 0.5 };
+    producer = await createBackend(url, { name, taskPaths: TASK_PATHS });
+    const id = (await producer.queueTask('asynchronous', { lag: 15 })) as string;
+    for (let deploy = 1; deploy <= 2; deploy++) {
+      const arbiter = new Arbiter({ handleSignals: false });
+      arbiter.add(new TaskQueue(config));
+      arbiters.push(arbiter);
+      await arbiter.start();
+      await eventually(async () => (await producer!.getTask(id))?.status === STARTED, `the task to start (deploy ${deploy})`);
+      await arbiter.stop();
+      const task = await producer.getTask(id);
+      expect(task?.status, `after stop ${deploy}`).to.equal(QUEUED);
+      expect(task?.redeliveries, `after stop ${deploy}`).to.equal(0);
+      expect(task?.retries, `after stop ${deploy}`).to.equal(0);
+    }
+    const last = new Arbiter({ handleSignals: false });
+    last.add(new TaskQueue(config));
+    arbiters.push(last);
+    await last.start();
+    const task = await producer.waitForTask(id, 60);
+    expect(task?.status).to.equal(SUCCESS);
+    expect(task?.redeliveries).to.equal(0);
+    expect(task?.retries).to.equal(0);
   });
 });

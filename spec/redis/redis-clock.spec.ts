@@ -72,6 +72,23 @@ for (const skewMs of [5 * 60_000, -5 * 60_000]) {
       expect(Math.abs((revoked?.time_ended as number) * 1000 - storeNow)).to.be.below(2000);
     });
 
+    it(skewMs > 0 ? 'cannot claim a periodic run before it is due on the store clock' : 'claims a periodic run that is due', async () => {
+      const store = stores.store(appName('skew'));
+      const claimed = await store.claimRun('testperiodic', null, Date.now(), wireTask({ name: 'testperiodic' }));
+      if (skewMs > 0) {
+        expect(claimed).to.equal(false);
+        expect(await store.lastRuns()).to.deep.equal({});
+        expect(await store.numQueued()).to.equal(0);
+      } else {
+        expect(claimed).to.be.a('string');
+        expect(await store.numQueued()).to.equal(1);
+      }
+      // Due on the store clock: claimed, whoever asks.
+      const due = await store.now();
+      const previous = (await store.lastRuns()).testperiodic ?? null;
+      expect(await store.claimRun('testperiodic', previous, due, wireTask({ name: 'testperiodic' }))).to.be.a('string');
+    });
+
     it('purges by age on the store clock', async () => {
       const store = stores.store(appName('skew'));
       const [id] = (await store.queue([wireTask({ eta: Date.now() / 1000 + 60 })])) as [string];

@@ -128,15 +128,24 @@ describe('redis:// fenced deliveries', function () {
     expect(await store.release('stopping')).to.deep.equal([]);
   });
 
-  it('ends a parked pull of a released worker at once', async () => {
-    const store = stores.store(appName('release'));
-    const started = Date.now();
-    const parked = store.pull({ worker: 'idle', max: 1, leaseMs: 60_000, waitMs: 30_000 });
-    await new Promise((r) => setImmediate(r));
-    await store.release('idle');
-    expect(await parked).to.deep.equal([]);
-    expect(Date.now() - started).to.be.below(10_000);
-  });
+  for (const how of ['release', 'interrupt'] as const) {
+    it(`ends a parked pull at once on ${how}, also from another process's store, and it takes nothing for a moment`, async () => {
+      const worker = stores.store(appName('release'));
+      const other = stores.store(worker.name);
+      await other.now();
+      const started = Date.now();
+      const parked = worker.pull({ worker: 'idle', max: 1, leaseMs: 60_000, waitMs: 30_000 });
+      // Parked once the blocking connection waits on BLPOP.
+      while (!(await other.link.cmd.client('LIST')).toString().includes('cmd=blpop')) await new Promise((r) => setTimeout(r, 10));
+      if (how === 'release') await other.release('idle');
+      else await other.interrupt('idle');
+      expect(await parked).to.deep.equal([]);
+      expect(Date.now() - started).to.be.below(10_000);
+      await other.queue([wireTask()]);
+      expect(await worker.pull({ worker: 'idle', max: 1, leaseMs: 60_000, waitMs: 0 }), 'a stopping worker takes nothing').to.deep.equal([]);
+      expect(await worker.pull({ worker: 'next', max: 1, leaseMs: 60_000, waitMs: 0 })).to.have.length(1);
+    });
+  }
 
   it('never hands out a task whose expiry passed on the store clock: REVOKED, lock released, task_done', async () => {
     const store = stores.store(appName('expiry'));

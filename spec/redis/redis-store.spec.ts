@@ -210,7 +210,7 @@ describe('RedisStore on a live Redis', function () {
         const id = await p.queueTask('addition', {}, { delay: 0.3 });
         const started = Date.now();
         const tasks = await pullOf(store, 20_000);
-        expect(tasks.map((t) => t.id)).to.deep.equal([id]);
+        expect(tasks.map((d) => d.task.id)).to.deep.equal([id]);
         expect(Date.now() - started).to.be.below(10_000);
       } finally {
         await store.close();
@@ -245,8 +245,8 @@ describe('RedisStore on a live Redis', function () {
         await pullOf(store, 0).catch((e: unknown) => (error = e));
         expect(String(error)).to.include('Connection is closed');
         const again = await pullOf(store, 0);
-        expect(again.map((t) => t.id)).to.deep.equal([id]);
-        expect(again[0]?.redeliveries).to.equal(0);
+        expect(again.map((d) => d.task.id)).to.deep.equal([id]);
+        expect(again[0]?.task.redeliveries).to.equal(0);
       } finally {
         await store.close();
       }
@@ -261,7 +261,7 @@ describe('RedisStore on a live Redis', function () {
         await new Promise((r) => setTimeout(r, 100));
         const id = await p.queueTask('addition');
         const got = (await Promise.all(pulls)).flat();
-        expect(got.map((t) => t.id)).to.deep.equal([id]);
+        expect(got.map((d) => d.task.id)).to.deep.equal([id]);
         expect((await p.getTask(id as string))?.status).to.not.equal(SUCCESS);
       } finally {
         await Promise.all(stores.map((s) => s.close()));

@@ -59,9 +59,9 @@ describe('the LocalStore actor and its in-process client', () => {
     await store.queue([task]);
     task.kwargs.a = 100;
     const [pulled] = await store.pull({ worker: 'w', max: 1, leaseMs: 30_000, waitMs: 0 });
-    expect(pulled?.kwargs).to.deep.equal({ a: 1, b: 2 });
-    const started: WireTask = { ...(pulled as WireTask), status: STARTED, worker: 'w', meta: { note: 'before' } };
-    expect(await store.start(started, 'w')).to.equal(true);
+    expect(pulled?.task.kwargs).to.deep.equal({ a: 1, b: 2 });
+    const started: WireTask = { ...(pulled?.task as WireTask), status: STARTED, worker: 'w', meta: { note: 'before' } };
+    expect(await store.start(started, { worker: 'w', token: pulled?.token as number })).to.equal(true);
     started.meta.note = 'after';
     const [stored] = await store.get(['t1']);
     expect(stored?.meta).to.deep.equal({ note: 'before' });
@@ -71,10 +71,10 @@ describe('the LocalStore actor and its in-process client', () => {
     await store.queue([wireTask('t2')]);
     const [got] = await store.get(['t2']);
     (got as WireTask).kwargs.a = 100;
-    const [listed] = await store.list({ ids: ['t2'] });
+    const [listed] = (await store.list({ ids: ['t2'] }, { limit: 10, cursor: null })).tasks;
     (listed as WireTask).meta.x = 1;
     const [pulled] = await store.pull({ worker: 'w', max: 1, leaseMs: 30_000, waitMs: 0 });
-    (pulled as WireTask).kwargs.b = 200;
+    (pulled?.task as WireTask).kwargs.b = 200;
     const [again] = await store.get(['t2']);
     expect(again?.kwargs).to.deep.equal({ a: 1, b: 2 });
     expect(again?.meta).to.deep.equal({});

@@ -1,12 +1,13 @@
 /**
  * Supervision scenarios: workers replaced after maxRequests, after a kill -9, when silent, when
- * stuck on a job that ignores its timeout; and the restart budget that stops a crashing app.
+ * stuck on a job that ignores its timeout; and the restart budget, past which the arbiter restarts
+ * the queue with a back-off (and past its own policy gives up, telling the embedding code).
  */
 import { expect } from 'chai';
-import type { Arbiter } from '../../actors/arbiter.js';
+import { Arbiter } from '../../actors/arbiter.js';
 import { FAILURE, REVOKED, SUCCESS } from '../../src/model/states.js';
-import type { TaskQueue } from '../../src/app/taskqueue.js';
-import { alive, eventually, MODES, nextEvent, startQueue } from '../support/runtime.js';
+import { TaskQueue } from '../../src/app/taskqueue.js';
+import { alive, eventually, MODES, nextEvent, startQueue, TASK_PATHS } from '../support/runtime.js';
 
 type Info = { workers: { id: string; pid: number; thread: number | null }[] };
 
@@ -41,7 +42,8 @@ describe('supervision', function () {
     process.kill(victim!.pid, 'SIGKILL');
     const task = await tq.backend.waitForTask(id, 60);
     expect(task?.status).to.equal(SUCCESS);
-    expect(task?.retries).to.equal(1);
+    expect(task?.redeliveries).to.equal(1);
+    expect(task?.retries, 'retries count job failures only').to.equal(0);
     expect(task?.worker).to.not.equal(victim!.id);
     const after = ((await arbiter.info()) as { apps: Record<string, Info> }).apps.kill9;
     expect(after?.workers.map((w) => w.id)).to.not.include(victim!.id);
@@ -56,7 +58,7 @@ describe('supervision', function () {
     const task = await tq.backend.waitForTask(id, 60);
     expect(task?.status).to.equal(FAILURE);
     expect(task?.result).to.match(/worker lost/);
-    expect(task?.retries).to.equal(1);
+    expect(task?.redeliveries).to.equal(1);
     // The queue still works with the replacement worker.
     const next = await tq.backend.waitForTask((await tq.backend.queueTask('addition', { a: 1, b: 1 })) as string, 60);
     expect(next?.result).to.equal(2);
@@ -102,21 +104,41 @@ describe('supervision', function () {
     expect(ko?.result).to.equal('flaky failure 3');
   });
 
-  it('stops the app with a clear error when workers crash past the restart budget', async () => {
+  it('restarts a TaskQueue whose workers die 12 times in 10 s, with a back-off, and tells the embedding code (event)', async () => {
     let tq: TaskQueue;
-    ({ arbiter, tq } = await startQueue({
-      name: 'budget',
-      workers: 1,
-      concurrency: 'process',
-      restartIntensity: 2,
-      restartPeriod: 60,
-      maxRedeliveries: 5,
-    }));
-    const failed = new Promise<[string, Error]>((resolve) => arbiter!.once('app_failed', (name: string, error: Error) => resolve([name, error])));
-    await tq.backend.queueTask('crash', { code: 7 });
-    const [name, error] = await failed;
+    ({ arbiter, tq } = await startQueue({ name: 'budget', workers: 3, concurrency: 'thread', concurrentTasks: 1, restartIntensity: 10, restartPeriod: 60 }));
+    const failed: string[] = [];
+    arbiter.on('app_failed', (name: string) => failed.push(name));
+    const restarting = new Promise<[string, Error, { attempt: number; delayMs: number }]>((resolve) =>
+      arbiter!.once('app_restarting', (...args: [string, Error, { attempt: number; delayMs: number }]) => resolve(args)),
+    );
+    const restarted = new Promise<string>((resolve) => arbiter!.once('app_restarted', resolve));
+    const startedAt = Date.now();
+    await tq.backend.queueTasks(Array.from({ length: 12 }, () => ({ jobName: 'crash', kwargs: { code: 7 } })));
+    const [name, error, { attempt, delayMs }] = await restarting;
+    expect(Date.now() - startedAt, 'ms to exhaust the budget').to.be.below(10_000);
     expect(name).to.equal('budget');
-    expect(error.message).to.match(/restart budget exceeded/);
-    expect(error.message).to.contain('exit code 7');
+    expect(error.name).to.equal('RestartBudgetExceeded');
+    expect(error.message).to.match(/restart budget exceeded/).and.contain('exit code 7');
+    expect([attempt, delayMs]).to.deep.equal([1, 1000]);
+    expect(await restarted).to.equal('budget');
+    // Restarted, not stopped: the queue (and the tasks in its local:// store) still works.
+    const id = (await tq.backend.queueTask('addition', { a: 1, b: 2 })) as string;
+    expect((await tq.backend.waitForTask(id, 60))?.result).to.equal(3);
+    expect(failed).to.deep.equal([]);
+  });
+
+  it('gives up on a TaskQueue failing past the arbiter\'s own policy: app_failed, and join() rejects', async () => {
+    arbiter = new Arbiter({ handleSignals: false, queueRestarts: { intensity: 1, period: 60, backoffMs: 100 } });
+    const tq = arbiter.add(new TaskQueue({ name: 'hopeless', taskPaths: TASK_PATHS, workers: 2, concurrency: 'thread', concurrentTasks: 1, restartIntensity: 1 }));
+    await arbiter.start();
+    const joined = arbiter.join().then(() => null, (err: Error) => err);
+    const failed = new Promise<[string, Error]>((resolve) => arbiter!.once('app_failed', (...args: [string, Error]) => resolve(args)));
+    await tq.backend.queueTasks(Array.from({ length: 4 }, () => ({ jobName: 'crash', kwargs: { code: 5 } })));
+    const [name, error] = await failed;
+    expect(name).to.equal('hopeless');
+    expect(error.name).to.equal('ApplicationFailed');
+    expect(error.message).to.match(/failed 2 times in 60s: the arbiter gives up on it/);
+    expect((await joined)?.name).to.equal('ApplicationFailed');
   });
 });

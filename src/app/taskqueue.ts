@@ -9,6 +9,8 @@ import type { JobClass } from '../job/job.js';
 import type { JsonObject } from '../model/json.js';
 import type { TaskBackend } from '../producer/backend.js';
 import { metricsHub } from '../metrics/hub.js';
+import type { QueueRefMessage } from '../../actors/protocol.js';
+import type { TypedRef } from '../../actors/refs.js';
 
 export type Concurrency = 'process' | 'thread' | 'inline';
 export const CONCURRENCY_MODES: readonly Concurrency[] = ['process', 'thread', 'inline'];
@@ -82,6 +84,7 @@ export class TaskQueue {
   readonly kind = 'taskqueue' as const;
   readonly settings: TaskQueueSettings;
   private _backend: TaskBackend | null = null;
+  private _ref: TypedRef<QueueRefMessage> | null = null;
 
   constructor(readonly config: TaskQueueConfig = {}) {
     this.settings = normalizeSettings(config);
@@ -101,6 +104,20 @@ export class TaskQueue {
   attach(backend: TaskBackend | null): void {
     this._backend = backend;
     if (!backend) metricsHub().untrack(this.name);
+  }
+
+  /**
+   * The queue's ref for actor applications (the public protocol and subscriptions; it stays valid
+   * across monitor restarts). Set once the arbiter started.
+   */
+  get ref(): TypedRef<QueueRefMessage> {
+    if (!this._ref) throw new ImproperlyConfigured(`TaskQueue "${this.name}" is not started: add it to an Arbiter and await arbiter.start()`);
+    return this._ref;
+  }
+
+  /** Set by the arbiter. */
+  attachRef(ref: TypedRef<QueueRefMessage> | null): void {
+    this._ref = ref;
   }
 
   /** Called once its monitor is up. */

@@ -18,6 +18,8 @@ export const CONFIG_KEYS: readonly string[] = [
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',
   // RpcServer settings without a flag.
   'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters',
+  // Arbiter settings.
+  'queueRestarts',
 ];
 
 /** Settings read from a config file, checked against CONFIG_KEYS. */

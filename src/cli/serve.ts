@@ -2,7 +2,7 @@
  * `pulsar-tasks serve`: settings from `--config` and flags, then an Arbiter running one TaskQueue
  * and (unless `--no-rpc`) its RpcServer.
  */
-import { Arbiter } from '../../actors/arbiter.js';
+import { Arbiter, type ArbiterOptions } from '../../actors/arbiter.js';
 import '../backends/index.js'; // registers the built-in backend schemes before URLs are checked
 import { parseBackendUrl } from '../store/schemes.js';
 import { configureLogging, getLogger, parseLevel, type LogLevel } from '../infra/logger.js';
@@ -33,7 +33,9 @@ export interface ServeFlags {
   logJson?: boolean;
 }
 
-const RPC_KEYS = new Set(['rpc', 'dashboard', 'metrics', 'rpcBind', 'rpcToken', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson']);
+/** Settings that are not the TaskQueue's: the RpcServer's, logging, and the arbiter's. */
+const RPC_KEYS = new Set(['rpc', 'dashboard', 'metrics', 'rpcBind', 'rpcToken', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson', 'queueRestarts']);
+const RESTART_KEYS = ['intensity', 'period', 'backoffMs', 'maxBackoffMs'] as const;
 const DEFAULT_BIND = '127.0.0.1:8060';
 
 /**
@@ -64,12 +66,14 @@ export async function serve(flags: ServeFlags, given: (key: keyof ServeFlags) =>
   const tq = new TaskQueue(queueConfig);
   const rpc = settings.rpc === false ? null : rpcServer(settings, tq.name, from);
 
-  const arbiter = new Arbiter();
+  const arbiter = new Arbiter({ queueRestarts: queueRestarts(settings.queueRestarts, from) });
   arbiter.add(tq);
   if (rpc) arbiter.add(rpc);
   // Neither a TaskQueue without workers nor the actor system holds the event loop by itself.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   arbiter.once('stopped', () => clearInterval(keepAlive));
+  // The arbiter restarts a failing TaskQueue with a back-off; when it gives up, so does serve,
+  // with a non-zero exit status (never 0 while tasks may wait).
   arbiter.on('app_failed', (name: string, error: Error) => {
     log.error(`${name} failed: ${oneLine(error)}; stopping`);
     void arbiter.stop().finally(() => process.exit(1));
@@ -86,6 +90,20 @@ export async function serve(flags: ServeFlags, given: (key: keyof ServeFlags) =>
   } else {
     log.info(`TaskQueue "${tq.name}" running without JSON-RPC (--no-rpc): queue tasks from jobs, or from a producer on a shared backend`);
   }
+}
+
+/** The arbiter's `queueRestarts` from a config file: an object of non-negative numbers. */
+function queueRestarts(value: unknown, from: (key: string, flag: string) => string): ArbiterOptions['queueRestarts'] {
+  if (value === undefined) return undefined;
+  const where = from('queueRestarts', 'queueRestarts');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new CliError(`${where}: expected an object with ${RESTART_KEYS.join(', ')}`);
+  const policy: Record<string, number> = {};
+  for (const [key, n] of Object.entries(value)) {
+    if (!(RESTART_KEYS as readonly string[]).includes(key)) throw new CliError(`${where}: unknown key "${key}" (known: ${RESTART_KEYS.join(', ')})`);
+    if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) throw new CliError(`${where}.${key}: expected a number ≥ 0, got ${JSON.stringify(n)}`);
+    policy[key] = n;
+  }
+  return policy;
 }
 
 function rpcServer(settings: ConfigSettings, taskqueue: string, from: (key: string, flag: string) => string): RpcServer {

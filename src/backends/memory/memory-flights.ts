@@ -16,17 +16,21 @@ export interface Flight {
   deadline: number;
   /** True once its worker saved it STARTED. */
   started: boolean;
+  /** Bumped by each renewal: only the heap entry of the latest lease is live. */
+  lease: number;
 }
 
-/** A deadline as it was when pushed: stale once the flight is gone or renewed. */
+/** A lease as it was when pushed: stale once the flight is gone or renewed. */
 interface LeaseEntry {
-  deadline: number;
-  flight: Flight;
+  readonly deadline: number;
+  readonly lease: number;
+  readonly flight: Flight;
 }
 
 /** Heap entries allowed beyond twice the live flights before the heap is rebuilt. */
 const SLACK = 1024;
 
+/** The flights of one store: by id, by worker, and their leases by deadline. */
 export class Flights {
   private readonly byId = new Map<string, Flight>();
   private readonly byWorker = new Map<string, Set<string>>();
@@ -43,12 +47,12 @@ export class Flights {
   }
 
   add(id: string, worker: string, token: number, deadline: number): Flight {
-    const flight: Flight = { id, worker, token, deadline, started: false };
+    const flight: Flight = { id, worker, token, deadline, started: false, lease: 0 };
     this.byId.set(id, flight);
     let owned = this.byWorker.get(worker);
     if (!owned) this.byWorker.set(worker, (owned = new Set()));
     owned.add(id);
-    this.leases.push({ deadline, flight });
+    this.leases.push({ deadline, lease: 0, flight });
     return flight;
   }
 
@@ -56,7 +60,7 @@ export class Flights {
   renew(flight: Flight, deadline: number): void {
     if (flight.deadline === deadline) return;
     flight.deadline = deadline;
-    this.leases.push({ deadline, flight });
+    this.leases.push({ deadline, lease: ++flight.lease, flight });
     this.compact();
   }
 
@@ -93,7 +97,7 @@ export class Flights {
   }
 
   private live(entry: LeaseEntry): boolean {
-    return this.byId.get(entry.flight.id) === entry.flight && entry.flight.deadline === entry.deadline;
+    return this.byId.get(entry.flight.id) === entry.flight && entry.flight.lease === entry.lease;
   }
 
   /** Rebuilds the heap once stale entries outnumber live ones (amortised O(1) per change). */

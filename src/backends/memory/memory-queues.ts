@@ -1,6 +1,7 @@
 /**
- * The queue structures of MemoryStore: a FIFO with O(1) shift, ready tickets by priority, and
- * delayed tickets by due time. The store decides what a ticket still means.
+ * The queue structures of MemoryStore: a FIFO with O(1) shift, ready tickets by priority, delayed
+ * tickets by due time (the store decides what a ticket still means), parked long-poll pulls, and
+ * event subscribers.
  */
 import { BinaryHeap } from './binary-heap.js';
 
@@ -39,73 +40,71 @@ export class Fifo<T> {
  * meet it (lazy deletion: revoking never searches a queue).
  */
 export interface Ticket {
-  readonly id: string;
   /** Due time, store clock (epoch ms); 0 when due at once. */
   readonly at: number;
-  /** Enqueueing order: ties of priority or due time go oldest first. */
+  /** Higher goes first. */
+  readonly priority: number;
+  /** The task's place in queueing order, kept when it is queued again: ties go oldest first. */
   readonly order: number;
 }
 
-/** Ready tickets: highest priority first, then oldest. O(log P) per push (P distinct priorities). */
-export class PriorityQueues {
-  private readonly byPriority = new Map<number, Fifo<Ticket>>();
-  /** Priorities present, highest on top. */
-  private readonly priorities = new BinaryHeap<number>((a, b) => a > b);
+/**
+ * Ready tickets: highest priority first, then oldest queued (O(log N) push and take). A task
+ * queued again (retried, handed back, recovered, or due after a delay) takes its old place.
+ */
+export class ReadyTickets<T extends Ticket> {
+  private readonly heap = new BinaryHeap<T>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.order < b.order));
 
-  push(ticket: Ticket, priority: number): void {
-    let fifo = this.byPriority.get(priority);
-    if (!fifo) {
-      this.byPriority.set(priority, (fifo = new Fifo()));
-      this.priorities.push(priority);
-    }
-    fifo.push(ticket);
+  /** Tickets held, stale ones included. */
+  get size(): number {
+    return this.heap.size;
   }
 
-  /** Shifts tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
-  take(max: number, accept: (ticket: Ticket) => boolean): Ticket[] {
-    const out: Ticket[] = [];
-    while (out.length < max) {
-      const priority = this.priorities.peek();
-      if (priority === undefined) break;
-      const fifo = this.byPriority.get(priority) as Fifo<Ticket>;
-      const ticket = fifo.shift();
-      if (ticket === undefined) {
-        this.priorities.pop();
-        this.byPriority.delete(priority);
-        continue;
-      }
+  push(ticket: T): void {
+    this.heap.push(ticket);
+  }
+
+  /** Keeps only the tickets `live` accepts (O(N): call it when stale ones outnumber live ones). */
+  retain(live: (ticket: T) => boolean): void {
+    this.heap.retain(live);
+  }
+
+  /** Takes tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
+  take(max: number, accept: (ticket: T) => boolean): T[] {
+    const out: T[] = [];
+    while (out.length < max && this.heap.size) {
+      const ticket = this.heap.pop() as T;
       if (accept(ticket)) out.push(ticket);
     }
     return out;
   }
 
   clear(): void {
-    this.byPriority.clear();
-    this.priorities.clear();
+    this.heap.clear();
   }
 }
 
 /** Delayed tickets by due time, then order: O(log N) add and pop. */
-export class DelayedTickets {
-  private readonly heap = new BinaryHeap<Ticket>((a, b) => a.at < b.at || (a.at === b.at && a.order < b.order));
+export class DelayedTickets<T extends Ticket> {
+  private readonly heap = new BinaryHeap<T>((a, b) => a.at < b.at || (a.at === b.at && a.order < b.order));
 
   get size(): number {
     return this.heap.size;
   }
 
-  add(ticket: Ticket): void {
+  add(ticket: T): void {
     this.heap.push(ticket);
   }
 
   /** Removes and returns the tickets due at `now` (stale ones included: the caller checks). */
-  popDue(now: number): Ticket[] {
-    const out: Ticket[] = [];
-    for (let top = this.heap.peek(); top && top.at <= now; top = this.heap.peek()) out.push(this.heap.pop() as Ticket);
+  popDue(now: number): T[] {
+    const out: T[] = [];
+    for (let top = this.heap.peek(); top && top.at <= now; top = this.heap.peek()) out.push(this.heap.pop() as T);
     return out;
   }
 
   /** Due time of the first ticket still `live`, dropping stale ones from the top. */
-  firstAt(live: (ticket: Ticket) => boolean): number | undefined {
+  firstAt(live: (ticket: T) => boolean): number | undefined {
     for (let top = this.heap.peek(); top; top = this.heap.peek()) {
       if (live(top)) return top.at;
       this.heap.pop();
@@ -114,7 +113,7 @@ export class DelayedTickets {
   }
 
   /** Keeps only the `live` tickets (O(N): call it when stale ones outnumber live ones). */
-  retain(live: (ticket: Ticket) => boolean): void {
+  retain(live: (ticket: T) => boolean): void {
     this.heap.retain(live);
   }
 
@@ -172,5 +171,26 @@ export class ParkedPulls<R extends { worker: string; waitMs: number }, T> {
       entry.resolve([]);
     }
     this.parked = worker === undefined ? [] : this.parked.filter((p) => p.request.worker !== worker);
+  }
+}
+
+/** Listeners of a store's events, each called after the store call that emitted, never inside it. */
+export class Subscribers<E, I> {
+  private readonly listeners = new Set<(event: E, id: I) => void>();
+
+  emit(event: E, id: I): void {
+    for (const listener of this.listeners) queueMicrotask(() => listener(event, id));
+  }
+
+  /** Adds `listener`; resolves to its removal. */
+  add(listener: (event: E, id: I) => void): () => Promise<void> {
+    this.listeners.add(listener);
+    return async () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  clear(): void {
+    this.listeners.clear();
   }
 }

@@ -2,8 +2,7 @@
  * What a MemoryStore remembers beside its tasks: idempotency keys for a window, and the order in
  * which tasks ended (per ready state), which `purge` walks oldest first.
  */
-import { InvalidTaskArguments } from '../../model/errors.js';
-import { READY_STATES, REVOKED, SUCCESS, FAILURE, statusString, type TaskStatus } from '../../model/states.js';
+import { REVOKED, SUCCESS, FAILURE, type TaskStatus } from '../../model/states.js';
 import { BinaryHeap } from './binary-heap.js';
 import { Fifo } from './memory-queues.js';
 
@@ -47,17 +46,6 @@ export class IdempotencyKeys {
 interface Ended {
   id: string;
   at: number;
-}
-
-/** Checks the `statuses` of a purge: a subset of the ready states. */
-export function checkPurgeStatuses(statuses: readonly TaskStatus[] | undefined): readonly TaskStatus[] {
-  if (statuses === undefined) return [SUCCESS, FAILURE, REVOKED];
-  for (const status of statuses) {
-    if (!READY_STATES.has(status)) {
-      throw new InvalidTaskArguments(`purge statuses must be SUCCESS, FAILURE or REVOKED, got ${statusString(status)} (${String(status)})`);
-    }
-  }
-  return statuses;
 }
 
 /** Ended tasks per ready state, in the order they ended. */

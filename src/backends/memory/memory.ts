@@ -7,9 +7,8 @@
  * time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
  * stale ticket the queues drop when they meet it.
  */
-import { InvalidTaskArguments } from '../../model/errors.js';
 import type { Json } from '../../model/json.js';
-import { FAILURE, QUEUED, READY_STATES, REVOKED, statusString, type TaskStatus } from '../../model/states.js';
+import { FAILURE, QUEUED, READY_STATES, REVOKED, type TaskStatus } from '../../model/states.js';
 import type { WireTask } from '../../model/task.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
@@ -30,9 +29,11 @@ import {
   type TaskStore,
 } from '../../store/contract.js';
 import { Flights, type Flight } from './memory-flights.js';
-import { DelayedTickets, ParkedPulls, PriorityQueues, type Ticket } from './memory-queues.js';
-import { checkPurgeStatuses, EndedLog, IdempotencyKeys } from './memory-records.js';
-import { StoredTasks } from './stored-tasks.js';
+import { ParkedPulls, Subscribers } from './memory-queues.js';
+import { checkClaim, checkFinished, checkLease, checkPull, checkPurge, checkQueueOptions, checkRecover } from './memory-checks.js';
+import { EndedLog, IdempotencyKeys } from './memory-records.js';
+import { WaitingTasks } from './memory-waiting.js';
+import { StoredTasks, type Entry } from './stored-tasks.js';
 
 const copy = <T>(value: T): T => structuredClone(value);
 const same = <T>(value: T): T => value;
@@ -54,23 +55,17 @@ export interface MemoryStoreOptions {
 /** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
 export class MemoryStore implements TaskStore {
   private readonly tasks = new StoredTasks();
-  /** The ticket of each waiting task (ready or delayed): what `numQueued` counts and `pull` may take. */
-  private readonly waiting = new Map<string, Ticket>();
-  private readonly ready = new PriorityQueues();
-  private readonly delayed = new DelayedTickets();
-  private delayTimer: NodeJS.Timeout | null = null;
-  private delayTimerAt = Infinity;
-  private tickets = 0;
+  /** What `numQueued` counts and `pull` may take. */
+  private readonly waiting: WaitingTasks;
   private readonly flights = new Flights();
-  /** The last fencing token minted for each task. */
-  private readonly tokens = new Map<string, number>();
   private readonly locks = new Map<string, string>();
   private readonly keys = new IdempotencyKeys();
   private readonly ended = new EndedLog();
   private readonly lastRunTimes = new Map<string, number>();
   private readonly pulls = new ParkedPulls<PullRequest, Delivery>();
-  private readonly listeners = new Set<EventListener>();
+  private readonly subscribers = new Subscribers<TaskEvent, string>();
   private closed = false;
+  private serveScheduled = false;
 
   /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
   private readonly copy: <T>(value: T) => T;
@@ -82,6 +77,7 @@ export class MemoryStore implements TaskStore {
   ) {
     this.copy = options.shareObjects ? same : copy;
     this.clock = options.clock ?? Date.now;
+    this.waiting = new WaitingTasks(this.clock, () => this.servePullers());
   }
 
   async now(): Promise<number> {
@@ -89,14 +85,7 @@ export class MemoryStore implements TaskStore {
   }
 
   async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
-    const keys = options.idempotencyKeys;
-    if (keys !== undefined && keys.length !== tasks.length) {
-      throw new InvalidTaskArguments(`idempotencyKeys must have one entry per task: ${keys.length} keys for ${tasks.length} tasks`);
-    }
-    const windowMs = options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS;
-    if (!(windowMs > 0) || !Number.isFinite(windowMs)) {
-      throw new InvalidTaskArguments(`idempotencyWindowMs must be a positive number of milliseconds, got ${String(windowMs)}`);
-    }
+    const { keys, windowMs } = checkQueueOptions(tasks.length, options);
     const now = this.clock();
     this.keys.expire(now);
     const ids = tasks.map((task, i) => this.queueOne(task, now, keys?.[i] ?? null, windowMs));
@@ -115,7 +104,7 @@ export class MemoryStore implements TaskStore {
     if (task.lock_id) {
       const holder = this.locks.get(task.lock_id);
       const held = holder !== undefined ? this.tasks.get(holder) : undefined;
-      if (held && !READY_STATES.has(held.status)) return null;
+      if (held && !READY_STATES.has(held.task.status)) return null;
     }
     // The producer's clock does not count: its times move by the gap between the two clocks.
     // Stamped in place: the store's own copy, or an object its caller handed over (shareObjects).
@@ -126,69 +115,29 @@ export class MemoryStore implements TaskStore {
     if (stored.expiry !== null) stored.expiry += shiftS;
     if (stored.lock_id) this.locks.set(stored.lock_id, stored.id);
     if (key !== null) this.keys.remember(key, stored.id, now + windowMs);
-    this.tasks.save(stored);
-    this.enqueue(stored, stored.eta === null ? 0 : stored.eta * 1000, now);
+    this.waiting.enqueue(this.tasks.add(stored), stored.eta === null ? 0 : stored.eta * 1000, now);
     this.emit('task_queued', stored.id);
     return stored.id;
-  }
-
-  /** Makes a stored task wait again, due at `at` (store clock, ms; 0: at once). */
-  private enqueue(task: WireTask, at: number, now: number): void {
-    const ticket: Ticket = { id: task.id, at, order: ++this.tickets };
-    this.waiting.set(task.id, ticket);
-    if (at <= now) {
-      this.ready.push(ticket, task.priority);
-      return;
-    }
-    this.delayed.add(ticket);
-    this.armDelayTimer(at);
-  }
-
-  private readonly live = (ticket: Ticket): boolean => this.waiting.get(ticket.id) === ticket;
-
-  /** Arms the timer that promotes delayed tasks for `at`, unless it fires sooner already. */
-  private armDelayTimer(at: number): void {
-    if (this.closed || at >= this.delayTimerAt) return;
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimerAt = at;
-    this.delayTimer = setTimeout(() => {
-      this.delayTimer = null;
-      this.delayTimerAt = Infinity;
-      this.promoteDelayed(this.clock());
-      this.servePullers();
-      const next = this.delayed.firstAt(this.live);
-      if (next !== undefined) this.armDelayTimer(next);
-    }, Math.max(0, at - this.clock()));
-    this.delayTimer.unref();
-  }
-
-  private promoteDelayed(now: number): void {
-    for (const ticket of this.delayed.popDue(now)) {
-      if (this.live(ticket)) this.ready.push(ticket, (this.tasks.get(ticket.id) as WireTask).priority);
-    }
   }
 
   /** Hands out up to `max` due tasks to `worker`; an expired one ends REVOKED instead. */
   private take(max: number, worker: string, leaseMs: number): Delivery[] {
     const now = this.clock();
-    this.promoteDelayed(now);
-    const tickets = this.ready.take(max, (ticket) => {
-      if (!this.live(ticket)) return false;
-      this.waiting.delete(ticket.id);
-      const task = this.tasks.get(ticket.id) as WireTask;
+    const entries = this.waiting.take(max, now, (entry) => {
+      const task = entry.task;
       if (task.expiry === null || task.expiry * 1000 > now) return true;
-      this.complete({ ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
+      this.complete(entry, { ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
       return false;
     });
-    return tickets.map(({ id }) => {
-      const token = (this.tokens.get(id) ?? 0) + 1;
-      this.tokens.set(id, token);
-      this.flights.add(id, worker, token, now + leaseMs);
-      return { task: this.copy(this.tasks.get(id) as WireTask), token };
+    return entries.map((entry) => {
+      const token = ++entry.token;
+      this.flights.add(entry.task.id, worker, token, now + leaseMs);
+      return { task: this.copy(entry.task), token };
     });
   }
 
   async pull(request: PullRequest): Promise<Delivery[]> {
+    checkPull(request);
     const deliveries = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
     if (deliveries.length || request.waitMs <= 0 || this.closed) return deliveries;
     return this.pulls.park(request);
@@ -206,25 +155,28 @@ export class MemoryStore implements TaskStore {
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
     flight.started = true;
-    this.tasks.save(this.copy(task));
+    this.tasks.save(this.entry(task.id), this.copy(task));
     this.emit('task_started', task.id);
     return true;
   }
 
   async finish(task: WireTask, fence: Fence): Promise<boolean> {
-    if (!READY_STATES.has(task.status)) {
-      throw new InvalidTaskArguments(`finish needs a task in a ready state (SUCCESS, FAILURE, REVOKED), got ${statusString(task.status)}`);
-    }
+    checkFinished(task);
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
     this.flights.remove(flight);
-    this.complete(this.copy(task), this.clock());
+    this.complete(this.entry(task.id), this.copy(task), this.clock());
     return true;
   }
 
+  /** The entry of a task in flight (a flight's task is always stored). */
+  private entry(id: string): Entry {
+    return this.tasks.get(id) as Entry;
+  }
+
   /** Saves a ready task, releases its lock, tells waiters. */
-  private complete(task: WireTask, now: number): void {
-    this.tasks.save(task);
+  private complete(entry: Entry, task: WireTask, now: number): void {
+    this.tasks.save(entry, task);
     this.ended.record(task.id, task.status, now);
     if (task.lock_id && this.locks.get(task.lock_id) === task.id) this.locks.delete(task.lock_id);
     this.emit('task_done', task.id);
@@ -236,15 +188,29 @@ export class MemoryStore implements TaskStore {
     this.flights.remove(flight);
     const now = this.clock();
     const at = now + Math.max(0, task.retry_delay) * 1000;
-    const again: WireTask = { ...this.copy(task), eta: at / 1000 };
-    this.tasks.save(again);
-    this.enqueue(again, at, now);
+    const entry = this.entry(task.id);
+    this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
+    this.waiting.enqueue(entry, at, now);
     this.emit('task_queued', task.id);
-    this.servePullers();
+    this.serveSoon();
     return true;
   }
 
+  /**
+   * Serves parked pulls on a later turn: a retried task may go straight back to its own worker's
+   * parked pull, and that delivery must not reach the worker before the answer to its retry.
+   */
+  private serveSoon(): void {
+    if (this.serveScheduled) return;
+    this.serveScheduled = true;
+    setImmediate(() => {
+      this.serveScheduled = false;
+      if (!this.closed) this.servePullers();
+    });
+  }
+
   async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
+    checkLease(leaseMs);
     const deadline = this.clock() + leaseMs;
     const lost: string[] = [];
     for (const { id, token } of deliveries) {
@@ -270,36 +236,35 @@ export class MemoryStore implements TaskStore {
   /** Ends a flight and queues its task again with nothing counted. */
   private handBack(flight: Flight, now: number): string {
     this.flights.remove(flight);
-    const task = this.tasks.get(flight.id) as WireTask;
+    const entry = this.entry(flight.id);
     // A task that never started is as it was when pulled; a started one waits again as QUEUED.
-    const again: WireTask = flight.started ? { ...task, status: QUEUED, worker: null, time_started: null } : task;
-    this.tasks.save(again);
-    this.enqueue(again, 0, now);
+    if (flight.started) this.tasks.save(entry, { ...entry.task, status: QUEUED, worker: null, time_started: null });
+    this.waiting.enqueue(entry, 0, now);
     this.emit('task_queued', flight.id);
     return flight.id;
   }
 
   async recover(request: RecoverRequest): Promise<RecoverResult> {
+    checkRecover(request);
     const result: RecoverResult = { requeued: [], failed: [], returned: [] };
     const now = this.clock();
     if (request.worker !== undefined) this.pulls.cancel(request.worker);
     const lost = request.worker !== undefined ? this.flights.ofWorker(request.worker) : this.flights.expired(now);
     for (const flight of lost) {
-      const task = this.tasks.get(flight.id);
-      if (!task || READY_STATES.has(task.status)) {
-        this.flights.remove(flight);
-      } else if (!flight.started) {
+      if (!flight.started) {
         result.returned.push(this.handBack(flight, now));
-      } else if (task.redeliveries < request.maxRedeliveries) {
-        this.flights.remove(flight);
-        const again: WireTask = { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null };
-        this.tasks.save(again);
-        this.enqueue(again, 0, now);
+        continue;
+      }
+      this.flights.remove(flight);
+      const entry = this.entry(flight.id);
+      const task = entry.task;
+      if (task.redeliveries < request.maxRedeliveries) {
+        this.tasks.save(entry, { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null });
+        this.waiting.enqueue(entry, 0, now);
         this.emit('task_queued', task.id);
         result.requeued.push(task.id);
       } else {
-        this.flights.remove(flight);
-        this.complete({ ...task, status: FAILURE, result: workerLostMessage(task.redeliveries), time_ended: now / 1000 }, now);
+        this.complete(entry, { ...task, status: FAILURE, result: workerLostMessage(task.redeliveries), time_ended: now / 1000 }, now);
         result.failed.push(task.id);
       }
     }
@@ -309,8 +274,8 @@ export class MemoryStore implements TaskStore {
 
   async get(ids: string[]): Promise<(WireTask | null)[]> {
     return ids.map((id) => {
-      const task = this.tasks.get(id);
-      return task ? this.copy(task) : null;
+      const entry = this.tasks.get(id);
+      return entry ? this.copy(entry.task) : null;
     });
   }
 
@@ -324,24 +289,19 @@ export class MemoryStore implements TaskStore {
   }
 
   async revoke(id: string): Promise<boolean> {
-    const task = this.tasks.get(id);
-    if (!task || !this.waiting.delete(id)) return false;
+    const entry = this.tasks.get(id);
+    if (!entry || !this.waiting.unqueue(entry)) return false;
     const now = this.clock();
-    this.complete({ ...task, status: REVOKED, result: 'revoked', time_ended: now / 1000 }, now);
-    // Its ticket stays in the queues, stale; rebuild the delayed heap once stale ones dominate.
-    if (this.delayed.size > 2 * this.waiting.size + 1024) this.delayed.retain(this.live);
+    this.complete(entry, { ...entry.task, status: REVOKED, result: 'revoked', time_ended: now / 1000 }, now);
     return true;
   }
 
   async purge(olderThanMs: number, limit: number, statuses?: TaskStatus[]): Promise<number> {
-    if (!(olderThanMs >= 0)) throw new InvalidTaskArguments(`purge olderThanMs must be a number of milliseconds >= 0, got ${String(olderThanMs)}`);
-    if (!Number.isInteger(limit) || limit < 0) throw new InvalidTaskArguments(`purge limit must be an integer >= 0, got ${String(limit)}`);
-    const chosen = checkPurgeStatuses(statuses);
+    const chosen = checkPurge(olderThanMs, limit, statuses);
     return this.ended.purge(this.clock() - olderThanMs, limit, chosen, (id) => {
-      const task = this.tasks.get(id);
-      if (!task || !READY_STATES.has(task.status)) return false;
-      this.tasks.delete(task);
-      this.tokens.delete(id);
+      const entry = this.tasks.get(id);
+      if (!entry || !READY_STATES.has(entry.task.status)) return false;
+      this.tasks.delete(entry);
       return true;
     });
   }
@@ -349,13 +309,7 @@ export class MemoryStore implements TaskStore {
   async flush(): Promise<void> {
     this.tasks.clear();
     this.waiting.clear();
-    this.ready.clear();
-    this.delayed.clear();
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    this.delayTimerAt = Infinity;
     this.flights.clear();
-    this.tokens.clear();
     this.locks.clear();
     this.keys.clear();
     this.ended.clear();
@@ -367,27 +321,25 @@ export class MemoryStore implements TaskStore {
   }
 
   private emit(event: TaskEvent, taskId: string): void {
-    // Listeners run after the store call, never inside it.
-    for (const listener of this.listeners) queueMicrotask(() => listener(event, taskId));
+    this.subscribers.emit(event, taskId);
   }
 
   async subscribe(listener: EventListener): Promise<() => Promise<void>> {
-    this.listeners.add(listener);
-    return async () => {
-      this.listeners.delete(listener);
-    };
+    return this.subscribers.add(listener);
   }
 
   async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
-    const task = this.tasks.get(taskId);
-    if (!task || (fence !== undefined && !this.flights.held(taskId, fence))) return false;
+    const entry = this.tasks.get(taskId);
+    if (!entry || (fence !== undefined && !this.flights.held(taskId, fence))) return false;
     // Replaced, not changed in place: a caller sharing the stored object may still be reading it.
-    this.tasks.save({ ...task, meta: { ...task.meta, progress: this.copy(value) } });
+    const task = entry.task;
+    this.tasks.save(entry, { ...task, meta: { ...task.meta, progress: this.copy(value) } });
     this.emit('task_progress', taskId);
     return true;
   }
 
   async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
+    checkClaim(name, previousMs, ranAtMs);
     if ((this.lastRunTimes.get(name) ?? null) !== previousMs) return false;
     this.lastRunTimes.set(name, ranAtMs);
     const now = this.clock();
@@ -403,8 +355,7 @@ export class MemoryStore implements TaskStore {
   async close(): Promise<void> {
     this.closed = true;
     this.pulls.cancel();
-    if (this.delayTimer) clearTimeout(this.delayTimer);
-    this.delayTimer = null;
-    this.listeners.clear();
+    this.waiting.close();
+    this.subscribers.clear();
   }
 }

@@ -74,6 +74,16 @@ export class RedisKeys {
     return `${this.prefix}owned:${worker}`;
   }
 
+  /** Present (for a moment) while `worker` is interrupted: its pulls take nothing. */
+  halt(worker: string): string {
+    return `${this.prefix}halt:${worker}`;
+  }
+
+  /** A token here ends a pull of `worker` blocked on BLPOP (TaskStore.interrupt). */
+  wake(worker: string): string {
+    return `${this.prefix}wake:${worker}`;
+  }
+
   /** Tasks of one status, scored by time queued (ms). */
   byStatus(status: number): string {
     return `${this.prefix}s:${status}`;

@@ -150,8 +150,9 @@ export class RedisDeliveries {
     return { requeued: ids(requeued), failed: ids(failed), returned: ids(returned) };
   }
 
-  interrupt(worker: string): void {
-    this.puller.interrupt(worker);
+  /** Ends the parked pulls of `worker` in every process; its pulls take nothing for `haltMs`. */
+  interrupt(worker: string, haltMs: number): Promise<void> {
+    return this.puller.interruptEverywhere(worker, haltMs);
   }
 }
 

@@ -78,6 +78,13 @@ export function isConnectionError(err: unknown): boolean {
   return err.name === 'MaxRetriesPerRequestError' || CONNECTION_ERROR.test(err.message);
 }
 
+/** One caller waiting for a connection to be ready. */
+interface ReadyWaiter {
+  /** Waiting for the first connection: the first error ends the wait. */
+  first: boolean;
+  done: (ready: boolean) => void;
+}
+
 /** The three connections of a store, their readiness and their outage logging. */
 export class RedisLink {
   /** Commands and Lua scripts. */
@@ -87,6 +94,8 @@ export class RedisLink {
   /** Connections that were ready once: a first connection may take its connect timeout. */
   private readonly seenReady = new WeakSet<Redis>();
   private down = false;
+  /** Callers waiting for each connection to be ready (nextReady). */
+  private readonly readyWaiters = new Map<Redis, Set<ReadyWaiter>>();
   /** What was already logged during the current outage (warnOncePerOutage). */
   private readonly warnedThisOutage = new Set<string>();
   private lastError = '';
@@ -174,29 +183,52 @@ export class RedisLink {
     if (conn.status === 'ready') return;
     const first = !this.seenReady.has(conn);
     const ms = first ? this.options.connectTimeoutMs : waitMs;
-    const ok =
-      ms > 0 &&
-      (await new Promise<boolean>((resolve) => {
-        const done = (value: boolean) => {
-          clearTimeout(timer);
-          conn.off('ready', onReady);
-          conn.off('end', onFail);
-          conn.off('error', onError);
-          resolve(value);
-        };
-        const onReady = () => done(true);
-        const onFail = () => done(false);
-        const onError = () => {
-          if (first) done(false);
-        };
-        const timer = setTimeout(onFail, ms);
-        conn.on('ready', onReady);
-        conn.on('end', onFail);
-        conn.on('error', onError);
-      }));
+    const ok = ms > 0 && (await this.nextReady(conn, ms, first));
     this.checkOpen();
     // Narrowed by the early return above, though the await may have changed it.
     if (!ok || (conn.status as string) !== 'ready') throw this.unavailable();
+  }
+
+  /**
+   * Resolves true when `conn` becomes ready within `ms`, false when it ends first (or, `first`,
+   * at its first error). Every waiter of a connection shares one set of listeners: a batch of
+   * hundreds of commands waiting for the first connection adds three listeners, not hundreds.
+   */
+  private nextReady(conn: Redis, ms: number, first: boolean): Promise<boolean> {
+    let waiters = this.readyWaiters.get(conn);
+    if (!waiters) {
+      const all = new Set<ReadyWaiter>();
+      waiters = all;
+      this.readyWaiters.set(conn, all);
+      const settle = (event: 'ready' | 'end' | 'error') => {
+        for (const waiter of [...all]) if (event !== 'error' || waiter.first) waiter.done(event === 'ready');
+        if (!all.size) {
+          conn.off('ready', onReady);
+          conn.off('end', onEnd);
+          conn.off('error', onError);
+          this.readyWaiters.delete(conn);
+        }
+      };
+      const onReady = () => settle('ready');
+      const onEnd = () => settle('end');
+      const onError = () => settle('error');
+      conn.on('ready', onReady);
+      conn.on('end', onEnd);
+      conn.on('error', onError);
+    }
+    const set = waiters;
+    return new Promise<boolean>((resolve) => {
+      const waiter: ReadyWaiter = {
+        first,
+        done: (value) => {
+          clearTimeout(timer);
+          set.delete(waiter);
+          resolve(value);
+        },
+      };
+      const timer = setTimeout(() => waiter.done(false), ms);
+      set.add(waiter);
+    });
   }
 
   /** Logs `message` at WARN once per outage for `topic` (again only after Redis was back). */

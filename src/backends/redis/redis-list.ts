@@ -29,13 +29,16 @@ export async function readTasks(run: Run, keys: RedisKeys, ids: readonly string[
 /** Tasks by id with their listing score (time queued with its sequence), null where unknown. */
 async function readListed(run: Run, keys: RedisKeys, ids: readonly string[]): Promise<({ task: WireTask; score: number } | null)[]> {
   if (!ids.length) return [];
-  const replies = await run((r) => {
+  // Errors are raised inside `run`, so that a lost connection becomes BackendUnavailable there.
+  const replies = await run(async (r) => {
     const pipeline = r.pipeline();
     for (const id of ids) pipeline.hgetall(keys.taskKey(id));
-    return pipeline.exec();
+    return ((await pipeline.exec()) ?? []).map(([err, reply]) => {
+      if (err) throw err;
+      return reply;
+    });
   });
-  return (replies ?? []).map(([err, reply]) => {
-    if (err) throw err;
+  return replies.map((reply) => {
     const fields = reply as Record<string, string>;
     const task = decodeTask(flatten(fields));
     return task && { task, score: Number(fields._tq ?? task.time_queued * 1000) };

@@ -56,19 +56,23 @@ export class RedisPuller {
     this.interrupted.delete(request.worker);
     const deadline = performance.now() + request.waitMs;
     for (;;) {
-      const [deliveries, nextInMs] = await this.pullOnce(request);
+      const [deliveries, nextInMs, haltedMs] = await this.pullOnce(request);
       if (deliveries.length || request.waitMs <= 0) return deliveries;
       const left = deadline - performance.now();
       if (left <= 0) return [];
-      const wait = Math.min(left, nextInMs);
       if (this.interrupted.has(request.worker)) return [];
-      if (wait > 0) await this.block(request.worker, wait);
+      // An interrupted worker waits on its own key only: the app's wake-ups are for the others.
+      const wait = haltedMs > 0 ? Math.min(left, haltedMs) : Math.min(left, nextInMs);
+      if (wait > 0 && (await this.block(request.worker, wait, haltedMs > 0))) return [];
       if (this.link.isClosed || this.interrupted.has(request.worker)) return [];
     }
   }
 
-  /** One run of pull.lua: the deliveries now owned by the worker, and ms until the next delayed eta. */
-  private async pullOnce(request: PullRequest): Promise<[Delivery[], number]> {
+  /**
+   * One run of pull.lua: the deliveries now owned by the worker, ms until the next delayed eta,
+   * and ms the worker stays interrupted (0: it is not).
+   */
+  private async pullOnce(request: PullRequest): Promise<[Delivery[], number, number]> {
     const k = this.keys;
     const { worker } = request;
     let mine = this.byWorker.get(worker);
@@ -84,6 +88,7 @@ export class RedisPuller {
       if (isConnectionError(err)) this.resync.add(worker);
       throw err;
     }
+    if (typeof reply[0] === 'string' && reply[0].startsWith('halt:')) return [[], Infinity, Number(reply[0].slice(5))];
     if (resync) this.resync.delete(worker);
     const deliveries: Delivery[] = [];
     for (let i = 1; i + 1 < reply.length; i += 2) {
@@ -94,7 +99,7 @@ export class RedisPuller {
       this.held.set(task.id, { worker, token, leaseEnd: sentAt + request.leaseMs, stored: encodeValues(task) });
       deliveries.push({ task, token });
     }
-    return [deliveries, reply[0] === '' || reply[0] === undefined ? Infinity : Number(reply[0])];
+    return [deliveries, reply[0] === '' || reply[0] === undefined ? Infinity : Number(reply[0]), 0];
   }
 
   /** The worker is done with a delivery (whatever the outcome): a resync may hand it back. */
@@ -145,14 +150,29 @@ export class RedisPuller {
     this.resync.delete(worker);
   }
 
-  /** Ends the parked pulls of `worker` at once (they answer []). */
+  /** Ends the parked pulls of `worker` in this process at once (they answer []). */
   interrupt(worker: string): void {
     this.interrupted.add(worker);
     for (const wake of this.parked.get(worker) ?? []) wake();
   }
 
-  /** Waits for a wake-up token at most `ms`, on the blocking connection, or an interrupt. */
-  private async block(worker: string, ms: number): Promise<void> {
+  /**
+   * Ends the parked pulls of `worker` in any process: for a moment its pulls take nothing
+   * (pull.lua sees its halt key) and a token on its own wake-up list ends a BLPOP parked on it.
+   */
+  async interruptEverywhere(worker: string, haltMs: number): Promise<void> {
+    this.interrupt(worker);
+    const k = this.keys;
+    await this.link.run((r) =>
+      r.multi().set(k.halt(worker), '1', 'PX', haltMs).lpush(k.wake(worker), '1').pexpire(k.wake(worker), haltMs).exec(),
+    );
+  }
+
+  /**
+   * Waits at most `ms` for a wake-up token (the app's or, `ownOnly`, the worker's own list only),
+   * on the blocking connection, or a local interrupt. True when the worker was interrupted.
+   */
+  private async block(worker: string, ms: number, ownOnly = false): Promise<boolean> {
     const conn = this.link.blocking;
     let wake = (): void => undefined;
     const interrupted = new Promise<void>((resolve) => (wake = resolve));
@@ -164,12 +184,14 @@ export class RedisPuller {
       // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin.
       const guard = setTimeout(() => conn.disconnect(true), ms + 5000);
       try {
-        await Promise.race([conn.blpop(this.keys.wakeup, Math.max(0.01, ms / 1000).toFixed(3)), interrupted]);
+        const keys = ownOnly ? [this.keys.wake(worker)] : [this.keys.wakeup, this.keys.wake(worker)];
+        const popped = await Promise.race([conn.blpop(...keys, Math.max(0.01, ms / 1000).toFixed(3)), interrupted.then(() => null)]);
+        return this.interrupted.has(worker) || popped?.[0] === this.keys.wake(worker);
       } finally {
         clearTimeout(guard);
       }
     } catch (err) {
-      if (this.link.isClosed) return;
+      if (this.link.isClosed) return true;
       throw isConnectionError(err) ? this.link.unavailable(err) : err;
     } finally {
       parked.delete(wake);

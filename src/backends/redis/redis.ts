@@ -12,7 +12,6 @@ import { getLogger } from '../../infra/logger.js';
 import { FAILURE, REVOKED, SUCCESS, type TaskStatus } from '../../model/states.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
-  TASK_EVENTS,
   type Delivery,
   type DeliveryRef,
   type EventListener,
@@ -30,7 +29,8 @@ import {
 import type { WireTask } from '../../model/task.js';
 import { RedisKeys } from './redis-codec.js';
 import { checkDuration, RedisDeliveries } from './redis-deliveries.js';
-import { isConnectionError, parseRedisUrl, RedisLink } from './redis-link.js';
+import { RedisEvents } from './redis-events.js';
+import { parseRedisUrl, RedisLink } from './redis-link.js';
 import { listPage, readTasks } from './redis-list.js';
 import { queueArgs } from './redis-queue.js';
 import { scripts } from './redis-scripts.js';
@@ -46,7 +46,7 @@ export interface RedisStoreOptions {
   writeWaitMs?: number;
   /** How long the first connection may take (ms, default 10000). */
   connectTimeoutMs?: number;
-  /** Most tasks one queue script stores: larger batches are split (default 500). */
+  /** Most tasks one queue script stores: larger batches are split (default 100, about 4 ms of Redis). */
   queueChunk?: number;
   /** Most index entries one `list` call examines (default 1000, at least the page's limit). */
   listBudget?: number;
@@ -66,9 +66,7 @@ export class RedisStore implements TaskStore {
   private readonly queueChunk: number;
   private readonly listBudget: number;
   private readonly idempotencyWindowMs: number;
-  private readonly listeners = new Set<EventListener>();
-  private readonly events = new Map<string, TaskEvent>();
-  private subscribing: Promise<void> | null = null;
+  private readonly events: RedisEvents;
   private readonly deliveries: RedisDeliveries;
 
   constructor(url: string | URL, options: RedisStoreOptions) {
@@ -80,13 +78,13 @@ export class RedisStore implements TaskStore {
     this.name = name;
     this.pollTimeout = settings.pollTimeout;
     this.keys = new RedisKeys(settings.namespace, name);
-    this.queueChunk = positiveInteger(options.queueChunk ?? 500, 'queueChunk');
+    this.queueChunk = positiveInteger(options.queueChunk ?? 100, 'queueChunk');
     this.listBudget = positiveInteger(options.listBudget ?? 1000, 'listBudget');
     this.idempotencyWindowMs = positiveInteger(options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
-    for (const event of TASK_EVENTS) this.events.set(this.keys.channel(event), event);
     this.link = new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
       connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     });
+    this.events = new RedisEvents(this.keys, this.link);
     this.deliveries = new RedisDeliveries(this.keys, this.link, positiveInteger(options.writeWaitMs ?? 15_000, 'writeWaitMs'));
   }
 
@@ -141,13 +139,14 @@ export class RedisStore implements TaskStore {
   }
 
   async numQueued(): Promise<number> {
-    const replies = await this.run((r) => r.pipeline().zcard(this.keys.queue).zcard(this.keys.delayed).exec());
-    let total = 0;
-    for (const [err, n] of replies ?? []) {
-      if (err) throw err;
-      total += Number(n);
-    }
-    return total;
+    return this.run(async (r) => {
+      let total = 0;
+      for (const [err, n] of (await r.pipeline().zcard(this.keys.queue).zcard(this.keys.delayed).exec()) ?? []) {
+        if (err) throw err;
+        total += Number(n);
+      }
+      return total;
+    });
   }
 
   async revoke(id: string): Promise<boolean> {
@@ -215,8 +214,13 @@ export class RedisStore implements TaskStore {
     return this.deliveries.recover(request);
   }
 
+  /**
+   * Ends the parked pulls of `worker`, in whatever process they wait; for the next second its
+   * pulls take nothing (it is stopping: what the queue gets now is for the other workers).
+   */
   async interrupt(worker: string): Promise<void> {
-    this.deliveries.interrupt(worker);
+    this.deliveries.flushWrites();
+    await this.deliveries.interrupt(worker, 1000);
   }
 
   // ---- events -----------------------------------------------------------------------------------
@@ -226,38 +230,8 @@ export class RedisStore implements TaskStore {
   }
 
   /** Resolves once Redis confirmed the subscription to every channel of the app. */
-  async subscribe(listener: EventListener): Promise<() => Promise<void>> {
-    this.link.checkOpen();
-    this.listeners.add(listener);
-    try {
-      await (this.subscribing ??= this.startSubscriber());
-    } catch (err) {
-      this.subscribing = null;
-      this.listeners.delete(listener);
-      throw isConnectionError(err) ? this.link.unavailable(err) : err;
-    }
-    return async () => {
-      this.listeners.delete(listener);
-    };
-  }
-
-  private async startSubscriber(): Promise<void> {
-    const sub = this.link.subscriber;
-    if (!sub.listenerCount('message')) {
-      sub.on('message', (channel: string, id: string) => {
-        const event = this.events.get(channel);
-        if (!event) return;
-        for (const listener of this.listeners) {
-          try {
-            listener(event, id);
-          } catch {
-            // one listener's fault must not keep the event from the others
-          }
-        }
-      });
-    }
-    await this.link.ready(sub);
-    await sub.subscribe(...this.events.keys());
+  subscribe(listener: EventListener): Promise<() => Promise<void>> {
+    return this.events.subscribe(listener);
   }
 
   async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
@@ -267,7 +241,11 @@ export class RedisStore implements TaskStore {
 
   // ---- scheduling -------------------------------------------------------------------------------
 
-  /** Claims the run and queues its task in one script (queue.lua): no outage can split them. */
+  /**
+   * Claims the run and queues its task in one script (queue.lua): no outage can split them. A run
+   * more than a minute ahead of the store's clock is not claimed (false): a scheduler whose clock
+   * runs ahead waits for the run to be due.
+   */
   async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
     if (typeof name !== 'string' || !name) throw new TypeError('claimRun needs the name of a periodic job');
     if (!Number.isFinite(ranAtMs) || (previousMs !== null && !Number.isFinite(previousMs))) {
@@ -288,7 +266,7 @@ export class RedisStore implements TaskStore {
   /** Quits every connection; a pull blocked in BLPOP resolves empty. */
   async close(): Promise<void> {
     this.deliveries.flushWrites();
-    this.listeners.clear();
+    this.events.clear();
     await this.link.close();
   }
 }

@@ -81,3 +81,22 @@ local function holds(id, worker, token)
   local f = redis.call('HMGET', tkey(id), '_owner', '_token')
   return f[1] == worker and f[2] == token
 end
+
+-- The value a write sends for `field` (ARGV[from..to], field/value pairs), else `current`.
+local function sent(field, from, to, current)
+  for k = from, to, 2 do
+    if ARGV[k] == field then return ARGV[k + 1] end
+  end
+  return current
+end
+
+-- A write resent after its reply was lost: the delivery (`worker:token`) whose finish or retry was
+-- saved is this one, and the task holds the values of the fields this write sends (ARGV[from..to],
+-- field/value pairs; `skip` names a field the store set itself). Any other write is fenced off.
+local function already_saved(id, fin, worker, token, from, to, skip)
+  if fin ~= worker .. ':' .. token then return false end
+  for k = from, to, 2 do
+    if ARGV[k] ~= skip and redis.call('HGET', tkey(id), ARGV[k]) ~= ARGV[k + 1] then return false end
+  end
+  return true
+end

@@ -5,20 +5,24 @@
 -- ARGV: 1 prefix, then per task: id, worker, token, n, n field/value entries (only the changed
 --       fields: n may be 0)
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
--- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved).
+-- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
+-- and the task still holds what it sent); any other write of a finished delivery answers 0.
 local now = now_ms()
 local out = {}
 local i = 2
 while i <= #ARGV do
   local id, worker, token, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   local key = tkey(id)
-  local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
+  local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin', 'lock_id')
   if f[1] == worker and f[2] == token then
-    if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + n)) end
-    -- Read back after the write: only changed fields are sent, the arguments may lack them.
-    local g = redis.call('HMGET', key, 'status', 'lock_id')
+    -- One HSET: the changed fields and the delivery whose finish this is.
+    local h = { unpack(ARGV, i + 4, i + 3 + n) }
+    h[#h + 1] = '_fin'
+    h[#h + 1] = worker .. ':' .. token
+    redis.call('HSET', key, unpack(h))
+    -- Only changed fields are sent: what the arguments lack is what was stored.
+    local g = { sent('status', i + 4, i + 3 + n, f[3]), sent('lock_id', i + 4, i + 3 + n, f[6]) }
     leave_flight(id, worker)
-    redis.call('HSET', key, '_fin', worker .. ':' .. token)
     local tq = tq_of(id, f[4])
     if READY[g[1]] then
       became_ready(id, f[3], g[1], tq, now, g[2])
@@ -28,7 +32,7 @@ while i <= #ARGV do
       redis.call('PUBLISH', P .. 'task_done', id)
     end
     out[#out + 1] = 1
-  elseif not f[1] and f[5] == worker .. ':' .. token then
+  elseif not f[1] and already_saved(id, f[5], worker, token, i + 4, i + 3 + n, nil) then
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

@@ -4,9 +4,12 @@
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
 --       then (resync only) the ids the worker holds
--- Returns { ms until the next delayed task or '', token1, task1 fields (flat), token2, ... }.
+-- Returns { ms until the next delayed task or '', token1, task1 fields (flat), token2, ... }, or
+-- { 'halt:<ms>' } while the worker is interrupted (TaskStore.interrupt: it is stopping).
 local now = now_ms()
 local max, worker = tonumber(ARGV[2]), ARGV[4]
+local halted = redis.call('PTTL', P .. 'halt:' .. worker)
+if halted > 0 then return { 'halt:' .. halted } end
 local deadline = now + tonumber(ARGV[3])
 local owned = P .. 'owned:' .. worker
 if ARGV[5] == '1' then
@@ -44,7 +47,7 @@ while got < max and budget > 0 do
     -- A task flushed or deleted under its queue entry is skipped, not resurrected.
     if f[1] then
       local expiry = ms_of(f[2])
-      if expiry and expiry < now then
+      if expiry and expiry <= now then
         redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
         became_ready(id, f[1], '3', tq_of(id, f[4]), now, f[3])
       else

@@ -9,10 +9,14 @@
 --       fields N, then N field/value pairs (each value JSON-encoded by the client).
 -- The store stamps time_queued with its own clock and shifts eta and expiry by the same amount.
 -- Returns one entry per task: its id (or the id remembered for its idempotency key), or '' when a
--- non-overlap lock held it back; -1 alone when the periodic run was claimed by someone else.
+-- non-overlap lock held it back; -1 alone when the periodic run was not claimed (someone else
+-- claimed it, or it is not due yet on the store's clock).
 local now = now_ms()
 local n, window, claim = tonumber(ARGV[2]), ARGV[3], ARGV[4]
 if claim ~= '' then
+  -- A run is claimed when it is due on the store's clock (a minute's grace): a scheduler whose
+  -- clock runs ahead cannot take runs early, nor stamp a future last run that others would skip to.
+  if tonumber(ARGV[6]) > now + 60000 then return -1 end
   local current = redis.call('HGET', P .. 'lastruns', claim)
   if ARGV[5] == '' then
     if current then return -1 end
@@ -53,14 +57,21 @@ for t = 1, n do
       -- one ms keep their order (a string: Lua would print the number with 14 digits only).
       local tq = string.format('%.0f.%03d', now, seq % 1000)
       local shift = now - queued
-      redis.call('HSET', key, unpack(ARGV, first, first + 2 * nfields - 1))
-      redis.call('HSET', key, '_qm', member, '_score', score, '_tq', tq, 'time_queued', secs(now), 'status', '6')
+      -- One HSET: the client's fields, then the store's (later pairs win).
+      local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
+      local extra = { '_qm', member, '_score', score, '_tq', tq, 'time_queued', secs(now), 'status', '6' }
       local due = nil
       if eta ~= '' then
         due = tonumber(eta) + shift
-        redis.call('HSET', key, 'eta', secs(due))
+        extra[#extra + 1] = 'eta'
+        extra[#extra + 1] = secs(due)
       end
-      if expiry ~= '' then redis.call('HSET', key, 'expiry', secs(tonumber(expiry) + shift)) end
+      if expiry ~= '' then
+        extra[#extra + 1] = 'expiry'
+        extra[#extra + 1] = secs(tonumber(expiry) + shift)
+      end
+      for k = 1, #extra do h[#h + 1] = extra[k] end
+      redis.call('HSET', key, unpack(h))
       if due and due > now then
         redis.call('ZADD', P .. 'delayed', due, id)
       else

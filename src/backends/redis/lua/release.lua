@@ -1,5 +1,6 @@
 -- Hands deliveries of a stopping worker back to the queue, nothing counted (TaskStore.release):
--- a started task goes back to QUEUED, each task to its old place in the queue.
+-- a started task goes back to QUEUED, each task to its old place in the queue. Releasing all a
+-- worker holds also ends its parked pulls.
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 worker, 3 'all' (every task it holds) or 'some', then (some) id, token pairs
 -- Returns the ids handed back. Costs what the worker holds (its owned set), never a scan.
@@ -7,6 +8,11 @@ local worker = ARGV[2]
 local ids = {}
 if ARGV[3] == 'all' then
   ids = redis.call('SMEMBERS', P .. 'owned:' .. worker)
+  -- The worker is stopping: its parked pulls end, in whatever process, and take nothing for a
+  -- moment (as TaskStore.interrupt).
+  redis.call('SET', P .. 'halt:' .. worker, '1', 'PX', 1000)
+  redis.call('LPUSH', P .. 'wake:' .. worker, '1')
+  redis.call('PEXPIRE', P .. 'wake:' .. worker, 1000)
 else
   for k = 4, #ARGV, 2 do
     if holds(ARGV[k], worker, ARGV[k + 1]) then ids[#ids + 1] = ARGV[k] end

@@ -7,7 +7,7 @@ local id, worker, token = ARGV[2], ARGV[3], ARGV[4]
 local key = tkey(id)
 local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
 if not (f[1] == worker and f[2] == token) then
-  if not f[1] and f[5] == worker .. ':' .. token then return 1 end
+  if not f[1] and already_saved(id, f[5], worker, token, 5, #ARGV, 'eta') then return 1 end
   return 0
 end
 local now = now_ms()
