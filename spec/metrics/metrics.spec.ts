@@ -136,4 +136,45 @@ for (const backend of ['local', 'redis'] as const) {
       for (const id of [queued, ...(fillers as string[])]) await client.waitForTask(id, 60);
     });
   });
+
+  describe(`GET /metrics on ${backend}:// when workers die`, function () {
+    this.timeout(120_000);
+    const queue = `metrics-lost-${backend}-${Math.random().toString(36).slice(2, 8)}`;
+    let arbiter: Arbiter;
+    let client: RpcClient;
+    let url: string;
+
+    before(async function () {
+      if (backend === 'redis' && !(await redisAvailable())) this.skip();
+      arbiter = new Arbiter({ handleSignals: false });
+      const taskBackend = backend === 'redis' ? specUrl() : 'local://';
+      arbiter.add(new TaskQueue({ name: queue, taskPaths: ['jobs/*', 'spec/fixtures/runtime/*'], workers: 1, concurrency: 'thread', taskBackend, maxRedeliveries: 1 }));
+      const rpc = arbiter.add(new RpcServer({ bind: '127.0.0.1:0', taskqueue: queue, token: TOKEN }));
+      await arbiter.start();
+      url = rpc.url;
+      client = new RpcClient(url, { token: TOKEN });
+    });
+    after(async () => {
+      await arbiter?.stop();
+      if (backend === 'redis') await dropNamespace();
+    });
+
+    it('counts a task whose worker dies twice: redelivered once, then lost and failed; the workers restarted', async () => {
+      const id = (await client.queueTask('crash')) as string;
+      const task = await client.waitForTask(id, 90);
+      expect(task?.status).to.equal(FAILURE);
+      expect(task?.redeliveries).to.equal(1);
+      const labels = { queue, job: 'crash' };
+      await eventually(url, (m) => {
+        expect(m.value('pulsar_tasks_queued_total', labels)).to.equal(1);
+        expect(m.value('pulsar_tasks_started_total', labels)).to.equal(2);
+        expect(m.value('pulsar_tasks_redelivered_total', labels)).to.equal(1);
+        expect(m.value('pulsar_tasks_retried_total', labels)).to.equal(0);
+        expect(m.value('pulsar_tasks_lost_total', labels)).to.equal(1);
+        expect(m.value('pulsar_tasks_failed_total', labels)).to.equal(1);
+        expect(m.value('pulsar_worker_restarts_total', { queue })).to.equal(2);
+        expect(m.value('pulsar_workers_alive', { queue })).to.equal(1);
+      }, 60_000);
+    });
+  });
 }
