@@ -167,6 +167,7 @@ for (const scheme of ['local', 'redis'] as const) {
       await page.getByTestId('supervision-tree').waitFor();
       expect(await page.getByTestId('supervision-tree').textContent()).to.match(/Arbiter.*Monitor taskqueue.*Worker taskqueue-w1-.*Monitor rpc/s);
       expect(await page.locator('[data-testid="workers-taskqueue"] tbody tr').count()).to.equal(2);
+      expect(await page.locator('[data-testid="workers-taskqueue"] tbody tr').first().textContent()).to.match(/inline.*\d+ s ago$/);
       if (process.env.SCREENSHOTS && scheme === 'local') await page.screenshot({ path: path.join(ROOT, 'docs', 'dashboard-workers.png') });
       await page.goto(`${rpc.dashboardUrl}#/periodic`);
       await page.getByTestId('periodic-table').waitFor();
