@@ -116,4 +116,40 @@ describe('RpcServer operations', () => {
       expect(unknown.data?.type).to.equal('TaskNotFound');
     });
   });
+
+  describe('get_tasks pages and purge_tasks', () => {
+    it('pages with limit and cursor, newest first, each task once', async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) ids.push(await call<string>('queue_task', { jobname: 'echo', kwargs: { message: `rpc page ${i}` } }));
+      for (const id of ids) await call('wait_for_task', { id, timeout: 30 });
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { tasks: Wire[]; cursor: string | null } = await call('get_tasks', { name: 'echo', limit: 2, ...(cursor ? { cursor } : {}) });
+        expect(page.tasks.length).to.be.at.most(2);
+        seen.push(...page.tasks.map((t) => t.id));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen).to.include.members(ids);
+      expect(new Set(seen).size).to.equal(seen.length);
+      expect(seen.indexOf(ids[4] as string)).to.be.below(seen.indexOf(ids[0] as string));
+      // Without limit or cursor: pulsar's plain list.
+      expect(await call<Wire[]>('get_tasks', { ids })).to.be.an('array').with.length(5);
+      for (const limit of [0, 1001, 2.5, 'ten']) {
+        expect((await refused('get_tasks', { limit })).message, String(limit)).to.match(/"limit" must be an integer from 1 to 1000/);
+      }
+    });
+
+    it('purges ended tasks by state and age, and refuses states that have not ended', async () => {
+      const bad = await call<string>('queue_task', { jobname: 'fail', kwargs: { message: 'purged over rpc' } });
+      await call('wait_for_task', { id: bad, timeout: 30 });
+      expect(await call<number>('purge_tasks', { older_than: 3600, status: ['FAILURE'] })).to.equal(0);
+      expect(await call<number>('purge_tasks', { status: 'FAILURE' })).to.be.at.least(1);
+      expect(await call('get_task', { id: bad })).to.equal(null);
+      const error = await refused('purge_tasks', { status: ['QUEUED'] });
+      expect(error.code).to.equal(-32602);
+      expect(error.message).to.match(/only ended tasks .* can be purged, not QUEUED/);
+      expect((await refused('purge_tasks', { older_than: -1 })).code).to.equal(-32602);
+    });
+  });
 });
