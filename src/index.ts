@@ -13,7 +13,7 @@ export {
   AskTimeoutError,
   BackendUnavailable,
 } from './model/errors.js';
-export { Job, PeriodicJob, type JobClass, type JobConsumer, type JobType, type CanOverlap } from './job/job.js';
+export { Job, PeriodicJob, type JobClass, type JobConsumer, type JobType, type CanOverlap, type KwargDeclaration } from './job/job.js';
 export { JobRegistry } from './job/registry.js';
 export { SchedulerEntry, anchorDate } from './job/scheduler.js';
 export { generateTaskIds } from './model/ids.js';

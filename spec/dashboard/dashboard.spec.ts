@@ -173,13 +173,24 @@ for (const scheme of ['local', 'redis'] as const) {
       await page.getByTestId('periodic-table').waitFor();
       expect(await page.getByTestId('periodic-table').textContent()).to.include('testperiodic');
       await page.goto(`${rpc.dashboardUrl}#/actions`);
-      await page.getByTestId('queue-form').locator('select[name="job"]').selectOption('addition');
-      await page.getByTestId('queue-form').locator('textarea').fill('{"a": 20, "b": 22}');
-      await page.getByTestId('queue-form').locator('button').click();
+      // addition declares its kwargs: the form has a field for each one.
+      const form = page.getByTestId('queue-form');
+      await form.locator('select[name="job"]').selectOption('addition');
+      await form.locator('input[name="kwarg-a"]').fill('20');
+      await form.locator('input[name="kwarg-b"]').fill('22');
+      await form.locator('button').click();
       await confirmIt(page);
       await page.getByTestId('action-result').waitFor();
       const queued = ((await page.getByTestId('action-result').textContent()) ?? '').replace(/^Queued\s*/, '');
       expect((await backend.waitForTask(queued, 30))?.result).to.equal(42);
+      // echo declares none: its kwargs are typed as JSON.
+      await form.locator('select[name="job"]').selectOption('echo');
+      await form.locator('textarea').fill('{"message": "typed as JSON"}');
+      await form.locator('button').click();
+      await confirmIt(page);
+      await page.getByTestId('action-result').filter({ hasNotText: queued }).waitFor();
+      const echoed = ((await page.getByTestId('action-result').textContent()) ?? '').replace(/^Queued\s*/, '');
+      expect((await backend.waitForTask(echoed, 30))?.result).to.equal('typed as JSON');
       await page.close();
     });
 

@@ -9,6 +9,16 @@ import type { QueueOptions } from '../model/options.js';
 export type JobType = 'regular' | 'periodic';
 export type CanOverlap = boolean | ((kwargs: JsonObject) => boolean);
 
+/** One declared kwarg of a job (`Job.kwargsSchema`). */
+export interface KwargDeclaration {
+  /** How a form reads the value typed in: a number, a string, a boolean, or any JSON. */
+  type: 'number' | 'string' | 'boolean' | 'json';
+  /** The job's default, shown in the form. */
+  default?: Json;
+  /** What the kwarg is for. */
+  doc?: string;
+}
+
 /**
  * A job: a named piece of work, run by a worker for each task queued under its name.
  * Subclass it and implement `run(consumer, kwargs)`.
@@ -37,6 +47,12 @@ export abstract class Job {
   timeout: Duration | null = null;
   /** Higher runs first (beyond pulsar). */
   priority = 0;
+  /**
+   * The kwargs the job takes, when it declares them (beyond pulsar): shown by `job_list` as
+   * `kwargs`, and the dashboard builds its queue form from them. Documentation only: kwargs are
+   * not checked against it.
+   */
+  kwargsSchema: Record<string, KwargDeclaration> | null = null;
 
   private _logger?: Logger;
 

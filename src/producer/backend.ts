@@ -352,6 +352,7 @@ export class TaskBackend {
         type: job.type,
         can_overlap: typeof job.canOverlap === 'function' ? 'maybe' : job.canOverlap,
       };
+      if (job.kwargsSchema) info.kwargs = structuredClone(job.kwargsSchema) as unknown as Json;
       const entry = this.entries.get(name);
       if (entry) {
         info.next_run = entry.nextRunAt().toMillis() / 1000;

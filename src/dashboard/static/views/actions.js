@@ -8,21 +8,58 @@ function Result({ result }) {
   return html`<p class=${result.error ? 'error' : 'ok'} data-testid="action-result">${result.text}${result.id ? html` <a href=${`#/task/${result.id}`}>${result.id}</a>` : null}</p>`;
 }
 
+/** The value typed in a declared kwarg's field, read as its type says; undefined when left empty. */
+function readKwarg(decl, raw) {
+  if (decl.type === 'boolean') return Boolean(raw);
+  if (raw === undefined || raw === '') return undefined;
+  if (decl.type === 'number') {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) throw new Error(`expected a number, got "${raw}"`);
+    return n;
+  }
+  if (decl.type === 'json') return JSON.parse(raw);
+  return raw;
+}
+
+/** One input per declared kwarg, prefilled with the job's default. */
+function DeclaredKwargs({ declared, values, onChange }) {
+  return Object.entries(declared).map(([name, decl]) => {
+    const shown = values[name] ?? (decl.default === undefined ? '' : decl.type === 'json' ? JSON.stringify(decl.default) : decl.default);
+    const label = `${name}${decl.doc ? ` (${decl.doc})` : ''}`;
+    if (decl.type === 'boolean') {
+      return html`<label class="check"><input type="checkbox" name=${`kwarg-${name}`} checked=${Boolean(shown)} onChange=${(e) => onChange(name, e.target.checked)} /> ${label}</label>`;
+    }
+    return html`<label>${label} <input name=${`kwarg-${name}`} type=${decl.type === 'number' ? 'number' : 'text'} step="any" value=${shown} onInput=${(e) => onChange(name, e.target.value)} /></label>`;
+  });
+}
+
 function QueueForm({ jobs, confirm }) {
   const [job, setJob] = useState('');
   const [kwargs, setKwargs] = useState('{}');
+  const [fields, setFields] = useState({});
   const [priority, setPriority] = useState('');
   const [delay, setDelay] = useState('');
   const [result, setResult] = useState(null);
   const regular = jobs.filter(([, info]) => info.type === 'regular').map(([name]) => name);
   const chosen = job || regular[0] || '';
-  const doc = (jobs.find(([name]) => name === chosen) || [])[1]?.doc;
+  const info = (jobs.find(([name]) => name === chosen) || [])[1] || {};
+  const doc = info.doc;
+  const declared = info.kwargs;
   const submit = (e) => {
     e.preventDefault();
     let args;
     try {
-      args = JSON.parse(kwargs || '{}');
-      if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('kwargs must be a JSON object');
+      if (declared) {
+        args = {};
+        for (const [name, decl] of Object.entries(declared)) {
+          const raw = fields[name] ?? (decl.default === undefined ? undefined : decl.type === 'json' ? JSON.stringify(decl.default) : decl.default);
+          const value = readKwarg(decl, raw);
+          if (value !== undefined) args[name] = value;
+        }
+      } else {
+        args = JSON.parse(kwargs || '{}');
+        if (!args || typeof args !== 'object' || Array.isArray(args)) throw new Error('kwargs must be a JSON object');
+      }
     } catch (err) {
       setResult({ error: true, text: `Bad kwargs: ${err.message}` });
       return;
@@ -40,9 +77,11 @@ function QueueForm({ jobs, confirm }) {
   return html`<section class="card">
     <h2>Queue a task</h2>
     <form class="form" data-testid="queue-form" onSubmit=${submit}>
-      <label>Job <select name="job" value=${chosen} onChange=${(e) => setJob(e.target.value)}>${regular.map((j) => html`<option value=${j}>${j}</option>`)}</select></label>
+      <label>Job <select name="job" value=${chosen} onChange=${(e) => { setJob(e.target.value); setFields({}); }}>${regular.map((j) => html`<option value=${j}>${j}</option>`)}</select></label>
       ${doc ? html`<p class="muted">${doc}</p>` : null}
-      <label>kwargs (JSON) <textarea name="kwargs" rows="3" value=${kwargs} onInput=${(e) => setKwargs(e.target.value)}></textarea></label>
+      ${declared
+        ? html`<${DeclaredKwargs} declared=${declared} values=${fields} onChange=${(name, value) => setFields({ ...fields, [name]: value })} />`
+        : html`<label>kwargs (JSON) <textarea name="kwargs" rows="3" value=${kwargs} onInput=${(e) => setKwargs(e.target.value)}></textarea></label>`}
       <label>Priority <input name="priority" type="number" value=${priority} onInput=${(e) => setPriority(e.target.value)} /></label>
       <label>Delay (s) <input name="delay" type="number" min="0" value=${delay} onInput=${(e) => setDelay(e.target.value)} /></label>
       <button type="submit">Queue</button>
