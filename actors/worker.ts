@@ -5,17 +5,17 @@
  */
 import { TaskBackend } from '../src/producer/backend.js';
 import { createStore } from '../src/store/schemes.js';
-import { errorToWire } from '../src/model/error-codec.js';
 import { getLogger, logSettings } from '../src/infra/logger.js';
 import type { JobRegistry } from '../src/job/registry.js';
 import type { TaskStore } from '../src/store/contract.js';
 import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/app/taskqueue.js';
 import { forkChild, spawnThread, type ChildHandle } from './child.js';
 import { revokeOverdue, RunWatch, type WatchedRun } from './run-watch.js';
-import type { FromChild, StoreCall, StoreReply } from './child-protocol.js';
+import type { FromChild, StoreReply } from './child-protocol.js';
+import { bridgeStoreCalls } from './store-bridge.js';
 import { localStoreClient } from './local-store.js';
 import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
-import { ask, askReply, spawnHandler, stopActor, tell, type Reply, type TypedRef } from './refs.js';
+import { askReply, spawnHandler, stopActor, tell, type TypedRef } from './refs.js';
 import type { ExitReason } from './supervision.js';
 
 /** What a Worker actor needs. */
@@ -181,36 +181,6 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   view.threadId = child.threadId ?? null;
   const theChild = child;
   const sendReplies = (replies: StoreReply[]) => theChild.send({ type: 'store_replies', replies });
-  /** One call of the child, asked of the LocalStore actor; `answer` gets its reply. */
-  const bridgeCall = (localStore: TypedRef<LocalStoreMessage>, { rid, method, args }: StoreCall, answer: (reply: StoreReply) => void): void => {
-    const timeout = method === 'pull' ? 60_000 + spec.pollTimeout * 1000 : 60_000;
-    ask<LocalStoreMessage, Reply<unknown>>(localStore, (replyTo) => ({ type: 'call', method, args, replyTo }), timeout, `store ${method}`).then(
-      (reply) => answer(reply.ok ? { rid, ok: true, value: reply.value } : { rid, ok: false, error: reply.error }),
-      (err: unknown) => answer({ rid, ok: false, error: errorToWire(err) }),
-    );
-  };
-  /**
-   * The calls of one message are answered in one message, sent as soon as the last is answered:
-   * nact serves the LocalStore's mailbox one message per event-loop turn, so the replies of a batch
-   * come over as many turns (a per-turn batch sent them one by one), and waiting for a later turn
-   * instead cost latency. A pull may wait for work: it is answered on its own.
-   */
-  const bridgeCalls = (localStore: TypedRef<LocalStoreMessage>, calls: StoreCall[]): void => {
-    const group: StoreReply[] = [];
-    let waiting = 0;
-    const answerGroup = (reply: StoreReply) => {
-      group.push(reply);
-      if (--waiting === 0) sendReplies(group);
-    };
-    for (const call of calls) {
-      if (call.method === 'pull') {
-        bridgeCall(localStore, call, (reply) => sendReplies([reply]));
-        continue;
-      }
-      waiting += 1;
-      bridgeCall(localStore, call, answerGroup);
-    }
-  };
   theChild.onMessage((message: FromChild) => {
     switch (message.type) {
       case 'ready':
@@ -220,7 +190,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: message.running, processed: message.processed });
         break;
       case 'store_calls':
-        if (spec.localStore) bridgeCalls(spec.localStore, message.calls);
+        if (spec.localStore) bridgeStoreCalls(spec.localStore, message.calls, spec.pollTimeout, sendReplies);
         break;
       case 'subscribe':
         if (spec.localStore) {

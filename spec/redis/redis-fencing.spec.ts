@@ -64,6 +64,25 @@ describe('redis:// fenced deliveries', function () {
     expect((await store.get([id]))[0]?.result).to.equal('live');
   });
 
+  it('refuses malformed pulls, fences and leases with a clear one-line error', async () => {
+    const store = stores.store(appName('bad'));
+    const cases: [() => Promise<unknown>, RegExp][] = [
+      [() => store.pull({ worker: '', max: 1, leaseMs: 1000, waitMs: 0 }), /needs the id of its worker/],
+      [() => store.pull({ worker: 'w', max: -1, leaseMs: 1000, waitMs: 0 }), /max must be an integer/],
+      [() => store.pull({ worker: 'w', max: 1, leaseMs: Number.NaN, waitMs: 0 }), /leaseMs must be a duration/],
+      [() => store.pull({ worker: 'w', max: 1, leaseMs: 1000, waitMs: -5 }), /waitMs must be a duration/],
+      [() => store.finish(wireTask(), { worker: 'w', token: 0 }), /positive integer token/],
+      [() => store.renew('w', [{ id: 'x', token: 1.5 }], 1000), /positive integer token/],
+      [() => store.recover({ maxRedeliveries: -1 }), /maxRedeliveries must be an integer/],
+    ];
+    for (const [call, message] of cases) {
+      let error: unknown;
+      await call().catch((e: unknown) => (error = e));
+      expect(String(error), String(message)).to.match(message);
+      expect(String(error).split('\n')).to.have.length(1);
+    }
+  });
+
   it('refuses a write naming another worker with the right token', async () => {
     const store = stores.store(appName('fence'));
     await store.queue([wireTask()]);
@@ -136,7 +155,7 @@ describe('redis:// fenced deliveries', function () {
       const started = Date.now();
       const parked = worker.pull({ worker: 'idle', max: 1, leaseMs: 60_000, waitMs: 30_000 });
       // Parked once the blocking connection waits on BLPOP.
-      while (!(await other.link.cmd.client('LIST')).toString().includes('cmd=blpop')) await new Promise((r) => setTimeout(r, 10));
+      while (!String(await other.link.cmd.call('CLIENT', 'LIST')).includes('cmd=blpop')) await new Promise((r) => setTimeout(r, 10));
       if (how === 'release') await other.release('idle');
       else await other.interrupt('idle');
       expect(await parked).to.deep.equal([]);

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
 import { scripts } from '../../src/backends/redis/redis-scripts.js';
-import { FAILURE, QUEUED, REVOKED, SUCCESS } from '../../src/model/states.js';
+import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import { dropNamespace, redisAvailable } from './redis-env.js';
 import { appName, Stores, wireTask } from './redis-tasks.js';
@@ -194,6 +194,24 @@ describe('redis:// queueing', function () {
       expect(pages).to.be.greaterThan(1);
       const [fromNone] = await all(store, { from_task: 'nobody' }, 3);
       expect(fromNone).to.deep.equal([]);
+    });
+
+    it('lists every task exactly once while tasks change status between pages', async () => {
+      const store = stores.store(appName('list'));
+      const ids = (await store.queue(Array.from({ length: 30 }, (_, i) => wireTask({ kwargs: { i } })))) as string[];
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = await store.list({ status: [QUEUED, STARTED, SUCCESS] }, { limit: 4, cursor });
+        seen.push(...page.tasks.map((t) => t.id));
+        cursor = page.cursor;
+        // Between pages, workers take and finish the oldest waiting tasks.
+        for (const d of await store.pull({ worker: 'w', max: 3, leaseMs: 60_000, waitMs: 0 })) {
+          expect(await store.start({ ...d.task, status: STARTED, worker: 'w' }, { worker: 'w', token: d.token })).to.equal(true);
+          if (Number(d.task.kwargs.i) % 2) expect(await store.finish({ ...d.task, status: SUCCESS, worker: 'w' }, { worker: 'w', token: d.token })).to.equal(true);
+        }
+      } while (cursor !== null);
+      expect(seen).to.deep.equal([...ids].reverse());
     });
 
     it('lists given ids newest first, page by page, and refuses bad pages with a clear error', async () => {

@@ -10,7 +10,7 @@ import { askReply, isOk, type Reply, type TypedRef } from '../../actors/refs.js'
 import type { WireTask } from '../../src/model/task.js';
 import { SUCCESS } from '../../src/model/states.js';
 import { TaskQueue } from '../../src/app/taskqueue.js';
-import { eventually, TASK_PATHS } from '../support/runtime.js';
+import { alive, eventually, TASK_PATHS } from '../support/runtime.js';
 
 describe('a TaskQueue embedded in a nact application', function () {
   this.timeout(90_000);
@@ -130,6 +130,32 @@ describe('a TaskQueue embedded in a nact application', function () {
     expect(notices[1]?.error.name).to.equal('ApplicationFailed');
   });
 
+  it('keeps two embedded TaskQueues isolated, and leaves no process, thread, timer or socket once the host actor stops', async () => {
+    await new Promise((r) => setImmediate(r));
+    const before = resourceCounts();
+    const one = new TaskQueue({ name: 'one', taskPaths: TASK_PATHS, workers: 1, concurrency: 'process' });
+    const two = new TaskQueue({ name: 'two', taskPaths: TASK_PATHS, workers: 1, concurrency: 'thread' });
+    arbiter = spawnArbiter(host, { apps: [one, two] });
+    await arbiter.start();
+    const id = await askReply<QueueRefMessage, string | null>(one.ref, (replyTo) => ({ type: 'queue_task', jobName: 'checkworker', replyTo }), 10_000, 'queue_task');
+    const done = await askReply<QueueRefMessage, WireTask | null>(one.ref, (replyTo) => ({ type: 'wait_for_task', id: id as string, timeout: 30, replyTo }), 40_000, 'wait');
+    expect(done?.status).to.equal(SUCCESS);
+    const pid = (done?.result as { pid: number }).pid;
+    expect(await askReply<QueueRefMessage, WireTask | null>(two.ref, (replyTo) => ({ type: 'get_task', id: id as string, replyTo }), 10_000, 'get_task')).to.equal(null);
+    const stopped = new Promise<void>((resolve) => arbiter!.once('stopped', () => resolve()));
+    stop(host);
+    await stopped;
+    await new Promise((r) => setImmediate(r));
+    expect(alive(pid), 'the worker process').to.equal(false);
+    const kinds = ['Timeout', 'ProcessWrap', 'MessagePort', 'TCPWrap', 'PipeWrap'];
+    const left = () => {
+      const after = resourceCounts();
+      return kinds.filter((kind) => (after[kind] ?? 0) > (before[kind] ?? 0)).map((kind) => `${kind} ${after[kind]} (before: ${before[kind] ?? 0})`);
+    };
+    await eventually(async () => left().length === 0, 'every handle to close', 10_000).catch(() => undefined);
+    expect(left()).to.deep.equal([]);
+  });
+
   it('starts again after a stop, in the same process', async () => {
     const tq = new TaskQueue({ name: 'again', taskPaths: TASK_PATHS, concurrency: 'inline' });
     await embed(tq);
@@ -141,3 +167,9 @@ describe('a TaskQueue embedded in a nact application', function () {
     expect(reply).to.be.a('number');
   });
 });
+
+function resourceCounts(): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const kind of process.getActiveResourcesInfo()) counts[kind] = (counts[kind] ?? 0) + 1;
+  return counts;
+}

@@ -4,7 +4,8 @@
  * A task is a hash with one field per wire key, each value JSON-encoded on its own. Lua scripts can
  * then change `status`, `retries` or `result` without decoding the whole task: Redis's Lua cjson
  * re-encodes numbers with 14 significant digits, which would silently round user kwargs and results.
- * Fields starting with `_` belong to the store (queue member, score, progress) and are not wire keys.
+ * Fields starting with `_` belong to the store (queue place, listing score, delivery owner and
+ * fencing token, progress: listed in lua/_lib.lua) and are not wire keys.
  */
 import type { Json, JsonObject } from '../../model/json.js';
 import type { TaskEvent } from '../../store/contract.js';

@@ -49,7 +49,11 @@ export class RedisDeliveries {
     this.finishes.flushNow();
   }
 
-  pull(request: PullRequest): Promise<Delivery[]> {
+  async pull(request: PullRequest): Promise<Delivery[]> {
+    if (!request || typeof request.worker !== 'string' || !request.worker) throw new TypeError('A pull needs the id of its worker');
+    if (!Number.isInteger(request.max) || request.max < 0) throw new TypeError(`A pull's max must be an integer ≥ 0, got ${String(request.max)}`);
+    checkDuration(request.leaseMs, 'leaseMs');
+    checkDuration(request.waitMs, 'waitMs');
     // The starts of the previous pull go first, as unbatched: a worker pulls again at once while
     // it has free slots, and its tasks must not wait behind that pull.
     this.flushWrites();
@@ -101,6 +105,7 @@ export class RedisDeliveries {
     if (!deliveries.length) return [];
     checkDuration(leaseMs, 'leaseMs');
     const args: (string | number)[] = [this.keys.prefix, worker, Math.ceil(leaseMs)];
+    for (const d of deliveries) checkFence({ worker, token: d.token });
     for (const d of deliveries) args.push(d.id, d.token);
     this.flushWrites();
     const sentAt = performance.now();

@@ -78,7 +78,7 @@ export class RedisPuller {
     let mine = this.byWorker.get(worker);
     if (!mine) this.byWorker.set(worker, (mine = new Set()));
     const resync = this.resync.has(worker);
-    const args = [k.prefix, request.max, request.leaseMs, worker, resync ? '1' : '', JSON.stringify(EXPIRED_MESSAGE), ...(resync ? mine : [])];
+    const args = [k.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', JSON.stringify(EXPIRED_MESSAGE), ...(resync ? mine : [])];
     const sentAt = performance.now();
     let reply: unknown[];
     try {
@@ -195,6 +195,7 @@ export class RedisPuller {
       throw isConnectionError(err) ? this.link.unavailable(err) : err;
     } finally {
       parked.delete(wake);
+      if (!parked.size) this.parked.delete(worker);
     }
   }
 }

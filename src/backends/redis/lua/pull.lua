@@ -43,7 +43,7 @@ while got < max and budget > 0 do
     budget = budget - 1
     local id = string.sub(popped[k], 18)
     local key = tkey(id)
-    local f = redis.call('HMGET', key, 'status', 'expiry', 'lock_id', '_tq')
+    local f = redis.call('HMGET', key, 'status', 'expiry', 'lock_id', '_tq', '_token')
     -- A task flushed or deleted under its queue entry is skipped, not resurrected.
     if f[1] then
       local expiry = ms_of(f[2])
@@ -51,8 +51,9 @@ while got < max and budget > 0 do
         redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
         became_ready(id, f[1], '3', tq_of(id, f[4]), now, f[3])
       else
-        local token = redis.call('HINCRBY', key, '_token', 1)
-        redis.call('HSET', key, '_owner', worker)
+        -- Each delivery of a task gets a larger token than the one before.
+        local token = (tonumber(f[5] or '0') or 0) + 1
+        redis.call('HSET', key, '_owner', worker, '_token', token)
         redis.call('ZADD', P .. 'inflight', deadline, id)
         redis.call('SADD', owned, id)
         out[#out + 1] = token
