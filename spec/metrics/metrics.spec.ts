@@ -160,6 +160,8 @@ for (const backend of ['local', 'redis'] as const) {
     });
 
     it('counts a task whose worker dies twice: redelivered once, then lost and failed; the workers restarted', async () => {
+      // Counting starts with the first scrape.
+      expect((await scrape(url, TOKEN)).value('pulsar_tasks_queued_total', { queue, job: 'crash' })).to.equal(0);
       const id = (await client.queueTask('crash')) as string;
       const task = await client.waitForTask(id, 90);
       expect(task?.status).to.equal(FAILURE);

@@ -16,6 +16,7 @@ export class MetricsHub {
   /** Workers started per TaskQueue since its monitor started (a worker may start before it registers). */
   private readonly workerStarts = new Map<string, number>();
   private enabled = 0;
+  private kept = false;
   private outageSince: number | null = null;
   private readonly stopHealth: (() => void)[] = [];
   private readonly log = getLogger('pulsar.metrics');
@@ -66,6 +67,16 @@ export class MetricsHub {
       );
     }
     await Promise.all([...this.queues.values()].map((e) => e.started));
+  }
+
+  /** Turns counting on for good, once (the dashboard's `queue_stats`); resolves once every queue listens. */
+  async keepEnabled(): Promise<void> {
+    if (!this.kept) {
+      this.kept = true;
+      await this.enable();
+    } else {
+      await Promise.all([...this.queues.values()].map((e) => e.started));
+    }
   }
 
   /** Undoes one `enable()`; the last one stops counting. */

@@ -29,6 +29,9 @@ interface Seen {
 /** Tasks remembered at most: past it, new tasks are counted but not followed. */
 const MAX_FOLLOWED = 1_000_000;
 const WATCHED: TaskEvent[] = ['task_queued', 'task_started', 'task_done'];
+/** Milliseconds events wait for others before their tasks are read (at most MAX_BATCH events). */
+const BATCH_WINDOW_MS = 200;
+const MAX_BATCH = 5000;
 
 /** Counts one TaskQueue's tasks into `metrics`, and keeps its throughput series. */
 export class QueueMetrics implements QueueGaugeSource {
@@ -37,6 +40,7 @@ export class QueueMetrics implements QueueGaugeSource {
   readonly totals = { queued: 0, started: 0, succeeded: 0, failed: 0, revoked: 0, retried: 0, redelivered: 0, lost: 0 };
   private readonly followed = new Map<string, Seen>();
   private readonly running = new Set<string>();
+  private wakeBatch: (() => void) | null = null;
   private pending: [TaskEvent, string][] = [];
   private flushing: Promise<void> | null = null;
   private readonly listeners = new Map<TaskEvent, (id: string) => void>();
@@ -72,7 +76,10 @@ export class QueueMetrics implements QueueGaugeSource {
   /** Resolves once the events received so far are counted (a few batches at most). */
   async settled(): Promise<void> {
     // Bounded: under a steady stream of events there is always more coming.
-    for (let i = 0; i < 3 && this.flushing; i++) await this.flushing;
+    for (let i = 0; i < 3 && this.flushing; i++) {
+      this.wakeBatch?.();
+      await this.flushing;
+    }
   }
 
   depth(): Promise<number> {
@@ -97,31 +104,32 @@ export class QueueMetrics implements QueueGaugeSource {
   private push(event: TaskEvent, id: string): void {
     this.pending.push([event, id]);
     this.flushing ??= this.flush();
+    if (this.pending.length >= MAX_BATCH) this.wakeBatch?.();
   }
 
   private async flush(): Promise<void> {
-    // Let the rest of this turn's events join the batch.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+    // Let the events of the next moments join the batch: a task queued, started and done within
+    // the window is read once, and one store call reads many tasks.
+    await new Promise<void>((resolve) => {
+      this.wakeBatch = resolve;
+      setTimeout(resolve, BATCH_WINDOW_MS).unref();
+    });
+    this.wakeBatch = null;
+    const batch = this.pending;
+    this.pending = [];
     try {
-      while (this.pending.length) {
-        const batch = this.pending;
-        this.pending = [];
-        const ids = [...new Set(batch.map(([, id]) => id))];
-        let tasks: (WireTask | null)[];
-        try {
-          tasks = await this.view.backend.store.get(ids);
-        } catch (err) {
-          this.log.debug(`could not read ${ids.length} task(s) for metrics: ${String(err)}`);
-          continue;
-        }
-        const byId = new Map(ids.map((id, i) => [id, tasks[i] ?? null]));
-        for (const [event, id] of batch) {
-          const task = byId.get(id);
-          if (task) this.count(event, task);
-        }
+      const ids = [...new Set(batch.map(([, id]) => id))];
+      const tasks = await this.view.backend.store.get(ids);
+      const byId = new Map(ids.map((id, i) => [id, tasks[i] ?? null]));
+      for (const [event, id] of batch) {
+        const task = byId.get(id);
+        if (task) this.count(event, task);
       }
+    } catch (err) {
+      this.log.debug(`could not read ${batch.length} task(s) for metrics: ${String(err)}`);
     } finally {
-      this.flushing = null;
+      // What came meanwhile waits for its own window.
+      this.flushing = this.pending.length ? this.flush() : null;
     }
   }
 

@@ -110,12 +110,15 @@ define('last_runs', [], async (_p, call) => call.queue().lastRuns());
 
 /**
  * Beyond pulsar: the live figures of each TaskQueue whose monitor runs in this process (the
- * dashboard): depth, in flight, oldest waiting age, workers alive, totals since the server
- * started and ended tasks per 10 s over the last 15 minutes.
+ * dashboard): depth, in flight, oldest waiting age, workers alive, totals since counting
+ * started (the first call, or the first scrape of /metrics) and ended tasks per 10 s over the
+ * last 15 minutes.
  */
 define('queue_stats', [], async (_p, call) => {
   const served = call.queue().name;
   const hub = metricsHub();
+  // Counting starts with the first look (the dashboard's), and goes on.
+  await hub.keepEnabled();
   const names = [served, ...call.app.queueNames().filter((n) => n !== served)];
   const stats = await Promise.all(
     names.map(async (name): Promise<JsonObject> => {

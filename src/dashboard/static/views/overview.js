@@ -26,7 +26,7 @@ function QueueCard({ queue }) {
       <${Figure} label="workers" value=${queue.workers_alive ?? '–'} testid=${id('workers')} />
     </div>
     ${totals
-      ? html`<h3>Since the server started</h3>
+      ? html`<h3>Since counting started</h3>
           <div class="figures">
             <${Figure} label="queued" value=${totals.queued} testid=${id('queued')} />
             <${Figure} label="succeeded" value=${totals.succeeded} testid=${id('succeeded')} kind="ok" />
@@ -38,7 +38,7 @@ function QueueCard({ queue }) {
           </div>
           <h3>Throughput, last 15 minutes</h3>
           <${ThroughputChart} series=${queue.series} />`
-      : html`<p class="muted">Counting is off: start the RpcServer with metrics on to see totals and throughput.</p>`}
+      : html`<p class="muted">This TaskQueue's monitor runs in another process: no totals or throughput here.</p>`}
   </section>`;
 }
 
