@@ -14,6 +14,7 @@ import { JobRegistry } from '../src/job/registry.js';
 import type { EventListener, TaskStore } from '../src/store/contract.js';
 import type { ChildConfig, FromChild, RunNote, StoreCall, ToChild } from './child-protocol.js';
 import { TurnBatcher } from '../src/infra/turn-batcher.js';
+import type { RunInfo } from '../src/worker/worker-runtime.js';
 
 const post: (message: FromChild) => void = isMainThread
   ? (message) => {
@@ -131,6 +132,7 @@ async function init(config: ChildConfig): Promise<void> {
     pollTimeout: config.pollTimeout,
     leaseTimeout: config.leaseTimeout,
     maxRedeliveries: config.maxRedeliveries,
+    limits: config.limits,
   });
   const runtime = backend.start(
     {
@@ -142,7 +144,7 @@ async function init(config: ChildConfig): Promise<void> {
     { stuckGrace: config.stuckGrace },
   );
   runtime.on('idle', () => send({ type: 'idle' }));
-  runtime.on('run', (info: Omit<Extract<RunNote, { kind: 'run' }>, 'kind'>) => {
+  runtime.on('run', (info: RunInfo) => {
     if (info.timeoutMs === null) return;
     timed.add(`${info.id}#${info.token}`);
     post({ type: 'runs', notes: [{ kind: 'run', id: info.id, name: info.name, token: info.token, startedAtMs: info.startedAtMs, timeoutMs: info.timeoutMs }] });

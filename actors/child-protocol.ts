@@ -6,6 +6,7 @@
  * message (a pull, which may wait for work, in one of its own). Each IPC message costs a
  * serialization and a syscall on both sides; per task that used to be the arbiter's largest cost.
  */
+import type { TaskLimits } from '../src/model/limits.js';
 import type { WireError } from '../src/model/error-codec.js';
 import type { StoreMethod } from '../src/backends/remote.js';
 import type { TaskEvent } from '../src/store/contract.js';
@@ -23,6 +24,7 @@ export interface ChildConfig {
   pollTimeout: number;
   leaseTimeout: number;
   maxRedeliveries: number;
+  limits: TaskLimits;
   heartbeatMs: number;
   /** Seconds a timed-out job may ignore its abort signal (the parent kills the child after). */
   stuckGrace: number;

@@ -4,6 +4,7 @@
  * the public queue protocol, and drives the tick: periodic scheduling armed for the next due run,
  * heartbeats, and recovery of tasks whose lease expired.
  */
+import { redactUrl } from '../src/infra/secrets.js';
 import { randomBytes } from 'node:crypto';
 import { TaskBackend } from '../src/producer/backend.js';
 import { createStore, parseBackendUrl } from '../src/store/schemes.js';
@@ -192,7 +193,23 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     }
   };
 
-  const ref = spawnHandler<MonitorMessage>(parent, `monitor-${s.name}`, receive);
+  /**
+   * A fault in the monitor's own code (its mailbox handler, a user hook): it stops, and the arbiter
+   * restarts it one-for-one, with its back-off and policy (the escalation path of a crash).
+   */
+  const crash = (where: string, err: unknown) => {
+    if (stopping) return;
+    const error = new MonitorCrashed(`TaskQueue "${s.name}": ${where} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    void shutdown().finally(() => onFailure(error));
+  };
+
+  const ref = spawnHandler<MonitorMessage>(parent, `monitor-${s.name}`, (message) => {
+    try {
+      receive(message);
+    } catch (err) {
+      crash(`the monitor, on a ${message.type} message,`, err);
+    }
+  });
 
   let store: TaskStore;
   try {
@@ -215,6 +232,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     pollTimeout,
     leaseTimeout: s.leaseTimeout,
     maxRedeliveries: s.maxRedeliveries,
+    limits: { maxArgumentBytes: s.maxArgumentBytes, maxResultBytes: s.maxResultBytes },
   });
   app.attach(backend);
   const purger = new ResultPurger(backend.store, s.resultTtl, log, () => stopping !== null);
@@ -241,15 +259,9 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     }
     recoverExpired(backend.store, s.maxRedeliveries, log);
     purger.run();
-    // A monitor whose own code fails (a user hook) is restarted by the arbiter, one-for-one: the
-    // escalation path of a crash, with the arbiter's back-off and policy.
     Promise.resolve()
       .then(() => app.monitorTask(view))
-      .catch((err: unknown) => {
-        if (stopping) return;
-        const error = new MonitorCrashed(`TaskQueue "${s.name}": the monitorTask hook failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-        void shutdown().finally(() => onFailure(error));
-      });
+      .catch((err: unknown) => crash('the monitorTask hook', err));
   };
 
   const shutdown = (): Promise<void> => {
@@ -303,6 +315,6 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     armScheduler();
   }
   await app.monitorStart(view);
-  log.info(`taskqueue ${s.name} up: ${s.workers} ${s.concurrency} worker(s), backend ${s.taskBackend}, jobs: ${registry.names().join(', ') || 'none'}`);
+  log.info(`taskqueue ${s.name} up: ${s.workers} ${s.concurrency} worker(s), backend ${redactUrl(s.taskBackend)}, jobs: ${registry.names().join(', ') || 'none'}`);
   return { ref, app, shutdown, hurry };
 }

@@ -239,6 +239,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
       pollTimeout: spec.pollTimeout,
       leaseTimeout: spec.settings.leaseTimeout,
       maxRedeliveries: spec.settings.maxRedeliveries,
+      limits: { maxArgumentBytes: spec.settings.maxArgumentBytes, maxResultBytes: spec.settings.maxResultBytes },
       heartbeatMs: spec.heartbeatMs,
       stuckGrace: spec.settings.stuckGrace,
       logLevel: logSettings.level,
@@ -259,5 +260,6 @@ export function backendOptions(spec: Pick<WorkerSpec, 'settings' | 'registry' | 
     pollTimeout: spec.pollTimeout,
     leaseTimeout: spec.settings.leaseTimeout,
     maxRedeliveries: spec.settings.maxRedeliveries,
+    limits: { maxArgumentBytes: spec.settings.maxArgumentBytes, maxResultBytes: spec.settings.maxResultBytes },
   };
 }

@@ -7,10 +7,6 @@ import type { JsonObject } from '../src/model/json.js';
 /** Returns a + b. */
 export class Addition extends Job {
   override doc = 'Returns the sum of `a` and `b`.';
-  override kwargsSchema = {
-    a: { type: 'number' as const, default: 0, doc: 'first term' },
-    b: { type: 'number' as const, default: 0, doc: 'second term' },
-  };
   run(_consumer: TaskConsumer, { a = 0, b = 0 }: JsonObject): number {
     return Number(a) + Number(b);
   }

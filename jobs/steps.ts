@@ -7,9 +7,13 @@ import type { JsonObject } from '../src/model/json.js';
 /** Takes `steps` steps of `lag` seconds each, reporting `{current, total}` after each; returns `steps`. */
 export class Steps extends Job {
   override doc = 'Takes `steps` steps of `lag` seconds, reporting its progress after each one.';
-  override kwargsSchema = {
-    steps: { type: 'number' as const, default: 5, doc: 'how many steps' },
-    lag: { type: 'number' as const, default: 0.2, doc: 'seconds per step' },
+  override kwargsSchema: JsonObject = {
+    type: 'object',
+    properties: {
+      steps: { type: 'integer', minimum: 0, default: 5, description: 'how many steps' },
+      lag: { type: 'number', minimum: 0, default: 0.2, description: 'seconds per step' },
+    },
+    additionalProperties: false,
   };
   async run(consumer: TaskConsumer, { steps = 5, lag = 0.2 }: JsonObject): Promise<number> {
     const total = Math.max(0, Math.floor(Number(steps)));

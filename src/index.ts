@@ -13,8 +13,11 @@ export {
   AskTimeoutError,
   BackendUnavailable,
 } from './model/errors.js';
-export { Job, PeriodicJob, type JobClass, type JobConsumer, type JobType, type CanOverlap, type KwargDeclaration } from './job/job.js';
+export { Job, PeriodicJob, type JobClass, type JobConsumer, type JobType, type CanOverlap } from './job/job.js';
 export { JobRegistry } from './job/registry.js';
+export type { KwargsSchema } from './job/kwargs-schema.js';
+export type { StandardSchemaV1 } from './job/standard-schema.js';
+export { DEFAULT_LIMITS, type TaskLimits } from './model/limits.js';
 export { SchedulerEntry, anchorDate } from './job/scheduler.js';
 export { generateTaskIds } from './model/ids.js';
 export { TaskConsumer, type WorkerInfo } from './worker/consumer.js';

@@ -51,20 +51,23 @@ describe('pulsar-tasks serve and Ctrl-C (SIGINT to its whole process group)', fu
     return id;
   };
 
-  it('lets a running 3 s task finish: SUCCESS, no worker dies of the signal or is respawned, exit 0', async () => {
-    const name = `sigint-${Math.random().toString(36).slice(2, 8)}`;
-    await start(name, 20);
-    const id = await startedTask(3);
-    served!.signalGroup('SIGINT');
-    expect(await served!.exited, served!.output()).to.equal(0);
-    const task = await producer!.getTask(id);
-    expect(task?.status, String(task?.result)).to.equal(SUCCESS);
-    expect(task?.redeliveries).to.equal(0);
-    expect(await producer!.getTasks({ status: [FAILURE] })).to.have.length(0);
-    const output = served!.output();
-    expect(output).to.not.match(/exited: crashed/);
-    expect(output.match(/started \(process/g), 'workers started').to.have.length(2);
-  });
+  // SIGINT: a terminal's Ctrl-C; SIGTERM: systemd (KillMode=control-group) or `docker stop`.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    it(`lets a running 3 s task finish on ${signal} to the group: SUCCESS, no worker dies of the signal or is respawned, exit 0`, async () => {
+      const name = `${signal.toLowerCase()}-${Math.random().toString(36).slice(2, 8)}`;
+      await start(name, 20);
+      const id = await startedTask(3);
+      served!.signalGroup(signal);
+      expect(await served!.exited, served!.output()).to.equal(0);
+      const task = await producer!.getTask(id);
+      expect(task?.status, String(task?.result)).to.equal(SUCCESS);
+      expect(task?.redeliveries).to.equal(0);
+      expect(await producer!.getTasks({ status: [FAILURE] })).to.have.length(0);
+      const output = served!.output();
+      expect(output).to.not.match(/exited: crashed/);
+      expect(output.match(/started \(process/g), 'workers started').to.have.length(2);
+    });
+  }
 
   it('stops at once on a second Ctrl-C, handing the running task back uncharged (QUEUED, redeliveries 0)', async () => {
     const name = `sigint2-${Math.random().toString(36).slice(2, 8)}`;

@@ -55,6 +55,16 @@ describe('pulsar-tasks serve', () => {
     expect(await served.stop()).to.equal(0);
   });
 
+  it('warns when it has no jobs, and never hints at queueing a periodic job', async () => {
+    served = await startServe(['--rpc-bind', '127.0.0.1:0', '--workers', '0']);
+    expect(served.output()).to.match(/WARN .*no jobs to run: give the modules of your jobs with --task-paths/);
+    expect(await served.stop()).to.equal(0);
+    served = await startServe(['--task-paths', 'jobs/periodic.ts', '--rpc-bind', '127.0.0.1:0', '--workers', '0']);
+    expect(served.output()).to.include('pulsar-tasks queue <job> --wait');
+    expect(served.output()).to.not.match(/queue (testperiodic|anchoredeveryhour)/);
+    expect(await served.stop()).to.equal(0);
+  });
+
   it('runs without JSON-RPC with --no-rpc, and stops on SIGINT', async () => {
     served = await startServe(['--task-paths', 'jobs/*', '--workers', '0', '--no-rpc'], {}, /running without JSON-RPC \(--no-rpc\)/);
     expect(served.output()).to.not.include('JSON-RPC API at');
@@ -66,6 +76,31 @@ describe('pulsar-tasks serve', () => {
     expect(served.output()).to.include('Authorization: Bearer $PULSAR_TASKS_RPC_TOKEN');
     expect((await runCli(['info', '--url', served.url])).code).to.equal(1);
     expect((await runCli(['info', '--url', served.url, '--token', 'tok'])).code).to.equal(0);
+  });
+
+  it('reads the token from --rpc-token-file, and clients from --token-file (kept out of ps)', async () => {
+    const file = path.join(dir, 'token.txt');
+    writeFileSync(file, 'from-file\n');
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '0', '--rpc-token-file', file]);
+    expect((await runCli(['info', '--url', served.url])).code).to.equal(1);
+    expect((await runCli(['info', '--url', served.url, '--token-file', file])).code).to.equal(0);
+    expect((await runCli(['info', '--url', served.url], { PULSAR_TASKS_RPC_TOKEN_FILE: file })).code).to.equal(0);
+    const missing = await runCli(['info', '--url', served.url, '--token-file', path.join(dir, 'nope')]);
+    expect(missing.stderr).to.match(/^error: cannot read the token file .*nope/m);
+  });
+
+  it('passes --rpc-cors and --rpc-allowed-hosts to its server', async () => {
+    served = await startServe(['--task-paths', 'jobs/*', '--rpc-bind', '127.0.0.1:0', '--workers', '0', '--rpc-cors', 'https://app.example.com', '--rpc-allowed-hosts', 'q.internal']);
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping' });
+    const cors = await fetch(served.url, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: 'https://app.example.com' }, body });
+    expect(cors.headers.get('access-control-allow-origin')).to.equal('https://app.example.com');
+    const foreign = await fetch(served.url, { method: 'POST', headers: { 'Content-Type': 'application/json', Origin: 'https://evil.example' }, body });
+    expect(foreign.status).to.equal(403);
+    const info = JSON.parse((await runCli(['info', '--url', served.url])).stdout) as { apps: { rpc: { cors_origins: string[] } } };
+    expect(info.apps.rpc.cors_origins).to.deep.equal(['https://app.example.com']);
+    const bad = await runCli(['serve', '--rpc-cors', 'app.example.com', '--rpc-bind', '127.0.0.1:0', '--workers', '0']);
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.match(/^error: Invalid CORS origin "app\.example\.com"/);
   });
 
   it('reads --config, and flags override it', async () => {

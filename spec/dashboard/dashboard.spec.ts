@@ -173,11 +173,11 @@ for (const scheme of ['local', 'redis'] as const) {
       await page.getByTestId('periodic-table').waitFor();
       expect(await page.getByTestId('periodic-table').textContent()).to.include('testperiodic');
       await page.goto(`${rpc.dashboardUrl}#/actions`);
-      // addition declares its kwargs: the form has a field for each one.
+      // multiply declares its kwargs (a JSON Schema): the form has a field for each one.
       const form = page.getByTestId('queue-form');
-      await form.locator('select[name="job"]').selectOption('addition');
-      await form.locator('input[name="kwarg-a"]').fill('20');
-      await form.locator('input[name="kwarg-b"]').fill('22');
+      await form.locator('select[name="job"]').selectOption('multiply');
+      await form.locator('input[name="kwarg-x"]').fill('6');
+      await form.locator('input[name="kwarg-y"]').fill('7');
       await form.locator('button').click();
       await confirmIt(page);
       await page.getByTestId('action-result').waitFor();

@@ -131,6 +131,20 @@ describe('redis:// fenced deliveries', function () {
     expect(await store.recover({ maxRedeliveries: 1, worker: 'nobody' })).to.deep.equal({ requeued: [], failed: [], returned: [] });
   });
 
+  it('recovers expired leases at most 1000 a run, the rest on the next run', async () => {
+    const store = stores.store(appName('recover'));
+    await store.queue(Array.from({ length: 1200 }, () => wireTask()));
+    const pulled = await store.pull({ worker: 'gone', max: 1200, leaseMs: 1, waitMs: 0 });
+    expect(pulled).to.have.length(1200);
+    await storeClockPast(store, (await store.now()) + 5);
+    const first = await store.recover({ maxRedeliveries: 1 });
+    expect([first.requeued.length, first.failed.length, first.returned.length]).to.deep.equal([0, 0, 1000]);
+    const second = await store.recover({ maxRedeliveries: 1 });
+    expect(second.returned).to.have.length(200);
+    expect(await store.numQueued()).to.equal(1200);
+    expect(await store.recover({ maxRedeliveries: 1, worker: 'gone' }), 'nothing left owned').to.deep.equal({ requeued: [], failed: [], returned: [] });
+  });
+
   it('releases a stopping worker\'s tasks with nothing counted, and fences off its old deliveries', async () => {
     const store = stores.store(appName('release'));
     const ids = (await store.queue([wireTask(), wireTask(), wireTask()])) as string[];

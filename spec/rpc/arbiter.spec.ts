@@ -36,6 +36,19 @@ describe('RpcServer in an arbiter', () => {
     expect((error as RpcError).type).to.equal('TaskNotAvailable');
   });
 
+  it('keeps -32602 across the mailbox for options out of range and kwargs too deep, storing nothing', async () => {
+    const before = (await client.getTasks()).length;
+    const expiry = await client.call('queue_task', { jobname: 'echo', expiry: 1e13 }).catch((err: unknown) => err);
+    expect(expiry).to.be.instanceOf(RpcError);
+    expect(expiry).to.include({ code: -32602 });
+    expect((expiry as RpcError).message).to.match(/expiry must be at most/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 3000; i++) deep = { a: deep };
+    const nested = await client.call('queue_task', { jobname: 'echo', message: deep as never }).catch((err: unknown) => err);
+    expect(nested).to.include({ code: -32602 });
+    expect((await client.getTasks()).length).to.equal(before);
+  });
+
   it('answers server_info with the arbiter and every app, its own url included', async () => {
     const info = (await client.serverInfo()) as { arbiter: { pid: number }; apps: { rpc: { url: string }; taskqueue: unknown } };
     expect(info.arbiter.pid).to.equal(process.pid);

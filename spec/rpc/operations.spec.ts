@@ -117,13 +117,6 @@ describe('RpcServer operations', () => {
     });
   });
 
-  it('shows the kwargs a job declares in job_list', async () => {
-    const info = (await call<[string, { kwargs?: Record<string, unknown> }][]>('job_list', { jobnames: ['addition'] }))[0]?.[1];
-    expect(info?.kwargs).to.deep.equal({ a: { type: 'number', default: 0, doc: 'first term' }, b: { type: 'number', default: 0, doc: 'second term' } });
-    const echo = (await call<[string, { kwargs?: unknown }][]>('job_list', { jobnames: ['echo'] }))[0]?.[1];
-    expect(echo).to.be.an('object').that.does.not.have.property('kwargs');
-  });
-
   describe('get_tasks pages and purge_tasks', () => {
     it('pages with limit and cursor, newest first, each task once', async () => {
       const ids: string[] = [];

@@ -55,4 +55,28 @@ describe('an arbiter restarting a crashed monitor', function () {
       expect(tasks.map((t) => t?.status)).to.deep.equal(Array(10).fill(SUCCESS));
     });
   }
+
+  it('restarts the monitor whose own mailbox handler fails (a workerStart hook throwing once), and the queue runs tasks after', async () => {
+    let throws = 1;
+    arbiter = new Arbiter({ handleSignals: false });
+    const tq = arbiter.add(
+      new TaskQueue({
+        name: 'hook-worker-start',
+        taskPaths: TASK_PATHS,
+        concurrency: 'thread',
+        workerStart: () => {
+          if (throws-- > 0) throw new Error('workerStart exploded');
+        },
+      }),
+    );
+    const restarting = new Promise<Error>((resolve) => arbiter!.once('app_restarting', (_name: string, error: Error) => resolve(error)));
+    const restarted = new Promise<void>((resolve) => arbiter!.once('app_restarted', () => resolve()));
+    await arbiter.start();
+    const error = await restarting;
+    expect(error.name).to.equal('MonitorCrashed');
+    expect(error.message).to.contain('on a worker_ready message').and.contain('workerStart exploded');
+    await restarted;
+    const id = (await tq.backend.queueTask('addition', { a: 3, b: 4 })) as string;
+    expect((await tq.backend.waitForTask(id, 60))?.result).to.equal(7);
+  });
 });

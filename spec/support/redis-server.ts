@@ -39,9 +39,9 @@ export class TestRedisServer {
     readonly dir: string,
   ) {}
 
-  /** Starts a server on a free port in a new temporary directory. */
-  static async start(): Promise<TestRedisServer> {
-    const server = new TestRedisServer(await freePort(), mkdtempSync(path.join(tmpdir(), 'pulsar-tasks-redis-')));
+  /** Starts a server on `port` (default: a free one) in a new temporary directory. */
+  static async start(port?: number): Promise<TestRedisServer> {
+    const server = new TestRedisServer(port ?? (await freePort()), mkdtempSync(path.join(tmpdir(), 'pulsar-tasks-redis-')));
     await server.start();
     return server;
   }
@@ -102,6 +102,13 @@ export class TestRedisServer {
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     await this.exited;
     clearTimeout(timer);
+  }
+
+  /** Kills the process and removes its directory at once (for a process 'exit' handler). */
+  destroyNow(): void {
+    this.child?.kill('SIGKILL');
+    this.child = null;
+    rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** Stops the server and removes its directory. */

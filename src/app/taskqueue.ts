@@ -2,6 +2,7 @@
  * TaskQueue: the application an Arbiter runs (SPEC §6): its settings, its jobs, pulsar's hooks,
  * and, once started, its `backend`.
  */
+import { taskLimits } from '../model/limits.js';
 import '../backends/index.js';
 import { intSetting, parseBackendUrl, secondsSetting } from '../store/schemes.js';
 import { ImproperlyConfigured } from '../model/errors.js';
@@ -59,6 +60,10 @@ export interface TaskQueueConfig {
   maxRedeliveries?: number;
   /** Seconds a finished task (and its result) is kept before the tick deletes it (default 86400; 0: forever). */
   resultTtl?: number;
+  /** Bytes of JSON kwargs and meta of one task may hold together (default 256 KiB). */
+  maxArgumentBytes?: number;
+  /** Bytes of JSON the result of one task may hold (default 1 MiB); a larger result ends FAILURE. */
+  maxResultBytes?: number;
   /** Seconds running tasks get to finish when the queue stops (default 10). */
   shutdownGrace?: number;
   /** Seconds a job may run past its timeout before its process or thread worker is killed (default 5). */
@@ -179,6 +184,7 @@ export function normalizeSettings(config: TaskQueueConfig): TaskQueueSettings {
     restartIntensity: intSetting(config.restartIntensity ?? 10, 'restartIntensity', 0),
     restartPeriod: secondsSetting(config.restartPeriod ?? 60, 'restartPeriod', 0.1),
     cwd: config.cwd ?? process.cwd(),
+    ...taskLimits({ maxArgumentBytes: config.maxArgumentBytes, maxResultBytes: config.maxResultBytes }),
   };
   if (settings.jobs.length && !settings.taskPaths.length && settings.workers > 0 && settings.concurrency !== 'inline') {
     throw new ImproperlyConfigured(

@@ -3,6 +3,7 @@
  * as readable JSON on stdout. Each returns the exit status.
  */
 import type { Json, JsonObject } from '../model/json.js';
+import { readTokenFile } from './token-file.js';
 import { RpcClient, type RpcQueueOptions } from '../rpc/client.js';
 import { SUCCESS, statusString } from '../model/states.js';
 import type { Task } from '../model/task.js';
@@ -13,6 +14,7 @@ import { CliError, keyValues } from './values.js';
 export interface ClientFlags {
   url: string;
   token?: string;
+  tokenFile?: string;
 }
 
 /** Flags of `queue`. */
@@ -35,7 +37,8 @@ export const DEFAULT_URL = 'http://127.0.0.1:8060';
 
 /** The client of the server the flags name. */
 export function clientOf(flags: ClientFlags): RpcClient {
-  return new RpcClient(flags.url, flags.token ? { token: flags.token } : {});
+  const token = flags.token || (flags.tokenFile ? readTokenFile(flags.tokenFile) : undefined);
+  return new RpcClient(flags.url, token ? { token } : {});
 }
 
 /** Writes `value` as indented JSON on stdout. */

@@ -12,9 +12,10 @@ import { CliError } from './values.js';
 export const CONFIG_KEYS: readonly string[] = [
   // Flags of `serve`.
   'name', 'taskPaths', 'taskBackend', 'concurrentTasks', 'schedulePeriodic', 'workers', 'concurrency', 'maxRequests', 'timeout',
-  'rpc', 'rpcBind', 'rpcToken', 'rpcInsecure', 'logLevel', 'logJson', 'dashboard', 'metrics',
+  'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcInsecure', 'rpcCors', 'rpcAllowedHosts', 'logLevel', 'logJson', 'waitForBackend',
+  'dashboard', 'metrics',
   // TaskQueue settings without a flag.
-  'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl',
+  'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl', 'maxArgumentBytes', 'maxResultBytes',
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',
   // RpcServer settings without a flag.
   'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters',

@@ -4,9 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { CONCURRENCY_MODES } from '../app/taskqueue.js';
 import { DEFAULT_URL, infoCommand, jobsCommand, queueCommand, taskCommand, type ClientFlags, type QueueFlags } from './client-commands.js';
-import { serve, type ServeFlags } from './serve.js';
+import type { ServeFlags } from './serve.js';
 import { DEFAULT_TASKS_LIMIT, purgeCommand, retryCommand, revokeCommand, tasksCommand, type PurgeFlags, type TasksFlags } from './operation-commands.js';
 import {
   bindAddress,
@@ -27,16 +26,25 @@ import {
   timeValue,
 } from './values.js';
 
+/** The version in package.json: two folders up from src/cli/, three from dist/src/cli/. */
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-  return pkg.version ?? '0.0.0';
+  for (const up of ['../../package.json', '../../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(up, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'pulsar-tasks') return pkg.version ?? '0.0.0';
+    } catch {
+      // not there: try the next folder up
+    }
+  }
+  return '0.0.0';
 }
 
 /** Adds `--url` and `--token` to a command that talks to a server. */
 function clientOptions(command: Command): Command {
   return command
     .addOption(new Option('--url <url>', 'URL of the pulsar-tasks JSON-RPC server').env('PULSAR_TASKS_RPC_URL').default(DEFAULT_URL).argParser(httpUrl))
-    .addOption(new Option('--token <token>', 'bearer token the server requires').env('PULSAR_TASKS_RPC_TOKEN'));
+    .addOption(new Option('--token <token>', 'bearer token the server requires').env('PULSAR_TASKS_RPC_TOKEN'))
+    .addOption(new Option('--token-file <file>', 'read the bearer token from this file (first line)').env('PULSAR_TASKS_RPC_TOKEN_FILE'));
 }
 
 /** The program; `setStatus` receives each command's exit status. */
@@ -58,21 +66,27 @@ export function buildProgram(setStatus: (status: number) => void): Command {
     .option('--concurrent-tasks <n>', 'tasks one worker runs at once (default: 5)', integerAtLeast(1))
     .option('--schedule-periodic', 'queue periodic jobs on their schedule')
     .option('-w, --workers <n>', 'number of workers; 0: the monitor runs tasks itself (default: 1)', integerAtLeast(0))
-    .addOption(new Option('--concurrency <mode>', 'how workers run (default: process)').choices(CONCURRENCY_MODES))
+    .addOption(new Option('--concurrency <mode>', 'how workers run (default: process)').choices(['process', 'thread', 'inline']))
     .option('--max-requests <n>', 'replace a worker after it processed N tasks; 0: never (default: 0)', integerAtLeast(0))
     .option('-t, --timeout <seconds>', 'replace a worker silent this long (default: 600)', positiveSeconds)
     .option('--rpc-bind <host:port>', 'address of the JSON-RPC server (default: 127.0.0.1:8060)', bindAddress)
     .option('--no-rpc', 'run without the JSON-RPC server')
-    .option('--rpc-token <token>', 'bearer token JSON-RPC clients must send (default: $PULSAR_TASKS_RPC_TOKEN)')
+    .option('--rpc-token <token>', 'bearer token JSON-RPC clients must send (default: $PULSAR_TASKS_RPC_TOKEN); visible in ps: prefer the variable or --rpc-token-file')
+    .addOption(new Option('--rpc-token-file <file>', 'read the bearer token from this file (first line)').env('PULSAR_TASKS_RPC_TOKEN_FILE'))
+    .option('--rpc-cors <origins>', 'web page origins allowed to call the server (CORS), comma-separated, such as https://app.example.com', commaList)
+    .option('--rpc-allowed-hosts <names>', 'Host names served besides loopback and the bind host when no token is set, comma-separated', commaList)
     .option('--rpc-insecure', 'allow a --rpc-bind reachable from other machines without a token')
     .option('--dashboard', 'serve the web dashboard at <rpc url>/dashboard/ (same bind and token as JSON-RPC)')
     .option('--no-metrics', 'do not serve GET /metrics (Prometheus) nor count tasks for it')
+    .option('--wait-for-backend', 'at start, wait for the task backend (Redis) to answer instead of exiting')
     .option('--log-level <level>', 'debug, info, warn, error or silent (default: info)', logLevel)
     .option('--log-json', 'log JSON lines instead of text')
     .action(async (flags: ServeFlags, command: Command) => {
       const given = (key: string) => command.getOptionValueSource(key) === 'cli' || command.getOptionValueSource(key) === 'env';
       if (flags.rpc === false && given('rpcBind')) throw new CliError('--rpc-bind and --no-rpc cannot be used together');
       if (flags.rpc === false && given('dashboard')) throw new CliError('--dashboard needs the JSON-RPC server: it cannot be used with --no-rpc');
+      // Loaded only for serve: the client commands start without the actors, Redis and the job loader.
+      const { serve } = await import('./serve.js');
       await serve(flags, given);
       setStatus(0);
     });

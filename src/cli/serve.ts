@@ -6,9 +6,11 @@ import { Arbiter, type ArbiterOptions } from '../../actors/arbiter.js';
 import '../backends/index.js'; // registers the built-in backend schemes before URLs are checked
 import { parseBackendUrl } from '../store/schemes.js';
 import { configureLogging, getLogger, parseLevel, type LogLevel } from '../infra/logger.js';
+import { readTokenFile } from './token-file.js';
 import { RpcServer, type RpcServerOptions } from '../rpc/server.js';
 import { TaskQueue, type TaskQueueConfig } from '../app/taskqueue.js';
 import { CONFIG_KEYS, loadConfigFile, type ConfigSettings } from './config-file.js';
+import { checkBackend } from './backend-check.js';
 import { CliError, oneLine } from './values.js';
 
 /** The flags of `serve`, as commander parsed them. */
@@ -26,15 +28,22 @@ export interface ServeFlags {
   rpc?: boolean;
   rpcBind?: string;
   rpcToken?: string;
+  rpcTokenFile?: string;
+  rpcCors?: string[];
+  rpcAllowedHosts?: string[];
   rpcInsecure?: boolean;
   dashboard?: boolean;
   metrics?: boolean;
   logLevel?: LogLevel;
   logJson?: boolean;
+  waitForBackend?: boolean;
 }
 
 /** Settings that are not the TaskQueue's: the RpcServer's, logging, and the arbiter's. */
-const RPC_KEYS = new Set(['rpc', 'dashboard', 'metrics', 'rpcBind', 'rpcToken', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson', 'queueRestarts']);
+const RPC_KEYS = new Set([
+  'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcCors', 'rpcAllowedHosts', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters',
+  'dashboard', 'metrics', 'logLevel', 'logJson', 'waitForBackend', 'queueRestarts',
+]);
 const RESTART_KEYS = ['intensity', 'period', 'backoffMs', 'maxBackoffMs'] as const;
 const DEFAULT_BIND = '127.0.0.1:8060';
 
@@ -66,6 +75,8 @@ export async function serve(flags: ServeFlags, given: (key: keyof ServeFlags) =>
   const tq = new TaskQueue(queueConfig);
   const rpc = settings.rpc === false ? null : rpcServer(settings, tq.name, from);
 
+  await checkBackend(tq.settings.taskBackend, tq.name, { wait: Boolean(settings.waitForBackend), log });
+
   const arbiter = new Arbiter({ queueRestarts: queueRestarts(settings.queueRestarts, from) });
   arbiter.add(tq);
   if (rpc) arbiter.add(rpc);
@@ -84,9 +95,13 @@ export async function serve(flags: ServeFlags, given: (key: keyof ServeFlags) =>
     clearInterval(keepAlive);
     throw err;
   }
+  if (!tq.backend.registry.names().length) {
+    log.warn('no jobs to run: give the modules of your jobs with --task-paths (such as --task-paths "jobs/*") or taskPaths in --config');
+  }
   if (rpc) {
     log.info(`JSON-RPC API at ${rpc.url}`);
-    log.info(queueHint(rpc, tq.backend.registry.names()));
+    // A periodic job is queued by the scheduler: the hint names a regular one.
+    log.info(queueHint(rpc, tq.backend.registry.regular().map((job) => job.name)));
   } else {
     log.info(`TaskQueue "${tq.name}" running without JSON-RPC (--no-rpc): queue tasks from jobs, or from a producer on a shared backend`);
   }
@@ -113,6 +128,14 @@ function rpcServer(settings: ConfigSettings, taskqueue: string, from: (key: stri
     if (typeof value !== 'string') throw new CliError(`${from(key, flag)}: expected a string`);
     return value;
   };
+  const strings = (key: string, flag: string): string[] | undefined => {
+    const value = settings[key];
+    if (value === undefined) return undefined;
+    if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw new CliError(`${from(key, flag)}: expected a list of strings`);
+    return value as string[];
+  };
+  const tokenFile = str('rpcTokenFile', '--rpc-token-file');
+  const token = str('rpcToken', '--rpc-token') ?? (tokenFile === undefined ? undefined : readTokenFile(tokenFile));
   const parameters = settings.taskRequestParameters;
   if (parameters !== undefined && typeof parameters !== 'function') throw new CliError(`${from('taskRequestParameters', 'taskRequestParameters')}: expected a function`);
   let server: RpcServer;
@@ -121,8 +144,10 @@ function rpcServer(settings: ConfigSettings, taskqueue: string, from: (key: stri
       name: str('rpcName', 'rpcName') ?? 'rpc',
       taskqueue,
       bind: str('rpcBind', '--rpc-bind') ?? DEFAULT_BIND,
-      token: str('rpcToken', '--rpc-token'),
+      token,
       insecure: Boolean(settings.rpcInsecure),
+      cors: strings('rpcCors', '--rpc-cors'),
+      allowedHosts: strings('rpcAllowedHosts', '--rpc-allowed-hosts'),
       maxBodyBytes: settings.rpcMaxBodyBytes as number | undefined,
       taskRequestParameters: parameters as RpcServerOptions['taskRequestParameters'],
       dashboard: Boolean(settings.dashboard),

@@ -2,6 +2,7 @@
  * Parsing and checking of command-line values: each parser throws commander's
  * InvalidArgumentError, which commander prints as one line naming the flag.
  */
+import { redactSecrets } from '../infra/secrets.js';
 import { InvalidArgumentError } from 'commander';
 import type { Json, JsonObject } from '../model/json.js';
 import { parseLevel, type LogLevel } from '../infra/logger.js';
@@ -100,7 +101,7 @@ export function keyValues(args: readonly string[]): JsonObject {
 
 /** The first line of an error's message: the CLI prints errors on one line. */
 export function oneLine(err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = redactSecrets(err instanceof Error ? err.message : String(err));
   return (
     message
       .split('\n')

@@ -2,6 +2,7 @@
  * A small levelled logger: one line per event on stderr, as text or as JSON lines.
  * Children are named with dots (`pulsar.taskqueue.monitor`, `job.addition`).
  */
+import { redactSecrets } from './secrets.js';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
 
@@ -52,6 +53,8 @@ export class Logger {
 
   log(level: Exclude<LogLevel, 'silent'>, message: string, fields?: Record<string, unknown>): void {
     if (RANK[level] < RANK[logSettings.level]) return;
+    // A backend URL in a message must not show its password (cheap test first: no '@', no URL).
+    if (message.includes('@')) message = redactSecrets(message);
     const time = new Date().toISOString();
     if (logSettings.json) {
       logSettings.write(JSON.stringify({ time, level, logger: this.name, pid: process.pid, message, ...fields }));

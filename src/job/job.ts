@@ -5,19 +5,10 @@ import type { DateTime, Duration } from 'luxon';
 import type { Json, JsonObject } from '../model/json.js';
 import { Logger } from '../infra/logger.js';
 import type { QueueOptions } from '../model/options.js';
+import type { KwargsSchema } from './kwargs-schema.js';
 
 export type JobType = 'regular' | 'periodic';
 export type CanOverlap = boolean | ((kwargs: JsonObject) => boolean);
-
-/** One declared kwarg of a job (`Job.kwargsSchema`). */
-export interface KwargDeclaration {
-  /** How a form reads the value typed in: a number, a string, a boolean, or any JSON. */
-  type: 'number' | 'string' | 'boolean' | 'json';
-  /** The job's default, shown in the form. */
-  default?: Json;
-  /** What the kwarg is for. */
-  doc?: string;
-}
 
 /**
  * A job: a named piece of work, run by a worker for each task queued under its name.
@@ -48,11 +39,12 @@ export abstract class Job {
   /** Higher runs first (beyond pulsar). */
   priority = 0;
   /**
-   * The kwargs the job takes, when it declares them (beyond pulsar): shown by `job_list` as
-   * `kwargs`, and the dashboard builds its queue form from them. Documentation only: kwargs are
-   * not checked against it.
+   * The kwargs the job takes (beyond pulsar): a JSON Schema such as
+   * `{ type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }`, or a Standard
+   * Schema (a zod or valibot object schema); checked when a task is queued and again before it
+   * runs; shown by `job_list`. Null: any kwargs.
    */
-  kwargsSchema: Record<string, KwargDeclaration> | null = null;
+  kwargsSchema: KwargsSchema | null = null;
 
   private _logger?: Logger;
 

@@ -1,10 +1,14 @@
 /**
  * JobRegistry: the jobs an application knows, by name, and the loading of `taskPaths`.
  */
+import { checkJobBounds } from './job-bounds.js';
+import { checkKwargsSchema } from './kwargs-schema.js';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ImproperlyConfigured } from '../model/errors.js';
+import { describeLoadError } from './load-errors.js';
+import { ensureLoaderFor } from './ts-loader.js';
 import { isAbstractJobClass, isJobClass, type Job, type JobClass, type JobType, type PeriodicJob } from './job.js';
 
 const MODULE_EXTENSIONS = ['.ts', '.js', '.mjs', '.cjs', '.mts', '.cts'];
@@ -21,6 +25,8 @@ export class JobRegistry {
     const job = new cls();
     if (typeof job.run !== 'function') throw new ImproperlyConfigured(`Job ${cls.name} has no run() method`);
     if (!job.name || typeof job.name !== 'string') throw new ImproperlyConfigured(`Job ${cls.name} has no name`);
+    if (job.kwargsSchema !== null && job.kwargsSchema !== undefined) checkKwargsSchema(job.name, job.kwargsSchema);
+    checkJobBounds(job);
     const existing = this.classes.get(job.name);
     if (existing === cls) return this.jobs.get(job.name) ?? null;
     if (existing) {
@@ -95,10 +101,10 @@ export class JobRegistry {
   async loadModule(file: string, entry = file): Promise<void> {
     let mod: Record<string, unknown>;
     try {
+      await ensureLoaderFor(file);
       mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
     } catch (err) {
-      const cause = err instanceof Error ? err.message : String(err);
-      throw new ImproperlyConfigured(`Cannot load task path "${entry}" (${file}): ${cause}`, { cause: err });
+      throw new ImproperlyConfigured(`Cannot load task path "${entry}" (${file}): ${describeLoadError(err, file)}`, { cause: err });
     }
     const seen = new Set<unknown>();
     for (const value of Object.values(mod)) {

@@ -1,6 +1,7 @@
 /**
  * Error classes with a stable `name`, so callers (and JSON-RPC clients) can tell them apart.
  */
+import { secondsText } from '../infra/text.js';
 
 /** Base class of every error this library throws on purpose. */
 export class PulsarTasksError extends Error {
@@ -23,7 +24,7 @@ export class TaskTimeoutError extends PulsarTasksError {
     readonly taskId: string,
     readonly timeoutSeconds: number,
   ) {
-    super(`Task ${taskId} was not ready after ${timeoutSeconds} seconds`);
+    super(`Task ${taskId} was not ready after ${secondsText(timeoutSeconds)}`);
   }
 }
 

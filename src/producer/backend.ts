@@ -2,6 +2,7 @@
  * TaskBackend: the behaviour every backend shares (SPEC §5), over a TaskStore that each URL scheme
  * implements. Producer side here; the worker side (pulling, running) is in worker-runtime.ts.
  */
+import { describeKwargsSchema } from '../job/kwargs-schema.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { BackendUnavailable, InvalidTaskArguments } from '../model/errors.js';
@@ -9,9 +10,11 @@ import { generateTaskIds } from '../model/ids.js';
 import type { Job } from '../job/job.js';
 import type { Json, JsonObject } from '../model/json.js';
 import { getLogger } from '../infra/logger.js';
-import type { QueueOptions } from '../model/options.js';
+import { seconds, type QueueOptions } from '../model/options.js';
+import { MAX_TIMEOUT_SECONDS, taskLimits, type TaskLimits } from '../model/limits.js';
 import type { JobRegistry } from '../job/registry.js';
-import { SchedulerEntry } from '../job/scheduler.js';
+import type { SchedulerEntry } from '../job/scheduler.js';
+import { PeriodicSchedule } from './periodic-schedule.js';
 import type { TaskStatus } from '../model/states.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
@@ -24,6 +27,7 @@ import {
 } from '../store/contract.js';
 import { Task } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
+import { TaskDecoder } from './task-decoder.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
 
 export type { QueueItem };
@@ -51,6 +55,8 @@ export interface BackendOptions {
   maxRedeliveries?: number;
   /** Seconds an idempotency key is remembered (default one day). */
   idempotencyWindow?: number;
+  /** Size bounds of kwargs, meta and results per task (model/limits.ts defaults). */
+  limits?: Partial<TaskLimits>;
 }
 
 /** Filter of `getTasks`. */
@@ -90,20 +96,17 @@ export class TaskBackend {
   readonly leaseTimeout: number;
   readonly maxRedeliveries: number;
   readonly idempotencyWindowMs: number;
-  /** Scheduler entries of periodic jobs, by name (empty unless scheduling). */
-  readonly entries = new Map<string, SchedulerEntry>();
-  /** When `tick()` next has work; null when not scheduling. */
-  nextRun: DateTime | null = null;
+  /** Size bounds per task: checked when queueing (kwargs, meta) and when a run ends (result). */
+  readonly limits: TaskLimits;
+  /** Periodic jobs: their entries, the tick, `nextScheduled`. */
+  readonly schedule: PeriodicSchedule;
   /** The running worker side, once `start()` was called. */
   runtime: WorkerRuntime | null = null;
 
   private readonly emitter = new EventEmitter();
   private readonly waiters = new TaskWaiters();
+  private readonly decoder: TaskDecoder;
   private unsubscribe: Promise<() => Promise<void>> | null = null;
-  private storedLastRuns: Record<string, number> = {};
-  /** The store's clock minus this process's, as of the last tick. */
-  private clockOffsetMs = 0;
-  private clockAligned = false;
   private closed = false;
   protected readonly log;
 
@@ -120,14 +123,22 @@ export class TaskBackend {
     this.pollTimeout = options.pollTimeout ?? 2;
     this.leaseTimeout = options.leaseTimeout ?? 30;
     this.maxRedeliveries = options.maxRedeliveries ?? 1;
+    this.limits = taskLimits(options.limits);
     this.idempotencyWindowMs = Math.round(1000 * (options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW_MS / 1000));
     this.emitter.setMaxListeners(0);
     this.log = getLogger(`pulsar.${this.name}.backend`);
-    if (this.schedulePeriodic) {
-      const now = DateTime.now();
-      for (const job of this.registry.periodic()) this.entries.set(job.name, SchedulerEntry.forJob(job, now));
-      this.nextRun = now;
-    }
+    this.decoder = new TaskDecoder(this.log);
+    this.schedule = new PeriodicSchedule(store, this.registry, this.log, this.schedulePeriodic);
+  }
+
+  /** Scheduler entries of periodic jobs, by name (empty unless scheduling). */
+  get entries(): ReadonlyMap<string, SchedulerEntry> {
+    return this.schedule.entries;
+  }
+
+  /** When `tick()` next has work (this process's clock); null when not scheduling. */
+  get nextRun(): DateTime | null {
+    return this.schedule.nextRun;
   }
 
   /** Tasks processed by this process's worker side. */
@@ -170,14 +181,14 @@ export class TaskBackend {
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
     const now = DateTime.now();
-    const tasks = items.map((item) => buildTask(this.registry, item, now));
+    const tasks = items.map((item) => buildTask(this.registry, item, now, this.limits));
     if (!tasks.length) return [];
     const keys = items.map((item) => idempotencyKeyOf(item));
     const ids = await this.store.queue(
       tasks.map((t) => t.toWire()),
       keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined,
     );
-    for (const task of tasks) this.entries.get(task.name)?.next(now);
+    for (const task of tasks) this.schedule.counted(task.name, now);
     return ids;
   }
 
@@ -219,7 +230,7 @@ export class TaskBackend {
     if (request.status !== undefined) f.status = Array.isArray(request.status) ? request.status : [request.status];
     if (request.fromTask) f.from_task = request.fromTask;
     const page = await this.store.list(f, { limit, cursor: request.cursor ?? null });
-    return { tasks: page.tasks.map((w) => Task.fromWire(w)), cursor: page.cursor };
+    return { tasks: this.decoder.decodeAll(page.tasks), cursor: page.cursor };
   }
 
   /** Tasks queued and not yet started. */
@@ -242,6 +253,7 @@ export class TaskBackend {
    * after `timeout` seconds. Listens before it reads, so no completion is missed.
    */
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
+    if (timeout !== undefined && timeout !== null) seconds(timeout, 'waitForTask timeout', MAX_TIMEOUT_SECONDS);
     try {
       await this.ensureSubscribed();
     } catch (err) {
@@ -287,58 +299,19 @@ export class TaskBackend {
   // ---- scheduling -------------------------------------------------------------------------
 
   /**
-   * Queues each due periodic job once across every scheduler sharing the store (each run is
-   * claimed and queued in one atomic store call), and sets `nextRun` to now plus the smallest
-   * remaining time. Due times follow the store's clock (`now` given: that time instead); `nextRun`
-   * is on this process's clock, made of durations only, so a skewed clock changes nothing.
+   * Queues each due periodic job once across every scheduler sharing the store, and sets
+   * `nextRun` (see PeriodicSchedule.tick).
    */
   async tick(now?: DateTime): Promise<void> {
-    if (!this.schedulePeriodic || this.closed) return;
-    const localMs = Date.now();
-    if (!now) {
-      const storeMs = await this.store.now();
-      const offset = storeMs - localMs;
-      // The entries were made on this process's clock: move them onto the store's once.
-      if (!this.clockAligned) for (const entry of this.entries.values()) entry.lastRunAt = entry.lastRunAt.plus({ milliseconds: offset });
-      this.clockAligned = true;
-      this.clockOffsetMs = offset;
-      now = DateTime.fromMillis(storeMs);
-    }
-    this.storedLastRuns = await this.store.lastRuns();
-    let soonest = Infinity;
-    for (const entry of this.entries.values()) {
-      const stored = this.storedLastRuns[entry.name];
-      if (stored !== undefined && stored > entry.lastRunAt.toMillis()) entry.lastRunAt = DateTime.fromMillis(stored);
-      const [due, remaining] = entry.isDue(now);
-      if (due) {
-        try {
-          const task = buildTask(this.registry, { jobName: entry.name }, now).toWire();
-          if ((await this.store.claimRun(entry.name, stored ?? null, now.toMillis(), task)) !== false) entry.next(now);
-        } catch (err) {
-          this.log.error(`periodic job ${entry.name} could not be queued: ${String(err)}`);
-        }
-        // The entry's clock is the tick's, whoever queued the run.
-        entry.lastRunAt = now;
-      }
-      soonest = Math.min(soonest, due ? entry.isDue(now)[1] : remaining);
-    }
-    this.nextRun = Number.isFinite(soonest) ? DateTime.fromMillis(localMs).plus({ milliseconds: Math.max(0, soonest * 1000) }) : null;
+    if (!this.closed) await this.schedule.tick(now);
   }
 
   /**
    * null when not scheduling; `[name, 0]` for the first due entry, else `[name, seconds]` for the
    * soonest; `[jobNames, null]` when no entry matches.
    */
-  nextScheduled(jobNames?: string[] | null, now: DateTime = DateTime.now().plus({ milliseconds: this.clockOffsetMs })): [string, number] | [string[] | null, null] | null {
-    if (!this.schedulePeriodic) return null;
-    let best: [string, number] | null = null;
-    for (const entry of this.entries.values()) {
-      if (jobNames && jobNames.length && !jobNames.includes(entry.name)) continue;
-      const [due, remaining] = entry.isDue(now);
-      if (due) return [entry.name, 0];
-      if (!best || remaining < best[1]) best = [entry.name, remaining];
-    }
-    return best ?? [jobNames ?? null, null];
+  nextScheduled(jobNames?: string[] | null, now?: DateTime): [string, number] | [string[] | null, null] | null {
+    return this.schedule.nextScheduled(jobNames, now);
   }
 
   /** `[name, {doc, doc_syntax, type, can_overlap, next_run?, run_every?, runs_count?}]` per job. */
@@ -352,15 +325,8 @@ export class TaskBackend {
         type: job.type,
         can_overlap: typeof job.canOverlap === 'function' ? 'maybe' : job.canOverlap,
       };
-      if (job.kwargsSchema) info.kwargs = structuredClone(job.kwargsSchema) as unknown as Json;
-      const entry = this.entries.get(name);
-      if (entry) {
-        info.next_run = entry.nextRunAt().toMillis() / 1000;
-        if (entry.runEvery) info.run_every = entry.runEvery.as('seconds');
-        if (entry.cron) info.cron = entry.cron;
-        info.runs_count = entry.totalRunCount;
-      }
-      return [name, info];
+      if (job.kwargsSchema) info.kwargs = describeKwargsSchema(job.kwargsSchema);
+      return [name, { ...info, ...this.schedule.entryInfo(name) }];
     });
   }
 

@@ -2,6 +2,7 @@
  * A QueueApi answered directly by a TaskBackend: what a TaskQueue's monitor does with each
  * message of its protocol, and what tests use when no arbiter runs.
  */
+import { redactUrl } from '../infra/secrets.js';
 import type { QueueApi } from '../app/app.js';
 import type { TaskBackend } from './backend.js';
 import type { JsonObject } from '../model/json.js';
@@ -32,7 +33,7 @@ export function backendQueueApi(backend: TaskBackend, info?: () => Promise<JsonO
 export function backendInfo(backend: TaskBackend): JsonObject {
   return {
     name: backend.name,
-    url: backend.url,
+    url: redactUrl(backend.url),
     jobs: backend.registry.names(),
     schedule_periodic: backend.schedulePeriodic,
     concurrent_tasks: backend.backlog,

@@ -2,6 +2,7 @@
  * RpcClient: a fetch-based client of RpcServer (and of pulsar's JSON-RPC task API) with typed
  * helpers. JSON-RPC errors are thrown as RpcError; an unreachable server as RpcConnectionError.
  */
+import { secondsText } from '../infra/text.js';
 import type { JobListEntry } from '../producer/backend.js';
 import { PulsarTasksError } from '../model/errors.js';
 import type { Json, JsonObject } from '../model/json.js';
@@ -201,7 +202,7 @@ export class RpcClient {
       } catch (err) {
         if (!(err instanceof RpcError && err.type === 'TaskTimeoutError')) throw err;
         if (Date.now() >= deadline) {
-          throw new RpcError(err.code, `Task ${id} was not ready after ${timeout} seconds`, { type: 'TaskTimeoutError', task_id: id, timeout: timeout ?? null });
+          throw new RpcError(err.code, `Task ${id} was not ready after ${secondsText(timeout ?? 0)}`, { type: 'TaskTimeoutError', task_id: id, timeout: timeout ?? null });
         }
       }
     }

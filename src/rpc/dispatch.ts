@@ -3,7 +3,7 @@
  * mapping of thrown errors to JSON-RPC error codes.
  */
 import type { Json } from '../model/json.js';
-import type { Logger } from '../infra/logger.js';
+import type { RequestErrorLog } from './error-log.js';
 import { rpcMethod, type CallContext } from './methods.js';
 import { checkRequest, errorResponse, resultResponse, RpcError, RPC_CODES, type RpcResponse } from './protocol.js';
 
@@ -14,7 +14,7 @@ export const MAX_BATCH = 1000;
 export type DispatchResult = RpcResponse | RpcResponse[] | null;
 
 /** Answers a request body. Never throws: every failure is a JSON-RPC error. */
-export async function dispatchBody(body: string, call: CallContext, log: Logger): Promise<DispatchResult> {
+export async function dispatchBody(body: string, call: CallContext, log: RequestErrorLog): Promise<DispatchResult> {
   let payload: unknown;
   try {
     payload = JSON.parse(body);
@@ -32,8 +32,8 @@ export async function dispatchBody(body: string, call: CallContext, log: Logger)
   return responses.length ? responses : null;
 }
 
-/** Answers one request; null for a notification. */
-async function answer(value: unknown, call: CallContext, log: Logger): Promise<RpcResponse | null> {
+/** Answers one request; null for a notification. Never throws: a batch is answered per item. */
+async function answer(value: unknown, call: CallContext, log: RequestErrorLog): Promise<RpcResponse | null> {
   const checked = checkRequest(value);
   if (!checked.ok) {
     call.observe?.('(invalid)', checked.error.code);
@@ -45,27 +45,32 @@ async function answer(value: unknown, call: CallContext, log: Logger): Promise<R
   const method = rpcMethod(request.method);
   if (!method) {
     call.observe?.(request.method, RPC_CODES.METHOD_NOT_FOUND);
-    return notification ? null : errorResponse(id, { code: RPC_CODES.METHOD_NOT_FOUND, message: `Method not found: ${request.method}` });
+    return notification ? null : errorResponse(id, { code: RPC_CODES.METHOD_NOT_FOUND, message: `Method not found: ${request.method.slice(0, 100)}` });
   }
   try {
     const result: Json = (await method(request.params, call)) ?? null;
     call.observe?.(request.method, 0);
     return notification ? null : resultResponse(id, result);
   } catch (err) {
-    const error = toRpcError(err);
-    call.observe?.(request.method, error.code);
-    if (error.code === RPC_CODES.INTERNAL_ERROR && !isExpected(err)) {
-      log.error(`${request.method} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    } else {
-      log.debug(`${request.method}: ${error.message}`);
+    let error: RpcError;
+    try {
+      error = toRpcError(err);
+    } catch {
+      error = new RpcError(RPC_CODES.INTERNAL_ERROR, 'Internal error');
     }
+    call.observe?.(request.method, error.code);
+    if (error.code === RPC_CODES.INTERNAL_ERROR && !isExpected(err)) log.serverError(request.method, err);
+    else log.clientError(request.method, { name: error.type ?? error.name, message: error.message });
     return notification ? null : errorResponse(id, error.toJSON());
   }
 }
 
-/** Errors that are answers, not faults of the server: not worth an error log line. */
+/**
+ * Errors that are answers, not faults of the server: not worth an error log line. A backend
+ * outage is one: its store logs it once when it starts and once when it ends.
+ */
 function isExpected(err: unknown): boolean {
-  return err instanceof Error && ['TaskNotAvailable', 'TaskTimeoutError', 'TaskNotFound', 'TaskNotRetryable', 'InvalidOperation'].includes(err.name);
+  return err instanceof Error && ['TaskNotAvailable', 'TaskTimeoutError', 'BackendUnavailable', 'TaskNotFound', 'TaskNotRetryable', 'InvalidOperation'].includes(err.name);
 }
 
 /**

@@ -29,7 +29,15 @@ export interface CallContext {
   requestMeta(): JsonObject;
   /** Told of every call answered: its method and error code (0: success). */
   observe?(method: string, code: number): void;
+  /**
+   * Takes one of the server's slots for requests that wait (`wait_for_task`); throws an RpcError
+   * when all are taken. Returns the function that gives it back.
+   */
+  waitSlot(): () => void;
 }
+
+/** The longest `wait_for_task` in seconds, and the wait when none is given. */
+export const MAX_WAIT_SECONDS = 300;
 
 /** A method: params in, a JSON result out; throws RpcError or a library error. */
 export type RpcMethod = (params: RpcParams | undefined, call: CallContext) => Promise<Json>;
@@ -86,9 +94,19 @@ define('get_tasks', ['ids', 'name', 'status', 'from_task', 'limit', 'cursor'], a
   return { tasks: page.tasks.map(toWireJson), cursor: page.cursor };
 });
 
+// Bounded: an HTTP request is no place to wait for hours; clients wait longer by calling again.
 define('wait_for_task', ['id', 'timeout'], async (p, call) => {
   const id = requiredString('wait_for_task', p, 'id');
-  return wireOrNull(await call.queue().waitForTask(id, optionalSeconds('wait_for_task', p, 'timeout')));
+  const timeout = optionalSeconds('wait_for_task', p, 'timeout') ?? MAX_WAIT_SECONDS;
+  if (timeout > MAX_WAIT_SECONDS) {
+    throw invalidParams(`wait_for_task: "timeout" must be at most ${MAX_WAIT_SECONDS} seconds, got ${timeout} (call again to wait longer)`);
+  }
+  const release = call.waitSlot();
+  try {
+    return wireOrNull(await call.queue().waitForTask(id, timeout));
+  } finally {
+    release();
+  }
 });
 
 define('num_tasks', [], async (_p, call) => call.queue().numTasks());

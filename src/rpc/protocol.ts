@@ -13,6 +13,8 @@ export const RPC_CODES = {
   INTERNAL_ERROR: -32603,
   /** Implementation-defined (-32000..-32099): missing or wrong bearer token (HTTP 401). */
   UNAUTHORIZED: -32001,
+  /** Implementation-defined: a bounded resource (waiting requests) is full; try again later. */
+  SERVER_BUSY: -32002,
 } as const;
 
 /** Request ids: JSON-RPC allows strings, numbers and null. */

@@ -11,6 +11,8 @@ import { isJsonObject, type Json, type JsonObject } from '../model/json.js';
 import { getLogger, type Logger } from '../infra/logger.js';
 import { clientUrl, isLoopback, parseBind, type BindAddress } from './bind.js';
 import { dispatchBody } from './dispatch.js';
+import { RequestErrorLog } from './error-log.js';
+import { allowedCorsOrigin, checkContentType, checkHost, checkOrigin, corsHeaders, parseHostName, parseOrigin, preflightHeaders, type GuardSettings } from './guards.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';
 import { rpcMethod, rpcMethodNames, type CallContext } from './methods.js';
 import type { HttpRoute } from './http-route.js';
@@ -18,6 +20,7 @@ import { metricsHub } from '../metrics/hub.js';
 import { metricsRoute } from '../metrics/route.js';
 import { dashboardRoute } from '../dashboard/route.js';
 import { errorResponse, RPC_CODES } from './protocol.js';
+import { WaitSlots } from './wait-slots.js';
 
 /** The environment variable a token is read from when the options give none. */
 export const RPC_TOKEN_ENV = 'PULSAR_TASKS_RPC_TOKEN';
@@ -34,6 +37,18 @@ export interface RpcServerOptions {
   token?: string;
   /** Allows a non-loopback bind without a token. */
   insecure?: boolean;
+  /**
+   * Origins (`https://app.example.com`) whose browser pages may call the server (CORS). Any other
+   * `Origin` is refused, except the server's own.
+   */
+  cors?: string[];
+  /**
+   * Host names (the `Host` header) served besides loopback names and the bind host; ignored when a
+   * token is required. Guards against DNS rebinding; `*` turns the guard off.
+   */
+  allowedHosts?: string[];
+  /** Requests that may wait at once (`wait_for_task`, default 1000); more are refused. */
+  maxWaiters?: number;
   /** Largest request body in bytes (default 1 MiB). */
   maxBodyBytes?: number;
   /** Meta data added to every task queued by a request (such as the caller); must be plain JSON. */
@@ -47,6 +62,7 @@ export interface RpcServerOptions {
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
+const DEFAULT_MAX_WAITERS = 1000;
 /** Milliseconds requests in flight get to finish when the server stops. */
 const STOP_GRACE_MS = 2000;
 
@@ -59,11 +75,15 @@ export class RpcServer implements ServiceApp {
   readonly bind: BindAddress;
   readonly insecure: boolean;
   readonly maxBodyBytes: number;
+  readonly maxWaiters: number;
+  private readonly waitSlots: WaitSlots;
   private readonly token: string | undefined;
+  private readonly guards: GuardSettings;
   private readonly taskRequestParameters: RpcServerOptions['taskRequestParameters'];
   private server: http.Server | null = null;
   private context: AppContext | null = null;
   private log: Logger;
+  private errorLog: RequestErrorLog;
   private readonly inFlight = new Set<Promise<void>>();
   private requests = 0;
   private readonly routes: HttpRoute[];
@@ -78,9 +98,21 @@ export class RpcServer implements ServiceApp {
     if (!Number.isInteger(this.maxBodyBytes) || this.maxBodyBytes < 1) {
       throw new ImproperlyConfigured(`RpcServer "${this.name}": maxBodyBytes must be a positive integer, got ${String(options.maxBodyBytes)}`);
     }
+    this.maxWaiters = options.maxWaiters ?? DEFAULT_MAX_WAITERS;
+    if (!Number.isInteger(this.maxWaiters) || this.maxWaiters < 1) {
+      throw new ImproperlyConfigured(`RpcServer "${this.name}": maxWaiters must be a positive integer, got ${String(options.maxWaiters)}`);
+    }
+    this.waitSlots = new WaitSlots(this.maxWaiters);
     this.taskRequestParameters = options.taskRequestParameters;
     this.routes = [...(options.metrics === false ? [] : [metricsRoute()]), ...(options.dashboard ? [dashboardRoute()] : []), ...(options.routes ?? [])];
+    this.guards = {
+      corsOrigins: new Set((options.cors ?? []).map(parseOrigin)),
+      allowedHosts: new Set((options.allowedHosts ?? []).map(parseHostName)),
+      bindHost: this.bind.host,
+      tokenRequired: this.token !== undefined,
+    };
     this.log = getLogger(`pulsar.${this.name}`);
+    this.errorLog = new RequestErrorLog(this.log);
   }
 
   /** True when clients must send a bearer token. */
@@ -123,10 +155,11 @@ export class RpcServer implements ServiceApp {
     context.queue(this.taskqueue); // throws ImproperlyConfigured naming the queue when there is none
     this.context = context;
     this.log = context.logger;
+    this.errorLog = new RequestErrorLog(this.log);
     const server = http.createServer((req, res) =>
       this.track(
         this.handle(req, res).catch((err: unknown) => {
-          this.log.error(`request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+          this.errorLog.serverError('request', err);
           sendJson(res, 500, errorResponse(null, { code: RPC_CODES.INTERNAL_ERROR, message: 'Internal error' }));
         }),
       ),
@@ -175,8 +208,11 @@ export class RpcServer implements ServiceApp {
       taskqueue: this.taskqueue,
       listening: this.server !== null,
       token_required: this.requiresToken,
+      cors_origins: [...this.guards.corsOrigins],
       max_body_bytes: this.maxBodyBytes,
       requests: this.requests,
+      waiting: this.waitSlots.waiting,
+      max_waiters: this.maxWaiters,
     };
   }
 
@@ -197,38 +233,56 @@ export class RpcServer implements ServiceApp {
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.requests++;
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const origin = allowedCorsOrigin(req, this.guards);
+    const cors = origin ? corsHeaders(origin) : {};
+    if (req.method === 'OPTIONS') {
+      if (!origin) return this.refuse(req, res, 403, RPC_CODES.INVALID_REQUEST, 'Forbidden: CORS is allowed only for the origins listed with --rpc-cors');
+      await discardBody(req, this.drainCap());
+      return sendJson(res, 204, undefined, preflightHeaders(origin));
+    }
+    const refusal = checkHost(req, this.guards) ?? checkOrigin(req, this.guards);
+    if (refusal) return this.refuse(req, res, refusal.status, RPC_CODES.INVALID_REQUEST, refusal.message, cors);
+    // The dashboard's files hold no data: served without the token (after the Host/Origin checks).
     const route = this.routes.find((r) => r.matches(path));
     if (route?.public) return this.serveRoute(req, res, route, path);
     if (this.token && !hasBearerToken(req, this.token)) {
       return this.refuse(req, res, 401, RPC_CODES.UNAUTHORIZED, 'Unauthorized: send Authorization: Bearer <token>', {
+        ...cors,
         'WWW-Authenticate': 'Bearer realm="pulsar-tasks"',
       });
     }
     if (route) return this.serveRoute(req, res, route, path);
-    if (path !== '/') return this.refuse(req, res, 404, RPC_CODES.INVALID_REQUEST, `Not found: POST JSON-RPC requests to /`);
+    if (path !== '/') return this.refuse(req, res, 404, RPC_CODES.INVALID_REQUEST, `Not found: POST JSON-RPC requests to /`, cors);
     if (req.method === 'GET' || req.method === 'HEAD') {
       await discardBody(req, this.drainCap());
-      return sendJson(res, 200, {
-        service: 'pulsar-tasks JSON-RPC 2.0',
-        usage: `POST {"jsonrpc":"2.0","id":1,"method":"ping"} to ${this.url}/`,
-        taskqueue: this.taskqueue,
-        methods: rpcMethodNames(),
-      });
+      return sendJson(
+        res,
+        200,
+        {
+          service: 'pulsar-tasks JSON-RPC 2.0',
+          usage: `POST {"jsonrpc":"2.0","id":1,"method":"ping"} with Content-Type: application/json to ${this.url}/`,
+          taskqueue: this.taskqueue,
+          methods: rpcMethodNames(),
+        },
+        cors,
+      );
     }
     if (req.method !== 'POST') {
-      return this.refuse(req, res, 405, RPC_CODES.INVALID_REQUEST, `Method ${String(req.method)} not allowed: use POST`, { Allow: 'GET, POST' });
+      return this.refuse(req, res, 405, RPC_CODES.INVALID_REQUEST, `Method ${String(req.method)} not allowed: use POST`, { ...cors, Allow: 'GET, POST' });
     }
+    const badType = checkContentType(req);
+    if (badType) return this.refuse(req, res, badType.status, RPC_CODES.INVALID_REQUEST, badType.message, cors);
     const read = await readBody(req, this.maxBodyBytes, this.drainCap());
     if (read.kind === 'aborted') return;
     if (read.kind === 'too-large') {
       const error = { code: RPC_CODES.INVALID_REQUEST, message: `Invalid Request: the body exceeds ${this.maxBodyBytes} bytes` };
-      sendJson(res, 413, errorResponse(null, error), { Connection: 'close' });
+      sendJson(res, 413, errorResponse(null, error), { ...cors, Connection: 'close' });
       // Undrained bytes are still coming: stop them once the answer is out.
       if (!read.drained) res.once('finish', () => req.socket.destroy());
       return;
     }
-    const result = await dispatchBody(read.text, this.callContext(req), this.log);
-    sendJson(res, result === null ? 204 : 200, result ?? undefined);
+    const result = await dispatchBody(read.text, this.callContext(req), this.errorLog);
+    sendJson(res, result === null ? 204 : 200, result ?? undefined, cors);
   }
 
   private async serveRoute(req: http.IncomingMessage, res: http.ServerResponse, route: HttpRoute, path: string): Promise<void> {
@@ -257,6 +311,7 @@ export class RpcServer implements ServiceApp {
         meta = value;
         return meta;
       },
+      waitSlot: () => this.waitSlots.take(),
     };
   }
 }

@@ -1,6 +1,7 @@
 /**
  * Backend URLs, the registry of store schemes (`taskBackends`), and settings helpers.
  */
+import { redactUrl } from '../infra/secrets.js';
 import { ImproperlyConfigured } from '../model/errors.js';
 import type { TaskStore } from './contract.js';
 
@@ -34,17 +35,17 @@ export function parseBackendUrl(raw: string): BackendUrl {
   try {
     url = new URL(raw);
   } catch {
-    throw new ImproperlyConfigured(`Invalid task backend URL "${raw}": expected scheme://..., such as local:// or redis://127.0.0.1:6379/0`);
+    throw new ImproperlyConfigured(`Invalid task backend URL "${redactUrl(raw)}": expected scheme://..., such as local:// or redis://127.0.0.1:6379/0`);
   }
   const scheme = url.protocol.replace(/:$/, '');
   if (scheme !== 'local' && !taskBackends.has(scheme)) {
     const known = ['local', ...taskBackends.keys()].join(', ');
-    throw new ImproperlyConfigured(`Unknown task backend scheme "${scheme}" in "${raw}" (known: ${known})`);
+    throw new ImproperlyConfigured(`Unknown task backend scheme "${scheme}" in "${redactUrl(raw)}" (known: ${known})`);
   }
   const pt = url.searchParams.get('poll_timeout');
   const pollTimeout = pt === null ? 2 : Number(pt);
   if (!Number.isFinite(pollTimeout) || pollTimeout <= 0) {
-    throw new ImproperlyConfigured(`poll_timeout in "${raw}" must be a positive number of seconds`);
+    throw new ImproperlyConfigured(`poll_timeout in "${redactUrl(raw)}" must be a positive number of seconds`);
   }
   return { url, scheme, pollTimeout };
 }
@@ -55,7 +56,7 @@ export function createStore(raw: string, options: StoreOptions): TaskStore {
   const cls = taskBackends.get(scheme);
   if (!cls) {
     throw new ImproperlyConfigured(
-      `${raw}: local:// lives inside its arbiter; reach it with taskQueue.backend, by actor message, or over JSON-RPC`,
+      `${redactUrl(raw)}: local:// lives inside its arbiter; reach it with taskQueue.backend, by actor message, or over JSON-RPC`,
     );
   }
   return new cls(url, options);

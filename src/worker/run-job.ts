@@ -3,6 +3,7 @@
  * status it leaves on the task. A timed-out run is aborted and then waited for: its outcome (and
  * so the release of its non-overlap lock) is written only once the job really settled.
  */
+import { clipText, resultProblem } from '../model/limits.js';
 import type { Job } from '../job/job.js';
 import { toJsonResult } from '../model/json.js';
 import { FAILURE, RETRY, REVOKED, SUCCESS, type TaskStatus } from '../model/states.js';
@@ -26,6 +27,8 @@ export interface JobRun {
 export interface RunJobOptions {
   /** How long a timed-out job may ignore its aborted signal before `onStuck`. */
   stuckGraceMs: number;
+  /** A larger result (bytes of JSON) ends the task FAILURE, saying so; error messages are clipped to it. */
+  maxResultBytes: number;
   onStuck(): void;
 }
 
@@ -60,11 +63,13 @@ export function runJob(
         task.result = message;
         return REVOKED;
       }
-      task.status = SUCCESS;
-      task.result = toJsonResult(first.value);
+      const result = toJsonResult(first.value);
+      const problem = resultProblem(result, options.maxResultBytes);
+      task.status = problem ? FAILURE : SUCCESS;
+      task.result = problem ?? result;
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      task.result = error.message;
+      task.result = clipText(error.message, options.maxResultBytes);
       if (task.retries < task.maxRetries) {
         task.status = RETRY;
         task.retries += 1;

@@ -4,6 +4,8 @@
  * carries the fencing token of its delivery (store contract v2): a run whose task was delivered
  * elsewhere meanwhile changes nothing, and is told (`task_lost`).
  */
+import { kwargsProblem } from '../job/kwargs-schema.js';
+import { secondsText } from '../infra/text.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { TaskNotAvailable } from '../model/errors.js';
@@ -220,6 +222,16 @@ export class WorkerRuntime extends EventEmitter {
       await this.record(run, (fence) => store.finish(task.toWire(), fence));
       return;
     }
+    // Checked again here: a producer may run other code, or none (a hand-written Redis client).
+    const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, task.kwargs);
+    if (badKwargs) {
+      task.status = FAILURE;
+      task.result = badKwargs;
+      task.timeEnded = DateTime.now();
+      this.log.warn(`${task.info()} not run: ${badKwargs}`);
+      await this.record(run, (fence) => store.finish(task.toWire(), fence));
+      return;
+    }
     task.status = STARTED;
     task.timeStarted = DateTime.now();
     task.worker = this.worker.id;
@@ -239,6 +251,7 @@ export class WorkerRuntime extends EventEmitter {
     const consumerFor = (signal: AbortSignal) => new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run));
     const jobRun = runJob(task, job, consumerFor, lost, {
       stuckGraceMs: this.stuckGrace * 1000,
+      maxResultBytes: this.backend.limits.maxResultBytes,
       onStuck: () => {
         this.log.error(`${task.info()} ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
         this.emit('stuck', task.id);
@@ -252,6 +265,8 @@ export class WorkerRuntime extends EventEmitter {
     }
     if (run.handedBack) return;
     if (status === RETRY) {
+      const delay = task.retryDelay ? ` in ${secondsText(task.retryDelay)}` : '';
+      this.log.warn(`${task.info()} failed (attempt ${task.retries} of ${task.maxRetries + 1}), retrying${delay}: ${String(task.result)}`);
       await this.record(run, (fence) => store.retry(task.toWire(), fence));
       return;
     }

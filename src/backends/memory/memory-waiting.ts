@@ -4,6 +4,7 @@
  * (store clock). Each waiting entry holds the ticket of its latest enqueueing; ending a wait only
  * drops the ticket from the entry, and the queues skip stale tickets when they meet them.
  */
+import { timerDelay } from '../../infra/timers.js';
 import { DelayedTickets, ReadyTickets } from './memory-queues.js';
 import type { Entry, WaitTicket } from './stored-tasks.js';
 
@@ -106,7 +107,7 @@ export class WaitingTasks {
       this.onDue();
       const next = this.delayed.firstAt(this.live);
       if (next !== undefined) this.arm(next);
-    }, Math.max(0, at - this.clock()));
+    }, timerDelay(at - this.clock()));
     this.timer.unref();
   }
 

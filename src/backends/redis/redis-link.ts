@@ -9,6 +9,7 @@
  * An outage is logged once when it starts and once when it ends.
  */
 import { performance } from 'node:perf_hooks';
+import { redactUrl } from '../../infra/secrets.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
 import { reportHealth } from '../../infra/health-events.js';
@@ -35,7 +36,7 @@ export function parseRedisUrl(raw: string | URL): RedisUrlSettings {
   try {
     url = new URL(String(raw));
   } catch {
-    throw new ImproperlyConfigured(`Invalid Redis URL "${String(raw)}": expected redis://host:port/db`);
+    throw new ImproperlyConfigured(`Invalid Redis URL "${redactUrl(String(raw))}": expected redis://host:port/db`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new ImproperlyConfigured(`Not a Redis URL: "${url.protocol}//" (expected redis:// or rediss://)`);
@@ -124,7 +125,7 @@ export class RedisLink {
       if (this.down) {
         this.down = false;
         reportHealth('redis_up');
-        this.log.warn(`Redis ${settings.display} is back`);
+        this.log.info(`Redis ${settings.display} is back`);
       }
     });
     this.cmd.on('error', (err: Error) => {

@@ -8,28 +8,47 @@ function Result({ result }) {
   return html`<p class=${result.error ? 'error' : 'ok'} data-testid="action-result">${result.text}${result.id ? html` <a href=${`#/task/${result.id}`}>${result.id}</a>` : null}</p>`;
 }
 
-/** The value typed in a declared kwarg's field, read as its type says; undefined when left empty. */
-function readKwarg(decl, raw) {
-  if (decl.type === 'boolean') return Boolean(raw);
+/** How a form field reads a JSON Schema property: number, string, boolean, or JSON for the rest. */
+function fieldType(property) {
+  const type = Array.isArray(property.type) ? property.type.find((t) => t !== 'null') : property.type;
+  if (type === 'number' || type === 'integer') return 'number';
+  if (type === 'string' || type === 'boolean') return type;
+  return 'json';
+}
+
+/** The value typed in a property's field, read as its type says; undefined when left empty. */
+function readKwarg(type, raw) {
+  if (type === 'boolean') return Boolean(raw);
   if (raw === undefined || raw === '') return undefined;
-  if (decl.type === 'number') {
+  if (type === 'number') {
     const n = Number(raw);
     if (!Number.isFinite(n)) throw new Error(`expected a number, got "${raw}"`);
     return n;
   }
-  if (decl.type === 'json') return JSON.parse(raw);
+  if (type === 'json') return JSON.parse(raw);
   return raw;
 }
 
-/** One input per declared kwarg, prefilled with the job's default. */
-function DeclaredKwargs({ declared, values, onChange }) {
-  return Object.entries(declared).map(([name, decl]) => {
-    const shown = values[name] ?? (decl.default === undefined ? '' : decl.type === 'json' ? JSON.stringify(decl.default) : decl.default);
-    const label = `${name}${decl.doc ? ` (${decl.doc})` : ''}`;
-    if (decl.type === 'boolean') {
+/** The declared properties of a job's kwargs (its JSON Schema), or null when it declares none. */
+function declaredProperties(schema) {
+  return schema && typeof schema === 'object' && schema.properties && typeof schema.properties === 'object' ? schema.properties : null;
+}
+
+function shownDefault(property) {
+  if (property.default === undefined) return '';
+  return fieldType(property) === 'json' ? JSON.stringify(property.default) : property.default;
+}
+
+/** One input per declared property, prefilled with its default and labelled with its description. */
+function DeclaredKwargs({ properties, required, values, onChange }) {
+  return Object.entries(properties).map(([name, property]) => {
+    const type = fieldType(property);
+    const shown = values[name] ?? shownDefault(property);
+    const label = `${name}${required.includes(name) ? ' *' : ''}${property.description ? ` (${property.description})` : ''}`;
+    if (type === 'boolean') {
       return html`<label class="check"><input type="checkbox" name=${`kwarg-${name}`} checked=${Boolean(shown)} onChange=${(e) => onChange(name, e.target.checked)} /> ${label}</label>`;
     }
-    return html`<label>${label} <input name=${`kwarg-${name}`} type=${decl.type === 'number' ? 'number' : 'text'} step="any" value=${shown} onInput=${(e) => onChange(name, e.target.value)} /></label>`;
+    return html`<label>${label} <input name=${`kwarg-${name}`} type=${type === 'number' ? 'number' : 'text'} step="any" value=${shown} onInput=${(e) => onChange(name, e.target.value)} /></label>`;
   });
 }
 
@@ -44,16 +63,16 @@ function QueueForm({ jobs, confirm }) {
   const chosen = job || regular[0] || '';
   const info = (jobs.find(([name]) => name === chosen) || [])[1] || {};
   const doc = info.doc;
-  const declared = info.kwargs;
+  const properties = declaredProperties(info.kwargs);
+  const required = Array.isArray(info.kwargs?.required) ? info.kwargs.required : [];
   const submit = (e) => {
     e.preventDefault();
     let args;
     try {
-      if (declared) {
+      if (properties) {
         args = {};
-        for (const [name, decl] of Object.entries(declared)) {
-          const raw = fields[name] ?? (decl.default === undefined ? undefined : decl.type === 'json' ? JSON.stringify(decl.default) : decl.default);
-          const value = readKwarg(decl, raw);
+        for (const [name, property] of Object.entries(properties)) {
+          const value = readKwarg(fieldType(property), fields[name] ?? shownDefault(property));
           if (value !== undefined) args[name] = value;
         }
       } else {
@@ -79,8 +98,8 @@ function QueueForm({ jobs, confirm }) {
     <form class="form" data-testid="queue-form" onSubmit=${submit}>
       <label>Job <select name="job" value=${chosen} onChange=${(e) => { setJob(e.target.value); setFields({}); }}>${regular.map((j) => html`<option value=${j}>${j}</option>`)}</select></label>
       ${doc ? html`<p class="muted">${doc}</p>` : null}
-      ${declared
-        ? html`<${DeclaredKwargs} declared=${declared} values=${fields} onChange=${(name, value) => setFields({ ...fields, [name]: value })} />`
+      ${properties
+        ? html`<${DeclaredKwargs} properties=${properties} required=${required} values=${fields} onChange=${(name, value) => setFields({ ...fields, [name]: value })} />`
         : html`<label>kwargs (JSON) <textarea name="kwargs" rows="3" value=${kwargs} onInput=${(e) => setKwargs(e.target.value)}></textarea></label>`}
       <label>Priority <input name="priority" type="number" value=${priority} onInput=${(e) => setPriority(e.target.value)} /></label>
       <label>Delay (s) <input name="delay" type="number" min="0" value=${delay} onInput=${(e) => setDelay(e.target.value)} /></label>

@@ -1,0 +1,111 @@
+/**
+ * Redis's cost per task of the redis:// store: `npx tsx bench/redis-cost.ts [tasks] [rounds]`.
+ *
+ * On a private redis-server (spec/support/redis-server.ts): a producer TaskBackend queues `tasks`
+ * no-op `addition` tasks in bulk and counts their `task_done` broadcasts; a second TaskBackend on
+ * its own RedisStore runs them with one inline worker (50 concurrent tasks). Around each round it
+ * reads INFO commandstats (which counts the commands run inside scripts too) and INFO cpu, and
+ * prints per task: every command Redis ran (sent and inside scripts, PUBLISH included), the
+ * scripts called (evalsha), the PUBLISHes and Redis's CPU time (user + sys, µs), then the commands
+ * by name. The first round warms up (script loading, JIT) and is not counted; the median round is
+ * reported, with every round's figures beside it.
+ */
+import { Redis } from 'ioredis';
+import { RedisStore } from '../src/backends/redis/redis.js';
+import { configureLogging } from '../src/infra/logger.js';
+import { JobRegistry } from '../src/job/registry.js';
+import { TaskBackend } from '../src/producer/backend.js';
+import { TestRedisServer } from '../spec/support/redis-server.js';
+
+configureLogging({ level: 'warn' });
+
+const TASKS = Number(process.argv[2] ?? 5000);
+const ROUNDS = Number(process.argv[3] ?? 3);
+const CONCURRENCY = 50;
+
+interface Round {
+  commands: number;
+  scripts: number;
+  publishes: number;
+  cpuUs: number;
+  ms: number;
+  byCommand: Map<string, number>;
+}
+
+async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpuUs: number }> {
+  const [stats, cpu] = await Promise.all([admin.info('commandstats'), admin.info('cpu')]);
+  const calls = new Map<string, number>();
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1] as string, Number(m[2]));
+  const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
+  return { calls, cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6 };
+}
+
+async function main(): Promise<void> {
+  const server = await TestRedisServer.start();
+  const admin = new Redis(server.url(), { maxRetriesPerRequest: 1 });
+  // No background AOF rewrite during the rounds: its fork is not the store's cost.
+  await admin.config('SET', 'auto-aof-rewrite-percentage', '0');
+  const url = `${server.url()}?namespace=cost`;
+  const registry = await JobRegistry.load(['jobs/*']);
+  const open = (): TaskBackend => new TaskBackend(new RedisStore(url, { name: 'cost' }), { name: 'cost', url, registry, concurrentTasks: CONCURRENCY });
+  const producer = open();
+  const worker = open();
+  let done = 0;
+  let target = Infinity;
+  let finished: () => void = () => undefined;
+  producer.on('task_done', () => {
+    done += 1;
+    if (done >= target) finished();
+  });
+  await producer.ensureSubscribed();
+  worker.start({ id: 'cost-w1', concurrency: 'inline', pid: process.pid });
+  const rounds: Round[] = [];
+  try {
+    for (let r = 0; r <= ROUNDS; r++) {
+      done = 0;
+      target = TASKS;
+      const all = new Promise<void>((resolve) => (finished = resolve));
+      const before = await counters(admin);
+      const t0 = performance.now();
+      for (let from = 0; from < TASKS; from += 1000) {
+        const n = Math.min(1000, TASKS - from);
+        await producer.queueTasks(Array.from({ length: n }, (_, i) => ({ jobName: 'addition', kwargs: { a: from + i, b: 1 } })));
+      }
+      await all;
+      const ms = performance.now() - t0;
+      const after = await counters(admin);
+      const byCommand = new Map<string, number>();
+      for (const [cmd, calls] of after.calls) {
+        const d = calls - (before.calls.get(cmd) ?? 0) - (cmd === 'info' ? 2 : 0);
+        if (d > 0) byCommand.set(cmd, d);
+      }
+      const total = [...byCommand.values()].reduce((s, n) => s + n, 0);
+      const round = {
+        commands: total / TASKS,
+        scripts: ((byCommand.get('evalsha') ?? 0) + (byCommand.get('eval') ?? 0)) / TASKS,
+        publishes: (byCommand.get('publish') ?? 0) / TASKS,
+        cpuUs: (after.cpuUs - before.cpuUs) / TASKS,
+        ms,
+        byCommand,
+      };
+      if (r > 0) rounds.push(round);
+      console.log(
+        `${r === 0 ? 'warm-up' : `round ${r}`}: ${round.commands.toFixed(2)} cmds/task, ${round.scripts.toFixed(3)} scripts/task, ` +
+          `${round.publishes.toFixed(2)} PUBLISH/task, ${round.cpuUs.toFixed(1)} µs Redis CPU/task, ${Math.round((TASKS / ms) * 1000)} tasks/s`,
+      );
+      await producer.flush();
+    }
+  } finally {
+    await worker.close(5);
+    await producer.close(1);
+    admin.disconnect();
+    await server.destroy();
+  }
+  const median = [...rounds].sort((a, b) => a.cpuUs - b.cpuUs)[Math.floor(rounds.length / 2)] as Round;
+  console.log(`\n${TASKS} tasks, median round by CPU:`);
+  console.log(`  commands/task ${median.commands.toFixed(2)}  scripts/task ${median.scripts.toFixed(3)}  PUBLISH/task ${median.publishes.toFixed(2)}  Redis CPU µs/task ${median.cpuUs.toFixed(1)}`);
+  const by = [...median.byCommand].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${(n / TASKS).toFixed(2)}`);
+  console.log(`  by command: ${by.join(', ')}`);
+}
+
+await main();
