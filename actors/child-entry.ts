@@ -152,7 +152,7 @@ async function init(config: ChildConfig): Promise<void> {
   runtime.on('settled', (id: string, token: number) => {
     if (timed.delete(`${id}#${token}`)) settledNotes.push({ kind: 'settled', id, token });
   });
-  const beat = () => send({ type: 'heartbeat', running: runtime.running.size, processed: runtime.processed });
+  const beat = () => send({ type: 'heartbeat', running: runtime.running.size, processed: runtime.processed, lost: runtime.lost });
   heartbeat = setInterval(beat, config.heartbeatMs);
   send({ type: 'ready', pid: process.pid, ...(isMainThread ? {} : { threadId }) });
   log.debug('worker ready');

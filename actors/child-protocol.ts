@@ -58,7 +58,7 @@ export type ToChild =
 
 export type FromChild =
   | { type: 'ready'; pid: number; threadId?: number }
-  | { type: 'heartbeat'; running: number; processed: number }
+  | { type: 'heartbeat'; running: number; processed: number; lost: number }
   | { type: 'store_calls'; calls: StoreCall[] }
   | { type: 'subscribe' }
   | { type: 'idle' }

@@ -101,6 +101,8 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
     log.debug(`spawned worker ${id} (${s.concurrency}, pid ${handle.view.pid ?? '?'})`);
   };
 
+  let lostByWorkers = 0;
+
   const info = async (): Promise<JsonObject> => ({
     name: s.name,
     concurrency: s.concurrency,
@@ -112,12 +114,15 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
         thread: w.threadId,
         running: w.running,
         processed: w.processed,
+        lost: w.lost,
         age: Math.round((Date.now() - w.startedAt) / 100) / 10,
         last_heartbeat: lastHeartbeat / 1000,
       }),
     ),
     monitor_consumes: s.workers === 0,
     restarts: budget.used,
+    // Deliveries this queue's workers lost to another (fenced-off writes), since the monitor started.
+    lost: lostByWorkers + (backend.runtime?.lost ?? 0),
     backend: { ...backendInfo(backend), tasks_queued: await backend.numTasks().catch(() => null) },
   });
 
@@ -174,6 +179,8 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
         handle.lastHeartbeat = Date.now();
         handle.view.running = message.running;
         handle.view.processed = message.processed;
+        lostByWorkers += Math.max(0, message.lost - handle.view.lost);
+        handle.view.lost = message.lost;
         break;
       }
       case 'worker_exit':

@@ -80,7 +80,7 @@ export type ArbiterNotice =
 /** What workers and timers tell a monitor. */
 export type MonitorInternal =
   | { type: 'worker_ready'; workerId: string; pid: number; threadId?: number }
-  | { type: 'worker_heartbeat'; workerId: string; running: number; processed: number }
+  | { type: 'worker_heartbeat'; workerId: string; running: number; processed: number; lost: number }
   | { type: 'worker_exit'; workerId: string; reason: ExitReason; detail: string }
   /** An inline worker's job ignores its timeout (it cannot be killed). */
   | { type: 'worker_stuck'; workerId: string; taskId: string }

@@ -58,6 +58,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
     threadId: null,
     running: 0,
     processed: 0,
+    lost: 0,
     startedAt: Date.now(),
   };
   let exitReason: ExitReason | null = null;
@@ -169,7 +170,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
     // The runtime logs it at ERROR (an inline job cannot be killed); the arbiter emits `task_stuck`.
     runtime.on('stuck', (taskId: string) => tell(spec.monitor, { type: 'worker_stuck', workerId: spec.id, taskId }));
     heartbeat = setInterval(() => {
-      tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: runtime.running.size, processed: runtime.processed });
+      tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: runtime.running.size, processed: runtime.processed, lost: runtime.lost });
     }, spec.heartbeatMs);
     heartbeat.unref();
     tell(spec.monitor, { type: 'worker_ready', workerId: spec.id, pid: process.pid });
@@ -187,7 +188,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         tell(spec.monitor, { type: 'worker_ready', workerId: spec.id, pid: message.pid, threadId: message.threadId });
         break;
       case 'heartbeat':
-        tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: message.running, processed: message.processed });
+        tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: message.running, processed: message.processed, lost: message.lost });
         break;
       case 'store_calls':
         if (spec.localStore) bridgeStoreCalls(spec.localStore, message.calls, spec.pollTimeout, sendReplies);

@@ -7,11 +7,13 @@
  * reads INFO commandstats (which counts the commands run inside scripts too) and INFO cpu, and
  * prints per task: every command Redis ran (sent and inside scripts, PUBLISH included), the
  * scripts called (evalsha), the PUBLISHes and Redis's CPU time (user + sys, µs), then the commands
- * by name. The first round warms up (script loading, JIT) and is not counted; the median round is
+ * by name. `SLOWLOG=1` also prints each script's own run time per task (Redis's slow log of every
+ * command). `AOF=no` in the environment turns the append-only file off. The first round warms up (script loading, JIT) and is not counted; the median round is
  * reported, with every round's figures beside it.
  */
 import { Redis } from 'ioredis';
 import { RedisStore } from '../src/backends/redis/redis.js';
+import { scripts } from '../src/backends/redis/redis-scripts.js';
 import { configureLogging } from '../src/infra/logger.js';
 import { JobRegistry } from '../src/job/registry.js';
 import { TaskBackend } from '../src/producer/backend.js';
@@ -28,16 +30,34 @@ interface Round {
   scripts: number;
   publishes: number;
   cpuUs: number;
+  mainUs: number;
   ms: number;
   byCommand: Map<string, number>;
 }
 
-async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpuUs: number }> {
+async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpuUs: number; mainUs: number }> {
   const [stats, cpu] = await Promise.all([admin.info('commandstats'), admin.info('cpu')]);
   const calls = new Map<string, number>();
   for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1] as string, Number(m[2]));
   const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
-  return { calls, cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6 };
+  return {
+    calls,
+    cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6,
+    mainUs: (field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread')) * 1e6,
+  };
+}
+
+/** µs per task of each script (and of other commands), from the slow log of one round. */
+async function slowlogByScript(admin: Redis): Promise<string> {
+  const bySha = new Map<string, string>(Object.values(scripts).map((s) => [s.sha, s.name]));
+  const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
+  const total = new Map<string, number>();
+  for (const [, , us, args] of entries) {
+    const cmd = String(args[0]).toLowerCase();
+    const name = cmd === 'evalsha' ? (bySha.get(String(args[1])) ?? 'evalsha?') : cmd;
+    total.set(name, (total.get(name) ?? 0) + us);
+  }
+  return [...total].sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${(us / TASKS).toFixed(1)}`).join(', ');
 }
 
 async function main(): Promise<void> {
@@ -45,6 +65,8 @@ async function main(): Promise<void> {
   const admin = new Redis(server.url(), { maxRetriesPerRequest: 1 });
   // No background AOF rewrite during the rounds: its fork is not the store's cost.
   await admin.config('SET', 'auto-aof-rewrite-percentage', '0');
+  // AOF=no: without the append-only file, to see what persistence costs.
+  if (process.env.AOF === 'no') await admin.config('SET', 'appendonly', 'no');
   const url = `${server.url()}?namespace=cost`;
   const registry = await JobRegistry.load(['jobs/*']);
   const open = (): TaskBackend => new TaskBackend(new RedisStore(url, { name: 'cost' }), { name: 'cost', url, registry, concurrentTasks: CONCURRENCY });
@@ -60,11 +82,18 @@ async function main(): Promise<void> {
   await producer.ensureSubscribed();
   worker.start({ id: 'cost-w1', concurrency: 'inline', pid: process.pid });
   const rounds: Round[] = [];
+  // SLOWLOG=1: every command's own run time (scripts included) from SLOWLOG, by script, per task.
+  const slowlog = process.env.SLOWLOG === '1';
+  if (slowlog) await admin.config('SET', 'slowlog-max-len', '1000000');
   try {
     for (let r = 0; r <= ROUNDS; r++) {
       done = 0;
       target = TASKS;
       const all = new Promise<void>((resolve) => (finished = resolve));
+      if (slowlog) {
+        await admin.slowlog('RESET');
+        await admin.config('SET', 'slowlog-log-slower-than', '0');
+      }
       const before = await counters(admin);
       const t0 = performance.now();
       for (let from = 0; from < TASKS; from += 1000) {
@@ -74,6 +103,10 @@ async function main(): Promise<void> {
       await all;
       const ms = performance.now() - t0;
       const after = await counters(admin);
+      if (slowlog) {
+        await admin.config('SET', 'slowlog-log-slower-than', '10000');
+        console.log(`  own time per task: ${await slowlogByScript(admin)}`);
+      }
       const byCommand = new Map<string, number>();
       for (const [cmd, calls] of after.calls) {
         const d = calls - (before.calls.get(cmd) ?? 0) - (cmd === 'info' ? 2 : 0);
@@ -85,13 +118,14 @@ async function main(): Promise<void> {
         scripts: ((byCommand.get('evalsha') ?? 0) + (byCommand.get('eval') ?? 0)) / TASKS,
         publishes: (byCommand.get('publish') ?? 0) / TASKS,
         cpuUs: (after.cpuUs - before.cpuUs) / TASKS,
+        mainUs: (after.mainUs - before.mainUs) / TASKS,
         ms,
         byCommand,
       };
       if (r > 0) rounds.push(round);
       console.log(
         `${r === 0 ? 'warm-up' : `round ${r}`}: ${round.commands.toFixed(2)} cmds/task, ${round.scripts.toFixed(3)} scripts/task, ` +
-          `${round.publishes.toFixed(2)} PUBLISH/task, ${round.cpuUs.toFixed(1)} µs Redis CPU/task, ${Math.round((TASKS / ms) * 1000)} tasks/s`,
+          `${round.publishes.toFixed(2)} PUBLISH/task, ${round.cpuUs.toFixed(1)} µs Redis CPU/task (main thread ${round.mainUs.toFixed(1)}), ${Math.round((TASKS / ms) * 1000)} tasks/s`,
       );
       await producer.flush();
     }
@@ -103,7 +137,7 @@ async function main(): Promise<void> {
   }
   const median = [...rounds].sort((a, b) => a.cpuUs - b.cpuUs)[Math.floor(rounds.length / 2)] as Round;
   console.log(`\n${TASKS} tasks, median round by CPU:`);
-  console.log(`  commands/task ${median.commands.toFixed(2)}  scripts/task ${median.scripts.toFixed(3)}  PUBLISH/task ${median.publishes.toFixed(2)}  Redis CPU µs/task ${median.cpuUs.toFixed(1)}`);
+  console.log(`  commands/task ${median.commands.toFixed(2)}  scripts/task ${median.scripts.toFixed(3)}  PUBLISH/task ${median.publishes.toFixed(2)}  Redis CPU µs/task ${median.cpuUs.toFixed(1)} (main thread ${median.mainUs.toFixed(1)})`);
   const by = [...median.byCommand].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${(n / TASKS).toFixed(2)}`);
   console.log(`  by command: ${by.join(', ')}`);
 }

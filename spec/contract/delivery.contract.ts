@@ -154,6 +154,15 @@ export function deliveryContract(ctx: DeliveryContext): void {
       expect(lost, 'a handed-back run is not reported lost').to.deep.equal([]);
     });
 
+    it('runs a retry that comes straight back to the same worker (no delay) again, every attempt', async () => {
+      const p = await ctx.producer();
+      await ctx.worker({ concurrentTasks: 1 });
+      const ids = (await p.queueTasks(Array.from({ length: 5 }, () => ({ jobName: 'flaky', kwargs: { failures: 3 }, options: { maxRetries: 3, retryDelay: 0 } })))) as string[];
+      const tasks = await Promise.all(ids.map((id) => p.waitForTask(id, 60)));
+      expect(tasks.map((t) => t?.status)).to.deep.equal(Array(5).fill(SUCCESS));
+      expect(tasks.map((t) => t?.result)).to.deep.equal(Array(5).fill('ok after 3'));
+    });
+
     it('reports task_lost and saves nothing when a running task was recovered and delivered elsewhere', async () => {
       const p = await ctx.producer();
       const w1 = await ctx.worker({ leaseTimeout: 600 });

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import type { Arbiter } from '../../actors/arbiter.js';
-import { SUCCESS } from '../../src/model/states.js';
+import { FAILURE, SUCCESS } from '../../src/model/states.js';
 import type { TaskQueue } from '../../src/app/taskqueue.js';
 import { eventually, startQueue } from '../support/runtime.js';
 
@@ -26,10 +26,9 @@ describe('delivery through the actor tree', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('a job that SIGKILLs its own worker takes none of the 4 tasks pulled with it down: they end SUCCESS, uncharged', async () => {
+  it('a job that SIGKILLs its own worker once takes none of the 4 tasks pulled with it down: all end SUCCESS, the job charged', async () => {
     let tq: TaskQueue;
-    // maxRedeliveries 0: a single charge would end a task FAILURE ('worker lost').
-    ({ arbiter, tq } = await startQueue({ name: 'selfkill', workers: 1, concurrency: 'process', concurrentTasks: 5, maxRedeliveries: 0 }));
+    ({ arbiter, tq } = await startQueue({ name: 'selfkill', workers: 1, concurrency: 'process', concurrentTasks: 5, maxRedeliveries: 1 }));
     await eventually(async () => ((await arbiter!.info()) as Info).apps.selfkill?.workers[0]?.pid, 'the worker to be ready');
     const marker = path.join(dir, 'selfkill-marker');
     const ids = (await tq.backend.queueTasks([
@@ -39,7 +38,22 @@ describe('delivery through the actor tree', function () {
     const tasks = await Promise.all(ids.slice(1).map((id) => tq.backend.waitForTask(id, 60)));
     expect(existsSync(marker), 'the worker was killed by its job').to.equal(true);
     expect(tasks.map((t) => t?.status)).to.deep.equal(Array(4).fill(SUCCESS));
-    expect(tasks.map((t) => t?.redeliveries)).to.deep.equal([0, 0, 0, 0]);
     expect(tasks.map((t) => t?.retries)).to.deep.equal([0, 0, 0, 0]);
+    // The job that killed its worker had started: its start is recorded before it runs, so it is
+    // charged the redelivery (a poison task must not be handed back uncharged for ever).
+    const poison = await tq.backend.waitForTask(ids[0] as string, 60);
+    expect(poison?.status).to.equal(SUCCESS);
+    expect(poison?.result).to.equal('survived');
+    expect(poison?.redeliveries).to.equal(1);
+  });
+
+  it('a job that kills its worker at once, every time, ends FAILURE (worker lost) instead of crashing workers for ever', async () => {
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({ name: 'poison', workers: 1, concurrency: 'process', maxRedeliveries: 1 }));
+    const id = (await tq.backend.queueTask('selfkill', { marker: path.join(dir, 'never'), always: true })) as string;
+    const task = await tq.backend.waitForTask(id, 60);
+    expect(task?.status).to.equal(FAILURE);
+    expect(String(task?.result)).to.match(/worker lost/);
+    expect(task?.redeliveries).to.equal(1);
   });
 });

@@ -31,6 +31,8 @@ export interface WorkerView {
   threadId: number | null;
   running: number;
   processed: number;
+  /** Tasks this worker lost to another delivery (its writes were fenced off). */
+  lost: number;
   startedAt: number;
 }
 

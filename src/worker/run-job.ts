@@ -42,7 +42,11 @@ export function runJob(
 ): JobRun {
   const aborter = new AbortController();
   const consumer = consumerFor(aborter.signal);
-  const work = Promise.resolve().then(() => job.run(consumer, structuredClone(task.kwargs)));
+  // The job starts after a setImmediate: the store writes of this turn (start above all, batched per
+  // turn and sent from an earlier setImmediate) are on their way before the job can block or kill
+  // its worker. Else a job that crashes its worker at once would never be recorded as started,
+  // be handed back uncharged, and crash the next worker for ever.
+  const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, structuredClone(task.kwargs)));
   const outcome = (async (): Promise<TaskStatus | null> => {
     let timer: NodeJS.Timeout | null = null;
     const timedOut = new Promise<'timeout'>((resolve) => {

@@ -41,6 +41,8 @@ export interface ActiveRun {
   lost: boolean;
   /** Set by `stop` once the task was handed back. */
   handedBack: boolean;
+  /** Set once the job settled: the run only writes its outcome from then on. */
+  jobDone: boolean;
   job: JobRun | null;
   /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
   leaseUntil: number;
@@ -145,6 +147,14 @@ export class WorkerRuntime extends EventEmitter {
     const { task: wire, token } = delivery;
     const leaseUntil = Date.now() + this.leaseMs;
     const current = this.runs.get(wire.id);
+    if (current?.jobDone) {
+      // Its job is over and its outcome on the way (a retry landed and the task came straight
+      // back, or the outcome will be fenced off): the new delivery runs once that run settled.
+      void this.inflight.get(wire.id)?.finally(() => {
+        if (!this.stopping) this.launch(delivery);
+      });
+      return;
+    }
     if (current) {
       // The same task delivered again to the worker that still runs it (its lease was recovered
       // while the job ran): the run adopts the new delivery instead of running the job twice.
@@ -156,7 +166,7 @@ export class WorkerRuntime extends EventEmitter {
       return;
     }
     this.pulled += 1;
-    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, job: null, leaseUntil };
+    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil };
     this.runs.set(wire.id, run);
     const done = this.execute(wire, run)
       .catch((err: unknown) => this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`))
@@ -216,6 +226,7 @@ export class WorkerRuntime extends EventEmitter {
     const task = Task.fromWire(wire);
     const job = this.backend.registry.get(task.name);
     if (!job) {
+      run.jobDone = true;
       task.status = FAILURE;
       task.result = new TaskNotAvailable(task.name).message;
       task.timeEnded = DateTime.now();
@@ -259,6 +270,7 @@ export class WorkerRuntime extends EventEmitter {
     });
     run.job = jobRun;
     const status = await jobRun.outcome;
+    run.jobDone = true;
     if (!(await started.catch(() => false)) || status === null) {
       if (!run.handedBack) this.lose(run, 'its start was refused');
       return;

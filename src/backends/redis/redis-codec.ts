@@ -1,7 +1,8 @@
 /**
  * How the redis:// store lays out an application's data: key names, and a task as a Redis hash.
  *
- * A task is a hash with one field per wire key, each value JSON-encoded on its own. Lua scripts can
+ * A task is a hash with one field per wire key, each value JSON-encoded on its own; a missing field
+ * is null (a new task is stored without its null fields). Lua scripts can
  * then change `status`, `retries` or `result` without decoding the whole task: Redis's Lua cjson
  * re-encodes numbers with 14 significant digits, which would silently round user kwargs and results.
  * Fields starting with `_` belong to the store (queue place, listing score, delivery owner and
@@ -116,10 +117,17 @@ export class RedisKeys {
   }
 }
 
-/** A task as hash field/value pairs, every value JSON. */
-export function encodeTask(task: WireTask): string[] {
+/**
+ * A new task as hash field/value pairs, every value JSON, without the fields `skip` names (the
+ * queue script writes them) nor those that are null: a missing field reads as null (decodeTask),
+ * and half the fields of a new task are.
+ */
+export function encodeNewTask(task: WireTask, skip: ReadonlySet<string>): string[] {
   const out: string[] = [];
-  for (const key of WIRE_KEYS) out.push(key, JSON.stringify(task[key] ?? null));
+  for (const key of WIRE_KEYS) {
+    const value = task[key];
+    if (value !== null && value !== undefined && !skip.has(key)) out.push(key, JSON.stringify(value));
+  }
   return out;
 }
 

@@ -1,6 +1,8 @@
 /**
  * Broadcasts of the redis:// store: each event of an application on its own namespaced pub/sub
- * channel, the task id as message. One subscriber connection per store serves every listener.
+ * channel. A message carries the ids of every task one script run changed, space-separated (one
+ * id alone when it changed one task); each id reaches the listeners as one event. One subscriber
+ * connection per store serves every listener.
  */
 import { TASK_EVENTS, type EventListener, type TaskEvent } from '../../store/contract.js';
 import type { RedisKeys } from './redis-codec.js';
@@ -44,14 +46,17 @@ export class RedisEvents {
   private async startSubscriber(): Promise<void> {
     const sub = this.link.subscriber;
     if (!sub.listenerCount('message')) {
-      sub.on('message', (channel: string, id: string) => {
+      sub.on('message', (channel: string, message: string) => {
         const event = this.events.get(channel);
         if (!event) return;
-        for (const listener of this.listeners) {
-          try {
-            listener(event, id);
-          } catch {
-            // one listener's fault must not keep the event from the others
+        for (const id of message.split(' ')) {
+          if (!id) continue;
+          for (const listener of this.listeners) {
+            try {
+              listener(event, id);
+            } catch {
+              // one listener's fault must not keep the event from the others
+            }
           }
         }
       });

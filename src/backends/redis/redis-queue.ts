@@ -4,7 +4,10 @@
  * periodic claim when the script also claims a run (TaskStore.claimRun).
  */
 import type { WireTask } from '../../model/task.js';
-import { encodeTask, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
+import { encodeNewTask, type RedisKeys } from './redis-codec.js';
+
+/** Fields queue.lua writes itself: time_queued and status always, eta and expiry shifted to its clock. */
+const STORE_WRITTEN = new Set(['time_queued', 'status', 'eta', 'expiry']);
 
 /** A periodic run to claim in the same script. */
 export interface RunClaim {
@@ -30,6 +33,8 @@ export function queueArgs(
     claim ? String(claim.ranAtMs) : '',
   ];
   tasks.forEach((t, i) => {
+    // Broadcasts carry space-separated ids (redis-events.ts).
+    if (typeof t.id !== 'string' || !t.id || /\s/.test(t.id)) throw new TypeError(`A task id must be a non-empty string without spaces, got ${JSON.stringify(t.id)}`);
     const key = idempotencyKeys?.[i] ?? null;
     if (key !== null && (typeof key !== 'string' || !key)) {
       throw new TypeError(`An idempotency key must be a non-empty string or null, got ${JSON.stringify(key)}`);
@@ -43,9 +48,9 @@ export function queueArgs(
       Math.round(t.time_queued * 1000),
       key ?? '',
       t.name,
-      WIRE_KEYS.length,
-      ...encodeTask(t),
     );
+    const fields = encodeNewTask(t, STORE_WRITTEN);
+    args.push(fields.length / 2, ...fields);
   });
   return args;
 }

@@ -1,6 +1,7 @@
 /**
  * The Lua scripts of the redis:// store, read from `lua/*.lua` beside this module, each after the
- * shared helpers of `lua/_lib.lua` (the store's clock, listings, locks, fencing), and run with
+ * shared helpers of `lua/_lib.lua` (the store's clock, listings, locks, fencing, deferred batch
+ * writes), and run with
  * EVALSHA (falling back to EVAL, which also caches the script, after a restart or SCRIPT FLUSH).
  */
 import { createHash } from 'node:crypto';
@@ -33,8 +34,12 @@ export class LuaScript {
 const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 const LIB = read('_lib');
 
+/**
+ * The script body runs as a function so that whatever it returns, the writes and broadcasts it
+ * deferred (lua/_lib.lua) are sent before the reply.
+ */
 function load(name: string): LuaScript {
-  return new LuaScript(name, `${LIB}\n${read(name)}`);
+  return new LuaScript(name, `${LIB}\nlocal function main()\n${read(name)}\nend\nlocal reply = main()\nflush_deferred()\nreturn reply\n`);
 }
 
 /** Every script, loaded once per process. */

@@ -8,6 +8,59 @@ local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 
 local function tkey(id) return P .. 't:' .. id end
 
+-- Index writes and broadcasts deferred to the end of the script run (redis-scripts.ts calls
+-- flush_deferred() after every script): a batch of tasks costs one variadic command per
+-- (command, key), not one per task, and one PUBLISH per event carrying every id of the run,
+-- space-separated (redis-events.ts splits them). No script reads an index it deferred a write to.
+-- A command is sent early at 1000 arguments (Lua's unpack limit is about 8000).
+local deferred, deferred_order, published, published_order = {}, {}, {}, {}
+local function defer(cmd, key, a, b)
+  local k = cmd .. ' ' .. key
+  local d = deferred[k]
+  if not d then
+    d = { cmd, key }
+    deferred[k] = d
+    deferred_order[#deferred_order + 1] = k
+  end
+  d[#d + 1] = a
+  if b ~= nil then d[#d + 1] = b end
+  if #d >= 1002 then
+    redis.call(unpack(d))
+    deferred[k] = nil
+  end
+end
+
+-- Broadcasts `event` for task `id` (deferred: one message per event and run).
+local function publish(event, id)
+  local ids = published[event]
+  if not ids then
+    ids = {}
+    published[event] = ids
+    published_order[#published_order + 1] = event
+  end
+  ids[#ids + 1] = id
+  if #ids >= 1000 then
+    redis.call('PUBLISH', P .. event, table.concat(ids, ' '))
+    published[event] = nil
+  end
+end
+
+-- Sends the deferred writes, then the broadcasts.
+local function flush_deferred()
+  for _, k in ipairs(deferred_order) do
+    local d = deferred[k]
+    if d then redis.call(unpack(d)) end
+    deferred[k] = nil
+  end
+  deferred_order = {}
+  for _, event in ipairs(published_order) do
+    local ids = published[event]
+    if ids then redis.call('PUBLISH', P .. event, table.concat(ids, ' ')) end
+    published[event] = nil
+  end
+  published_order = {}
+end
+
 -- The store's clock (Redis TIME), epoch ms. Every time a script compares or stamps comes from here.
 local function now_ms()
   local t = redis.call('TIME')
@@ -36,8 +89,8 @@ end
 -- Moves a task between the per-status listings (zsets scored by time queued).
 local function move(id, from, to, tq)
   if from == to then return end
-  if from then redis.call('ZREM', P .. 's:' .. from, id) end
-  if to then redis.call('ZADD', P .. 's:' .. to, tq, id) end
+  if from then defer('ZREM', P .. 's:' .. from, id) end
+  if to then defer('ZADD', P .. 's:' .. to, tq, id) end
 end
 
 -- Releases a non-overlap lock held by this task (lock_id as stored: JSON string or null).
@@ -46,19 +99,20 @@ local function release_lock(id, lock_json)
   if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
 end
 
--- The task leaves the in-flight set and its worker's owned set; its fencing token stays.
+-- The task leaves the in-flight set and its worker's owned set; its fencing token stays. An empty
+-- _owner (finish writes it in its one HSET) also means not in flight.
 local function leave_flight(id, owner)
-  redis.call('ZREM', P .. 'inflight', id)
-  if owner then redis.call('SREM', P .. 'owned:' .. owner, id) end
+  defer('ZREM', P .. 'inflight', id)
+  if owner and owner ~= '' then defer('SREM', P .. 'owned:' .. owner, id) end
   redis.call('HDEL', tkey(id), '_owner')
 end
 
 -- A task that became ready (status already written): listings, ended index, lock, task_done.
 local function became_ready(id, from, to, tq, now, lock_json)
   move(id, from, to, tq)
-  redis.call('ZADD', P .. 'ended:' .. to, now, id)
+  defer('ZADD', P .. 'ended:' .. to, now, id)
   release_lock(id, lock_json)
-  redis.call('PUBLISH', P .. 'task_done', id)
+  publish('task_done', id)
 end
 
 -- A new queue member: a zero-padded sequence keeps FIFO within a priority (equal scores sort by member).
@@ -96,7 +150,23 @@ end
 local function already_saved(id, fin, worker, token, from, to, skip)
   if fin ~= worker .. ':' .. token then return false end
   for k = from, to, 2 do
-    if ARGV[k] ~= skip and redis.call('HGET', tkey(id), ARGV[k]) ~= ARGV[k + 1] then return false end
+    -- A field not stored is null (new tasks are stored without their null fields).
+    if ARGV[k] ~= skip and (redis.call('HGET', tkey(id), ARGV[k]) or 'null') ~= ARGV[k + 1] then return false end
   end
   return true
+end
+
+-- ZMSCORE of `members` (false where absent), 1000 at a time; one ZSCORE each before Redis 6.2.
+local function scores(key, members)
+  local out = {}
+  for from = 1, #members, 1000 do
+    local to = math.min(#members, from + 999)
+    local r = redis.pcall('ZMSCORE', key, unpack(members, from, to))
+    if type(r) == 'table' and r.err then
+      for k = from, to do out[k] = redis.call('ZSCORE', key, members[k]) end
+    else
+      for k = from, to do out[k] = r[k - from + 1] end
+    end
+  end
+  return out
 end

@@ -15,24 +15,28 @@ while i <= #ARGV do
   local key = tkey(id)
   local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin', 'lock_id')
   if f[1] == worker and f[2] == token then
-    -- One HSET: the changed fields and the delivery whose finish this is.
+    -- One HSET: the changed fields, the delivery whose finish this is, and no owner any more (it
+    -- leaves flight: the in-flight and owned sets follow with the batch).
     local h = { unpack(ARGV, i + 4, i + 3 + n) }
     h[#h + 1] = '_fin'
     h[#h + 1] = worker .. ':' .. token
+    h[#h + 1] = '_owner'
+    h[#h + 1] = ''
     redis.call('HSET', key, unpack(h))
+    defer('ZREM', P .. 'inflight', id)
+    defer('SREM', P .. 'owned:' .. worker, id)
     -- Only changed fields are sent: what the arguments lack is what was stored.
     local g = { sent('status', i + 4, i + 3 + n, f[3]), sent('lock_id', i + 4, i + 3 + n, f[6]) }
-    leave_flight(id, worker)
     local tq = tq_of(id, f[4])
     if READY[g[1]] then
       became_ready(id, f[3], g[1], tq, now, g[2])
     else
       move(id, f[3], g[1], tq)
       release_lock(id, g[2])
-      redis.call('PUBLISH', P .. 'task_done', id)
+      publish('task_done', id)
     end
     out[#out + 1] = 1
-  elseif not f[1] and already_saved(id, f[5], worker, token, i + 4, i + 3 + n, nil) then
+  elseif (not f[1] or f[1] == '') and already_saved(id, f[5], worker, token, i + 4, i + 3 + n, nil) then
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

@@ -26,6 +26,8 @@ if ARGV[5] == '1' then
       end
     end
   end
+  -- Before this pull may hand the same tasks out again.
+  flush_deferred()
 end
 -- Bounded so one pull never blocks Redis for long; the rest moves on the next pull.
 local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
@@ -43,21 +45,24 @@ while got < max and budget > 0 do
     budget = budget - 1
     local id = string.sub(popped[k], 18)
     local key = tkey(id)
-    local f = redis.call('HMGET', key, 'status', 'expiry', 'lock_id', '_tq', '_token')
+    -- One read: the whole task, which is also what the worker gets.
+    local fields = redis.call('HGETALL', key)
     -- A task flushed or deleted under its queue entry is skipped, not resurrected.
-    if f[1] then
-      local expiry = ms_of(f[2])
+    if #fields > 0 then
+      local f = {}
+      for j = 1, #fields, 2 do f[fields[j]] = fields[j + 1] end
+      local expiry = ms_of(f.expiry)
       if expiry and expiry <= now then
         redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
-        became_ready(id, f[1], '3', tq_of(id, f[4]), now, f[3])
+        became_ready(id, f.status, '3', tq_of(id, f._tq), now, f.lock_id)
       else
         -- Each delivery of a task gets a larger token than the one before.
-        local token = (tonumber(f[5] or '0') or 0) + 1
+        local token = (tonumber(f._token or '0') or 0) + 1
         redis.call('HSET', key, '_owner', worker, '_token', token)
-        redis.call('ZADD', P .. 'inflight', deadline, id)
-        redis.call('SADD', owned, id)
+        defer('ZADD', P .. 'inflight', deadline, id)
+        defer('SADD', owned, id)
         out[#out + 1] = token
-        out[#out + 1] = redis.call('HGETALL', key)
+        out[#out + 1] = fields
         got = got + 1
       end
     end

@@ -6,8 +6,10 @@
 --       5 its expected previous run ms ('' for none stored), 6 its new run ms, then per task:
 --       id, lock id ('' for none), eta ms ('' for none), expiry ms ('' for none), queue score,
 --       time queued ms (the producer's clock), idempotency key ('' for none), job name, number of
---       fields N, then N field/value pairs (each value JSON-encoded by the client).
--- The store stamps time_queued with its own clock and shifts eta and expiry by the same amount.
+--       fields N, then N field/value pairs (each value JSON-encoded by the client; null fields and
+--       those this script writes are left out).
+-- The store stamps time_queued and status itself, with its own clock, and shifts eta and expiry
+-- by the same amount.
 -- Returns one entry per task: its id (or the id remembered for its idempotency key), or '' when a
 -- non-overlap lock held it back; -1 alone when the periodic run was not claimed (someone else
 -- claimed it, or it is not due yet on the store's clock).
@@ -25,7 +27,18 @@ if claim ~= '' then
   end
   redis.call('HSET', P .. 'lastruns', claim, ARGV[6])
 end
-local out, stored, i = {}, 0, 7
+-- Which ids are stored already (a command resent after a lost reply), for the whole batch at once.
+local ids, i = {}, 7
+for t = 1, n do
+  ids[t] = ARGV[i]
+  i = i + 9 + 2 * tonumber(ARGV[i + 8])
+end
+local known_ids = scores(P .. 'all', ids)
+-- Queue sequence numbers for the whole batch (gaps are harmless: they only order).
+local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
+local out, stored, seen = {}, 0, {}
+local queued_at = secs(now)
+i = 7
 for t = 1, n do
   local id, lock, eta, expiry, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
   local queued, idem, name, nfields = tonumber(ARGV[i + 5]), ARGV[i + 6], ARGV[i + 7], tonumber(ARGV[i + 8])
@@ -35,7 +48,7 @@ for t = 1, n do
   local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
   if known then
     out[t] = known
-  elseif redis.call('EXISTS', key) == 1 then
+  elseif known_ids[t] or seen[id] then
     -- A command resent after a lost reply must not turn its own task into "locked".
     out[t] = id
   else
@@ -50,38 +63,40 @@ for t = 1, n do
     if not free then
       out[t] = ''
     else
+      seen[id] = true
       if lock ~= '' then redis.call('HSET', P .. 'locks', lock, id) end
-      local seq = redis.call('INCR', P .. 'seq')
-      local member = string.rep('0', 16 - #tostring(seq)) .. seq .. ':' .. id
+      local seq = seq0 + t
+      local member = string.format('%016d', seq) .. ':' .. id
       -- Listing score: the store's ms, with the sequence in the fraction so that tasks queued in
       -- one ms keep their order (a string: Lua would print the number with 14 digits only).
       local tq = string.format('%.0f.%03d', now, seq % 1000)
       local shift = now - queued
-      -- One HSET: the client's fields, then the store's (later pairs win).
+      -- One HSET: the client's fields (its non-null ones), then the store's.
       local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
-      local extra = { '_qm', member, '_score', score, '_tq', tq, 'time_queued', secs(now), 'status', '6' }
+      local m = #h
+      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5] = '_qm', member, '_score', score, '_tq'
+      h[m + 6], h[m + 7], h[m + 8], h[m + 9], h[m + 10] = tq, 'time_queued', queued_at, 'status', '6'
       local due = nil
       if eta ~= '' then
         due = tonumber(eta) + shift
-        extra[#extra + 1] = 'eta'
-        extra[#extra + 1] = secs(due)
+        h[#h + 1] = 'eta'
+        h[#h + 1] = secs(due)
       end
       if expiry ~= '' then
-        extra[#extra + 1] = 'expiry'
-        extra[#extra + 1] = secs(tonumber(expiry) + shift)
+        h[#h + 1] = 'expiry'
+        h[#h + 1] = secs(tonumber(expiry) + shift)
       end
-      for k = 1, #extra do h[#h + 1] = extra[k] end
       redis.call('HSET', key, unpack(h))
       if due and due > now then
-        redis.call('ZADD', P .. 'delayed', due, id)
+        defer('ZADD', P .. 'delayed', due, id)
       else
-        redis.call('ZADD', KEYS[1], score, member)
+        defer('ZADD', KEYS[1], score, member)
       end
-      redis.call('ZADD', P .. 'all', tq, id)
-      redis.call('ZADD', P .. 's:6', tq, id)
-      redis.call('ZADD', P .. 'n:' .. name, tq, id)
+      defer('ZADD', P .. 'all', tq, id)
+      defer('ZADD', P .. 's:6', tq, id)
+      defer('ZADD', P .. 'n:' .. name, tq, id)
       if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id, 'PX', window) end
-      redis.call('PUBLISH', P .. 'task_queued', id)
+      publish('task_queued', id)
       stored = stored + 1
       out[t] = id
     end

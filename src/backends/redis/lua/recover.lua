@@ -42,7 +42,7 @@ for _, id in ipairs(ids) do
           'time_started', 'null', 'eta', 'null', '_qm', member)
         move(id, '5', '6', tq)
         redis.call('ZADD', KEYS[1], f[4] or '0', member)
-        redis.call('PUBLISH', P .. 'task_queued', id)
+        publish('task_queued', id)
         requeued[#requeued + 1] = id
       end
     end

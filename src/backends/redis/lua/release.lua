@@ -29,7 +29,7 @@ for _, id in ipairs(ids) do
       move(id, '5', '6', tq_of(id, f[4]))
     end
     redis.call('ZADD', KEYS[1], f[3] or '0', f[2] or new_member(id))
-    redis.call('PUBLISH', P .. 'task_queued', id)
+    publish('task_queued', id)
     back[#back + 1] = id
   end
 end

@@ -7,7 +7,7 @@ local id, worker, token = ARGV[2], ARGV[3], ARGV[4]
 local key = tkey(id)
 local f = redis.call('HMGET', key, '_owner', '_token', 'status', '_tq', '_fin')
 if not (f[1] == worker and f[2] == token) then
-  if not f[1] and already_saved(id, f[5], worker, token, 5, #ARGV, 'eta') then return 1 end
+  if (not f[1] or f[1] == '') and already_saved(id, f[5], worker, token, 5, #ARGV, 'eta') then return 1 end
   return 0
 end
 local now = now_ms()
@@ -24,5 +24,5 @@ else
   redis.call('ZADD', KEYS[1], g[3] or '0', member)
 end
 wake(1)
-redis.call('PUBLISH', P .. 'task_queued', id)
+publish('task_queued', id)
 return 1

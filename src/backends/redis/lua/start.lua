@@ -14,7 +14,7 @@ while i <= #ARGV do
   if f[1] == worker and f[2] == token then
     if n > 0 then redis.call('HSET', key, unpack(ARGV, i + 4, i + 3 + n)) end
     move(id, f[3], sent('status', i + 4, i + 3 + n, f[3]), tq_of(id, f[4]))
-    redis.call('PUBLISH', P .. 'task_started', id)
+    publish('task_started', id)
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

@@ -1,0 +1,118 @@
+/**
+ * What a task costs Redis on redis://: the commands Redis runs for it (sent and inside scripts,
+ * PUBLISH included), counted exactly by INFO commandstats on a redis-server this spec owns, while
+ * a batch of tasks is queued, pulled, started and finished as a worker does it (the starts of one
+ * pull in one turn, the finishes in one turn). And the broadcasts of one script run travel as one
+ * message per event, each id still reaching listeners as an event of its own.
+ */
+import { expect } from 'chai';
+import { Redis } from 'ioredis';
+import { RedisStore } from '../../src/backends/redis/redis.js';
+import { STARTED, SUCCESS } from '../../src/model/states.js';
+import type { TaskEvent } from '../../src/store/contract.js';
+import { redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
+import { wireTask } from './redis-tasks.js';
+
+describe('redis:// cost per task', function () {
+  this.timeout(120_000);
+  let server: TestRedisServer;
+  let admin: Redis;
+  const stores: RedisStore[] = [];
+
+  before(async function () {
+    if (!redisServerInstalled()) {
+      if (process.env.CI) throw new Error('redis-server is not installed (CI never skips the Redis specs)');
+      console.warn('\n!!! SKIPPING the cost spec: no redis-server binary (set REDIS_SERVER) !!!\n');
+      this.skip();
+    }
+    server = await TestRedisServer.start();
+    admin = new Redis(server.url(), { maxRetriesPerRequest: 1 });
+  });
+
+  after(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    admin?.disconnect();
+    await server?.destroy();
+  });
+
+  const open = (name: string): RedisStore => {
+    const store = new RedisStore(`${server.url()}?namespace=cost`, { name });
+    stores.push(store);
+    return store;
+  };
+
+  /** Calls per command Redis ran while `fn` ran (the reading's own INFO left out). */
+  async function commandsDuring(fn: () => Promise<void>): Promise<Map<string, number>> {
+    const read = async () => {
+      const out = new Map<string, number>();
+      for (const m of (await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out.set(m[1] as string, Number(m[2]));
+      return out;
+    };
+    const before = await read();
+    await fn();
+    const after = await read();
+    const delta = new Map<string, number>();
+    for (const [cmd, calls] of after) {
+      const d = calls - (before.get(cmd) ?? 0) - (cmd === 'info' ? 1 : 0);
+      if (d > 0) delta.set(cmd, d);
+    }
+    return delta;
+  }
+
+  it('runs at most 8 Redis commands per task, PUBLISH included, from queue to finish (batches of 50)', async () => {
+    const store = open('cost');
+    await store.now(); // connected, scripts aside
+    const tasks = Array.from({ length: 100 }, (_, i) => wireTask({ kwargs: { a: i, b: 1 } }));
+    const ran = await commandsDuring(async () => {
+      await store.queue(tasks);
+      for (let round = 0; round < 2; round++) {
+        const deliveries = await store.pull({ worker: 'w', max: 50, leaseMs: 30_000, waitMs: 0 });
+        expect(deliveries).to.have.length(50);
+        const fence = (token: number) => ({ worker: 'w', token });
+        const started = deliveries.map((d) => store.start({ ...d.task, status: STARTED, worker: 'w', time_started: Date.now() / 1000 }, fence(d.token)));
+        expect(await Promise.all(started)).to.deep.equal(deliveries.map(() => true));
+        const finished = deliveries.map((d) =>
+          store.finish({ ...d.task, status: SUCCESS, worker: 'w', result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 }, fence(d.token)),
+        );
+        expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
+      }
+    });
+    const total = [...ran.values()].reduce((s, n) => s + n, 0);
+    const report = [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    console.log(`      ${(total / 100).toFixed(2)} commands per task: ${report}`);
+    expect(total / 100, report).to.be.at.most(8);
+    // One broadcast per event and script run: 1 queue, 2 × (start + finish).
+    expect(ran.get('publish'), report).to.equal(5);
+    const [sample] = await store.get([tasks[0]!.id]);
+    expect([sample?.status, sample?.result]).to.deep.equal([SUCCESS, 1]);
+  });
+
+  it('broadcasts the ids of one script run in one message; each reaches listeners as its own event', async () => {
+    const store = open('bulk');
+    const raw = new Redis(server.url());
+    const seen: [TaskEvent, string][] = [];
+    const unsubscribe = await store.subscribe((event, id) => seen.push([event, id]));
+    try {
+      const channel = store.channel('task_queued');
+      await raw.subscribe(channel);
+      const message = new Promise<string>((resolve) => raw.once('message', (_c: string, m: string) => resolve(m)));
+      const tasks = [wireTask(), wireTask(), wireTask()];
+      await store.queue(tasks);
+      expect(await message).to.equal(tasks.map((t) => t.id).join(' '));
+      while (seen.length < 3) await new Promise((r) => setTimeout(r, 5));
+      expect(seen).to.deep.equal(tasks.map((t) => ['task_queued', t.id]));
+    } finally {
+      await unsubscribe();
+      raw.disconnect();
+    }
+  });
+
+  it('refuses a task id with a space (broadcasts separate ids by spaces), storing nothing', async () => {
+    const store = open('spaces');
+    let error: unknown = null;
+    await store.queue([wireTask({ id: 'a b' })]).catch((err: unknown) => (error = err));
+    expect(error).to.be.instanceOf(TypeError);
+    expect(String(error)).to.match(/without spaces/);
+    expect(await store.numQueued()).to.equal(0);
+  });
+});
