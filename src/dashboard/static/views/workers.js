@@ -29,11 +29,11 @@ export function Workers({ live }) {
     ${queues(live.info).map(
       ([name, app]) => html`<section class="card">
         <h2>Workers of ${name}</h2>
-        <p class="muted">${app.restarts} restart(s) in the current restart period${app.monitor_consumes ? '; the monitor runs tasks itself' : ''}</p>
+        <p class="muted">${app.restarts} restart(s) in the current restart period${app.lost ? `; ${app.lost} deliveries lost to another worker` : ''}${app.monitor_consumes ? '; the monitor runs tasks itself' : ''}</p>
         <table data-testid=${`workers-${name}`}>
-          <thead><tr><th>id</th><th>mode</th><th>pid</th><th>running</th><th>processed</th><th>age</th><th>last heartbeat</th></tr></thead>
+          <thead><tr><th>id</th><th>mode</th><th>pid</th><th>running</th><th>processed</th><th>lost</th><th>age</th><th>last heartbeat</th></tr></thead>
           <tbody>${app.workers.map(
-            (w) => html`<tr><td>${w.id}</td><td>${w.concurrency}</td><td>${w.pid ?? ''}${w.thread ? ` / thread ${w.thread}` : ''}</td><td>${w.running}</td><td>${w.processed}</td><td>${duration(w.age)}</td><td>${w.last_heartbeat ? `${duration(Math.max(0, Date.now() / 1000 - w.last_heartbeat))} ago` : ''}</td></tr>`,
+            (w) => html`<tr><td>${w.id}</td><td>${w.concurrency}</td><td>${w.pid ?? ''}${w.thread ? ` / thread ${w.thread}` : ''}</td><td>${w.running}</td><td>${w.processed}</td><td>${w.lost ?? ''}</td><td>${duration(w.age)}</td><td>${w.last_heartbeat ? `${duration(Math.max(0, Date.now() / 1000 - w.last_heartbeat))} ago` : ''}</td></tr>`,
           )}</tbody>
         </table>
       </section>`,
