@@ -106,7 +106,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
   const info = async (): Promise<JsonObject> => ({
     name: s.name,
     concurrency: s.concurrency,
-    workers: views().map((w) =>
+    workers: [...workers.values()].map(({ view: w, lastHeartbeat }) =>
       app.workerInfo(w, {
         id: w.id,
         concurrency: w.concurrency,
@@ -116,6 +116,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
         processed: w.processed,
         lost: w.lost,
         age: Math.round((Date.now() - w.startedAt) / 100) / 10,
+        last_heartbeat: lastHeartbeat / 1000,
       }),
     ),
     monitor_consumes: s.workers === 0,

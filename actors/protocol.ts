@@ -8,6 +8,7 @@ import type { Json, JsonObject } from '../src/model/json.js';
 import type { TaskStatus } from '../src/model/states.js';
 import type { WireError } from '../src/model/error-codec.js';
 import type { QueueOptions } from '../src/model/options.js';
+import type { QueueOperation } from '../src/producer/operations.js';
 import type { TaskEvent } from '../src/store/contract.js';
 import type { WireTask } from '../src/model/task.js';
 import type { Reply, TypedRef } from './refs.js';
@@ -37,7 +38,9 @@ export type QueueRequest =
   | { type: 'revoke_task'; id: string; replyTo: TypedRef<Reply<boolean>> }
   | { type: 'job_list'; jobNames?: string[] | null; replyTo: TypedRef<Reply<JobListEntry[]>> }
   | { type: 'next_scheduled'; jobNames?: string[] | null; replyTo: TypedRef<Reply<[string, number] | [string[] | null, null] | null>> }
-  | { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> };
+  | { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> }
+  /** Operations beyond pulsar (retry, purge, ...): src/producer/operations.ts. */
+  | { type: 'operation'; operation: QueueOperation; replyTo: TypedRef<Reply<unknown>> };
 
 /**
  * A task event delivered to a subscriber actor: the task's id and job name, and for `task_done`

@@ -8,11 +8,12 @@ import type { JsonObject } from '../src/model/json.js';
 import type { JobListEntry } from '../src/producer/backend.js';
 import type { WireTask } from '../src/model/task.js';
 import { Task } from '../src/model/task.js';
+import { runOperation, type OperationResults, type QueueOperation } from '../src/producer/operations.js';
 import { assertNever, type MonitorMessage, type QueueRequest } from './protocol.js';
 import { askReply, replyWith, type TypedRef } from './refs.js';
 
 const REQUEST_TYPES = new Set<string>([
-  'queue_task', 'queue_tasks', 'get_task', 'get_tasks', 'wait_for_task', 'num_tasks', 'revoke_task', 'job_list', 'next_scheduled', 'info',
+  'queue_task', 'queue_tasks', 'get_task', 'get_tasks', 'wait_for_task', 'num_tasks', 'revoke_task', 'job_list', 'next_scheduled', 'info', 'operation',
 ]);
 
 /** True for a message of the public protocol. */
@@ -43,6 +44,8 @@ export function answerQueueRequest(backend: TaskBackend, message: QueueRequest, 
       return replyWith(message.replyTo, async () => backend.nextScheduled(message.jobNames));
     case 'info':
       return replyWith(message.replyTo, info);
+    case 'operation':
+      return replyWith(message.replyTo, () => runOperation(backend, message.operation));
     default:
       assertNever(message);
   }
@@ -78,5 +81,18 @@ export function monitorQueueApi(name: string, ref: TypedRef<MonitorMessage>): Qu
     jobList: (jobNames) => askReply<MonitorMessage, JobListEntry[]>(ref, (replyTo) => ({ type: 'job_list', jobNames, replyTo }), ASK_MS, what('job_list')),
     nextScheduled: (jobNames) => askReply<MonitorMessage, NextScheduled>(ref, (replyTo) => ({ type: 'next_scheduled', jobNames, replyTo }), ASK_MS, what('next_scheduled')),
     info: () => askReply<MonitorMessage, JsonObject>(ref, (replyTo) => ({ type: 'info', replyTo }), ASK_MS, what('info')),
+    retryTask: (id) => operation<'retry_task'>({ op: 'retry_task', id }),
+    purgeTasks: (olderThan, statuses) => operation<'purge_tasks'>({ op: 'purge_tasks', olderThan, ...(statuses ? { statuses } : {}) }),
+    lastRuns: () => operation<'last_runs'>({ op: 'last_runs' }),
+    listTasks: async (request) => {
+      const page = await operation<'list_tasks'>({ op: 'list_tasks', request });
+      return { tasks: page.tasks.map((w) => Task.fromWire(w)), cursor: page.cursor };
+    },
   };
+
+  async function operation<K extends keyof OperationResults>(op: QueueOperation & { op: K }): Promise<OperationResults[K]> {
+    // A purge of many tasks runs in batches: give it the time a long wait gets.
+    const ms = op.op === 'purge_tasks' ? FOREVER_MS : ASK_MS;
+    return (await askReply<MonitorMessage, unknown>(ref, (replyTo) => ({ type: 'operation', operation: op, replyTo }), ms, what(op.op))) as OperationResults[K];
+  }
 }

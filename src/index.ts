@@ -38,3 +38,7 @@ import './backends/index.js';
 export { RpcServer, RPC_TOKEN_ENV, type RpcServerOptions } from './rpc/server.js';
 export { RpcClient, RpcConnectionError, type RpcClientOptions, type RpcTaskFilter } from './rpc/client.js';
 export { RpcError, RPC_CODES } from './rpc/protocol.js';
+export { type RpcQueueOptions } from './rpc/client.js';
+export { QUEUE_TASK_OPTIONS, QUEUE_TASK_RESERVED } from './rpc/queue-params.js';
+export { retryTask, purgeTasks, TaskNotFound, TaskNotRetryable, InvalidOperation, RETRY_OF } from './producer/operations.js';
+export { metricsHub, MetricsHub } from './metrics/hub.js';

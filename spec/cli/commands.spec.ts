@@ -42,6 +42,7 @@ describe('pulsar-tasks command line', () => {
       [['serve', '--no-rpc', '--rpc-bind', '127.0.0.1:0'], /--rpc-bind and --no-rpc/],
       [['serve', '--task-backend', 'nosuch://x', '--no-rpc'], /--task-backend: .*nosuch/],
       [['queue', 'addition', '--timeout', 'x'], /--timeout/],
+      [['queue', 'addition', '--wait-timeout', '0'], /--wait-timeout/],
       [['queue', 'addition', 'novalue'], /"novalue" must be key=value/],
       [['info', '--url', 'ftp://x'], /--url/],
     ];
@@ -74,8 +75,12 @@ describe('pulsar-tasks command line', () => {
       expect(task.time_ended).to.match(/^\d{4}-\d\d-\d\dT/);
     });
 
-    it('queue without --wait prints the queued task; task <id> prints it again', async () => {
-      const queued = await runCli(withServer(['queue', 'echo', 'message="42"']));
+    it('queue without --wait prints only the id, with --json the queued task; task <id> prints it again', async () => {
+      const bare = await runCli(withServer(['queue', 'echo', 'message=bare']));
+      expect(bare.code, bare.stderr).to.equal(0);
+      expect(bare.stdout).to.match(/^[0-9a-f]+\n$/);
+      expect((await h.backend.waitForTask(bare.stdout.trim(), 30))?.result).to.equal('bare');
+      const queued = await runCli(withServer(['queue', 'echo', 'message="42"', '--json']));
       expect(queued.code, queued.stderr).to.equal(0);
       const { id, kwargs } = JSON.parse(queued.stdout) as { id: string; kwargs: object };
       expect(kwargs).to.deep.equal({ message: '42' });
@@ -96,14 +101,17 @@ describe('pulsar-tasks command line', () => {
       const run = await runCli(withServer(['queue', 'fail', 'message=on purpose', '--wait']));
       expect(run.code).to.equal(1);
       expect(JSON.parse(run.stdout)).to.include({ status: 'FAILURE', result: 'on purpose' });
-      expect(lines(run.stderr)).to.deep.equal([`error: task ${(JSON.parse(run.stdout) as { id: string }).id} ended FAILURE: on purpose`]);
+      const id = (JSON.parse(run.stdout) as { id: string }).id;
+      // Not a terminal: the state changes are plain lines, then the error.
+      expect(lines(run.stderr).at(-2)).to.equal(`task ${id} FAILURE`);
+      expect(lines(run.stderr).at(-1)).to.equal(`error: task ${id} ended FAILURE: on purpose`);
     });
 
-    it('gives up waiting after --timeout with one line', async () => {
-      const run = await runCli(withServer(['queue', 'asynchronous', 'lag=2', '--timeout', '0.2']));
+    it('gives up waiting after --wait-timeout with one error line', async () => {
+      const run = await runCli(withServer(['queue', 'asynchronous', 'lag=2', '--wait-timeout', '0.2']));
       expect(run.code).to.equal(1);
-      expect(lines(run.stderr)).to.have.length(1);
-      expect(run.stderr).to.match(/^error: Task \w+ was not ready after 0\.2 seconds/);
+      expect(lines(run.stderr).filter((l) => l.startsWith('error: '))).to.have.length(1);
+      expect(lines(run.stderr).at(-1)).to.match(/^error: Task \w+ was not ready after 0\.2 seconds/);
     });
 
     it('lists jobs by name, and prints the server info', async () => {

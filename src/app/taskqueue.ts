@@ -9,6 +9,7 @@ import { ImproperlyConfigured } from '../model/errors.js';
 import type { JobClass } from '../job/job.js';
 import type { JsonObject } from '../model/json.js';
 import type { TaskBackend } from '../producer/backend.js';
+import { metricsHub } from '../metrics/hub.js';
 import type { QueueRefMessage } from '../../actors/protocol.js';
 import type { TypedRef } from '../../actors/refs.js';
 
@@ -109,6 +110,7 @@ export class TaskQueue {
   /** Set by the monitor. */
   attach(backend: TaskBackend | null): void {
     this._backend = backend;
+    if (!backend) metricsHub().untrack(this.name);
   }
 
   /**
@@ -127,6 +129,7 @@ export class TaskQueue {
 
   /** Called once its monitor is up. */
   async monitorStart(monitor: MonitorView): Promise<void> {
+    metricsHub().track(monitor);
     await this.config.monitorStart?.(monitor);
   }
   /** Called on every monitor tick. */
@@ -135,6 +138,7 @@ export class TaskQueue {
   }
   /** Called when a worker is ready. */
   workerStart(worker: WorkerView): void {
+    metricsHub().workerStarted(this.name, this.settings.workers);
     this.config.workerStart?.(worker);
   }
   /** Called when a worker is asked to stop. */

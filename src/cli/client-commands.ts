@@ -4,9 +4,10 @@
  */
 import type { Json, JsonObject } from '../model/json.js';
 import { readTokenFile } from './token-file.js';
-import { RpcClient } from '../rpc/client.js';
+import { RpcClient, type RpcQueueOptions } from '../rpc/client.js';
 import { SUCCESS, statusString } from '../model/states.js';
 import type { Task } from '../model/task.js';
+import { watchTask } from './task-watch.js';
 import { CliError, keyValues } from './values.js';
 
 /** Where the server is. */
@@ -19,14 +20,23 @@ export interface ClientFlags {
 /** Flags of `queue`. */
 export interface QueueFlags extends ClientFlags {
   wait?: boolean;
+  waitTimeout?: number;
+  json?: boolean;
+  priority?: number;
+  delay?: number;
+  eta?: number | string;
+  maxRetries?: number;
+  retryDelay?: number;
   timeout?: number;
   expiry?: number;
+  idempotencyKey?: string;
 }
 
 /** The default server URL. */
 export const DEFAULT_URL = 'http://127.0.0.1:8060';
 
-function clientOf(flags: ClientFlags): RpcClient {
+/** The client of the server the flags name. */
+export function clientOf(flags: ClientFlags): RpcClient {
   const token = flags.token || (flags.tokenFile ? readTokenFile(flags.tokenFile) : undefined);
   return new RpcClient(flags.url, token ? { token } : {});
 }
@@ -51,21 +61,31 @@ export function taskView(task: Task): JsonObject {
   };
 }
 
-/** `queue <job> [key=value ...] [--wait] [--timeout S] [--expiry S]` */
+/**
+ * `queue <job> [key=value ...] [options]`: prints the id; with `--json` the queued task; with
+ * `--wait` (or `--wait-timeout`) follows the task live on stderr and prints it once ready.
+ */
 export async function queueCommand(job: string, args: string[], flags: QueueFlags): Promise<number> {
   const kwargs = keyValues(args);
   const client = clientOf(flags);
-  const id = await client.queueTask(job, kwargs, flags.expiry === undefined ? {} : { expiry: flags.expiry });
+  const options: RpcQueueOptions = {};
+  for (const key of ['priority', 'delay', 'eta', 'maxRetries', 'retryDelay', 'timeout', 'expiry', 'idempotencyKey'] as const) {
+    if (flags[key] !== undefined) Object.assign(options, { [key]: flags[key] });
+  }
+  const id = await client.queueTask(job, kwargs, options);
   if (id === null) {
     throw new CliError(`${job} was not queued: a task of ${job} with the same arguments is not done yet (the job does not overlap)`);
   }
-  if (!flags.wait && flags.timeout === undefined) {
+  if (!flags.wait && flags.waitTimeout === undefined) {
+    if (!flags.json) {
+      process.stdout.write(`${id}\n`);
+      return 0;
+    }
     const task = await client.getTask(id);
     printJson(task ? taskView(task) : { id });
     return 0;
   }
-  const task = await client.waitForTask(id, flags.timeout);
-  if (!task) throw new CliError(`task ${id} disappeared while waiting for it`);
+  const task = await watchTask(client, id, flags.waitTimeout, process.stderr);
   printJson(taskView(task));
   if (task.status !== SUCCESS) {
     process.stderr.write(`error: task ${id} ended ${task.statusString()}: ${String(task.result)}\n`);
@@ -82,10 +102,17 @@ export async function taskCommand(id: string, flags: ClientFlags): Promise<numbe
   return 0;
 }
 
-/** `jobs [name ...]`: an object of job infos by name. */
+/** `jobs [name ...]`: an object of job infos by name; an unknown name is an error listing the known ones. */
 export async function jobsCommand(names: string[], flags: ClientFlags): Promise<number> {
-  const entries = await clientOf(flags).jobList(names.length ? names : undefined);
-  printJson(Object.fromEntries(entries));
+  const entries = await clientOf(flags).jobList();
+  const known = entries.map(([name]) => name);
+  for (const name of names) {
+    if (known.includes(name)) continue;
+    const sameCase = known.find((k) => k.toLowerCase() === name.toLowerCase());
+    const hint = sameCase ? `did you mean "${sameCase}"? ` : '';
+    throw new CliError(`unknown job "${name}": ${hint}known jobs: ${known.join(', ') || 'none'}`);
+  }
+  printJson(Object.fromEntries(names.length ? entries.filter(([name]) => names.includes(name)) : entries));
   return 0;
 }
 

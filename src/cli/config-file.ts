@@ -13,6 +13,7 @@ export const CONFIG_KEYS: readonly string[] = [
   // Flags of `serve`.
   'name', 'taskPaths', 'taskBackend', 'concurrentTasks', 'schedulePeriodic', 'workers', 'concurrency', 'maxRequests', 'timeout',
   'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcInsecure', 'rpcCors', 'rpcAllowedHosts', 'logLevel', 'logJson', 'waitForBackend',
+  'dashboard', 'metrics',
   // TaskQueue settings without a flag.
   'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl', 'maxArgumentBytes', 'maxResultBytes',
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',

@@ -32,13 +32,18 @@ export interface ServeFlags {
   rpcCors?: string[];
   rpcAllowedHosts?: string[];
   rpcInsecure?: boolean;
+  dashboard?: boolean;
+  metrics?: boolean;
   logLevel?: LogLevel;
   logJson?: boolean;
   waitForBackend?: boolean;
 }
 
 /** Settings that are not the TaskQueue's: the RpcServer's, logging, and the arbiter's. */
-const RPC_KEYS = new Set(['rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcCors', 'rpcAllowedHosts', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters', 'logLevel', 'logJson', 'waitForBackend', 'queueRestarts']);
+const RPC_KEYS = new Set([
+  'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcCors', 'rpcAllowedHosts', 'rpcInsecure', 'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters',
+  'dashboard', 'metrics', 'logLevel', 'logJson', 'waitForBackend', 'queueRestarts',
+]);
 const RESTART_KEYS = ['intensity', 'period', 'backoffMs', 'maxBackoffMs'] as const;
 const DEFAULT_BIND = '127.0.0.1:8060';
 
@@ -145,6 +150,8 @@ function rpcServer(settings: ConfigSettings, taskqueue: string, from: (key: stri
       allowedHosts: strings('rpcAllowedHosts', '--rpc-allowed-hosts'),
       maxBodyBytes: settings.rpcMaxBodyBytes as number | undefined,
       taskRequestParameters: parameters as RpcServerOptions['taskRequestParameters'],
+      dashboard: Boolean(settings.dashboard),
+      metrics: settings.metrics !== false,
     });
   } catch (err) {
     const message = oneLine(err);

@@ -109,3 +109,75 @@ export function oneLine(err: unknown): string {
       .find(Boolean) ?? (err instanceof Error ? err.name : 'unknown error')
   );
 }
+
+const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/**
+ * A parser of durations ≥ 0: seconds (`90`, `0.5`) or amounts with units (`90s`, `15m`, `2h`,
+ * `7d`, `1h30m`, `500ms`); resolves to seconds.
+ */
+export function duration(value: string): number {
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/gy)];
+  if (!text || parts.map((p) => p[0]).join('') !== text) {
+    throw new InvalidArgumentError('Expected seconds or a duration such as 90s, 15m, 2h, 7d or 1h30m.');
+  }
+  return parts.reduce((total, p) => total + Number(p[1]) * (UNIT_SECONDS[p[2] as string] as number), 0);
+}
+
+/** A parser of finite numbers (priorities). */
+export function finiteNumber(value: string): number {
+  const n = Number(value);
+  if (!value.trim() || !Number.isFinite(n)) throw new InvalidArgumentError('Expected a number.');
+  return n;
+}
+
+/** A parser of times: epoch seconds, or ISO 8601 with an offset (`2026-01-01T09:00:00Z`); kept as given. */
+export function timeValue(value: string): number | string {
+  const text = value.trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  if (/^\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)$/i.test(text) && !Number.isNaN(Date.parse(text))) return text;
+  throw new InvalidArgumentError('Expected epoch seconds or an ISO 8601 time with an offset, such as 2026-01-01T09:00:00Z.');
+}
+
+/** A parser of non-empty strings. */
+export function nonEmpty(value: string): string {
+  if (!value.trim()) throw new InvalidArgumentError('Expected a non-empty string.');
+  return value;
+}
+
+const STATUS_NAMES = ['SUCCESS', 'FAILURE', 'REVOKED', 'RETRY', 'STARTED', 'QUEUED'];
+
+/** A parser of task states by name (any case), comma-separated; repeating the flag adds to the list. */
+export function statusList(value: string, previous: string[] | undefined): string[] {
+  const items = value.split(',').map((s) => s.trim().toUpperCase());
+  const bad = items.find((s) => !STATUS_NAMES.includes(s));
+  if (bad !== undefined) throw new InvalidArgumentError(`Expected task states among ${STATUS_NAMES.join(', ')}, got "${bad}".`);
+  return [...(previous ?? []), ...items];
+}
+
+/** A parser of durations > 0 (see `duration`). */
+export function positiveDuration(value: string): number {
+  const seconds = duration(value);
+  if (seconds <= 0) throw new InvalidArgumentError('Expected a duration > 0.');
+  return seconds;
+}
+
+/** A parser of integers in [min, max]. */
+export function integerBetween(min: number, max: number): (value: string) => number {
+  const atLeast = integerAtLeast(min);
+  return (value) => {
+    const n = atLeast(value);
+    if (n > max) throw new InvalidArgumentError(`Expected an integer from ${min} to ${max}.`);
+    return n;
+  };
+}
+
+/** A parser of ended task states (SUCCESS, FAILURE, REVOKED), comma-separated. */
+export function endedStatusList(value: string, previous: string[] | undefined): string[] {
+  const items = statusList(value, undefined);
+  const bad = items.find((s) => !['SUCCESS', 'FAILURE', 'REVOKED'].includes(s));
+  if (bad !== undefined) throw new InvalidArgumentError(`Only ended tasks can be purged: expected SUCCESS, FAILURE or REVOKED, got "${bad}".`);
+  return [...(previous ?? []), ...items];
+}

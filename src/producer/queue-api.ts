@@ -6,6 +6,7 @@ import { redactUrl } from '../infra/secrets.js';
 import type { QueueApi } from '../app/app.js';
 import type { TaskBackend } from './backend.js';
 import type { JsonObject } from '../model/json.js';
+import { purgeTasks, retryTask, runOperation } from './operations.js';
 
 /** The QueueApi of a backend; `info` gives the monitor's info (default: the backend's). */
 export function backendQueueApi(backend: TaskBackend, info?: () => Promise<JsonObject>): QueueApi {
@@ -21,6 +22,10 @@ export function backendQueueApi(backend: TaskBackend, info?: () => Promise<JsonO
     jobList: async (names) => backend.jobList(names),
     nextScheduled: async (names) => backend.nextScheduled(names),
     info: info ?? (async () => backendInfo(backend)),
+    retryTask: (id) => retryTask(backend, id),
+    purgeTasks: (olderThan, statuses) => purgeTasks(backend, olderThan, statuses),
+    lastRuns: () => runOperation(backend, { op: 'last_runs' }) as Promise<JsonObject>,
+    listTasks: (request) => backend.listTasks(request),
   };
 }
 

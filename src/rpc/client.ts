@@ -8,6 +8,7 @@ import { PulsarTasksError } from '../model/errors.js';
 import type { Json, JsonObject } from '../model/json.js';
 import { Task } from '../model/task.js';
 import { RpcError, RPC_CODES, type RpcParams, type RpcResponse } from './protocol.js';
+import { QUEUE_TASK_RESERVED } from './queue-params.js';
 
 export { RpcError, RPC_CODES } from './protocol.js';
 
@@ -36,6 +37,34 @@ export interface RpcTaskFilter {
   /** Status codes or names (`'SUCCESS'`). */
   status?: number | string | (number | string)[];
   from_task?: string;
+}
+
+/** Options of `queueTask` (seconds for durations). */
+export interface RpcQueueOptions {
+  metaData?: JsonObject;
+  expiry?: number;
+  priority?: number;
+  delay?: number;
+  /** Epoch seconds, or an ISO 8601 time with its offset. */
+  eta?: number | string;
+  maxRetries?: number;
+  retryDelay?: number;
+  timeout?: number;
+  idempotencyKey?: string;
+}
+
+/** The `options` object of the explicit `queue_task` form. */
+export function queueOptionsToWire(options: RpcQueueOptions): JsonObject {
+  const wire: JsonObject = {};
+  const keys: [keyof RpcQueueOptions, string][] = [
+    ['metaData', 'meta_data'], ['expiry', 'expiry'], ['priority', 'priority'], ['delay', 'delay'], ['eta', 'eta'],
+    ['maxRetries', 'max_retries'], ['retryDelay', 'retry_delay'], ['timeout', 'timeout'], ['idempotencyKey', 'idempotency_key'],
+  ];
+  for (const [key, wireKey] of keys) {
+    const value = options[key];
+    if (value !== undefined) wire[wireKey] = value;
+  }
+  return wire;
 }
 
 /**
@@ -116,19 +145,34 @@ export class RpcClient {
     return this.call<[string, number] | [string[] | null, null] | null>('next_scheduled_tasks', jobnames ? { jobnames } : {});
   }
 
-  /** Queues a task; resolves to its id, or null when a non-overlap lock held it back. */
-  queueTask(jobname: string, kwargs: JsonObject = {}, options: { metaData?: JsonObject; expiry?: number } = {}): Promise<string | null> {
-    const reserved = ['jobname', 'meta_data', 'expiry'].some((k) => k in kwargs);
-    // The named form is pulsar's; kwargs that use its reserved names need the positional form.
-    const params: RpcParams = reserved
-      ? [jobname, kwargs, options.metaData ?? null, options.expiry ?? null]
-      : {
-          ...kwargs,
-          jobname,
-          ...(options.metaData ? { meta_data: options.metaData } : {}),
-          ...(options.expiry !== undefined ? { expiry: options.expiry } : {}),
-        };
+  /**
+   * Queues a task; resolves to its id, or null when a non-overlap lock held it back. Sends
+   * pulsar's flat form when it can (only `metaData`/`expiry`, no kwarg with a reserved name), the
+   * explicit form `{jobname, kwargs, options}` otherwise.
+   */
+  queueTask(jobname: string, kwargs: JsonObject = {}, options: RpcQueueOptions = {}): Promise<string | null> {
+    const wire = queueOptionsToWire(options);
+    const onlyPulsar = Object.keys(wire).every((k) => k === 'meta_data' || k === 'expiry');
+    const reserved = Object.keys(kwargs).some((k) => QUEUE_TASK_RESERVED.includes(k));
+    const params: RpcParams = onlyPulsar && !reserved ? { ...kwargs, jobname, ...wire } : { jobname, kwargs, options: wire };
     return this.call<string | null>('queue_task', params);
+  }
+
+  /** A new run of a FAILURE or REVOKED task; resolves to its id (null when a lock held it back). */
+  retryTask(id: string): Promise<string | null> {
+    return this.call<string | null>('retry_task', { id });
+  }
+
+  /** Deletes ended tasks that ended more than `olderThan` seconds ago (of these statuses); resolves to how many. */
+  purgeTasks(olderThan = 0, status?: (number | string)[]): Promise<number> {
+    return this.call<number>('purge_tasks', { older_than: olderThan, ...(status ? { status } : {}) });
+  }
+
+  /** One page of tasks, newest queued first, and the cursor of the next page (null at the end). */
+  async listTasks(filter: RpcTaskFilter = {}, page: { limit?: number; cursor?: string | null } = {}): Promise<{ tasks: Task[]; cursor: string | null }> {
+    const params = { ...filter, limit: page.limit ?? 100, ...(page.cursor ? { cursor: page.cursor } : {}) } as JsonObject;
+    const answer = await this.call<{ tasks: Json[]; cursor: string | null }>('get_tasks', params);
+    return { tasks: answer.tasks.map((w) => Task.fromWire(w)), cursor: answer.cursor };
   }
 
   /** The task, or null if there is no such task. */

@@ -19,6 +19,7 @@ export async function dispatchBody(body: string, call: CallContext, log: Request
   try {
     payload = JSON.parse(body);
   } catch (err) {
+    call.observe?.('(unparsable)', RPC_CODES.PARSE_ERROR);
     return errorResponse(null, { code: RPC_CODES.PARSE_ERROR, message: `Parse error: ${(err as Error).message}` });
   }
   if (!Array.isArray(payload)) return answer(payload, call, log);
@@ -34,16 +35,21 @@ export async function dispatchBody(body: string, call: CallContext, log: Request
 /** Answers one request; null for a notification. Never throws: a batch is answered per item. */
 async function answer(value: unknown, call: CallContext, log: RequestErrorLog): Promise<RpcResponse | null> {
   const checked = checkRequest(value);
-  if (!checked.ok) return errorResponse(checked.id, checked.error.toJSON());
+  if (!checked.ok) {
+    call.observe?.('(invalid)', checked.error.code);
+    return errorResponse(checked.id, checked.error.toJSON());
+  }
   const { request } = checked;
   const notification = !('id' in request);
   const id = request.id ?? null;
   const method = rpcMethod(request.method);
   if (!method) {
+    call.observe?.(request.method, RPC_CODES.METHOD_NOT_FOUND);
     return notification ? null : errorResponse(id, { code: RPC_CODES.METHOD_NOT_FOUND, message: `Method not found: ${request.method.slice(0, 100)}` });
   }
   try {
     const result: Json = (await method(request.params, call)) ?? null;
+    call.observe?.(request.method, 0);
     return notification ? null : resultResponse(id, result);
   } catch (err) {
     let error: RpcError;
@@ -52,6 +58,7 @@ async function answer(value: unknown, call: CallContext, log: RequestErrorLog): 
     } catch {
       error = new RpcError(RPC_CODES.INTERNAL_ERROR, 'Internal error');
     }
+    call.observe?.(request.method, error.code);
     if (error.code === RPC_CODES.INTERNAL_ERROR && !isExpected(err)) log.serverError(request.method, err);
     else log.clientError(request.method, { name: error.type ?? error.name, message: error.message });
     return notification ? null : errorResponse(id, error.toJSON());
@@ -63,7 +70,7 @@ async function answer(value: unknown, call: CallContext, log: RequestErrorLog): 
  * outage is one: its store logs it once when it starts and once when it ends.
  */
 function isExpected(err: unknown): boolean {
-  return err instanceof Error && (err.name === 'TaskNotAvailable' || err.name === 'TaskTimeoutError' || err.name === 'BackendUnavailable');
+  return err instanceof Error && ['TaskNotAvailable', 'TaskTimeoutError', 'BackendUnavailable', 'TaskNotFound', 'TaskNotRetryable', 'InvalidOperation'].includes(err.name);
 }
 
 /**
@@ -85,6 +92,9 @@ export function toRpcError(err: unknown): RpcError {
         timeout: typeof fields.timeoutSeconds === 'number' ? fields.timeoutSeconds : null,
       });
     case 'InvalidTaskArguments':
+    case 'InvalidOperation':
+    case 'TaskNotFound':
+    case 'TaskNotRetryable':
       return new RpcError(RPC_CODES.INVALID_PARAMS, `Invalid params: ${err.message}`, { type: err.name });
     default:
       return new RpcError(RPC_CODES.INTERNAL_ERROR, `Internal error: ${err.message}`, { type: err.name });

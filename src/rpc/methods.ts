@@ -5,12 +5,11 @@
 import type { AppContext, QueueApi } from '../app/app.js';
 import type { TaskFilter } from '../producer/backend.js';
 import type { Json, JsonObject } from '../model/json.js';
-import type { QueueOptions } from '../model/options.js';
 import type { Task } from '../model/task.js';
+import { MAX_PAGE_LIMIT } from '../store/contract.js';
+import { metricsHub } from '../metrics/hub.js';
 import {
-  isObject,
   namedParams,
-  optionalObject,
   optionalSeconds,
   optionalStatus,
   optionalString,
@@ -18,6 +17,7 @@ import {
   requiredString,
 } from './params.js';
 import { invalidParams, type RpcParams } from './protocol.js';
+import { readQueueTaskParams } from './queue-params.js';
 
 /** What a method is given besides its params. */
 export interface CallContext {
@@ -27,6 +27,8 @@ export interface CallContext {
   app: AppContext;
   /** Meta data from `taskRequestParameters` for the HTTP request; merged into queued tasks. */
   requestMeta(): JsonObject;
+  /** Told of every call answered: its method and error code (0: success). */
+  observe?(method: string, code: number): void;
   /**
    * Takes one of the server's slots for requests that wait (`wait_for_task`); throws an RpcError
    * when all are taken. Returns the function that gives it back.
@@ -39,9 +41,6 @@ export const MAX_WAIT_SECONDS = 300;
 
 /** A method: params in, a JSON result out; throws RpcError or a library error. */
 export type RpcMethod = (params: RpcParams | undefined, call: CallContext) => Promise<Json>;
-
-/** Keys of `queue_task` that are not kwargs. */
-const QUEUE_TASK_KEYS = ['jobname', 'meta_data', 'expiry'] as const;
 
 const methods = new Map<string, RpcMethod>();
 
@@ -71,7 +70,11 @@ define('next_scheduled_tasks', ['jobnames'], async (p, call) => {
 
 define('get_task', ['id'], async (p, call) => wireOrNull(await call.queue().getTask(requiredString('get_task', p, 'id'))));
 
-define('get_tasks', ['ids', 'name', 'status', 'from_task'], async (p, call) => {
+/**
+ * `get_tasks`: pulsar's list of tasks; with `limit` or `cursor`, one page `{tasks, cursor}`
+ * (newest queued first; `cursor` null at the end).
+ */
+define('get_tasks', ['ids', 'name', 'status', 'from_task', 'limit', 'cursor'], async (p, call) => {
   const filter: TaskFilter = {};
   const ids = optionalStringList('get_tasks', p, 'ids');
   const name = optionalString('get_tasks', p, 'name');
@@ -81,7 +84,14 @@ define('get_tasks', ['ids', 'name', 'status', 'from_task'], async (p, call) => {
   if (name) filter.name = name;
   if (status) filter.status = status;
   if (fromTask) filter.fromTask = fromTask;
-  return (await call.queue().getTasks(filter)).map(toWireJson);
+  const limit = p.limit;
+  const cursor = optionalString('get_tasks', p, 'cursor');
+  if ((limit === undefined || limit === null) && cursor === undefined) return (await call.queue().getTasks(filter)).map(toWireJson);
+  if (limit !== undefined && limit !== null && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT)) {
+    throw invalidParams(`get_tasks: "limit" must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
+  }
+  const page = await call.queue().listTasks({ ...filter, ...(typeof limit === 'number' ? { limit } : {}), cursor: cursor ?? null });
+  return { tasks: page.tasks.map(toWireJson), cursor: page.cursor };
 });
 
 // Bounded: an HTTP request is no place to wait for hours; clients wait longer by calling again.
@@ -104,31 +114,53 @@ define('num_tasks', [], async (_p, call) => call.queue().numTasks());
 // Beyond pulsar: a queued task → REVOKED; false if it started already or does not exist.
 define('revoke_task', ['id'], async (p, call) => call.queue().revokeTask(requiredString('revoke_task', p, 'id')));
 
+// Beyond pulsar: a new run of a FAILURE or REVOKED task (same kwargs, meta.retry_of = id).
+define('retry_task', ['id'], async (p, call) => call.queue().retryTask(requiredString('retry_task', p, 'id')));
+
+// Beyond pulsar: deletes ended tasks that ended more than `older_than` seconds ago (default 0).
+define('purge_tasks', ['older_than', 'status'], async (p, call) => {
+  const statuses = optionalStatus('purge_tasks', p, 'status');
+  return call.queue().purgeTasks(optionalSeconds('purge_tasks', p, 'older_than') ?? 0, statuses);
+});
+
+// Beyond pulsar: epoch seconds of each periodic job's last run (the dashboard's periodic jobs).
+define('last_runs', [], async (_p, call) => call.queue().lastRuns());
+
 /**
- * `queue_task`: named params are `jobname`, `meta_data?`, `expiry?` and kwargs for every other
- * key (pulsar's shape); positional params are `[jobname, kwargs?, meta_data?, expiry?]`, which
- * lets kwargs use the reserved names too.
+ * Beyond pulsar: the live figures of each TaskQueue whose monitor runs in this process (the
+ * dashboard): depth, in flight, oldest waiting age, workers alive, totals since counting
+ * started (the first call, or the first scrape of /metrics) and ended tasks per 10 s over the
+ * last 15 minutes.
  */
+define('queue_stats', [], async (_p, call) => {
+  const served = call.queue().name;
+  const hub = metricsHub();
+  // Counting starts with the first look (the dashboard's), and goes on.
+  await hub.keepEnabled();
+  const names = [served, ...call.app.queueNames().filter((n) => n !== served)];
+  const stats = await Promise.all(
+    names.map(async (name): Promise<JsonObject> => {
+      const collector = hub.queue(name);
+      if (!collector) return { name, depth: await call.app.queue(name).numTasks(), totals: null, series: [] };
+      return {
+        name,
+        depth: await collector.depth(),
+        in_flight: collector.inFlight(),
+        oldest_waiting: collector.oldestWaitingSeconds(),
+        workers_alive: collector.workersAlive(),
+        totals: { ...collector.totals } as JsonObject,
+        series: collector.series.read().map((b) => ({ ...b, t: b.t / 1000 })),
+      };
+    }),
+  );
+  return { served, queues: stats };
+});
+
+/** `queue_task`: see queue-params.ts for its three forms and the reserved option names. */
 methods.set('queue_task', async (params, call) => {
-  let p: JsonObject;
-  let kwargs: JsonObject;
-  if (Array.isArray(params)) {
-    p = namedParams('queue_task', params, ['jobname', 'kwargs', 'meta_data', 'expiry']);
-    const given = p.kwargs;
-    if (given !== undefined && given !== null && !isObject(given)) throw invalidParams('queue_task: kwargs must be an object of key-valued arguments');
-    kwargs = given ?? {};
-  } else {
-    p = params ?? {};
-    // fromEntries defines keys as own data: a `__proto__` key stays a key, never a prototype.
-    kwargs = Object.fromEntries(Object.entries(p).filter(([key]) => !(QUEUE_TASK_KEYS as readonly string[]).includes(key)));
-  }
-  const jobname = requiredString('queue_task', p, 'jobname');
-  const options: QueueOptions = {
-    // The server's parameters win: a client must not pass itself off as another caller.
-    metaParams: { ...(optionalObject('queue_task', p, 'meta_data') ?? {}), ...call.requestMeta() },
-  };
-  const expiry = optionalSeconds('queue_task', p, 'expiry');
-  if (expiry !== undefined) options.expiry = expiry;
+  const { jobname, kwargs, options } = readQueueTaskParams(params);
+  // The server's parameters win: a client must not pass itself off as another caller.
+  options.metaParams = { ...(options.metaParams ?? {}), ...call.requestMeta() };
   return call.queue().queueTask(jobname, kwargs, options);
 });
 

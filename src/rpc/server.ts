@@ -14,7 +14,11 @@ import { dispatchBody } from './dispatch.js';
 import { RequestErrorLog } from './error-log.js';
 import { allowedCorsOrigin, checkContentType, checkHost, checkOrigin, corsHeaders, parseHostName, parseOrigin, preflightHeaders, type GuardSettings } from './guards.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';
-import { rpcMethodNames, type CallContext } from './methods.js';
+import { rpcMethod, rpcMethodNames, type CallContext } from './methods.js';
+import type { HttpRoute } from './http-route.js';
+import { metricsHub } from '../metrics/hub.js';
+import { metricsRoute } from '../metrics/route.js';
+import { dashboardRoute } from '../dashboard/route.js';
 import { errorResponse, RPC_CODES } from './protocol.js';
 import { WaitSlots } from './wait-slots.js';
 
@@ -49,6 +53,12 @@ export interface RpcServerOptions {
   maxBodyBytes?: number;
   /** Meta data added to every task queued by a request (such as the caller); must be plain JSON. */
   taskRequestParameters?: (request: http.IncomingMessage) => JsonObject;
+  /** Serves `GET /metrics` (Prometheus) and counts tasks for it (default true). */
+  metrics?: boolean;
+  /** Serves the dashboard at `/dashboard/` (default false); its data and actions go through JSON-RPC. */
+  dashboard?: boolean;
+  /** More GET routes beside JSON-RPC, behind the same token. */
+  routes?: HttpRoute[];
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -76,6 +86,7 @@ export class RpcServer implements ServiceApp {
   private errorLog: RequestErrorLog;
   private readonly inFlight = new Set<Promise<void>>();
   private requests = 0;
+  private readonly routes: HttpRoute[];
 
   constructor(options: RpcServerOptions = {}) {
     this.name = options.name ?? 'rpc';
@@ -93,6 +104,7 @@ export class RpcServer implements ServiceApp {
     }
     this.waitSlots = new WaitSlots(this.maxWaiters);
     this.taskRequestParameters = options.taskRequestParameters;
+    this.routes = [...(options.metrics === false ? [] : [metricsRoute()]), ...(options.dashboard ? [dashboardRoute()] : []), ...(options.routes ?? [])];
     this.guards = {
       corsOrigins: new Set((options.cors ?? []).map(parseOrigin)),
       allowedHosts: new Set((options.allowedHosts ?? []).map(parseHostName)),
@@ -117,6 +129,11 @@ export class RpcServer implements ServiceApp {
   /** The URL clients use, with the bound port once started. */
   get url(): string {
     return clientUrl(this.bind.host, this.address()?.port ?? this.bind.port);
+  }
+
+  /** The dashboard's URL when it is served, else null. */
+  get dashboardUrl(): string | null {
+    return this.routes.some((r) => r.matches('/dashboard/')) ? `${this.url}/dashboard/` : null;
   }
 
   /**
@@ -160,7 +177,9 @@ export class RpcServer implements ServiceApp {
     });
     server.on('error', (err) => this.log.error(`HTTP server error: ${err.message}`));
     this.server = server;
+    await Promise.all(this.routes.map((route) => route.start?.()));
     this.log.info(`JSON-RPC server listening on ${this.url}${this.token ? ' (bearer token required)' : ''}`);
+    if (this.dashboardUrl) this.log.info(`dashboard at ${this.dashboardUrl}`);
   }
 
   /** Stops listening, lets requests in flight finish briefly, then closes every connection. */
@@ -168,6 +187,7 @@ export class RpcServer implements ServiceApp {
     const server = this.server;
     if (!server) return;
     this.server = null;
+    for (const route of this.routes) route.stop?.();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
     if (this.inFlight.size) {
@@ -196,6 +216,11 @@ export class RpcServer implements ServiceApp {
     };
   }
 
+  /** Counts each JSON-RPC call in `pulsar_rpc_requests_total` (method names the server knows only). */
+  private readonly observe = (method: string, code: number): void => {
+    metricsHub().metrics.rpcRequests.inc({ method: rpcMethod(method) || method.startsWith('(') ? method : '(unknown)', code: String(code) });
+  };
+
   private track(work: Promise<void>): void {
     const tracked = work.finally(() => this.inFlight.delete(tracked));
     this.inFlight.add(tracked);
@@ -207,7 +232,7 @@ export class RpcServer implements ServiceApp {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     this.requests++;
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const origin = allowedCorsOrigin(req, this.guards);
     const cors = origin ? corsHeaders(origin) : {};
     if (req.method === 'OPTIONS') {
@@ -217,12 +242,16 @@ export class RpcServer implements ServiceApp {
     }
     const refusal = checkHost(req, this.guards) ?? checkOrigin(req, this.guards);
     if (refusal) return this.refuse(req, res, refusal.status, RPC_CODES.INVALID_REQUEST, refusal.message, cors);
+    // The dashboard's files hold no data: served without the token (after the Host/Origin checks).
+    const route = this.routes.find((r) => r.matches(path));
+    if (route?.public) return this.serveRoute(req, res, route, path);
     if (this.token && !hasBearerToken(req, this.token)) {
       return this.refuse(req, res, 401, RPC_CODES.UNAUTHORIZED, 'Unauthorized: send Authorization: Bearer <token>', {
         ...cors,
         'WWW-Authenticate': 'Bearer realm="pulsar-tasks"',
       });
     }
+    if (route) return this.serveRoute(req, res, route, path);
     if (path !== '/') return this.refuse(req, res, 404, RPC_CODES.INVALID_REQUEST, `Not found: POST JSON-RPC requests to /`, cors);
     if (req.method === 'GET' || req.method === 'HEAD') {
       await discardBody(req, this.drainCap());
@@ -256,6 +285,11 @@ export class RpcServer implements ServiceApp {
     sendJson(res, result === null ? 204 : 200, result ?? undefined, cors);
   }
 
+  private async serveRoute(req: http.IncomingMessage, res: http.ServerResponse, route: HttpRoute, path: string): Promise<void> {
+    if (!(await discardBody(req, this.drainCap()))) return this.refuse(req, res, 413, RPC_CODES.INVALID_REQUEST, 'Request body too large');
+    return route.handle(req, res, path);
+  }
+
   private async refuse(req: http.IncomingMessage, res: http.ServerResponse, status: number, code: number, message: string, headers: Record<string, string> = {}): Promise<void> {
     const drained = await discardBody(req, this.drainCap());
     sendJson(res, status, errorResponse(null, { code, message }), drained ? headers : { ...headers, Connection: 'close' });
@@ -268,6 +302,7 @@ export class RpcServer implements ServiceApp {
     let meta: JsonObject | undefined;
     return {
       app: context,
+      observe: this.observe,
       queue: () => context.queue(this.taskqueue),
       requestMeta: () => {
         if (meta) return meta;

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { redactUrl } from '../../infra/secrets.js';
 import { Redis, type RedisOptions } from 'ioredis';
 import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
+import { reportHealth } from '../../infra/health-events.js';
 import type { Logger } from '../../infra/logger.js';
 
 /** What a redis:// or rediss:// URL says. */
@@ -123,15 +124,18 @@ export class RedisLink {
       this.warnedThisOutage.clear();
       if (this.down) {
         this.down = false;
+        reportHealth('redis_up');
         this.log.info(`Redis ${settings.display} is back`);
       }
     });
     this.cmd.on('error', (err: Error) => {
       this.lastError = err.message;
+      reportHealth('redis_error');
     });
     this.cmd.on('close', () => {
       if (this.closed || !this.seenReady.has(this.cmd) || this.down) return;
       this.down = true;
+      reportHealth('redis_down');
       this.log.error(
         `lost the connection to Redis ${settings.display}${this.lastError ? ` (${this.lastError})` : ''}; reconnecting, commands fail meanwhile`,
       );
