@@ -15,6 +15,7 @@ import type { TaskBackend, BackendOptions } from '../../src/producer/backend.js'
 import { EXPIRED_MESSAGE, type Delivery, type TaskStore } from '../../src/store/contract.js';
 import type { WireTask } from '../../src/model/task.js';
 import type { TaskConsumer } from '../../src/worker/consumer.js';
+import { wireTask } from '../support/wire-task.js';
 
 type Extra = Partial<Omit<BackendOptions, 'name' | 'url' | 'registry'>>;
 
@@ -394,11 +395,6 @@ export function deliveryContract(ctx: DeliveryContext): void {
 
 /** A QUEUED wire task of the periodic sample job, as a scheduler builds it. */
 function taskWire(p: TaskBackend): WireTask {
-  const now = Date.now() / 1000;
   void p;
-  return {
-    id: '', name: 'testperiodic', status: QUEUED, kwargs: {}, result: null, stacktrace: null, time_queued: now,
-    time_started: null, time_ended: null, expiry: null, lock_id: null, from_task: null, worker: null, retries: 0,
-    meta: {}, priority: 0, eta: null, max_retries: 0, retry_delay: 0, timeout: null, redeliveries: 0,
-  };
+  return wireTask({ name: 'testperiodic' });
 }

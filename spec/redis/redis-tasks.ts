@@ -2,39 +2,10 @@
  * Wire tasks and bare RedisStores for the store-level redis specs: they drive queue, pull, start,
  * finish and the rest as producers and workers would, without a registry or a TaskBackend.
  */
-import { randomUUID } from 'node:crypto';
 import { RedisStore, type RedisStoreOptions } from '../../src/backends/redis/redis.js';
-import { QUEUED } from '../../src/model/states.js';
-import type { WireTask } from '../../src/model/task.js';
 import { specUrl } from './redis-env.js';
 
-/** A QUEUED wire task as a producer builds it (its own clock in time_queued), with `fields` over it. */
-export function wireTask(fields: Partial<WireTask> = {}): WireTask {
-  return {
-    id: randomUUID().replace(/-/g, ''),
-    name: 'addition',
-    status: QUEUED,
-    kwargs: {},
-    result: null,
-    stacktrace: null,
-    time_queued: Date.now() / 1000,
-    time_started: null,
-    time_ended: null,
-    expiry: null,
-    lock_id: null,
-    from_task: null,
-    worker: null,
-    retries: 0,
-    meta: {},
-    priority: 0,
-    eta: null,
-    max_retries: 0,
-    retry_delay: 0,
-    timeout: null,
-    redeliveries: 0,
-    ...fields,
-  };
-}
+export { wireTask } from '../support/wire-task.js';
 
 /** A fresh application name. */
 export function appName(prefix = 'app'): string {

@@ -6,35 +6,12 @@
 import { expect } from 'chai';
 import { localStoreClient, spawnLocalStore } from '../../actors/local-store.js';
 import { startSystem, stopActor, type AnyRef } from '../../actors/refs.js';
-import { QUEUED, STARTED } from '../../src/model/states.js';
+import { STARTED } from '../../src/model/states.js';
 import type { TaskStore } from '../../src/store/contract.js';
 import type { WireTask } from '../../src/model/task.js';
+import { wireTask as sharedWireTask } from '../support/wire-task.js';
 
-function wireTask(id: string): WireTask {
-  return {
-    id,
-    name: 'addition',
-    status: QUEUED,
-    kwargs: { a: 1, b: 2 },
-    result: null,
-    stacktrace: null,
-    time_queued: Date.now() / 1000,
-    time_started: null,
-    time_ended: null,
-    expiry: null,
-    lock_id: null,
-    from_task: null,
-    worker: null,
-    retries: 0,
-    meta: {},
-    priority: 0,
-    eta: null,
-    max_retries: 0,
-    retry_delay: 0,
-    timeout: null,
-    redeliveries: 0,
-  };
-}
+const wireTask = (id: string): WireTask => sharedWireTask({ id, kwargs: { a: 1, b: 2 } });
 
 describe('the LocalStore actor and its in-process client', () => {
   let system: AnyRef;
