@@ -15,6 +15,7 @@ import type { EventListener, TaskStore } from '../src/store/contract.js';
 import type { ChildConfig, FromChild, RunNote, StoreCall, ToChild } from './child-protocol.js';
 import { TurnBatcher } from '../src/infra/turn-batcher.js';
 import type { RunInfo } from '../src/worker/worker-runtime.js';
+import { startWorker } from '../src/worker/worker-runtime.js';
 
 const post: (message: FromChild) => void = isMainThread
   ? (message) => {
@@ -134,7 +135,8 @@ async function init(config: ChildConfig): Promise<void> {
     maxRedeliveries: config.maxRedeliveries,
     limits: config.limits,
   });
-  const runtime = backend.start(
+  const runtime = startWorker(
+    backend,
     {
       id: config.workerId,
       concurrency: isMainThread ? 'process' : 'thread',

@@ -11,7 +11,7 @@ import { createStore, parseBackendUrl } from '../src/store/schemes.js';
 import type { JsonObject } from '../src/model/json.js';
 import { getLogger } from '../src/infra/logger.js';
 import { PulsarTasksError } from '../src/model/errors.js';
-import { backendInfo } from '../src/producer/queue-api.js';
+import { backendInfo } from '../src/app/queue-api.js';
 import { JobRegistry } from '../src/job/registry.js';
 import type { TaskStore } from '../src/store/contract.js';
 import type { MonitorView, TaskQueue, WorkerView } from '../src/app/taskqueue.js';
@@ -22,6 +22,7 @@ import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type Any
 import { countsAgainstBudget, RestartBudget } from './supervision.js';
 import { spawnWorker, type WorkerHandle } from './worker.js';
 import { recoverExpired, ResultPurger } from './monitor-upkeep.js';
+import { startWorker } from '../src/worker/worker-runtime.js';
 
 /** A TaskQueue's workers crashed past their restart budget (the monitor escalates to the arbiter). */
 export class RestartBudgetExceeded extends PulsarTasksError {}
@@ -312,7 +313,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
 
   if (s.workers === 0) {
     selfWorker = `${s.name}-monitor-${randomBytes(3).toString('hex')}`;
-    backend.start({ id: selfWorker, concurrency: 'monitor', pid: process.pid }, { stuckGrace: s.stuckGrace });
+    startWorker(backend, { id: selfWorker, concurrency: 'monitor', pid: process.pid }, { stuckGrace: s.stuckGrace });
   } else {
     for (let i = 0; i < s.workers; i++) spawnOne();
   }

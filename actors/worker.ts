@@ -17,6 +17,7 @@ import { localStoreClient } from './local-store.js';
 import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
 import { askReply, spawnHandler, stopActor, tell, type TypedRef } from './refs.js';
 import type { ExitReason } from './supervision.js';
+import { startWorker } from '../src/worker/worker-runtime.js';
 
 /** What a Worker actor needs. */
 export interface WorkerSpec {
@@ -161,7 +162,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
       ? localStoreClient(spec.localStore, ref)
       : createStore(spec.settings.taskBackend, { name: spec.settings.name });
     inline = new TaskBackend(store, backendOptions(spec));
-    const runtime = inline.start({ id: spec.id, concurrency: 'inline', pid: process.pid }, { stuckGrace: spec.settings.stuckGrace });
+    const runtime = startWorker(inline, { id: spec.id, concurrency: 'inline', pid: process.pid }, { stuckGrace: spec.settings.stuckGrace });
     view.pid = process.pid;
     runtime.on('idle', () => {
       exitReason = 'max_requests';

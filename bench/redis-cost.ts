@@ -18,6 +18,7 @@ import { configureLogging } from '../src/infra/logger.js';
 import { JobRegistry } from '../src/job/registry.js';
 import { TaskBackend } from '../src/producer/backend.js';
 import { TestRedisServer } from '../spec/support/redis-server.js';
+import { startWorker } from '../src/worker/worker-runtime.js';
 
 configureLogging({ level: 'warn' });
 
@@ -81,7 +82,7 @@ async function main(): Promise<void> {
     if (done >= target) finished();
   });
   await producer.ensureSubscribed();
-  worker.start({ id: 'cost-w1', concurrency: 'inline', pid: process.pid });
+  startWorker(worker, { id: 'cost-w1', concurrency: 'inline', pid: process.pid });
   const rounds: Round[] = [];
   // SLOWLOG=1: every command's own run time (scripts included) from SLOWLOG, by script, per task.
   const slowlog = process.env.SLOWLOG === '1';

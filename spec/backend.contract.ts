@@ -17,6 +17,7 @@ import { FAILURE, QUEUED, RETRY, REVOKED, STARTED, SUCCESS } from '../src/model/
 import { workerLostMessage, type TaskEvent, type TaskStore } from '../src/store/contract.js';
 import type { TaskConsumer } from '../src/worker/consumer.js';
 import { deliveryContract } from './contract/delivery.contract.js';
+import { startWorker } from '../src/worker/worker-runtime.js';
 
 /** Recovers expired leases until `id` is among what was recovered (its short lease must run out). */
 async function recoverUntil(store: TaskStore, id: string) {
@@ -103,7 +104,7 @@ export function backendContract(label: string, harness: ContractHarness): void {
     async function worker(extra: Extra = {}): Promise<TaskBackend> {
       const backend = await producer({ pollTimeout: 1, ...extra });
       workers += 1;
-      backend.start({ id: `${name}-w${workers}`, concurrency: 'inline', pid: process.pid });
+      startWorker(backend, { id: `${name}-w${workers}`, concurrency: 'inline', pid: process.pid });
       return backend;
     }
 

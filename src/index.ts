@@ -19,7 +19,7 @@ export type { KwargsSchema } from './job/kwargs-schema.js';
 export type { StandardSchemaV1 } from './job/standard-schema.js';
 export { DEFAULT_LIMITS, type TaskLimits } from './model/limits.js';
 export { SchedulerEntry, anchorDate } from './job/scheduler.js';
-export { generateTaskIds } from './model/ids.js';
+export { generateTaskIds } from './job/ids.js';
 export { TaskConsumer, type WorkerInfo } from './worker/consumer.js';
 export type { QueueOptions } from './model/options.js';
 export { TaskBackend, type BackendOptions, type QueueItem, type TaskFilter, type JobListEntry } from './producer/backend.js';

@@ -15,6 +15,7 @@ import type { TaskBackend, BackendOptions } from '../../src/producer/backend.js'
 import { EXPIRED_MESSAGE, type Delivery, type TaskStore } from '../../src/store/contract.js';
 import type { WireTask } from '../../src/model/task.js';
 import type { TaskConsumer } from '../../src/worker/consumer.js';
+import type { WorkerRuntime } from '../../src/worker/worker-runtime.js';
 import { wireTask } from '../support/wire-task.js';
 
 type Extra = Partial<Omit<BackendOptions, 'name' | 'url' | 'registry'>>;
@@ -141,7 +142,7 @@ export function deliveryContract(ctx: DeliveryContext): void {
       const id = (await p.queueTask('gate', { key })) as string;
       await until(() => gate(key).runs === 1);
       const lost: string[] = [];
-      w1.runtime!.on('task_lost', (taskId: string) => lost.push(taskId));
+      (w1.runtime as WorkerRuntime).on('task_lost', (taskId: string) => lost.push(taskId));
       await w1.runtime!.stop(0).catch(() => undefined);
       // stop() handed it back; pretend instead that w1 only looked dead: take it over by hand.
       const again = await pullOne(p.store, 'w2');
@@ -171,7 +172,7 @@ export function deliveryContract(ctx: DeliveryContext): void {
       const id = (await p.queueTask('gate', { key })) as string;
       await until(async () => (await p.getTask(id))?.status === STARTED);
       const lost: string[] = [];
-      w1.runtime!.on('task_lost', (taskId: string) => lost.push(taskId));
+      (w1.runtime as WorkerRuntime).on('task_lost', (taskId: string) => lost.push(taskId));
       // Recovery as if w1 were dead, then another worker takes the delivery before w1 can.
       await p.store.interrupt?.(w1.runtime!.worker.id);
       const w1Id = w1.runtime!.worker.id;

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { createHash } from 'node:crypto';
 import type { Job } from '../../src/job/job.js';
 import type { JsonObject } from '../../src/model/json.js';
-import { generateTaskIds, newTaskId } from '../../src/model/ids.js';
+import { generateTaskIds, newTaskId } from '../../src/job/ids.js';
 import { Addition, NotOverlap, StandardDeviation } from '../../jobs/sample.js';
 
 const sha1 = (text: string): string => createHash('sha1').update(text, 'utf8').digest('hex');

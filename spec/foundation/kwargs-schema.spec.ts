@@ -14,6 +14,7 @@ import type { StandardResult, StandardSchemaV1 } from '../../src/job/standard-sc
 import type { TaskConsumer } from '../../src/worker/consumer.js';
 import { Multiply } from '../../jobs/typed.js';
 import { errorOf, post, resultOf, rpc, startRpc } from '../rpc/support.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -32,7 +33,7 @@ describe('declared kwargs', () => {
     const store = new MemoryStore('kwargs-schema-spec');
     producer = new TaskBackend(store, { name: 'typed', url: 'local://', registry });
     worker = new TaskBackend(store, { name: 'typed', url: 'local://', registry });
-    worker.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+    startWorker(worker, { id: 'w1', concurrency: 'inline', pid: process.pid });
   });
   after(async () => {
     await worker?.close(1);
@@ -144,7 +145,7 @@ describe('declared kwargs as a Standard Schema (zod, valibot, ...)', () => {
     const store = new MemoryStore('standard-schema-spec');
     producer = new TaskBackend(store, { name: 'std', url: 'local://', registry });
     worker = new TaskBackend(store, { name: 'std', url: 'local://', registry });
-    worker.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+    startWorker(worker, { id: 'w1', concurrency: 'inline', pid: process.pid });
   });
   after(async () => {
     await worker?.close(1);

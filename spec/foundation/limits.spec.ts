@@ -14,6 +14,7 @@ import type { JsonObject } from '../../src/model/json.js';
 import type { TaskConsumer } from '../../src/worker/consumer.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { RequestErrorLog } from '../../src/rpc/error-log.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -33,7 +34,7 @@ describe('task limits', () => {
     const settings = { name: 'limits', url: 'local://', registry, limits: { maxArgumentBytes: 4096, maxResultBytes: 1000 } };
     producer = new TaskBackend(store, settings);
     worker = new TaskBackend(store, settings);
-    worker.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+    startWorker(worker, { id: 'w1', concurrency: 'inline', pid: process.pid });
   });
   after(async () => {
     await worker?.close(1);
@@ -178,7 +179,7 @@ describe('progress values', () => {
     const settings = { name: 'progress', url: 'local://', registry, limits: { maxArgumentBytes: 4096 } };
     const producer = new TaskBackend(store, settings);
     const worker = new TaskBackend(store, settings);
-    worker.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+    startWorker(worker, { id: 'w1', concurrency: 'inline', pid: process.pid });
     try {
       const ok = await producer.waitForTask((await producer.queueTask('reporter', { kind: 'ok' }))!, 30);
       expect(ok).to.include({ status: SUCCESS });

@@ -8,6 +8,7 @@ import { TaskTimeoutError } from '../../src/model/errors.js';
 import { FAILURE } from '../../src/model/states.js';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { JobRegistry } from '../../src/job/registry.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 describe('messages', () => {
   it('says "after 1 second", not "1 seconds"', () => {
@@ -23,7 +24,7 @@ describe('messages', () => {
     const store = new MemoryStore('messages-spec');
     const producer = new TaskBackend(store, { name: 'messages', url: 'local://', registry });
     const worker = new TaskBackend(store, { name: 'messages', url: 'local://', registry });
-    worker.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+    startWorker(worker, { id: 'w1', concurrency: 'inline', pid: process.pid });
     try {
       const id = await producer.queueTask('fail', { message: 'flaky' }, { maxRetries: 2, retryDelay: 0.01 });
       const task = await producer.waitForTask(id!, 30);

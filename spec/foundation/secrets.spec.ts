@@ -11,7 +11,7 @@ import { redactSecrets, redactUrl } from '../../src/infra/secrets.js';
 import { getLogger, logSettings } from '../../src/infra/logger.js';
 import { MemoryStore } from '../../src/backends/memory/memory.js';
 import { TaskBackend } from '../../src/producer/backend.js';
-import { backendInfo } from '../../src/producer/queue-api.js';
+import { backendInfo } from '../../src/app/queue-api.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import '../../src/backends/index.js';
 import { parseBackendUrl } from '../../src/store/schemes.js';

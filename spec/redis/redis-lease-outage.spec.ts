@@ -16,6 +16,7 @@ import { STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import { redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
 import { wireTask } from './redis-tasks.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 /** Runs of each key, in this process. */
 const runs = new Map<string, number>();
@@ -107,7 +108,7 @@ describe('redis:// results outlive an outage shorter than the lease', function (
     const producer = open();
     const worker = open();
     try {
-      worker.start({ id: 'outage-w', concurrency: 'inline', pid: process.pid });
+      startWorker(worker, { id: 'outage-w', concurrency: 'inline', pid: process.pid });
       const key = `k${Math.random()}`;
       const id = (await producer.queueTask('countedrun', { key, lag: 3 })) as string;
       while (runs.get(key) !== 1) await new Promise((r) => setTimeout(r, 10));

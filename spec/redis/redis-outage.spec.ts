@@ -10,6 +10,7 @@ import { JobRegistry } from '../../src/job/registry.js';
 import { SUCCESS } from '../../src/model/states.js';
 import { EventLog } from '../backend.contract.js';
 import { freePort, redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 /** The time `promise` takes to settle, and its error (if it rejects). */
 async function settle(promise: Promise<unknown>): Promise<{ ms: number; error: unknown }> {
@@ -54,7 +55,7 @@ describe('redis:// when Redis goes away', function () {
     const p = backend(name);
     const log = new EventLog(p, ['task_done', 'task_started']);
     await p.ensureSubscribed();
-    for (const n of [1, 2]) backend(name).start({ id: `w${n}`, concurrency: 'inline', pid: process.pid });
+    for (const n of [1, 2]) startWorker(backend(name), { id: `w${n}`, concurrency: 'inline', pid: process.pid });
 
     const items = Array.from({ length: 60 }, (_, i) => ({ jobName: 'asynchronous', kwargs: { lag: 0.05, i } }));
     const ids = (await p.queueTasks(items)) as string[];
@@ -107,7 +108,7 @@ describe('redis:// when Redis goes away', function () {
     await new Promise((r) => setTimeout(r, 300));
     expect(early).to.equal('pending');
     await server.start();
-    backend(name).start({ id: `${name}-w`, concurrency: 'inline', pid: process.pid });
+    startWorker(backend(name), { id: `${name}-w`, concurrency: 'inline', pid: process.pid });
     const task = await waiting;
     expect(task?.status).to.equal(SUCCESS);
     expect(task?.result).to.equal(5);

@@ -13,6 +13,7 @@ import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/stat
 import type { Delivery } from '../../src/store/contract.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable, specUrl } from './redis-env.js';
 import { storeClockPast } from './redis-tasks.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 describe('RedisStore.purge', function () {
   let registry: JobRegistry;
@@ -81,7 +82,7 @@ describe('RedisStore.purge', function () {
     expect(pulled?.task.id).to.equal(running);
     expect(await s.start({ ...pulled!.task, status: STARTED, time_started: Date.now() / 1000 }, { worker: 'held', token: pulled!.token })).to.equal(true);
 
-    backend(name).start({ id: `${name}-w`, concurrency: 'inline', pid: process.pid });
+    startWorker(backend(name), { id: `${name}-w`, concurrency: 'inline', pid: process.pid });
     const ok = (await p.queueTask('addition', { a: 1, b: 1 })) as string;
     const failed = (await p.queueTask('fail', { message: 'old' })) as string;
     expect((await p.waitForTask(ok, 30))?.status).to.equal(SUCCESS);

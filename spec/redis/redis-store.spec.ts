@@ -11,6 +11,7 @@ import { ImproperlyConfigured } from '../../src/model/errors.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { SUCCESS } from '../../src/model/states.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable, specUrl } from './redis-env.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 describe('redis:// URLs', () => {
   it('reads host, port, password, database, namespace and poll timeout', () => {
@@ -98,7 +99,7 @@ describe('RedisStore on a live Redis', function () {
     await scheduler.tick(scheduler.nextRun?.plus({ seconds: 6 }));
     await p.queueTask('notoverlap', { lag: 5 });
     await p.queueTask('addition', {}, { delay: 60 });
-    w.start({ id: `${name}-w`, concurrency: 'inline', pid: process.pid });
+    startWorker(w, { id: `${name}-w`, concurrency: 'inline', pid: process.pid });
     const id = (await p.queueTask('addition', { a: 1, b: 1 })) as string;
     await p.waitForTask(id, 30);
     await p.reportProgress(id, 0.5);
@@ -157,7 +158,7 @@ describe('RedisStore on a live Redis', function () {
     const url = specUrl({}, 3);
     const p = backend(name, url);
     const w = backend(name, url);
-    w.start({ id: `${name}-w`, concurrency: 'inline', pid: process.pid });
+    startWorker(w, { id: `${name}-w`, concurrency: 'inline', pid: process.pid });
     const id = (await p.queueTask('addition', { a: 2, b: 3 })) as string;
     expect((await p.waitForTask(id, 30))?.result).to.equal(5);
     const db3 = rawClient(3);

@@ -8,9 +8,10 @@ import { TaskBackend } from '../../src/producer/backend.js';
 import { MemoryStore } from '../../src/backends/memory/memory.js';
 import { ImproperlyConfigured } from '../../src/model/errors.js';
 import { getLogger } from '../../src/infra/logger.js';
-import { backendQueueApi } from '../../src/producer/queue-api.js';
+import { backendQueueApi } from '../../src/app/queue-api.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { RpcServer, type RpcServerOptions } from '../../src/rpc/server.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 /** A running server and what it stands on; `close()` in an after hook. */
 export interface RpcHarness {
@@ -44,7 +45,7 @@ export async function startRpc(options: RpcServerOptions = {}): Promise<RpcHarne
   const settings = { name: 'taskqueue', url: 'local://', registry };
   const backend = new TaskBackend(store, settings);
   const workerBackend = new TaskBackend(store, settings);
-  workerBackend.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+  startWorker(workerBackend, { id: 'w1', concurrency: 'inline', pid: process.pid });
   const context = contextOver(backend);
   const server = new RpcServer({ bind: '127.0.0.1:0', ...options });
   try {

@@ -9,6 +9,7 @@ import { MemoryStore } from '../../src/backends/memory/memory.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { SUCCESS } from '../../src/model/states.js';
 import { nextEvent, TASK_PATHS } from '../support/runtime.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 describe('scheduling and introspection of a backend', () => {
   let registry: JobRegistry;
@@ -82,7 +83,7 @@ describe('scheduling and introspection of a backend', () => {
   it('broadcasts task_progress and keeps the value in meta.progress', async () => {
     const store = new MemoryStore('sched');
     const producer = open(false, store);
-    open(false, store).start({ id: 'w-progress', concurrency: 'inline', pid: process.pid });
+    startWorker(open(false, store), { id: 'w-progress', concurrency: 'inline', pid: process.pid });
     await producer.ensureSubscribed();
     const progressed = nextEvent(producer, 'task_progress');
     const id = (await producer.queueTask('progress', { value: 0.75 })) as string;

@@ -13,6 +13,7 @@ import type { WireTask } from '../../src/model/task.js';
 import { TaskBackend } from '../../src/producer/backend.js';
 import type { Delivery, Fence, PullRequest } from '../../src/store/contract.js';
 import type { TaskConsumer } from '../../src/worker/consumer.js';
+import { startWorker } from '../../src/worker/worker-runtime.js';
 
 class FailsOnce extends Job {
   override name = 'failsonce';
@@ -51,7 +52,7 @@ describe('worker runtime: a task that comes straight back while its run ends', (
     const store = new SlowRetryStore('redelivery');
     const backend = new TaskBackend(store, { name: 'redelivery', url: 'local://', registry, pollTimeout: 1 });
     try {
-      backend.start({ id: 'w1', concurrency: 'inline', pid: process.pid });
+      startWorker(backend, { id: 'w1', concurrency: 'inline', pid: process.pid });
       const id = (await backend.queueTask('failsonce', {}, { maxRetries: 1, retryDelay: 0 })) as string;
       const task = await backend.waitForTask(id, 20);
       expect(task?.status).to.equal(SUCCESS);

@@ -3,7 +3,7 @@
  * by the RpcServer behind its bearer token.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HttpRoute } from '../rpc/http-route.js';
+import type { HttpRoute } from '../infra/http-route.js';
 import { metricsHub, type MetricsHub } from './hub.js';
 
 /**

@@ -1,12 +1,13 @@
 /**
  * TaskBackend: the behaviour every backend shares (SPEC §5), over a TaskStore that each URL scheme
- * implements. Producer side here; the worker side (pulling, running) is in worker-runtime.ts.
+ * implements. Producer side here; the worker side (pulling, running: src/worker) attaches itself with
+ * `startWorker`, so nothing here imports it.
  */
 import { describeKwargsSchema } from '../job/kwargs-schema.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { BackendUnavailable, InvalidTaskArguments } from '../model/errors.js';
-import { generateTaskIds } from '../model/ids.js';
+import { generateTaskIds } from '../job/ids.js';
 import type { Job } from '../job/job.js';
 import type { Json, JsonObject } from '../model/json.js';
 import { getLogger } from '../infra/logger.js';
@@ -31,8 +32,22 @@ import { TaskDecoder } from './task-decoder.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
 
 export type { QueueItem };
-import type { WorkerInfo } from '../worker/consumer.js';
-import { WorkerRuntime, type RuntimeOptions } from '../worker/worker-runtime.js';
+
+/**
+ * What the producer side knows of the worker side attached to it (src/worker: `startWorker`), so
+ * that the producer API never imports the worker runtime.
+ */
+export interface WorkerSide {
+  readonly worker: { readonly id: string };
+  /** Tasks run to their end. */
+  readonly processed: number;
+  /** Deliveries lost to another (fenced-off writes). */
+  readonly lost: number;
+  /** Ids of the tasks running. */
+  readonly running: ReadonlySet<string>;
+  /** Stops pulling; running tasks get `graceMs`, then what remains is handed back. */
+  stop(graceMs: number): Promise<void>;
+}
 
 /** Settings of a TaskBackend. */
 export interface BackendOptions {
@@ -100,8 +115,8 @@ export class TaskBackend {
   readonly limits: TaskLimits;
   /** Periodic jobs: their entries, the tick, `nextScheduled`. */
   readonly schedule: PeriodicSchedule;
-  /** The running worker side, once `start()` was called. */
-  runtime: WorkerRuntime | null = null;
+  /** The worker side attached by `startWorker` (src/worker), if any. */
+  runtime: WorkerSide | null = null;
 
   private readonly emitter = new EventEmitter();
   private readonly waiters = new TaskWaiters();
@@ -332,12 +347,10 @@ export class TaskBackend {
 
   // ---- worker side ------------------------------------------------------------------------
 
-  /** Starts pulling and running tasks as `worker`. */
-  start(worker: WorkerInfo, options: Partial<RuntimeOptions> = {}): WorkerRuntime {
+  /** Attaches a worker side (`startWorker` does it): `close()` stops it first. */
+  attachWorker(side: WorkerSide): void {
     if (this.runtime) throw new Error(`Backend ${this.name} already started as ${this.runtime.worker.id}`);
-    this.runtime = new WorkerRuntime(this, worker, options);
-    this.runtime.start();
-    return this.runtime;
+    this.runtime = side;
   }
 
   /** Stops pulling (running tasks get the grace period), unsubscribes, closes the store. */

@@ -5,7 +5,7 @@
 import { kwargsProblem } from '../job/kwargs-schema.js';
 import { DateTime } from 'luxon';
 import { InvalidTaskArguments, TaskNotAvailable } from '../model/errors.js';
-import { generateTaskIds } from '../model/ids.js';
+import { generateTaskIds } from '../job/ids.js';
 import type { JsonObject } from '../model/json.js';
 import { boundedTime, checkArguments, expiryTime, seconds, type QueueOptions } from '../model/options.js';
 import { DEFAULT_LIMITS, MAX_DELAY_SECONDS, MAX_PRIORITY, MAX_RETRIES, MAX_TIMEOUT_SECONDS, type TaskLimits } from '../model/limits.js';

@@ -15,7 +15,7 @@ import { RequestErrorLog } from './error-log.js';
 import { allowedCorsOrigin, checkContentType, checkHost, checkOrigin, corsHeaders, parseHostName, parseOrigin, preflightHeaders, type GuardSettings } from './guards.js';
 import { discardBody, hasBearerToken, readBody, sendJson } from './http.js';
 import { rpcMethod, rpcMethodNames, type CallContext } from './methods.js';
-import type { HttpRoute } from './http-route.js';
+import type { HttpRoute } from '../infra/http-route.js';
 import { metricsHub } from '../metrics/hub.js';
 import { metricsRoute } from '../metrics/route.js';
 import { dashboardRoute } from '../dashboard/route.js';

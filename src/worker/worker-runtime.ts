@@ -330,6 +330,14 @@ export class WorkerRuntime extends EventEmitter {
   }
 }
 
+/** Starts pulling and running tasks of `backend` as `worker`; the backend's `close()` stops it. */
+export function startWorker(backend: TaskBackend, worker: WorkerInfo, options: Partial<RuntimeOptions> = {}): WorkerRuntime {
+  const runtime = new WorkerRuntime(backend, worker, options);
+  backend.attachWorker(runtime);
+  runtime.start();
+  return runtime;
+}
+
 /** Waits for `promise`, at most `ms`. */
 async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;

@@ -2,8 +2,8 @@
  * Task ids and non-overlap lock ids (SPEC §5).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import type { Job } from '../job/job.js';
-import type { Json, JsonObject } from './json.js';
+import type { Job } from './job.js';
+import type { Json, JsonObject } from '../model/json.js';
 
 /** A new unique task id: 32 hex characters. */
 export function newTaskId(): string {

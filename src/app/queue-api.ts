@@ -3,10 +3,10 @@
  * message of its protocol, and what tests use when no arbiter runs.
  */
 import { redactUrl } from '../infra/secrets.js';
-import type { QueueApi } from '../app/app.js';
-import type { TaskBackend } from './backend.js';
+import type { QueueApi } from './app.js';
+import type { TaskBackend } from '../producer/backend.js';
 import type { JsonObject } from '../model/json.js';
-import { purgeTasks, retryTask, runOperation } from './operations.js';
+import { purgeTasks, retryTask, runOperation } from '../producer/operations.js';
 
 /** The QueueApi of a backend; `info` gives the monitor's info (default: the backend's). */
 export function backendQueueApi(backend: TaskBackend, info?: () => Promise<JsonObject>): QueueApi {
