@@ -103,6 +103,28 @@ describe('redis:// fenced deliveries', function () {
     expect((await store.get([d.task.id]))[0]?.result).to.equal(3);
   });
 
+  it('lists a task under its one status whatever path it took: retried then started, finished unstarted', async () => {
+    const store = stores.store(appName('paths'));
+    const [a, b] = (await store.queue([wireTask({ max_retries: 1 }), wireTask()])) as [string, string];
+    const listed = async () => {
+      const out: Record<string, string[]> = {};
+      for (const s of [SUCCESS, FAILURE, RETRY, STARTED, QUEUED] as const) out[s] = (await store.list({ status: [s] }, { limit: 10, cursor: null })).tasks.map((t) => t.id).sort();
+      return out;
+    };
+    const [da, db] = await store.pull({ worker: 'w', max: 2, leaseMs: 60_000, waitMs: 0 });
+    expect([da?.task.id, db?.task.id]).to.deep.equal([a, b]);
+    // b never starts (an unknown job, say): FAILURE straight from QUEUED.
+    expect(await store.finish({ ...db!.task, status: FAILURE, result: 'unknown' }, { worker: 'w', token: db!.token })).to.equal(true);
+    expect(await store.start(started(da!.task, 'w'), { worker: 'w', token: da!.token })).to.equal(true);
+    expect(await store.retry({ ...started(da!.task, 'w'), status: RETRY, retries: 1 }, { worker: 'w', token: da!.token })).to.equal(true);
+    expect(await listed()).to.deep.equal({ [SUCCESS]: [], [FAILURE]: [b], [RETRY]: [a], [STARTED]: [], [QUEUED]: [] });
+    const again = await pullOne(store, 'w');
+    expect(await store.start(started(again.task, 'w'), { worker: 'w', token: again.token })).to.equal(true);
+    expect(await listed()).to.deep.equal({ [SUCCESS]: [], [FAILURE]: [b], [RETRY]: [], [STARTED]: [a], [QUEUED]: [] });
+    expect(await store.finish({ ...started(again.task, 'w'), status: SUCCESS, result: 1 }, { worker: 'w', token: again.token })).to.equal(true);
+    expect(await listed()).to.deep.equal({ [SUCCESS]: [a], [FAILURE]: [b], [RETRY]: [], [STARTED]: [], [QUEUED]: [] });
+  });
+
   it('checks each write of one batch against what the writes before it in the batch did', async () => {
     const store = stores.store(appName('fence'));
     await store.queue([wireTask({ lock_id: 'L' })]);

@@ -152,14 +152,6 @@ local function fences(ids)
   return out
 end
 
--- A task leaves the transient listings (QUEUED, RETRY, STARTED: where a task in flight may be
--- listed) for status `to`'s, without reading its status.
-local function settle(id, to, tq)
-  for _, s in ipairs({ '6', '4', '5' }) do
-    if s ~= to then defer('ZREM', P .. 's:' .. s, id) end
-  end
-  defer('ZADD', P .. 's:' .. to, tq, id)
-end
 
 -- The value a write sends for `field` (ARGV[from..to], field/value pairs), else `current`.
 local function sent(field, from, to, current)

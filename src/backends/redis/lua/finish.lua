@@ -15,33 +15,39 @@ while i <= #ARGV do
   at[#at + 1] = i
   i = i + 5 + tonumber(ARGV[i + 4])
 end
--- The deliveries and listing scores of the whole batch, read at once; `ended` holds the ids this
--- run took out of flight (a second write of one in the batch finds it finished).
-local current, tqs, ended = fences(ids), scores(P .. 'all', ids), {}
+-- The deliveries of the whole batch, and which tasks are listed STARTED (with their listing score),
+-- read at once (the status of any other is read on its own); `ended` holds the ids this run took
+-- out of flight (a second write of one in the batch finds it finished).
+local current, running, ended = fences(ids), scores(P .. 's:5', ids), {}
 local out = {}
 for t, id in ipairs(ids) do
   i = at[t]
   local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  local from, to = i + 5, i + 4 + n
+  local from_arg, to_arg = i + 5, i + 4 + n
   local fence = worker .. ':' .. token
   local key = tkey(id)
   local flying = current[t] and not ended[id]
   if flying and current[t] == fence then
     ended[id] = true
+    local from, tq = '5', running[t]
+    if not tq then
+      local f = redis.call('HMGET', key, 'status', '_tq')
+      from, tq = f[1], tq_of(id, f[2])
+    end
     -- One HSET: the changed fields and the delivery whose finish this is.
-    local h = { unpack(ARGV, from, to) }
+    local h = { unpack(ARGV, from_arg, to_arg) }
     h[#h + 1] = '_fin'
     h[#h + 1] = fence
     redis.call('HSET', key, unpack(h))
     leave_flight(id, worker)
     -- Only changed fields are sent: a status not sent is the stored one.
-    local status = sent('status', from, to, nil) or redis.call('HGET', key, 'status')
-    settle(id, status, tq_of(id, tqs[t]))
+    local status = sent('status', from_arg, to_arg, from)
+    move(id, from, status, tq)
     if READY[status] then defer('ZADD', P .. 'ended:' .. status, now, id) end
     release_lock(id, lock)
     publish('task_done', id)
     out[t] = 1
-  elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from, to, nil) then
+  elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from_arg, to_arg, nil) then
     out[t] = 1
   else
     out[t] = 0

@@ -12,18 +12,22 @@ while i <= #ARGV do
   at[#at + 1] = i
   i = i + 4 + tonumber(ARGV[i + 3])
 end
--- The deliveries and listing scores of the whole batch, read at once.
-local current, tqs = fences(ids), scores(P .. 'all', ids)
+-- The deliveries of the whole batch, and which tasks are listed QUEUED (with their listing score),
+-- read at once; the status of any other (a retried or re-delivered task) is read on its own.
+local current, queued = fences(ids), scores(P .. 's:6', ids)
 local out = {}
 for t, id in ipairs(ids) do
   i = at[t]
   local worker, token, n = ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3])
   if current[t] == worker .. ':' .. token then
     if n > 0 then
+      local from, tq = '6', queued[t]
+      if not tq then
+        local f = redis.call('HMGET', tkey(id), 'status', '_tq')
+        from, tq = f[1], tq_of(id, f[2])
+      end
       redis.call('HSET', tkey(id), unpack(ARGV, i + 4, i + 3 + n))
-      -- A task in flight is QUEUED, RETRY or STARTED: its listing follows a status it was sent.
-      local status = sent('status', i + 4, i + 3 + n, nil)
-      if status then settle(id, status, tq_of(id, tqs[t])) end
+      move(id, from, sent('status', i + 4, i + 3 + n, from), tq)
     end
     publish('task_started', id)
     out[t] = 1
