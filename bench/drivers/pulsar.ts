@@ -1,6 +1,7 @@
 /**
  * Driver for pulsar-tasks (local:// or redis://): an Arbiter in this process runs a TaskQueue
- * with `workers` process workers of `concurrency` concurrent tasks each, loading jobs/*. This
+ * with `workers` process workers of `concurrency` concurrent tasks each, loading jobs/*; for
+ * pulsar-inline, one inline worker (in this process: no IPC at all) and `inlineTasks` per round. This
  * process is the producer: it queues `addition` tasks with `backend.queueTasks` (one bulk call)
  * and counts `task_done` broadcasts; latency is `queueTask` then `waitForTask`, one at a time.
  */
@@ -21,8 +22,10 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 configureLogging({ level: 'warn' });
 
-async function measure({ contender, settings, namespace }: DriverRequest): Promise<DriverResult> {
+async function measure({ contender, settings: requested, namespace }: DriverRequest): Promise<DriverResult> {
   const start = ownMemory();
+  const inline = contender === 'pulsar-inline';
+  const settings = inline ? { ...requested, tasks: requested.inlineTasks, workers: 1 } : requested;
   const redisTarget = contender === 'pulsar-redis' ? settings.redis : null;
   if (contender === 'pulsar-redis') {
     if (!redisTarget) throw new Error('pulsar-redis needs Redis');
@@ -32,7 +35,8 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
 
   const workerPids = new Set<number>();
   let onWorkerReady = () => {};
-  const allReady = new Promise<void>((resolve) => (onWorkerReady = () => workerPids.size >= settings.workers && resolve()));
+  let workersReady = 0;
+  const allReady = new Promise<void>((resolve) => (onWorkerReady = () => ++workersReady >= settings.workers && resolve()));
   const arbiter = new Arbiter({ name: namespace, handleSignals: false });
   const tq = arbiter.add(
     new TaskQueue({
@@ -41,10 +45,11 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
       cwd: ROOT,
       taskBackend: url,
       workers: settings.workers,
-      concurrency: 'process',
+      concurrency: inline ? 'inline' : 'process',
       concurrentTasks: settings.concurrency,
       workerStart: (worker) => {
-        if (worker.pid !== null) workerPids.add(worker.pid);
+        // An inline worker is this process: its CPU is the producer's.
+        if (worker.pid !== null && !inline) workerPids.add(worker.pid);
         onWorkerReady();
       },
     }),
@@ -84,7 +89,9 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
     );
     const setup =
         `taskBackend ${url.replace(/\?.*$/, '')}; Arbiter + TaskQueue in the producer process, ` +
-        `${settings.workers} process workers (concurrency: 'process') × concurrentTasks ${settings.concurrency}, jobs/*; ` +
+        (inline
+          ? `one inline worker (concurrency: 'inline', in the producer process) × concurrentTasks ${settings.concurrency}, ${settings.tasks} tasks per round, jobs/*; `
+          : `${settings.workers} process workers (concurrency: 'process') × concurrentTasks ${settings.concurrency}, jobs/*; `) +
         'producer backend.queueTasks (bulk), completion by task_done broadcasts, latency = queueTask + waitForTask';
     return contenderResult(contender, setup, rounds, latencySamplesMs, measured, monitored);
   } finally {

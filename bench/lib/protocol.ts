@@ -5,7 +5,7 @@
  */
 
 /** The systems measured, side by side. */
-export type ContenderId = 'pulsar-local' | 'pulsar-redis' | 'bullmq' | 'bee-queue';
+export type ContenderId = 'pulsar-local' | 'pulsar-inline' | 'pulsar-redis' | 'bullmq' | 'bee-queue';
 
 /** Where the shared Redis is. */
 export interface RedisTarget {
@@ -20,6 +20,8 @@ export interface BenchSettings {
   runId: string;
   /** Tasks queued in bulk per throughput round. */
   tasks: number;
+  /** Tasks per round of the one-inline-worker row (pulsar-inline), which is far faster. */
+  inlineTasks: number;
   /** Throughput rounds per pass; the median over every pass's rounds is reported. */
   rounds: number;
   /** Times each contender runs, interleaved (A B C, A B C, ...), so a burst of load elsewhere hits all. */

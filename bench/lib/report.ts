@@ -25,6 +25,7 @@ export interface Ratio {
 
 const LABELS: Record<ContenderId, string> = {
   'pulsar-local': 'pulsar-tasks local://',
+  'pulsar-inline': 'pulsar-tasks local://, one inline worker',
   'pulsar-redis': 'pulsar-tasks redis://',
   bullmq: 'BullMQ',
   'bee-queue': 'bee-queue',

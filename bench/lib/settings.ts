@@ -1,17 +1,18 @@
 /**
  * The run's settings: the brief's defaults (5000 tasks, 2 workers × 50, 500 latency samples),
  * overridable from the environment for quick looks:
- * BENCH_TASKS, BENCH_ROUNDS, BENCH_PASSES, BENCH_LATENCY, BENCH_REDIS_URL, BENCH_ONLY (comma-separated ids).
+ * BENCH_TASKS, BENCH_INLINE_TASKS, BENCH_ROUNDS, BENCH_PASSES, BENCH_LATENCY, BENCH_REDIS_URL, BENCH_ONLY (comma-separated ids).
  */
 import { randomBytes } from 'node:crypto';
 import type { BenchSettings, ContenderId, RedisTarget } from './protocol.js';
 
 /** Every contender, in the order they run. */
-export const CONTENDERS: readonly ContenderId[] = ['pulsar-local', 'pulsar-redis', 'bullmq', 'bee-queue'];
+export const CONTENDERS: readonly ContenderId[] = ['pulsar-local', 'pulsar-inline', 'pulsar-redis', 'bullmq', 'bee-queue'];
 
 /** The driver file (in bench/drivers/) of each contender. */
 export const DRIVER_FILES: Record<ContenderId, string> = {
   'pulsar-local': 'pulsar.ts',
+  'pulsar-inline': 'pulsar.ts',
   'pulsar-redis': 'pulsar.ts',
   bullmq: 'bullmq.ts',
   'bee-queue': 'bee-queue.ts',
@@ -26,6 +27,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): { settings: 
   const settings: BenchSettings = {
     runId,
     tasks: positive(env.BENCH_TASKS, 5000, 'BENCH_TASKS'),
+    inlineTasks: positive(env.BENCH_INLINE_TASKS, 20_000, 'BENCH_INLINE_TASKS'),
     rounds: positive(env.BENCH_ROUNDS, 5, 'BENCH_ROUNDS'),
     passes: positive(env.BENCH_PASSES, 3, 'BENCH_PASSES'),
     warmupTasks: 5000,
