@@ -298,6 +298,42 @@ export function deliveryContract(ctx: DeliveryContext): void {
       expect((await p.listTasks({ status: SUCCESS, limit: 5 })).tasks).to.deep.equal([]);
     });
 
+    it('searches text in ids, job names and kwargs, and a queue-time range, across pages of any size', async () => {
+      const p = await ctx.producer();
+      const old = (await p.queueTasks(Array.from({ length: 6 }, (_, i) => ({ jobName: 'echo', kwargs: { message: `needle-${i}` } })))) as string[];
+      const first = await p.getTask(old[5]!);
+      const cut = first!.timeQueued.toSeconds() + 0.001;
+      // The next tasks are queued in later milliseconds than the cut.
+      while (Date.now() / 1000 <= cut + 0.01) await new Promise((r) => setTimeout(r, 5));
+      const newer = (await p.queueTasks([
+        ...Array.from({ length: 7 }, () => ({ jobName: 'addition', kwargs: { a: 1 } })),
+        ...Array.from({ length: 3 }, (_, i) => ({ jobName: 'echo', kwargs: { message: `NEEDLE-new-${i}` } })),
+      ])) as string[];
+      const all = async (request: Parameters<typeof p.listTasks>[0]) => {
+        const ids: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const page = await p.listTasks({ ...request, limit: 2, cursor });
+          expect(page.tasks.length).to.be.at.most(2);
+          ids.push(...page.tasks.map((t) => t.id));
+          cursor = page.cursor;
+        } while (cursor !== null);
+        return ids.sort();
+      };
+      expect(await all({ text: 'needle' }), 'text in kwargs, any case').to.deep.equal([...old, ...newer.slice(7)].sort());
+      expect(await all({ text: 'needle-new' })).to.deep.equal(newer.slice(7).sort());
+      expect(await all({ text: old[2]!.slice(4, 20) }), 'text in the id').to.deep.equal([old[2]]);
+      expect(await all({ text: 'ADDITION' }), 'text in the job name').to.deep.equal(newer.slice(0, 7).sort());
+      expect(await all({ queuedAfter: cut }), 'queued after').to.deep.equal([...newer].sort());
+      expect(await all({ queuedBefore: cut, name: 'echo' }), 'queued before').to.deep.equal([...old].sort());
+      expect(await all({ text: 'needle', queuedAfter: cut, status: QUEUED })).to.deep.equal(newer.slice(7).sort());
+      for (const bad of [{ text: 'x'.repeat(201) }, { queuedAfter: -1 }, { queuedBefore: Number.NaN }]) {
+        let error: unknown;
+        await p.listTasks(bad).catch((e: unknown) => (error = e));
+        expect(error, JSON.stringify(bad)).to.be.instanceOf(InvalidTaskArguments);
+      }
+    });
+
     it('refuses a limit outside 1..1000 and a cursor that is not a string', async () => {
       const p = await ctx.producer();
       for (const request of [{ limit: 0 }, { limit: 1001 }, { limit: 2.5 }, { cursor: 7 as unknown as string }]) {

@@ -121,6 +121,19 @@ for (const scheme of ['local', 'redis'] as const) {
       await page.close();
     });
 
+    it('finds a task by text in its kwargs among every page, on the server', async () => {
+      const marker = `findme-${Math.random().toString(36).slice(2, 8)}`;
+      const id = (await backend.queueTask('echo', { message: marker })) as string;
+      // Newer tasks push it past the first page: only a search on the server finds it.
+      await backend.queueTasks(Array.from({ length: 60 }, (_, a) => ({ jobName: 'addition', kwargs: { a } })));
+      const page = await open('#/tasks');
+      await page.getByTestId('task-table').waitFor();
+      await page.locator('input[name="text"]').fill(marker.toUpperCase());
+      await until(async () => (await page.locator('[data-testid="task-table"] tbody tr').count()) === 1);
+      expect(await page.locator(`tr[data-task="${id}"]`).count()).to.equal(1);
+      await page.close();
+    });
+
     it('revokes a waiting task once confirmed', async () => {
       const id = (await backend.queueTask('addition', { a: 1 }, { delay: 3600 })) as string;
       const page = await open(`#/task/${id}`);

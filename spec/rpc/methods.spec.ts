@@ -100,6 +100,19 @@ describe('RpcServer methods', () => {
     expect(successes.map((t) => t.id)).to.deep.equal([ok]);
   });
 
+  it('searches tasks by text and queue time, a page at a time, and refuses a bad range', async () => {
+    const marker = `marker-${Math.random().toString(36).slice(2)}`;
+    const id = await call<string>('queue_task', { jobname: 'echo', message: marker });
+    const page = await call<{ tasks: Wire[]; cursor: string | null }>('get_tasks', { text: marker.toUpperCase() });
+    expect(page.tasks.map((t) => t.id)).to.deep.equal([id]);
+    expect(page.cursor).to.equal(null);
+    const later = await call<{ tasks: Wire[] }>('get_tasks', { text: marker, queued_after: Date.now() / 1000 + 3600 });
+    expect(later.tasks).to.deep.equal([]);
+    let error: unknown;
+    await call('get_tasks', { queued_after: 'yesterday' }).catch((e: unknown) => (error = e));
+    expect(String((error as Error)?.message)).to.match(/queued_after/);
+  });
+
   it('counts queued tasks', async () => {
     expect(await call<number>('num_tasks')).to.be.a('number').and.to.be.at.least(0);
   });

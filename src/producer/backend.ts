@@ -28,6 +28,7 @@ import {
 } from '../store/contract.js';
 import { Task } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
+import { checkSearch, searchPage, searching, type TaskSearch } from './task-search.js';
 import { TaskDecoder } from './task-decoder.js';
 import { buildTask, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
 
@@ -82,8 +83,11 @@ export interface TaskFilter {
   fromTask?: string;
 }
 
-/** A page request of `listTasks`: the filter, at most `limit` tasks (default 100, max 1000), from `cursor`. */
-export interface TaskListRequest extends TaskFilter {
+/**
+ * A page request of `listTasks`: the filter, what narrows it beyond the store's indexes (text,
+ * queue-time range), at most `limit` tasks (default 100, max 1000), from `cursor`.
+ */
+export interface TaskListRequest extends TaskFilter, TaskSearch {
   limit?: number;
   cursor?: string | null;
 }
@@ -244,7 +248,10 @@ export class TaskBackend {
     if (request.name) f.name = request.name;
     if (request.status !== undefined) f.status = Array.isArray(request.status) ? request.status : [request.status];
     if (request.fromTask) f.from_task = request.fromTask;
-    const page = await this.store.list(f, { limit, cursor: request.cursor ?? null });
+    const search: TaskSearch = { text: request.text, queuedAfter: request.queuedAfter, queuedBefore: request.queuedBefore };
+    checkSearch(search);
+    const pageRequest = { limit, cursor: request.cursor ?? null };
+    const page = searching(search) ? await searchPage(this.store, f, search, pageRequest) : await this.store.list(f, pageRequest);
     return { tasks: this.decoder.decodeAll(page.tasks), cursor: page.cursor };
   }
 

@@ -3,7 +3,7 @@
  * reads its params as data and calls the TaskQueue's QueueApi: nothing a client sends is run.
  */
 import type { AppContext, QueueApi } from '../app/app.js';
-import type { TaskFilter } from '../producer/backend.js';
+import type { TaskListRequest } from '../producer/backend.js';
 import type { Json, JsonObject } from '../model/json.js';
 import type { Task } from '../model/task.js';
 import { MAX_PAGE_LIMIT } from '../store/contract.js';
@@ -72,10 +72,20 @@ define('get_task', ['id'], async (p, call) => wireOrNull(await call.queue().getT
 
 /**
  * `get_tasks`: pulsar's list of tasks; with `limit` or `cursor`, one page `{tasks, cursor}`
- * (newest queued first; `cursor` null at the end).
+ * (newest queued first; `cursor` null at the end). `text` (in the id, job name or kwargs) and
+ * `queued_after` / `queued_before` (epoch seconds) narrow the pages, which may then hold fewer tasks.
  */
-define('get_tasks', ['ids', 'name', 'status', 'from_task', 'limit', 'cursor'], async (p, call) => {
-  const filter: TaskFilter = {};
+define('get_tasks', ['ids', 'name', 'status', 'from_task', 'limit', 'cursor', 'text', 'queued_after', 'queued_before'], async (p, call) => {
+  const filter: TaskListRequest = {};
+  const text = optionalString('get_tasks', p, 'text');
+  if (text) filter.text = text;
+  for (const [key, field] of [['queued_after', 'queuedAfter'], ['queued_before', 'queuedBefore']] as const) {
+    const v = p[key];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw invalidParams(`get_tasks: "${key}" must be a time in epoch seconds`);
+    filter[field] = v;
+  }
+  const searched = text !== undefined || filter.queuedAfter !== undefined || filter.queuedBefore !== undefined;
   const ids = optionalStringList('get_tasks', p, 'ids');
   const name = optionalString('get_tasks', p, 'name');
   const status = optionalStatus('get_tasks', p, 'status');
@@ -86,7 +96,7 @@ define('get_tasks', ['ids', 'name', 'status', 'from_task', 'limit', 'cursor'], a
   if (fromTask) filter.fromTask = fromTask;
   const limit = p.limit;
   const cursor = optionalString('get_tasks', p, 'cursor');
-  if ((limit === undefined || limit === null) && cursor === undefined) return (await call.queue().getTasks(filter)).map(toWireJson);
+  if ((limit === undefined || limit === null) && cursor === undefined && !searched) return (await call.queue().getTasks(filter)).map(toWireJson);
   if (limit !== undefined && limit !== null && (typeof limit !== 'number' || !Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT)) {
     throw invalidParams(`get_tasks: "limit" must be an integer from 1 to ${MAX_PAGE_LIMIT}`);
   }
