@@ -6,7 +6,8 @@
  * its own RedisStore runs them with one inline worker (50 concurrent tasks, `CONCURRENCY=`). Around each round it
  * reads INFO commandstats (which counts the commands run inside scripts too) and INFO cpu, and
  * prints per task: every command Redis ran (sent and inside scripts, PUBLISH included), the
- * scripts called (evalsha), the PUBLISHes and Redis's CPU time (user + sys, µs), then the commands
+ * scripts called (evalsha), the PUBLISHes, Redis's CPU time (user + sys, µs) and the memory a
+ * finished task keeps (used_memory growth over the round, before the flush), then the commands
  * by name. `SLOWLOG=1` also prints each script's own run time per task (Redis's slow log of every
  * command). `AOF=no` in the environment turns the append-only file off. The first round warms up (script loading, JIT) and is not counted; the median round is
  * reported, with every round's figures beside it.
@@ -33,12 +34,14 @@ interface Round {
   publishes: number;
   cpuUs: number;
   mainUs: number;
+  /** Redis used_memory growth per task, all of them finished and kept (bytes). */
+  bytes: number;
   ms: number;
   byCommand: Map<string, number>;
 }
 
-async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpuUs: number; mainUs: number }> {
-  const [stats, cpu] = await Promise.all([admin.info('commandstats'), admin.info('cpu')]);
+async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpuUs: number; mainUs: number; memory: number }> {
+  const [stats, cpu, memory] = await Promise.all([admin.info('commandstats'), admin.info('cpu'), admin.info('memory')]);
   const calls = new Map<string, number>();
   for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1] as string, Number(m[2]));
   const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
@@ -46,6 +49,7 @@ async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpu
     calls,
     cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6,
     mainUs: (field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread')) * 1e6,
+    memory: Number(/^used_memory:(\d+)/m.exec(memory)?.[1] ?? NaN),
   };
 }
 
@@ -111,7 +115,7 @@ async function main(): Promise<void> {
       }
       const byCommand = new Map<string, number>();
       for (const [cmd, calls] of after.calls) {
-        const d = calls - (before.calls.get(cmd) ?? 0) - (cmd === 'info' ? 2 : 0);
+        const d = calls - (before.calls.get(cmd) ?? 0) - (cmd === 'info' ? 3 : 0);
         if (d > 0) byCommand.set(cmd, d);
       }
       const total = [...byCommand.values()].reduce((s, n) => s + n, 0);
@@ -121,13 +125,14 @@ async function main(): Promise<void> {
         publishes: (byCommand.get('publish') ?? 0) / TASKS,
         cpuUs: (after.cpuUs - before.cpuUs) / TASKS,
         mainUs: (after.mainUs - before.mainUs) / TASKS,
+        bytes: (after.memory - before.memory) / TASKS,
         ms,
         byCommand,
       };
       if (r > 0) rounds.push(round);
       console.log(
         `${r === 0 ? 'warm-up' : `round ${r}`}: ${round.commands.toFixed(2)} cmds/task, ${round.scripts.toFixed(3)} scripts/task, ` +
-          `${round.publishes.toFixed(2)} PUBLISH/task, ${round.cpuUs.toFixed(1)} µs Redis CPU/task (main thread ${round.mainUs.toFixed(1)}), ${Math.round((TASKS / ms) * 1000)} tasks/s`,
+          `${round.publishes.toFixed(2)} PUBLISH/task, ${round.cpuUs.toFixed(1)} µs Redis CPU/task (main thread ${round.mainUs.toFixed(1)}), ${Math.round((TASKS / ms) * 1000)} tasks/s, ${Math.round(round.bytes)} B/finished task`,
       );
       await producer.flush();
     }
