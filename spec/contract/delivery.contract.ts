@@ -127,7 +127,8 @@ export function deliveryContract(ctx: DeliveryContext): void {
       // worker (free slots, a pull parked) takes it back.
       const recovered = await p.store.recover({ maxRedeliveries: 5, worker: w.runtime!.worker.id });
       expect(recovered.requeued).to.deep.equal([id]);
-      await until(async () => (await p.numTasks()) === 0);
+      // Back to STARTED: the worker took the new delivery and its running job adopted it.
+      await until(async () => (await p.getTask(id))?.status === STARTED);
       gate(key).open();
       const task = await p.waitForTask(id, 30);
       expect(task?.status).to.equal(SUCCESS);
