@@ -4,11 +4,16 @@
  */
 import { MemoryStore, type MemoryStoreOptions } from '../src/backends/memory/memory.js';
 import { callStore, RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
-import { BackendUnavailable } from '../src/model/errors.js';
+import { CallTable } from '../src/backends/call-table.js';
+import { AskTimeoutError, BackendUnavailable } from '../src/model/errors.js';
+import { errorFromWire } from '../src/model/error-codec.js';
 import { getLogger } from '../src/infra/logger.js';
-import type { EventListener } from '../src/store/contract.js';
-import type { LocalStoreMessage, StoreEventMessage } from './protocol.js';
-import { ActorGone, askReply, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
+import { TurnBatcher } from '../src/infra/turn-batcher.js';
+import type { EventListener, TaskEvent } from '../src/store/contract.js';
+import type { StoreCall } from './child-protocol.js';
+import type { LocalStoreMessage, StoreEventsMessage, StoreRepliesMessage } from './protocol.js';
+import { ActorGone, askReply, isAlive, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
+import { answerStoreCalls } from './store-bridge.js';
 
 /** A LocalStore actor, and a way to close its store when the actor is out of reach. */
 export interface LocalStoreHandle {
@@ -37,6 +42,21 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
         }
         // Not awaited: a pull that waits for work must not hold the mailbox.
         replyWith(message.replyTo, () => callStore(store, message.method, message.args));
+        break;
+      case 'calls': {
+        const replyTo = message.replyTo;
+        answerStoreCalls(closed ? null : store, message.calls, (replies) => tell(replyTo, { type: 'store_replies', replies }), name);
+        break;
+      }
+      case 'subscribe_batched':
+        replyWith(message.replyTo, async () => {
+          const subscriber = message.subscriber;
+          // The events of a turn (every store call this turn made) leave in one message.
+          const outbox = new TurnBatcher<{ event: TaskEvent; id: string }>((events) => tell(subscriber, { type: 'events', events }));
+          const off = await store.subscribe((event, id) => outbox.push({ event, id }));
+          unsubscribers.set(message.key, off);
+          return true as const;
+        });
         break;
       case 'subscribe':
         replyWith(message.replyTo, async () => {
@@ -67,28 +87,63 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
   return { ref, close };
 }
 
-let subscriberCount = 0;
+let clientCount = 0;
 
-/** Calls whose arguments the store keeps: the in-process client passes copies (shareObjects). */
-const KEEPS_ARGUMENTS: ReadonlySet<StoreMethod> = new Set(['queue', 'start', 'finish', 'retry', 'progress', 'claimRun']);
-/** Calls whose answers are the store's own objects: the in-process client gets copies. */
-const SHARES_ANSWER: ReadonlySet<StoreMethod> = new Set(['get', 'list', 'pull']);
+/**
+ * Calls whose arguments the store keeps and that a caller may still hold: copied. The worker
+ * runtime hands over what it passes to start, finish and retry (fresh records, results copied
+ * when they are objects), and the producer's queue passes tasks it built for the call (kwargs
+ * and meta copied from the caller's): those cross without a copy.
+ */
+const KEEPS_ARGUMENTS: ReadonlySet<StoreMethod> = new Set(['progress', 'claimRun']);
+/**
+ * Calls whose answers are the store's own objects and reach user code: copied. A pull's tasks go
+ * to the worker runtime alone, which copies what a job could mutate (TaskConsumer.task).
+ */
+const SHARES_ANSWER: ReadonlySet<StoreMethod> = new Set(['get', 'list']);
 
-/** A TaskStore that talks to a LocalStore actor through its mailbox. */
+/**
+ * A TaskStore that talks to a LocalStore actor through its mailbox. The calls of one event-loop
+ * turn travel in one `calls` message; their answers come back to this client's own reply actor,
+ * correlated by request ids minted here. Events come in batches, one message per turn.
+ */
 export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: AnyRef): RemoteStore {
+  const id = ++clientCount;
   const subscriberRefs = new Set<AnyRef>();
+  const table = new CallTable((what, ms) => new AskTimeoutError(what, ms));
+  let replies: TypedRef<StoreRepliesMessage> | null = null;
+  const replyActor = (): TypedRef<StoreRepliesMessage> =>
+    (replies ??= spawnHandler<StoreRepliesMessage>(parent, `store-replies-${id}`, (m) => {
+      for (const reply of m.replies) {
+        if (reply.ok) table.resolve(reply.rid, reply.value);
+        else table.reject(reply.rid, errorFromWire(reply.error));
+      }
+    }));
+  const outbox = new TurnBatcher<StoreCall>((calls) => {
+    try {
+      if (!isAlive(storeRef)) throw new ActorGone('the local store has stopped');
+      tell(storeRef, { type: 'calls', calls, replyTo: replyActor() });
+    } catch (err) {
+      // The store (or this client's parent) is gone: the calls fail at once, as asks did.
+      const error = err instanceof Error ? err : new Error(String(err));
+      for (const call of calls) table.reject(call.rid, new ActorGone(`local store ${call.method}: ${error.message}`));
+    }
+  });
+  let subscribers = 0;
   const transport: StoreTransport = {
-    // Mailboxes pass references: copied here, so that the store shares nothing with its callers.
     async call(method: StoreMethod, args: unknown[], timeoutMs: number) {
-      const sent = KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args;
-      const answer = await askReply<LocalStoreMessage, unknown>(storeRef, (replyTo) => ({ type: 'call', method, args: sent, replyTo }), timeoutMs, `local store ${method}`);
-      return SHARES_ANSWER.has(method) ? structuredClone(answer) : answer;
+      const { rid, answer } = table.add(`local store ${method}`, timeoutMs);
+      outbox.push({ rid, method, args: KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args });
+      const value = await answer;
+      return SHARES_ANSWER.has(method) ? structuredClone(value) : value;
     },
     async subscribe(listener: EventListener) {
-      const key = `subscriber-${++subscriberCount}`;
-      const ref = spawnHandler<StoreEventMessage>(parent, key, (m) => listener(m.event, m.id));
+      const key = `subscriber-${id}-${++subscribers}`;
+      const ref = spawnHandler<StoreEventsMessage>(parent, key, (m) => {
+        for (const { event, id: taskId } of m.events) listener(event, taskId);
+      });
       subscriberRefs.add(ref);
-      await askReply<LocalStoreMessage, true>(storeRef, (replyTo) => ({ type: 'subscribe', key, subscriber: ref, replyTo }), 10_000, 'local store subscribe');
+      await askReply<LocalStoreMessage, true>(storeRef, (replyTo) => ({ type: 'subscribe_batched', key, subscriber: ref, replyTo }), 10_000, 'local store subscribe');
       return async () => {
         tell(storeRef, { type: 'unsubscribe', key });
         subscriberRefs.delete(ref);
@@ -96,8 +151,10 @@ export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: 
       };
     },
     async close() {
+      outbox.flushNow();
       for (const ref of subscriberRefs) stopActor(ref);
       subscriberRefs.clear();
+      table.close(new BackendUnavailable('the local store client is closed'));
     },
   };
   return new RemoteStore(transport);

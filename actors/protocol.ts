@@ -12,15 +12,24 @@ import type { QueueOperation } from '../src/producer/operations.js';
 import type { TaskEvent } from '../src/store/contract.js';
 import type { WireTask } from '../src/model/task.js';
 import type { Reply, TypedRef } from './refs.js';
+import type { StoreCall, StoreReply } from './child-protocol.js';
 import type { ExitReason } from './supervision.js';
 
 /** An event of the store, delivered to a subscriber actor. */
 export type StoreEventMessage = { type: 'event'; event: TaskEvent; id: string };
 
+/** Events of the store in the order emitted, delivered to a batched subscriber actor. */
+export type StoreEventsMessage = { type: 'events'; events: { event: TaskEvent; id: string }[] };
+
+/** Answers to a `calls` message, correlated by `rid` (a batch's pulls may come in later messages). */
+export type StoreRepliesMessage = { type: 'store_replies'; replies: StoreReply[] };
+
 /** The LocalStore actor (local:// only). */
 export type LocalStoreMessage =
   | { type: 'call'; method: StoreMethod; args: unknown[]; replyTo: TypedRef<Reply<unknown>> }
+  | { type: 'calls'; calls: StoreCall[]; replyTo: TypedRef<StoreRepliesMessage> }
   | { type: 'subscribe'; key: string; subscriber: TypedRef<StoreEventMessage>; replyTo: TypedRef<Reply<true>> }
+  | { type: 'subscribe_batched'; key: string; subscriber: TypedRef<StoreEventsMessage>; replyTo: TypedRef<Reply<true>> }
   | { type: 'unsubscribe'; key: string }
   | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
 

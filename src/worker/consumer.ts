@@ -22,19 +22,41 @@ export interface WorkerInfo {
 
 /** The first argument of `Job.run`. */
 export class TaskConsumer {
+  private copied = false;
+
   constructor(
-    readonly task: Task,
+    private readonly running: Task,
     readonly job: Job,
     readonly backend: TaskBackend,
     readonly worker: WorkerInfo,
-    readonly signal: AbortSignal,
+    /** The job's abort signal, or how to make it the first time a job reads it. */
+    private readonly abortSignal: AbortSignal | (() => AbortSignal),
     /** The fence of the running delivery (it changes if the task is delivered here again). */
     private readonly fence?: () => Fence,
   ) {}
 
+  /**
+   * The running task. Its kwargs and meta are the job's own copies, made on first access: the
+   * task a worker pulls shares them with the store, and a job that reads only its kwargs argument
+   * (a copy too) pays nothing.
+   */
+  get task(): Task {
+    if (!this.copied) {
+      this.copied = true;
+      this.running.kwargs = structuredClone(this.running.kwargs);
+      this.running.meta = structuredClone(this.running.meta);
+    }
+    return this.running;
+  }
+
+  /** Aborted when the run must end (timeout, worker stopping, delivery lost). */
+  get signal(): AbortSignal {
+    return typeof this.abortSignal === 'function' ? this.abortSignal() : this.abortSignal;
+  }
+
   /** The id of the running task. */
   get taskId(): string {
-    return this.task.id;
+    return this.running.id;
   }
 
   /** The job's logger. */
@@ -48,13 +70,13 @@ export class TaskConsumer {
    */
   progress(value: Json): Promise<void> {
     const problem = jsonProblem(value, 'progress');
-    if (problem) return Promise.reject(new InvalidTaskArguments(`progress of ${this.task.info()} must be plain JSON: ${problem}`));
+    if (problem) return Promise.reject(new InvalidTaskArguments(`progress of ${this.running.info()} must be plain JSON: ${problem}`));
     const bytes = jsonBytes(value);
     if (bytes > this.backend.limits.maxArgumentBytes) {
-      return Promise.reject(new InvalidTaskArguments(`progress of ${this.task.info()} is ${formatBytes(bytes)} of JSON, over maxArgumentBytes (${formatBytes(this.backend.limits.maxArgumentBytes)})`));
+      return Promise.reject(new InvalidTaskArguments(`progress of ${this.running.info()} is ${formatBytes(bytes)} of JSON, over maxArgumentBytes (${formatBytes(this.backend.limits.maxArgumentBytes)})`));
     }
     // The task is saved whole when it ends: its own meta must carry the progress too.
-    this.task.meta = { ...this.task.meta, progress: value };
-    return this.backend.reportProgress(this.task.id, value, this.fence?.());
+    this.running.meta = { ...this.running.meta, progress: structuredClone(value) };
+    return this.backend.reportProgress(this.running.id, value, this.fence?.());
   }
 }

@@ -11,6 +11,29 @@ import type { Task } from '../model/task.js';
 import { timeoutMessage } from '../store/contract.js';
 import type { TaskConsumer } from './consumer.js';
 
+/**
+ * A job's abort signal, made only when something reads it: most jobs never do, and an
+ * AbortController per task was a measurable share of the per-task cost. Aborting before anyone
+ * read it leaves the reason for the signal made later (born aborted).
+ */
+class LazyAbort {
+  private controller: AbortController | null = null;
+  private reason: Error | null = null;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.reason) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: Error): void {
+    if (this.controller) this.controller.abort(reason);
+    else this.reason ??= reason;
+  }
+}
+
 /** A job running. */
 export interface JobRun {
   /** The job's `consumer.signal`. */
@@ -36,12 +59,12 @@ export interface RunJobOptions {
 export function runJob(
   task: Task,
   job: Job,
-  consumerFor: (signal: AbortSignal) => TaskConsumer,
+  consumerFor: (signal: () => AbortSignal) => TaskConsumer,
   lost: Promise<'lost'>,
   options: RunJobOptions,
 ): JobRun {
-  const aborter = new AbortController();
-  const consumer = consumerFor(aborter.signal);
+  const aborter = new LazyAbort();
+  const consumer = consumerFor(() => aborter.signal);
   // The job starts after a setImmediate: the store writes of this turn (start above all, batched per
   // turn and sent from an earlier setImmediate) are on their way before the job can block or kill
   // its worker. Else a job that crashes its worker at once would never be recorded as started,
@@ -67,7 +90,9 @@ export function runJob(
         task.result = message;
         return REVOKED;
       }
-      const result = toJsonResult(first.value);
+      // The job may keep (and change) what it returned: the store gets its own copy of an object.
+      const value = toJsonResult(first.value);
+      const result = typeof value === 'object' && value !== null ? structuredClone(value) : value;
       const problem = resultProblem(result, options.maxResultBytes);
       task.status = problem ? FAILURE : SUCCESS;
       task.result = problem ?? result;
@@ -87,7 +112,13 @@ export function runJob(
     }
     return task.status;
   })();
-  return { signal: aborter.signal, outcome, abort: (reason) => aborter.abort(reason) };
+  return {
+    get signal() {
+      return aborter.signal;
+    },
+    outcome,
+    abort: (reason) => aborter.abort(reason),
+  };
 }
 
 /** Waits until `work` settles; calls `onStuck` once if that takes longer than the grace. */

@@ -259,7 +259,7 @@ export class WorkerRuntime extends EventEmitter {
     });
     const startedAtMs = Date.now();
     this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
-    const consumerFor = (signal: AbortSignal) => new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run));
+    const consumerFor = (signal: () => AbortSignal) => new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run));
     const jobRun = runJob(task, job, consumerFor, lost, {
       stuckGraceMs: this.stuckGrace * 1000,
       maxResultBytes: this.backend.limits.maxResultBytes,
