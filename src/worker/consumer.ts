@@ -3,7 +3,7 @@
  */
 import type { Job } from '../job/job.js';
 import type { Logger } from '../infra/logger.js';
-import type { Task } from '../model/task.js';
+import { Task, type WireTask } from '../model/task.js';
 import type { TaskBackend } from '../producer/backend.js';
 import { InvalidTaskArguments } from '../model/errors.js';
 import { jsonProblem, type Json } from '../model/json.js';
@@ -22,10 +22,11 @@ export interface WorkerInfo {
 
 /** The first argument of `Job.run`. */
 export class TaskConsumer {
-  private copied = false;
+  private built: Task | null = null;
 
   constructor(
-    private readonly running: Task,
+    /** The run's record (the runtime's own object; its kwargs and meta may be the store's). */
+    private readonly record: WireTask,
     readonly job: Job,
     readonly backend: TaskBackend,
     readonly worker: WorkerInfo,
@@ -41,12 +42,20 @@ export class TaskConsumer {
    * (a copy too) pays nothing.
    */
   get task(): Task {
-    if (!this.copied) {
-      this.copied = true;
-      this.running.kwargs = structuredClone(this.running.kwargs);
-      this.running.meta = structuredClone(this.running.meta);
+    if (!this.built) {
+      this.built = Task.fromWire(this.record);
+      this.built.kwargs = structuredClone(this.built.kwargs);
+      this.built.meta = structuredClone(this.built.meta);
     }
-    return this.running;
+    return this.built;
+  }
+
+  /**
+   * The task as the run reports it (wire form): the job's changes to `task` included once it
+   * read it, else the record as it is.
+   */
+  reported(): WireTask {
+    return this.built ? this.built.toWire() : { ...this.record };
   }
 
   /** Aborted when the run must end (timeout, worker stopping, delivery lost). */
@@ -54,9 +63,13 @@ export class TaskConsumer {
     return typeof this.abortSignal === 'function' ? this.abortSignal() : this.abortSignal;
   }
 
+  private get info(): string {
+    return `task.${this.record.name}(${this.record.id})`;
+  }
+
   /** The id of the running task. */
   get taskId(): string {
-    return this.running.id;
+    return this.record.id;
   }
 
   /** The job's logger. */
@@ -70,13 +83,15 @@ export class TaskConsumer {
    */
   progress(value: Json): Promise<void> {
     const problem = jsonProblem(value, 'progress');
-    if (problem) return Promise.reject(new InvalidTaskArguments(`progress of ${this.running.info()} must be plain JSON: ${problem}`));
+    if (problem) return Promise.reject(new InvalidTaskArguments(`progress of ${this.info} must be plain JSON: ${problem}`));
     const bytes = jsonBytes(value);
     if (bytes > this.backend.limits.maxArgumentBytes) {
-      return Promise.reject(new InvalidTaskArguments(`progress of ${this.running.info()} is ${formatBytes(bytes)} of JSON, over maxArgumentBytes (${formatBytes(this.backend.limits.maxArgumentBytes)})`));
+      return Promise.reject(new InvalidTaskArguments(`progress of ${this.info} is ${formatBytes(bytes)} of JSON, over maxArgumentBytes (${formatBytes(this.backend.limits.maxArgumentBytes)})`));
     }
     // The task is saved whole when it ends: its own meta must carry the progress too.
-    this.running.meta = { ...this.running.meta, progress: structuredClone(value) };
-    return this.backend.reportProgress(this.running.id, value, this.fence?.());
+    const progress = structuredClone(value);
+    if (this.built) this.built.meta = { ...this.built.meta, progress };
+    else this.record.meta = { ...this.record.meta, progress };
+    return this.backend.reportProgress(this.record.id, value, this.fence?.());
   }
 }

@@ -7,7 +7,7 @@ import { clipText, resultProblem } from '../model/limits.js';
 import type { Job } from '../job/job.js';
 import { toJsonResult } from '../model/json.js';
 import { FAILURE, RETRY, REVOKED, SUCCESS, type TaskStatus } from '../model/states.js';
-import type { Task } from '../model/task.js';
+import type { WireTask } from '../model/task.js';
 import { timeoutMessage } from '../store/contract.js';
 import type { TaskConsumer } from './consumer.js';
 
@@ -55,9 +55,13 @@ export interface RunJobOptions {
   onStuck(): void;
 }
 
-/** Starts `job` on `task`; `lost` settles when the delivery turns out not to be this worker's. */
+/**
+ * Starts `job` on `task` (the runtime's own record of the run: the outcome's status, result,
+ * stacktrace and retries are written into it); `lost` settles when the delivery turns out not to
+ * be this worker's.
+ */
 export function runJob(
-  task: Task,
+  task: WireTask,
   job: Job,
   consumerFor: (signal: () => AbortSignal) => TaskConsumer,
   lost: Promise<'lost'>,
@@ -99,7 +103,7 @@ export function runJob(
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
       task.result = clipText(error.message, options.maxResultBytes);
-      if (task.retries < task.maxRetries) {
+      if (task.retries < task.max_retries) {
         task.status = RETRY;
         task.retries += 1;
         task.stacktrace = error.stack ?? null;

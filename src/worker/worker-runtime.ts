@@ -7,13 +7,12 @@
 import { kwargsProblem } from '../job/kwargs-schema.js';
 import { secondsText } from '../infra/text.js';
 import { EventEmitter } from 'node:events';
-import { DateTime } from 'luxon';
 import { TaskNotAvailable } from '../model/errors.js';
 import type { TaskBackend } from '../producer/backend.js';
 import { TaskConsumer, type WorkerInfo } from './consumer.js';
 import { getLogger } from '../infra/logger.js';
 import { FAILURE, RETRY, REVOKED, STARTED } from '../model/states.js';
-import { Task, type WireTask } from '../model/task.js';
+import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
 import { runJob, type JobRun } from './run-job.js';
 import { StoreWriter } from './store-writer.js';
@@ -220,51 +219,55 @@ export class WorkerRuntime extends EventEmitter {
     );
   }
 
-  /** Runs one delivered task in SPEC §5's order and records the outcome under its fence. */
+  /**
+   * Runs one delivered task in SPEC §5's order and records the outcome under its fence. The task
+   * is carried as a plain wire record with epoch times (no Task, no DateTime, unless the job reads
+   * `consumer.task`); every write hands the store a fresh record it may keep.
+   */
   private async execute(wire: WireTask, run: ActiveRun): Promise<void> {
     const store = this.backend.store;
-    const task = Task.fromWire(wire);
+    // The runtime's own record: the pulled object may be the store's, never changed here.
+    const task: WireTask = { ...wire };
+    const info = `task.${task.name}(${task.id})`;
     const job = this.backend.registry.get(task.name);
     if (!job) {
       run.jobDone = true;
-      task.status = FAILURE;
-      task.result = new TaskNotAvailable(task.name).message;
-      task.timeEnded = DateTime.now();
-      await this.record(run, (fence) => store.finish(task.toWire(), fence));
+      const ended: WireTask = { ...task, status: FAILURE, result: new TaskNotAvailable(task.name).message, time_ended: Date.now() / 1000 };
+      await this.record(run, (fence) => store.finish(ended, fence));
       return;
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
     const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, task.kwargs);
     if (badKwargs) {
-      task.status = FAILURE;
-      task.result = badKwargs;
-      task.timeEnded = DateTime.now();
-      this.log.warn(`${task.info()} not run: ${badKwargs}`);
-      await this.record(run, (fence) => store.finish(task.toWire(), fence));
+      const ended: WireTask = { ...task, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
+      this.log.warn(`${info} not run: ${badKwargs}`);
+      await this.record(run, (fence) => store.finish(ended, fence));
       return;
     }
+    const startedAtMs = Date.now();
     task.status = STARTED;
-    task.timeStarted = DateTime.now();
+    task.time_started = startedAtMs / 1000;
     task.worker = this.worker.id;
     // Pipelined: the job runs during start's round trip instead of after it. start is sent before
     // the job can make a store call of its own, and each store serves one caller's calls in order,
     // so the store records STARTED (and broadcasts task_started) before anything the job does; the
     // outcome is saved only once start said this delivery owns the task.
-    const started = this.writer.write(run, (fence) => store.start(task.toWire(), fence));
+    const startRecord: WireTask = { ...task };
+    const started = this.writer.write(run, (fence) => store.start(startRecord, fence));
     const lost = new Promise<'lost'>((resolve) => {
       started.then(
         (owned) => owned || resolve('lost'),
         () => resolve('lost'),
       );
     });
-    const startedAtMs = Date.now();
     this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
-    const consumerFor = (signal: () => AbortSignal) => new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run));
+    let consumer: TaskConsumer | null = null;
+    const consumerFor = (signal: () => AbortSignal) => (consumer = new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run)));
     const jobRun = runJob(task, job, consumerFor, lost, {
       stuckGraceMs: this.stuckGrace * 1000,
       maxResultBytes: this.backend.limits.maxResultBytes,
       onStuck: () => {
-        this.log.error(`${task.info()} ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
+        this.log.error(`${info} ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
         this.emit('stuck', task.id);
       },
     });
@@ -276,16 +279,19 @@ export class WorkerRuntime extends EventEmitter {
       return;
     }
     if (run.handedBack) return;
+    // What the run reports: the task as the job left it (if it read it), with the run's outcome.
+    const reported = (consumer as TaskConsumer | null)?.reported() ?? { ...task };
+    const outcome: WireTask = { ...reported, status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker };
     if (status === RETRY) {
-      const delay = task.retryDelay ? ` in ${secondsText(task.retryDelay)}` : '';
-      this.log.warn(`${task.info()} failed (attempt ${task.retries} of ${task.maxRetries + 1}), retrying${delay}: ${String(task.result)}`);
-      await this.record(run, (fence) => store.retry(task.toWire(), fence));
+      const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
+      this.log.warn(`${info} failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
+      await this.record(run, (fence) => store.retry(outcome, fence));
       return;
     }
-    task.timeEnded = DateTime.now();
-    if (status === FAILURE) this.log.warn(`${task.info()} failed: ${String(task.result)}`);
-    if (status === REVOKED) this.log.warn(`${task.info()} was revoked: ${String(task.result)}`);
-    await this.record(run, (fence) => store.finish(task.toWire(), fence));
+    outcome.time_ended = Date.now() / 1000;
+    if (status === FAILURE) this.log.warn(`${info} failed: ${String(task.result)}`);
+    if (status === REVOKED) this.log.warn(`${info} was revoked: ${String(task.result)}`);
+    await this.record(run, (fence) => store.finish(outcome, fence));
   }
 
   /** Writes an outcome; a fenced-off write (the task was delivered elsewhere) is reported, not retried. */
