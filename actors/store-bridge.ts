@@ -1,15 +1,15 @@
 /**
  * The IPC bridge of local://: a process or thread worker's store calls arrive at its Worker actor
- * in batches (child-protocol.ts) and are asked of the LocalStore actor; the replies go back. And
- * the LocalStore's side of a batch: `answerStoreCalls`.
+ * in batches (child-protocol.ts) and go to the LocalStore actor as one message; the replies go
+ * back. And the LocalStore's side of a batch: `answerStoreCalls`.
  */
 import { callStore } from '../src/backends/remote.js';
 import { BackendUnavailable } from '../src/model/errors.js';
 import { errorToWire } from '../src/model/error-codec.js';
 import type { TaskStore } from '../src/store/contract.js';
 import type { StoreCall, StoreReply } from './child-protocol.js';
-import type { LocalStoreMessage } from './protocol.js';
-import { ask, type Reply, type TypedRef } from './refs.js';
+import type { LocalStoreMessage, StoreRepliesMessage } from './protocol.js';
+import { isAlive, spawnHandler, tell, type AnyRef, type TypedRef } from './refs.js';
 
 /**
  * Runs the calls of one batch on `store` in order (null: the store is closed, every call fails)
@@ -40,32 +40,25 @@ export function answerStoreCalls(store: TaskStore | null, calls: StoreCall[], se
   }
 }
 
-/** Asks `localStore` the calls of one child message; `send` ships replies back to the child. */
-export function bridgeStoreCalls(localStore: TypedRef<LocalStoreMessage>, calls: StoreCall[], pollTimeout: number, send: (replies: StoreReply[]) => void): void {
-  /** One call, asked of the LocalStore actor; `answer` gets its reply. */
-  const bridgeCall = ({ rid, method, args }: StoreCall, answer: (reply: StoreReply) => void): void => {
-    const timeout = method === 'pull' ? 60_000 + pollTimeout * 1000 : 60_000;
-    ask<LocalStoreMessage, Reply<unknown>>(localStore, (replyTo) => ({ type: 'call', method, args, replyTo }), timeout, `store ${method}`).then(
-      (reply) => answer(reply.ok ? { rid, ok: true, value: reply.value } : { rid, ok: false, error: reply.error }),
-      (err: unknown) => answer({ rid, ok: false, error: errorToWire(err) }),
-    );
-  };
-  // The calls of one message are answered in one message, sent as soon as the last is answered:
-  // nact serves the LocalStore's mailbox one message per event-loop turn, so the replies of a batch
-  // come over as many turns (a per-turn batch sent them one by one), and waiting for a later turn
-  // instead cost latency. A pull may wait for work: it is answered on its own.
-  const group: StoreReply[] = [];
-  let waiting = 0;
-  const answerGroup = (reply: StoreReply) => {
-    group.push(reply);
-    if (--waiting === 0) send(group);
-  };
-  for (const call of calls) {
-    if (call.method === 'pull') {
-      bridgeCall(call, (reply) => send([reply]));
-      continue;
+let bridges = 0;
+
+/**
+ * The bridge of one child: each `store_calls` message of the child goes to the LocalStore actor as
+ * one `calls` message (one mailbox turn for the whole batch, instead of an ask per call), and the
+ * LocalStore's answers come to a reply actor under `parent` (the child's Worker actor), which ships
+ * them to the child as they are. The child's request ids travel unchanged: they are unique per
+ * child, and this reply actor serves one child.
+ */
+export function storeBridge(localStore: TypedRef<LocalStoreMessage>, parent: AnyRef, send: (replies: StoreReply[]) => void): (calls: StoreCall[]) => void {
+  let replyTo: TypedRef<StoreRepliesMessage> | null = null;
+  return (calls) => {
+    try {
+      replyTo ??= spawnHandler<StoreRepliesMessage>(parent, `store-bridge-${++bridges}`, (m) => send(m.replies));
+      if (!isAlive(localStore)) throw new Error('the local store has stopped');
+      tell(localStore, { type: 'calls', calls, replyTo });
+    } catch (err) {
+      const error = errorToWire(new BackendUnavailable(`local store: ${err instanceof Error ? err.message : String(err)}`));
+      send(calls.map(({ rid }) => ({ rid, ok: false, error })));
     }
-    waiting += 1;
-    bridgeCall(call, answerGroup);
-  }
+  };
 }

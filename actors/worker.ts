@@ -12,7 +12,7 @@ import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/app/task
 import { forkChild, spawnThread, type ChildHandle } from './child.js';
 import { revokeOverdue, RunWatch, type WatchedRun } from './run-watch.js';
 import type { FromChild, StoreReply } from './child-protocol.js';
-import { bridgeStoreCalls } from './store-bridge.js';
+import { storeBridge } from './store-bridge.js';
 import { localStoreClient } from './local-store.js';
 import { assertNever, type LocalStoreMessage, type MonitorMessage, type WorkerMessage } from './protocol.js';
 import { askReply, spawnHandler, stopActor, tell, type TypedRef } from './refs.js';
@@ -183,6 +183,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   view.threadId = child.threadId ?? null;
   const theChild = child;
   const sendReplies = (replies: StoreReply[]) => theChild.send({ type: 'store_replies', replies });
+  const bridge = spec.localStore ? storeBridge(spec.localStore, ref, sendReplies) : null;
   theChild.onMessage((message: FromChild) => {
     switch (message.type) {
       case 'ready':
@@ -192,7 +193,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         tell(spec.monitor, { type: 'worker_heartbeat', workerId: spec.id, running: message.running, processed: message.processed, lost: message.lost });
         break;
       case 'store_calls':
-        if (spec.localStore) bridgeStoreCalls(spec.localStore, message.calls, spec.pollTimeout, sendReplies);
+        bridge?.(message.calls);
         break;
       case 'subscribe':
         if (spec.localStore) {
