@@ -35,6 +35,8 @@ function mergeMemory(all: readonly MemoryReport[]): MemoryReport {
     producerRssMb: m((x) => x.producerRssMb),
     producerHeapUsedMb: m((x) => x.producerHeapUsedMb),
     producerHeapAfterGcMb: m((x) => x.producerHeapAfterGcMb),
+    producerHeapBeforeGcMb: m((x) => x.producerHeapBeforeGcMb),
+    producerRetainedBytesPerTask: Math.round(median(all.map((x) => x.producerRetainedBytesPerTask))),
     workerRssMb: Array.from({ length: workers }, (_, i) => {
       const values = all.map((x) => x.workerRssMb[i]).filter((x): x is number => x !== null && x !== undefined);
       return values.length ? round(median(values), 1) : null;

@@ -82,6 +82,10 @@ export interface MemoryReport {
   producerHeapUsedMb: number;
   /** The producer's heap after a full GC: what it retains (local:// keeps every task here). */
   producerHeapAfterGcMb: number;
+  /** The same before the timed rounds (after the warm-up): the difference is what the rounds left. */
+  producerHeapBeforeGcMb: number;
+  /** What the timed rounds left in the producer's heap, per task they ran (bytes; GC'd both ends). */
+  producerRetainedBytesPerTask: number;
   /** Each worker process right after the last throughput round (null where /proc is not readable). */
   workerRssMb: (number | null)[];
   /** Redis `used_memory` growth over the throughput rounds (null without Redis). */

@@ -57,7 +57,7 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
   const lines = [
     `### ${title}`,
     '',
-    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | producer RSS start → end (heap after GC), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task |',
+    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | producer RSS start → end (heap after GC: before → after the rounds, bytes kept per task), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task |',
     '|---|---:|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const o of outcomes) {
@@ -72,7 +72,7 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
       const server = r.redis ? String(r.redis.commandstats.commandsPerTask) : '—';
       lines.push(
         `| ${label} | ${r.throughput.medianTasksPerSec} | ${spread(r.throughput.rounds.map((x) => x.tasksPerSec))} | ` +
-          `${r.latency.p50} / ${r.latency.p95} / ${r.latency.p99} | ${m.producerRssStartMb} → ${m.producerRssMb} (${m.producerHeapAfterGcMb}) | ` +
+          `${r.latency.p50} / ${r.latency.p95} / ${r.latency.p99} | ${m.producerRssStartMb} → ${m.producerRssMb} (${m.producerHeapBeforeGcMb} → ${m.producerHeapAfterGcMb}, ${m.producerRetainedBytesPerTask} B/task) | ` +
           `${m.workerRssMb.map((w) => w ?? '?').join(' + ')} | ${cpu(r)} | ${redis} | ${server} |`,
       );
     }

@@ -36,6 +36,9 @@ interface Reading {
 export async function openWindow(targets: WindowTargets): Promise<{ close(tasks: number): Promise<WindowResult> }> {
   const memBefore = targets.stats ? await usedMemory(targets.stats) : null;
   const before: CommandCounts | null = targets.stats ? await commandCounts(targets.stats) : null;
+  // Collected before the CPU reading, so the collection is not counted in the rounds' CPU.
+  globalThis.gc?.();
+  const heapBefore = ownMemory().heapUsedMb;
   const cpuBefore = readCpu(targets);
   return {
     async close(tasks: number): Promise<WindowResult> {
@@ -54,6 +57,8 @@ export async function openWindow(targets: WindowTargets): Promise<{ close(tasks:
           producerRssMb: own.rssMb,
           producerHeapUsedMb: own.heapUsedMb,
           producerHeapAfterGcMb: retained.heapUsedMb,
+          producerHeapBeforeGcMb: heapBefore,
+          producerRetainedBytesPerTask: Math.round(((retained.heapUsedMb - heapBefore) * 2 ** 20) / tasks),
           workerRssMb,
           redisUsedMemoryDeltaMb: memBefore !== null && memAfter !== null ? memoryDeltaMb(memBefore, memAfter) : null,
         },
