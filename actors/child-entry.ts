@@ -6,6 +6,7 @@
 import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import { TaskBackend } from '../src/producer/backend.js';
 import { RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
+import { CallTable } from '../src/backends/call-table.js';
 import '../src/backends/index.js';
 import { createStore } from '../src/store/schemes.js';
 import { errorFromWire } from '../src/model/error-codec.js';
@@ -47,61 +48,18 @@ const onMessage = (listener: (message: ToChild) => void): void => {
   else parentPort?.on('message', listener);
 };
 
-interface PendingCall {
-  method: StoreMethod;
-  timeoutMs: number;
-  deadline: number;
-  resolve: (v: unknown) => void;
-  reject: (e: Error) => void;
-}
-
-const pending = new Map<number, PendingCall>();
+/** Calls waiting for the arbiter's answer, by request id (one timer for all their deadlines). */
+const pending = new CallTable((what, ms) => new Error(`store call ${what} got no answer from the arbiter within ${ms} ms`));
 const listeners = new Set<EventListener>();
-let nextRid = 1;
 let backend: TaskBackend | null = null;
 let heartbeat: NodeJS.Timeout | null = null;
-let sweeper: NodeJS.Timeout | null = null;
-let sweepAt = Infinity;
-
-/**
- * One timer for every pending call, armed for the earliest deadline, instead of a timer per call:
- * that was a timer set and cleared twice per task on the hot path, for deadlines of tens of
- * seconds that almost never pass.
- */
-function armSweeper(deadline: number): void {
-  if (deadline >= sweepAt) return;
-  if (sweeper) clearTimeout(sweeper);
-  sweepAt = deadline;
-  sweeper = setTimeout(sweep, Math.max(0, deadline - Date.now()));
-}
-
-/** Fails the calls past their deadline, then waits for the next one. */
-function sweep(): void {
-  sweeper = null;
-  sweepAt = Infinity;
-  const now = Date.now();
-  let next = Infinity;
-  for (const [rid, p] of pending) {
-    if (p.deadline > now) {
-      next = Math.min(next, p.deadline);
-      continue;
-    }
-    pending.delete(rid);
-    p.reject(new Error(`store call ${p.method} got no answer from the arbiter within ${p.timeoutMs} ms`));
-  }
-  if (next < Infinity) armSweeper(next);
-}
 
 /** Store calls cross the IPC channel to the Worker actor, which asks the LocalStore actor. */
 const ipcTransport: StoreTransport = {
   call(method: StoreMethod, args: unknown[], timeoutMs: number): Promise<unknown> {
-    const rid = nextRid++;
-    return new Promise((resolve, reject) => {
-      const deadline = Date.now() + timeoutMs;
-      pending.set(rid, { method, timeoutMs, deadline, resolve, reject });
-      armSweeper(deadline);
-      outbox.push({ rid, method, args });
-    });
+    const { rid, answer } = pending.add(method, timeoutMs);
+    outbox.push({ rid, method, args });
+    return answer;
   },
   async subscribe(listener) {
     if (!listeners.size) send({ type: 'subscribe' });
@@ -111,9 +69,7 @@ const ipcTransport: StoreTransport = {
     };
   },
   async close() {
-    if (sweeper) clearTimeout(sweeper);
-    sweeper = null;
-    sweepAt = Infinity;
+    pending.close();
   },
 };
 
@@ -185,11 +141,8 @@ onMessage((message) => {
       break;
     case 'store_replies':
       for (const reply of message.replies) {
-        const p = pending.get(reply.rid);
-        if (!p) continue;
-        pending.delete(reply.rid);
-        if (reply.ok) p.resolve(reply.value);
-        else p.reject(errorFromWire(reply.error));
+        if (reply.ok) pending.resolve(reply.rid, reply.value);
+        else pending.reject(reply.rid, errorFromWire(reply.error));
       }
       break;
     case 'event':
