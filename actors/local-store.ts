@@ -3,7 +3,7 @@
  * Its mailbox makes every store call atomic; subscribers are actors that get `event` messages.
  */
 import { MemoryStore, type MemoryStoreOptions } from '../src/backends/memory/memory.js';
-import { callStore, RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
+import { RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
 import { CallTable } from '../src/backends/call-table.js';
 import { AskTimeoutError, BackendUnavailable } from '../src/model/errors.js';
 import { errorFromWire } from '../src/model/error-codec.js';
@@ -27,22 +27,14 @@ export interface LocalStoreHandle {
  */
 export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<MemoryStoreOptions, 'clock'> = {}): LocalStoreHandle {
   // Every caller hands over what it passes and only reads what it gets (see shareObjects): a
-  // child's calls come deserialized from IPC, and localStoreClient copies on both sides.
+  // child's calls come deserialized from IPC; in this process, localStoreClient copies what
+  // reaches user code and the worker runtime and the producer hand over what they pass.
   const store = new MemoryStore(name, { ...options, shareObjects: true });
   const unsubscribers = new Map<string, () => Promise<void>>();
   const log = getLogger(`pulsar.${name}.local-store`);
   let closed = false;
   const ref = spawnHandler<LocalStoreMessage>(parent, 'local-store', (message) => {
     switch (message.type) {
-      case 'call':
-        if (closed) {
-          // Answer late calls (queued behind the shutdown) instead of leaving their asks hanging.
-          replyWith(message.replyTo, Promise.reject(new BackendUnavailable(`the local store of ${name} is closed`)));
-          break;
-        }
-        // Not awaited: a pull that waits for work must not hold the mailbox.
-        replyWith(message.replyTo, () => callStore(store, message.method, message.args));
-        break;
       case 'calls': {
         const replyTo = message.replyTo;
         answerStoreCalls(closed ? null : store, message.calls, (replies) => tell(replyTo, { type: 'store_replies', replies }), name);

@@ -3,7 +3,6 @@
  * their answer goes to; answers are `Reply<T>` (a value, or an error as data).
  */
 import type { JobListEntry, QueueItem, TaskFilter } from '../src/producer/backend.js';
-import type { StoreMethod } from '../src/backends/remote.js';
 import type { Json, JsonObject } from '../src/model/json.js';
 import type { TaskStatus } from '../src/model/states.js';
 import type { WireError } from '../src/model/error-codec.js';
@@ -26,7 +25,6 @@ export type StoreRepliesMessage = { type: 'store_replies'; replies: StoreReply[]
 
 /** The LocalStore actor (local:// only). */
 export type LocalStoreMessage =
-  | { type: 'call'; method: StoreMethod; args: unknown[]; replyTo: TypedRef<Reply<unknown>> }
   | { type: 'calls'; calls: StoreCall[]; replyTo: TypedRef<StoreRepliesMessage> }
   | { type: 'subscribe'; key: string; subscriber: TypedRef<StoreEventMessage>; replyTo: TypedRef<Reply<true>> }
   | { type: 'subscribe_batched'; key: string; subscriber: TypedRef<StoreEventsMessage>; replyTo: TypedRef<Reply<true>> }
