@@ -99,3 +99,12 @@ function etaOf(options: QueueOptions, now: DateTime): DateTime | null {
   return null;
 }
 
+/** The idempotency key of a queue item, checked; null when it has none. */
+export function idempotencyKeyOf(item: QueueItem): string | null {
+  const key = item?.options?.idempotencyKey;
+  if (key === undefined || key === null) return null;
+  if (typeof key !== 'string' || !key || key.length > 200) {
+    throw new InvalidTaskArguments(`idempotencyKey must be a non-empty string of at most 200 characters, got ${JSON.stringify(key)}`);
+  }
+  return key;
+}

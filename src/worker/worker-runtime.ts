@@ -14,38 +14,11 @@ import { getLogger } from '../infra/logger.js';
 import { FAILURE, RETRY, REVOKED, STARTED } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
-import { runJob, type JobRun } from './run-job.js';
+import { runJob } from './run-job.js';
+import { within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
 import { StoreWriter } from './store-writer.js';
 
-export interface RuntimeOptions {
-  /** Seconds a job may ignore its aborted signal after its timeout before the run is called stuck. */
-  stuckGrace: number;
-}
-
-/** What the `run` event says of a job that starts running. */
-export interface RunInfo {
-  id: string;
-  name: string;
-  token: number;
-  startedAtMs: number;
-  /** The task's timeout in ms, or null for none. */
-  timeoutMs: number | null;
-}
-
-/** One delivery running here. `token` follows re-deliveries of the same id to this worker. */
-export interface ActiveRun {
-  id: string;
-  token: number;
-  /** Set once the store told this worker the task is not its any more. */
-  lost: boolean;
-  /** Set by `stop` once the task was handed back. */
-  handedBack: boolean;
-  /** Set once the job settled: the run only writes its outcome from then on. */
-  jobDone: boolean;
-  job: JobRun | null;
-  /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
-  leaseUntil: number;
-}
+export type { ActiveRun, RunInfo, RuntimeOptions } from './run-state.js';
 
 /**
  * Events: `idle` (maxTasks reached and nothing running), `processed` (id), `run` (RunInfo),
@@ -342,11 +315,4 @@ export function startWorker(backend: TaskBackend, worker: WorkerInfo, options: P
   backend.attachWorker(runtime);
   runtime.start();
   return runtime;
-}
-
-/** Waits for `promise`, at most `ms`. */
-async function within(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([promise, new Promise((r) => (timer = setTimeout(r, ms)))]);
-  clearTimeout(timer);
 }

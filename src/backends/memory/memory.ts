@@ -34,23 +34,9 @@ import { checkClaim, checkFinished, checkLease, checkPull, checkPurge, checkQueu
 import { EndedLog, IdempotencyKeys } from './memory-records.js';
 import { WaitingTasks } from './memory-waiting.js';
 import { StoredTasks, type Entry } from './stored-tasks.js';
+import { copierOf, type MemoryStoreOptions } from './memory-options.js';
 
-const copy = <T>(value: T): T => structuredClone(value);
-const same = <T>(value: T): T => value;
-
-/** Settings of a MemoryStore. */
-export interface MemoryStoreOptions {
-  /**
-   * Skip the store's own copies of the tasks it is given and gives out. Only for callers that hand
-   * over what they pass (never touching it again) and only read what they get: in the bench the copies
-   * were a quarter of the arbiter's CPU per task. The LocalStore actor's callers qualify: a worker child's calls
-   * arrive freshly deserialized and their replies are serialized, and its in-process client
-   * copies on both sides. A store that never mutates a stored task in place makes reading safe.
-   */
-  shareObjects?: boolean;
-  /** The store's clock, epoch ms (default Date.now): leases, due times, expiry and ages follow it alone. */
-  clock?: () => number;
-}
+export type { MemoryStoreOptions } from './memory-options.js';
 
 /** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
 export class MemoryStore implements TaskStore {
@@ -75,7 +61,7 @@ export class MemoryStore implements TaskStore {
     readonly name: string,
     options: MemoryStoreOptions = {},
   ) {
-    this.copy = options.shareObjects ? same : copy;
+    this.copy = copierOf(options);
     this.clock = options.clock ?? Date.now;
     this.waiting = new WaitingTasks(this.clock, () => this.servePullers());
   }

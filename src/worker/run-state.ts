@@ -1,0 +1,42 @@
+/**
+ * What the worker runtime keeps of each run: its settings, the `run` event's payload, the state of
+ * one delivery running here, and a bounded wait.
+ */
+import type { JobRun } from './run-job.js';
+
+export interface RuntimeOptions {
+  /** Seconds a job may ignore its aborted signal after its timeout before the run is called stuck. */
+  stuckGrace: number;
+}
+
+/** What the `run` event says of a job that starts running. */
+export interface RunInfo {
+  id: string;
+  name: string;
+  token: number;
+  startedAtMs: number;
+  /** The task's timeout in ms, or null for none. */
+  timeoutMs: number | null;
+}
+
+/** One delivery running here. `token` follows re-deliveries of the same id to this worker. */
+export interface ActiveRun {
+  id: string;
+  token: number;
+  /** Set once the store told this worker the task is not its any more. */
+  lost: boolean;
+  /** Set by `stop` once the task was handed back. */
+  handedBack: boolean;
+  /** Set once the job settled: the run only writes its outcome from then on. */
+  jobDone: boolean;
+  job: JobRun | null;
+  /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
+  leaseUntil: number;
+}
+
+/** Waits for `promise`, at most `ms`. */
+export async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise, new Promise((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
