@@ -15,15 +15,7 @@ import type { TaskConsumer } from '../../src/worker/consumer.js';
 import { Multiply } from '../../jobs/typed.js';
 import { errorOf, post, resultOf, rpc, startRpc } from '../rpc/support.js';
 import { startWorker } from '../../src/worker/worker-runtime.js';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../support/rejection.js';
 
 describe('declared kwargs', () => {
   let producer: TaskBackend;

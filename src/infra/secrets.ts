@@ -9,7 +9,7 @@ export const REDACTED = '***';
 /**
  * `url` with its password (and a user name given alone, which Redis reads as a password)
  * replaced by `***`: `redis://:secret@host:6379/0` → `redis://:***@host:6379/0`. A text that is
- * not a URL has any `//user:password@` part redacted all the same.
+ * not a URL has its `//user:password@` part redacted all the same.
  */
 export function redactUrl(url: string): string {
   return String(url).replace(/(\/\/)([^/@\s]*)@/g, (_all, slashes: string, auth: string) => {

@@ -42,7 +42,7 @@ export abstract class Job {
    * The kwargs the job takes (beyond pulsar): a JSON Schema such as
    * `{ type: 'object', properties: { n: { type: 'number' } }, required: ['n'] }`, or a Standard
    * Schema (a zod or valibot object schema); checked when a task is queued and again before it
-   * runs; shown by `job_list`. Null: any kwargs.
+   * runs; shown by `job_list`. Null: kwargs are not checked.
    */
   kwargsSchema: KwargsSchema | null = null;
 
