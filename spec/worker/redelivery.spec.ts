@@ -4,11 +4,12 @@
  * retry answers only after the next pull handed the same task out again.
  */
 import { expect } from 'chai';
+import { Duration } from 'luxon';
 import { MemoryStore } from '../../src/backends/memory/memory.js';
 import { Job } from '../../src/job/job.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import type { JsonObject } from '../../src/model/json.js';
-import { SUCCESS } from '../../src/model/states.js';
+import { STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import { TaskBackend } from '../../src/producer/backend.js';
 import type { Delivery, Fence, PullRequest } from '../../src/store/contract.js';
@@ -57,6 +58,42 @@ describe('worker runtime: a task that comes straight back while its run ends', (
       const task = await backend.waitForTask(id, 20);
       expect(task?.status).to.equal(SUCCESS);
       expect(task?.result).to.equal('attempt 2');
+    } finally {
+      await backend.close(1);
+    }
+  });
+
+  it('names in `settled` the token its `run` named, though a re-delivery was adopted meanwhile (the parent times runs by it)', async () => {
+    const registry = new JobRegistry();
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    class Held extends Job {
+      override name = 'held';
+      override timeout = Duration.fromObject({ seconds: 60 });
+      async run(): Promise<string> {
+        await held;
+        return 'done';
+      }
+    }
+    registry.register(Held);
+    const store = new MemoryStore('adopted');
+    const backend = new TaskBackend(store, { name: 'adopted', url: 'local://', registry, pollTimeout: 1, concurrentTasks: 2 });
+    try {
+      const runtime = startWorker(backend, { id: 'w1', concurrency: 'inline', pid: process.pid });
+      const runs: [string, number][] = [];
+      const settled: [string, number][] = [];
+      runtime.on('run', (info: { id: string; token: number }) => runs.push([info.id, info.token]));
+      runtime.on('settled', (id: string, token: number) => settled.push([id, token]));
+      const id = (await backend.queueTask('held')) as string;
+      while ((await backend.getTask(id))?.status !== STARTED) await new Promise((r) => setTimeout(r, 10));
+      // Taken for dead and delivered again to the same worker: the running job adopts the delivery.
+      expect((await store.recover({ maxRedeliveries: 5, worker: 'w1' })).requeued).to.deep.equal([id]);
+      while ((await backend.getTask(id))?.status !== STARTED) await new Promise((r) => setTimeout(r, 10));
+      release();
+      expect((await backend.waitForTask(id, 20))?.status).to.equal(SUCCESS);
+      while (!settled.length) await new Promise((r) => setTimeout(r, 10));
+      expect(runs).to.have.length(1);
+      expect(settled).to.deep.equal(runs);
     } finally {
       await backend.close(1);
     }

@@ -29,6 +29,8 @@ export interface ActiveRun {
   handedBack: boolean;
   /** Set once the job settled: the run only writes its outcome from then on. */
   jobDone: boolean;
+  /** The token the `run` event named: `settled` names the same, though a re-delivery was adopted since. */
+  runToken: number;
   job: JobRun | null;
   /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
   leaseUntil: number;

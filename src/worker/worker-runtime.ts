@@ -138,7 +138,7 @@ export class WorkerRuntime extends EventEmitter {
       return;
     }
     this.pulled += 1;
-    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil };
+    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token };
     this.runs.set(wire.id, run);
     const done = this.execute(wire, run)
       .catch((err: unknown) => this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`))
@@ -146,7 +146,7 @@ export class WorkerRuntime extends EventEmitter {
         this.runs.delete(wire.id);
         this.inflight.delete(wire.id);
         this.processed += 1;
-        this.emit('settled', wire.id, run.token);
+        this.emit('settled', wire.id, run.runToken);
         this.emit('processed', wire.id);
         const wake = this.slotWaiter;
         this.slotWaiter = null;
@@ -233,6 +233,7 @@ export class WorkerRuntime extends EventEmitter {
         () => resolve('lost'),
       );
     });
+    run.runToken = run.token;
     this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
     let consumer: TaskConsumer | null = null;
     const consumerFor = (signal: () => AbortSignal) => (consumer = new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run)));
