@@ -76,14 +76,17 @@ describe('redis:// scripts stay bounded with 100k tasks stored', function () {
   }
 
   /**
-   * Like measure, for an operation that changes nothing: run again when it took 20 ms or more
-   * (this machine is shared: others slow Redis down now and then; a slow script is slow twice).
+   * Like measure, for an operation that changes nothing: run again, up to three times in all, while
+   * it took `budgetMs` or more (this machine is shared: others slow Redis down now and then, through
+   * cache and frequency; a slow script is slow every time). The fastest run counts.
    */
-  async function measureRead(op: () => Promise<unknown>): Promise<{ cpuMs: number; commands: number }> {
-    const first = await measure(op);
-    if (first.cpuMs < 20) return first;
-    const again = await measure(op);
-    return again.cpuMs < first.cpuMs ? again : first;
+  async function measureRead(op: () => Promise<unknown>, budgetMs = 20): Promise<{ cpuMs: number; commands: number }> {
+    let best = await measure(op);
+    for (let attempt = 1; attempt < 3 && best.cpuMs >= budgetMs; attempt++) {
+      const again = await measure(op);
+      if (again.cpuMs < best.cpuMs) best = again;
+    }
+    return best;
   }
 
   it('recovers a worker that owns nothing, and finds no expired lease, at a cost independent of the 100k tasks', async () => {
@@ -111,8 +114,14 @@ describe('redis:// scripts stay bounded with 100k tasks stored', function () {
       // At most the list budget (1000 index entries) examined, whatever is stored.
       expect(commands, JSON.stringify(filter)).to.be.below(1020);
     }
-    const { cpuMs } = await measureRead(() => store.list({ status: [SUCCESS] }, { limit: 1000, cursor: null }));
-    expect(cpuMs, 'a full page').to.be.below(20);
+    // A full page costs its rows, not the store: 1000 rows of 100k stored. Its work is counted
+    // exactly; its time is held to a bound an O(stored) scan (~350 ms here) could never meet.
+    let full: Awaited<ReturnType<RedisStore['list']>> | null = null;
+    const { cpuMs, commands } = await measureRead(async () => (full = await store.list({ status: [SUCCESS] }, { limit: 1000, cursor: null })), 50);
+    console.log(`      list a full page of 1000 rows: ${cpuMs.toFixed(2)} ms, ${commands} commands`);
+    expect(full!.tasks).to.have.length(1000);
+    expect(commands, 'a full page: two reads per row and a few more').to.be.below(2020);
+    expect(cpuMs, 'a full page').to.be.below(50);
   });
 
   it('queues 50k tasks in bounded scripts: no script over 20 ms of Redis time', async () => {
