@@ -90,10 +90,17 @@ describe('MemoryStore listings', function () {
     const rare = wireTask({ name: 'echo' }, clock.ms);
     await store.queue([rare]);
     await store.queue(Array.from({ length: 100_000 }, () => wireTask({}, clock.ms)));
+    // Wall time on a shared machine also counts a GC pause or another process holding the CPU:
+    // the fastest of three reads counts (a scan of 100k tasks is slow every time).
     const timedPage = async (filter: StoreFilter) => {
-      const started = process.hrtime.bigint();
-      const page = await store.list(filter, { limit: 100, cursor: null });
-      return { page, ms: Number(process.hrtime.bigint() - started) / 1e6 };
+      let best: { page: Awaited<ReturnType<typeof store.list>>; ms: number } | null = null;
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const started = process.hrtime.bigint();
+        const page = await store.list(filter, { limit: 100, cursor: null });
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        if (!best || ms < best.ms) best = { page, ms };
+      }
+      return best!;
     };
     const filters: StoreFilter[] = [{ name: 'echo' }, { status: [REVOKED] }, { name: 'nosuchjob' }, { status: [QUEUED], name: 'echo' }];
     for (const filter of filters) {
