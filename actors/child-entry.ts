@@ -7,7 +7,6 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import { TaskBackend } from '../src/producer/backend.js';
 import { RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
 import { CallTable } from '../src/backends/call-table.js';
-import '../src/backends/index.js';
 import { createStore } from '../src/store/schemes.js';
 import { errorFromWire } from '../src/model/error-codec.js';
 import { configureLogging, getLogger } from '../src/infra/logger.js';
@@ -92,6 +91,8 @@ async function init(config: ChildConfig): Promise<void> {
   const log = getLogger(`pulsar.${config.name}.${config.workerId}`);
   const registry = await JobRegistry.load(config.taskPaths, { cwd: config.cwd });
   const local = config.url.startsWith('local:');
+  // The built-in store schemes (ioredis, ~25 MiB of RSS) only for a child that needs one.
+  if (!local) await import('../src/backends/index.js');
   const store: TaskStore = local ? new RemoteStore(ipcTransport) : createStore(config.url, { name: config.name });
   gate = new EventGate(local ? ipcEvents : storeUpstream(store));
   backend = new ChildBackend(store, {

@@ -4,12 +4,27 @@
  * reachable. Nothing else in the project imports nact's messaging.
  */
 import { createRequire } from 'node:module';
-import { dispatch, spawn, start, stop, type Ref } from 'nact';
+import type * as Nact from 'nact';
+import type { Ref } from 'nact';
 import { AskTimeoutError, PulsarTasksError } from '../src/model/errors.js';
 import { errorFromWire, errorToWire, type WireError } from '../src/model/error-codec.js';
 import { getLogger } from '../src/infra/logger.js';
 import { TurnBatcher } from '../src/infra/turn-batcher.js';
 import { CallTable } from '../src/backends/call-table.js';
+
+/**
+ * nact, loaded on first use: a worker child never uses it, yet its job modules import
+ * pulsar-tasks (whose index exports the actors), and it weighs ~9 MiB of RSS.
+ */
+let nactLib: typeof Nact | null = null;
+function nact(): typeof Nact {
+  nactLib ??= createRequire(import.meta.url)('nact') as typeof Nact;
+  return nactLib;
+}
+const dispatch: typeof Nact.dispatch = (...args) => nact().dispatch(...args);
+const spawn: typeof Nact.spawn = (...args) => nact().spawn(...args);
+const start: typeof Nact.start = (...args) => nact().start(...args);
+const stop: typeof Nact.stop = (...args) => nact().stop(...args);
 
 declare const brand: unique symbol;
 /** A ref that only accepts messages of type M (nact's Ref<T> does not use T); contravariant in M. */
@@ -174,12 +189,13 @@ export function actorName(text: string): string {
 
 // nact (pinned at 7.6.2) keeps its live actors in a registry it does not export: asking it whether an
 // actor exists sends nothing to the actor (a query would land in a user actor's mailbox).
-const systemMap = createRequire(import.meta.url)('nact/lib/system-map.js') as { find(system: string, ref: unknown): unknown };
+let systemMapLib: { find(system: string, ref: unknown): unknown } | null = null;
+const systemMap = () => (systemMapLib ??= createRequire(import.meta.url)('nact/lib/system-map.js') as { find(system: string, ref: unknown): unknown });
 
 /** True while the actor exists (it and its ancestors run); nothing is sent to it. */
 export function isAlive(ref: AnyRef): boolean {
   const name = (ref as unknown as { system?: { name?: string } }).system?.name;
-  return typeof name === 'string' && Boolean(systemMap.find(name, ref));
+  return typeof name === 'string' && Boolean(systemMap().find(name, ref));
 }
 
 /** A stable key for an actor (its system and path): two refs to one actor give one key. */
