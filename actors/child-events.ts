@@ -84,7 +84,7 @@ export class EventGate {
       // parent may already be gone, and a close must not wait for its answer).
       this.sink = null;
       this.demand.clear();
-      void this.sync();
+      this.sync().catch(() => undefined);
     });
   }
 
