@@ -7,16 +7,16 @@ import { isMainThread, parentPort, threadId } from 'node:worker_threads';
 import { TaskBackend } from '../src/producer/backend.js';
 import { RemoteStore, type StoreMethod, type StoreTransport } from '../src/backends/remote.js';
 import { CallTable } from '../src/backends/call-table.js';
-import '../src/backends/index.js';
 import { createStore } from '../src/store/schemes.js';
 import { errorFromWire } from '../src/model/error-codec.js';
 import { configureLogging, getLogger } from '../src/infra/logger.js';
 import { JobRegistry } from '../src/job/registry.js';
-import type { EventListener, TaskStore } from '../src/store/contract.js';
+import type { TaskStore } from '../src/store/contract.js';
 import type { ChildConfig, FromChild, RunNote, StoreCall, ToChild } from './child-protocol.js';
 import { TurnBatcher } from '../src/infra/turn-batcher.js';
 import type { RunInfo } from '../src/worker/worker-runtime.js';
 import { startWorker } from '../src/worker/worker-runtime.js';
+import { ChildBackend, EventGate, storeUpstream, type EventUpstream } from './child-events.js';
 
 const post: (message: FromChild) => void = isMainThread
   ? (message) => {
@@ -50,9 +50,26 @@ const onMessage = (listener: (message: ToChild) => void): void => {
 
 /** Calls waiting for the arbiter's answer, by request id (one timer for all their deadlines). */
 const pending = new CallTable((what, ms) => new Error(`store call ${what} got no answer from the arbiter within ${ms} ms`));
-const listeners = new Set<EventListener>();
 let backend: TaskBackend | null = null;
+let gate: EventGate | null = null;
 let heartbeat: NodeJS.Timeout | null = null;
+
+/**
+ * local://: the Worker actor is the upstream of this child's events; it answers a (un)subscribe
+ * as it answers store calls, by request id.
+ */
+const ipcEvents = (): EventUpstream => ({
+  async subscribe(events) {
+    const { rid, answer } = pending.add('subscribe', 10_000);
+    send({ type: 'subscribe', rid, events });
+    await answer;
+  },
+  async unsubscribe() {
+    const { rid, answer } = pending.add('unsubscribe', 10_000);
+    send({ type: 'unsubscribe', rid });
+    await answer;
+  },
+});
 
 /** Store calls cross the IPC channel to the Worker actor, which asks the LocalStore actor. */
 const ipcTransport: StoreTransport = {
@@ -61,12 +78,8 @@ const ipcTransport: StoreTransport = {
     outbox.push({ rid, method, args });
     return answer;
   },
-  async subscribe(listener) {
-    if (!listeners.size) send({ type: 'subscribe' });
-    listeners.add(listener);
-    return async () => {
-      listeners.delete(listener);
-    };
+  subscribe() {
+    return Promise.reject(new Error('the events of a worker child go through its EventGate'));
   },
   async close() {
     pending.close();
@@ -77,10 +90,12 @@ async function init(config: ChildConfig): Promise<void> {
   configureLogging({ level: config.logLevel, json: config.logJson });
   const log = getLogger(`pulsar.${config.name}.${config.workerId}`);
   const registry = await JobRegistry.load(config.taskPaths, { cwd: config.cwd });
-  const store: TaskStore = config.url.startsWith('local:')
-    ? new RemoteStore(ipcTransport)
-    : createStore(config.url, { name: config.name });
-  backend = new TaskBackend(store, {
+  const local = config.url.startsWith('local:');
+  // The built-in store schemes (ioredis, ~25 MiB of RSS) only for a child that needs one.
+  if (!local) await import('../src/backends/index.js');
+  const store: TaskStore = local ? new RemoteStore(ipcTransport) : createStore(config.url, { name: config.name });
+  gate = new EventGate(local ? ipcEvents : storeUpstream(store));
+  backend = new ChildBackend(store, {
     name: config.name,
     url: config.url,
     registry,
@@ -90,7 +105,7 @@ async function init(config: ChildConfig): Promise<void> {
     leaseTimeout: config.leaseTimeout,
     maxRedeliveries: config.maxRedeliveries,
     limits: config.limits,
-  });
+  }, gate);
   const runtime = startWorker(
     backend,
     {
@@ -145,8 +160,9 @@ onMessage((message) => {
         else pending.reject(reply.rid, errorFromWire(reply.error));
       }
       break;
-    case 'event':
-      for (const listener of listeners) listener(message.event, message.id);
+    case 'events':
+      gate?.received(message.events.length);
+      for (const { event, id } of message.events) gate?.deliver(event, id);
       break;
     case 'shutdown':
       void shutdown(message.graceMs);

@@ -53,14 +53,21 @@ export type StoreReply = { rid: number; ok: true; value: unknown } | { rid: numb
 export type ToChild =
   | { type: 'init'; config: ChildConfig }
   | { type: 'store_replies'; replies: StoreReply[] }
-  | { type: 'event'; event: TaskEvent; id: string }
+  /** The events of a turn a child subscribed to, in the order the store emitted them. */
+  | { type: 'events'; events: { event: TaskEvent; id: string }[] }
   | { type: 'shutdown'; graceMs: number };
 
 export type FromChild =
   | { type: 'ready'; pid: number; threadId?: number }
   | { type: 'heartbeat'; running: number; processed: number; lost: number }
   | { type: 'store_calls'; calls: StoreCall[] }
-  | { type: 'subscribe' }
+  /**
+   * Send me these events (replacing the events asked before); answered by a store reply to `rid`
+   * once they flow. Sent only while a job listens (see child-events.ts).
+   */
+  | { type: 'subscribe'; rid: number; events: TaskEvent[] }
+  /** No more events (the last listener left); answered by a store reply to `rid`. */
+  | { type: 'unsubscribe'; rid: number }
   | { type: 'idle' }
   | { type: 'runs'; notes: RunNote[] }
   | { type: 'stopped' }

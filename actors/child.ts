@@ -8,6 +8,25 @@ import { isFromChild, type FromChild, type ToChild } from './child-protocol.js';
 const BOOT = new URL('./child-boot.mjs', import.meta.url);
 const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './child-entry.js', import.meta.url);
 
+/**
+ * V8 heap settings of a worker process, before the parent's own flags (which win: V8 keeps the
+ * last of a flag, so `node --max-semi-space-size=16 ...` restores V8's default):
+ * - a 2 MiB semi-space (V8: up to 16): a worker allocates fast and keeps little (a task's objects
+ *   die with it), so a small nursery promotes little and its scavenges stay cheap;
+ * - the old generation grows 2× over what a full GC left, not up to 4× (V8's dynamic factor under
+ *   a high allocation rate): the heap stays near the live data.
+ * Measured (scratch runs, 2 workers × 50, 25k no-op tasks, loaded 2-core machine): worker RSS
+ * local:// ~135–165 → ~102–107 MiB, redis:// ~153–181 → ~109–114 MiB; worker CPU per task within
+ * the run-to-run noise (±20 %), at most ~10 % more.
+ */
+export const PROCESS_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=100'];
+
+/**
+ * The young generation of a worker thread, the same 2 MiB semi-space (V8 sizes it 3 × a semi-space).
+ * V8 flags are the whole process's, the arbiter's too: a thread gets only this limit.
+ */
+export const THREAD_YOUNG_GENERATION_MB = 6;
+
 /** A running child. */
 export interface ChildHandle {
   readonly pid: number;
@@ -27,7 +46,8 @@ export interface ChildHandle {
  * channel closes, so a kill -9 of the arbiter leaves no orphan behind.
  */
 export function forkChild(): ChildHandle {
-  const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: 'advanced', detached: true });
+  const execArgv = [...PROCESS_HEAP_FLAGS, ...process.execArgv];
+  const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: 'advanced', detached: true, execArgv });
   return {
     pid: child.pid ?? -1,
     send: (message) => {
@@ -43,7 +63,7 @@ export function forkChild(): ChildHandle {
 
 /** Starts a worker thread running the worker entry. */
 export function spawnThread(): ChildHandle {
-  const thread = new ThreadWorker(BOOT, { workerData: { entry: ENTRY.href } });
+  const thread = new ThreadWorker(BOOT, { workerData: { entry: ENTRY.href }, resourceLimits: { maxYoungGenerationSizeMb: THREAD_YOUNG_GENERATION_MB } });
   let exited = false;
   thread.once('exit', () => (exited = true));
   return {

@@ -19,6 +19,8 @@ import { answerStoreCalls } from './store-bridge.js';
 export interface LocalStoreHandle {
   ref: TypedRef<LocalStoreMessage>;
   close(): Promise<void>;
+  /** The keys of the subscriptions it serves (a worker's is its id). */
+  subscriptions(): string[];
 }
 
 /**
@@ -76,7 +78,7 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
     closed = true;
     await store.close();
   };
-  return { ref, close };
+  return { ref, close, subscriptions: () => [...unsubscribers.keys()] };
 }
 
 let clientCount = 0;

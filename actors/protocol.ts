@@ -1,6 +1,7 @@
 /**
- * The message unions of every actor, discriminated on `type`. Requests carry the `replyTo` ref
- * their answer goes to; answers are `Reply<T>` (a value, or an error as data).
+ * The message unions of every actor, discriminated on `type`. Requests carry the `replyTo` their
+ * answer goes to (an actor ref, or an ask's reply address); answers are `Reply<T>` (a value, or an
+ * error as data).
  */
 import type { JobListEntry, QueueItem, TaskFilter } from '../src/producer/backend.js';
 import type { Json, JsonObject } from '../src/model/json.js';
@@ -10,7 +11,7 @@ import type { QueueOptions } from '../src/model/options.js';
 import type { QueueOperation } from '../src/producer/operations.js';
 import type { TaskEvent } from '../src/store/contract.js';
 import type { WireTask } from '../src/model/task.js';
-import type { Reply, TypedRef } from './refs.js';
+import type { Reply, ReplyTo, TypedRef } from './refs.js';
 import type { StoreCall, StoreReply } from './child-protocol.js';
 import type { ExitReason } from './supervision.js';
 
@@ -26,28 +27,28 @@ export type StoreRepliesMessage = { type: 'store_replies'; replies: StoreReply[]
 /** The LocalStore actor (local:// only). */
 export type LocalStoreMessage =
   | { type: 'calls'; calls: StoreCall[]; replyTo: TypedRef<StoreRepliesMessage> }
-  | { type: 'subscribe'; key: string; subscriber: TypedRef<StoreEventMessage>; replyTo: TypedRef<Reply<true>> }
-  | { type: 'subscribe_batched'; key: string; subscriber: TypedRef<StoreEventsMessage>; replyTo: TypedRef<Reply<true>> }
+  | { type: 'subscribe'; key: string; subscriber: TypedRef<StoreEventMessage>; replyTo: ReplyTo<Reply<true>> }
+  | { type: 'subscribe_batched'; key: string; subscriber: TypedRef<StoreEventsMessage>; replyTo: ReplyTo<Reply<true>> }
   | { type: 'unsubscribe'; key: string }
-  | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
+  | { type: 'shutdown'; replyTo: ReplyTo<Reply<true>> };
 
 /**
  * The public protocol of a TaskQueue's monitor, for actor-based apps that embed the queue
  * (SPEC §6). Each message is answered to its `replyTo` with a Reply.
  */
 export type QueueRequest =
-  | { type: 'queue_task'; jobName: string; kwargs?: JsonObject; options?: QueueOptions; replyTo: TypedRef<Reply<string | null>> }
-  | { type: 'queue_tasks'; items: QueueItem[]; replyTo: TypedRef<Reply<(string | null)[]>> }
-  | { type: 'get_task'; id: string; replyTo: TypedRef<Reply<WireTask | null>> }
-  | { type: 'get_tasks'; filter?: TaskFilter; replyTo: TypedRef<Reply<WireTask[]>> }
-  | { type: 'wait_for_task'; id: string; timeout?: number; replyTo: TypedRef<Reply<WireTask | null>> }
-  | { type: 'num_tasks'; replyTo: TypedRef<Reply<number>> }
-  | { type: 'revoke_task'; id: string; replyTo: TypedRef<Reply<boolean>> }
-  | { type: 'job_list'; jobNames?: string[] | null; replyTo: TypedRef<Reply<JobListEntry[]>> }
-  | { type: 'next_scheduled'; jobNames?: string[] | null; replyTo: TypedRef<Reply<[string, number] | [string[] | null, null] | null>> }
-  | { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> }
+  | { type: 'queue_task'; jobName: string; kwargs?: JsonObject; options?: QueueOptions; replyTo: ReplyTo<Reply<string | null>> }
+  | { type: 'queue_tasks'; items: QueueItem[]; replyTo: ReplyTo<Reply<(string | null)[]>> }
+  | { type: 'get_task'; id: string; replyTo: ReplyTo<Reply<WireTask | null>> }
+  | { type: 'get_tasks'; filter?: TaskFilter; replyTo: ReplyTo<Reply<WireTask[]>> }
+  | { type: 'wait_for_task'; id: string; timeout?: number; replyTo: ReplyTo<Reply<WireTask | null>> }
+  | { type: 'num_tasks'; replyTo: ReplyTo<Reply<number>> }
+  | { type: 'revoke_task'; id: string; replyTo: ReplyTo<Reply<boolean>> }
+  | { type: 'job_list'; jobNames?: string[] | null; replyTo: ReplyTo<Reply<JobListEntry[]>> }
+  | { type: 'next_scheduled'; jobNames?: string[] | null; replyTo: ReplyTo<Reply<[string, number] | [string[] | null, null] | null>> }
+  | { type: 'info'; replyTo: ReplyTo<Reply<JsonObject>> }
   /** Operations beyond pulsar (retry, purge, ...): src/producer/operations.ts. */
-  | { type: 'operation'; operation: QueueOperation; replyTo: TypedRef<Reply<unknown>> };
+  | { type: 'operation'; operation: QueueOperation; replyTo: ReplyTo<Reply<unknown>> };
 
 /**
  * A task event delivered to a subscriber actor: the task's id and job name, and for `task_done`
@@ -70,8 +71,8 @@ export interface TaskEventMessage {
  * subscriber stopped.
  */
 export type QueueSubscription =
-  | { type: 'subscribe'; subscriber: TypedRef<TaskEventMessage>; events?: TaskEvent[]; jobNames?: string[]; replyTo: TypedRef<Reply<true>> }
-  | { type: 'unsubscribe'; subscriber: TypedRef<TaskEventMessage>; replyTo?: TypedRef<Reply<true>> };
+  | { type: 'subscribe'; subscriber: TypedRef<TaskEventMessage>; events?: TaskEvent[]; jobNames?: string[]; replyTo: ReplyTo<Reply<true>> }
+  | { type: 'unsubscribe'; subscriber: TypedRef<TaskEventMessage>; replyTo?: ReplyTo<Reply<true>> };
 
 /** What a queue's ref (`arbiter.queueRef(name)`, `tq.ref`) accepts. */
 export type QueueRefMessage = QueueRequest | QueueSubscription;
@@ -93,18 +94,19 @@ export type MonitorInternal =
   | { type: 'worker_stuck'; workerId: string; taskId: string }
   /** Stop now: every worker's tasks handed back, children killed (a second Ctrl-C). */
   | { type: 'hurry' }
-  | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
+  | { type: 'shutdown'; replyTo: ReplyTo<Reply<true>> };
 
 export type MonitorMessage = QueueRequest | MonitorInternal;
 
 /** A Worker actor (the arbiter's side of one worker). */
 export type WorkerMessage =
-  | StoreEventMessage
-  | { type: 'shutdown'; graceMs: number; replyTo: TypedRef<Reply<true>> }
+  /** The events of a turn, while its child subscribed (local://). */
+  | StoreEventsMessage
+  | { type: 'shutdown'; graceMs: number; replyTo: ReplyTo<Reply<true>> }
   | { type: 'kill'; reason: ExitReason; detail: string };
 
 /** A service application's monitor (RpcServer and the like). */
-export type ServiceMessage = { type: 'info'; replyTo: TypedRef<Reply<JsonObject>> } | { type: 'shutdown'; replyTo: TypedRef<Reply<true>> };
+export type ServiceMessage = { type: 'info'; replyTo: ReplyTo<Reply<JsonObject>> } | { type: 'shutdown'; replyTo: ReplyTo<Reply<true>> };
 
 /** Exhaustiveness check for message switches. */
 export function assertNever(value: never): never {

@@ -12,7 +12,7 @@ import type { TaskEvent } from '../src/store/contract.js';
 import { TASK_EVENTS } from '../src/store/contract.js';
 import { assertNever, type MonitorMessage, type QueueRefMessage, type TaskEventMessage } from './protocol.js';
 import { isQueueRequest } from './queue-protocol.js';
-import { isAlive, refKey, spawnHandler, tell, type AnyRef, type TypedRef } from './refs.js';
+import { isAlive, refKey, spawnHandler, tell, type AnyRef, type ReplyTo, type TypedRef } from './refs.js';
 
 /** A subscriber actor and what it asked for. */
 interface Subscription {
@@ -97,7 +97,7 @@ export function spawnQueueRef(parent: AnyRef, name: string): QueueRefHandle {
   const ref = spawnHandler<QueueRefMessage>(parent, `queue-${name}`, (message) => {
     if (isQueueRequest(message)) {
       if (monitor) tell(monitor, message);
-      else tell(message.replyTo as TypedRef<unknown>, { ok: false, error: errorToWire(new BackendUnavailable(`TaskQueue "${name}" is restarting`)) });
+      else tell(message.replyTo as ReplyTo<unknown>, { ok: false, error: errorToWire(new BackendUnavailable(`TaskQueue "${name}" is restarting`)) });
       return;
     }
     switch (message.type) {

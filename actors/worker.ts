@@ -7,7 +7,8 @@ import { TaskBackend } from '../src/producer/backend.js';
 import { createStore } from '../src/store/schemes.js';
 import { getLogger, logSettings } from '../src/infra/logger.js';
 import type { JobRegistry } from '../src/job/registry.js';
-import type { TaskStore } from '../src/store/contract.js';
+import type { TaskEvent, TaskStore } from '../src/store/contract.js';
+import { errorToWire } from '../src/model/error-codec.js';
 import type { Concurrency, TaskQueueSettings, WorkerView } from '../src/app/taskqueue.js';
 import { forkChild, spawnThread, type ChildHandle } from './child.js';
 import { revokeOverdue, RunWatch, type WatchedRun } from './run-watch.js';
@@ -69,6 +70,9 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   let child: ChildHandle | null = null;
   let inline: TaskBackend | null = null;
   let heartbeat: NodeJS.Timeout | null = null;
+  /** What the child listens to (null: nothing), and the LocalStore subscription that feeds it. */
+  let childEvents: ReadonlySet<TaskEvent> | null = null;
+  let storeSubscription: Promise<true> | null = null;
 
   /** Set when the parent killed the child for a run past its timeout: REVOKED once it is gone. */
   let overdue: WatchedRun | null = null;
@@ -108,7 +112,9 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
     exited = true;
     watch.clear();
     if (heartbeat) clearInterval(heartbeat);
-    if (spec.localStore) tell(spec.localStore, { type: 'unsubscribe', key: spec.id });
+    if (spec.localStore && storeSubscription) tell(spec.localStore, { type: 'unsubscribe', key: spec.id });
+    storeSubscription = null;
+    childEvents = null;
     tell(spec.monitor, { type: 'worker_exit', workerId: spec.id, reason, detail });
     onExitCallbacks.splice(0).forEach((fn) => fn());
     stopActor(ref);
@@ -116,9 +122,13 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
 
   const ref = spawnHandler<WorkerMessage>(spec.monitor, spec.id, (message) => {
     switch (message.type) {
-      case 'event':
-        child?.send(message);
+      case 'events': {
+        // Only what the child asked for crosses, a turn's events in one IPC message.
+        const wanted = childEvents;
+        const events = wanted ? message.events.filter((e) => wanted.has(e.event)) : [];
+        if (events.length) child?.send({ type: 'events', events });
         break;
+      }
       case 'shutdown': {
         const replyTo = message.replyTo;
         void shutdown(message.graceMs).then(() => tell(replyTo, { ok: true, value: true }));
@@ -196,11 +206,11 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         bridge?.(message.calls);
         break;
       case 'subscribe':
-        if (spec.localStore) {
-          askReply<LocalStoreMessage, true>(spec.localStore, (replyTo) => ({ type: 'subscribe', key: spec.id, subscriber: ref, replyTo }), 10_000, 'subscribe').catch(
-            (err: unknown) => log.error(`cannot subscribe for ${spec.id}: ${String(err)}`),
-          );
-        }
+        subscribeChild(message.rid, message.events);
+        break;
+      case 'unsubscribe':
+        unsubscribeChild();
+        sendReplies([{ rid: message.rid, ok: true, value: true }]);
         break;
       case 'idle':
         exitReason = 'max_requests';
@@ -224,6 +234,43 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
         assertNever(message);
     }
   });
+  /**
+   * The child's events (local://): the Worker actor subscribes to the LocalStore while its child
+   * has listeners, under the key of its id (report() drops it when the child is gone).
+   */
+  function subscribeChild(rid: number, events: TaskEvent[]): void {
+    childEvents = new Set(events);
+    const answer = (reply: StoreReply) => sendReplies([reply]);
+    if (!spec.localStore) return answer({ rid, ok: false, error: errorToWire(new Error(`${spec.id}: no local store to subscribe to`)) });
+    if (storeSubscription) {
+      void storeSubscription.then(() => answer({ rid, ok: true, value: true }), (err: unknown) => answer({ rid, ok: false, error: errorToWire(err) }));
+      return;
+    }
+    const subscription = askReply<LocalStoreMessage, true>(
+      spec.localStore,
+      (replyTo) => ({ type: 'subscribe_batched', key: spec.id, subscriber: ref, replyTo }),
+      10_000,
+      `${spec.id} subscribe`,
+    );
+    storeSubscription = subscription;
+    subscription.then(
+      () => answer({ rid, ok: true, value: true }),
+      (err: unknown) => {
+        if (storeSubscription === subscription) storeSubscription = null;
+        log.error(`cannot subscribe for ${spec.id}: ${String(err)}`);
+        answer({ rid, ok: false, error: errorToWire(err) });
+      },
+    );
+  }
+
+  function unsubscribeChild(): void {
+    childEvents = null;
+    if (!storeSubscription || !spec.localStore) return;
+    storeSubscription = null;
+    // After the subscribe in the LocalStore's mailbox: it ends what that one started.
+    tell(spec.localStore, { type: 'unsubscribe', key: spec.id });
+  }
+
   theChild.onExit((code, signal) => {
     const how = signal ? `killed by ${signal}` : `exit code ${code}`;
     const reason = exitReason ?? 'crashed';

@@ -29,7 +29,7 @@ export { TaskQueue, type TaskQueueConfig, type Concurrency, type MonitorView, ty
 export { Arbiter, spawnArbiter, ApplicationFailed, type ArbiterOptions, type Application } from '../actors/arbiter.js';
 export { RestartBudgetExceeded, MonitorCrashed } from '../actors/monitor.js';
 export type { QueueRequest, MonitorMessage, QueueRefMessage, QueueSubscription, TaskEventMessage, ArbiterNotice } from '../actors/protocol.js';
-export { askReply, isOk, ActorGone, type TypedRef, type Reply } from '../actors/refs.js';
+export { askReply, isOk, ActorGone, type TypedRef, type Reply, type ReplyTo, type ReplyAddress } from '../actors/refs.js';
 export { monitorQueueApi } from '../actors/queue-protocol.js';
 export type { QueueApi, AppContext, ServiceApp } from './app/app.js';
 export { createBackend, type ProducerOptions } from './producer/create-backend.js';

@@ -10,10 +10,21 @@
  */
 import { performance } from 'node:perf_hooks';
 import { redactUrl } from '../../infra/secrets.js';
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
 import { reportHealth } from '../../infra/health-events.js';
 import type { Logger } from '../../infra/logger.js';
+
+/**
+ * ioredis, loaded by the first connection: importing pulsar-tasks (every job module does, in
+ * every worker child, local:// ones included) must not cost its ~24 MiB of RSS.
+ */
+let ioredis: typeof import('ioredis') | null = null;
+function RedisClass(): typeof Redis {
+  ioredis ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  return ioredis.Redis;
+}
 
 /** What a redis:// or rediss:// URL says. */
 export interface RedisUrlSettings {
@@ -107,7 +118,7 @@ export class RedisLink {
     private readonly log: Logger,
     private readonly options: LinkOptions,
   ) {
-    this.cmd = new Redis({
+    this.cmd = new (RedisClass())({
       ...settings.options,
       enableOfflineQueue: false,
       // A command whose reply was lost fails here; callers that may retry do so themselves,
