@@ -47,7 +47,10 @@ export class RedisKeys {
   readonly locks: string;
   /** Counter giving queue members their FIFO order. */
   readonly seq: string;
-  /** Every task id, scored by time queued in ms: what `list` reads when nothing narrows it. */
+  /**
+   * Routing key of `list` and `purge` only. Older versions also indexed every task here; the
+   * listing of every task now merges the per-status listings (each task is under its one status).
+   */
   readonly all: string;
   /** Last run time (ms) of each periodic job. */
   readonly lastRuns: string;

@@ -13,20 +13,31 @@ local function tkey(id) return P .. 't:' .. id end
 -- (command, key), not one per task, and one PUBLISH per event carrying every id of the run,
 -- space-separated (redis-events.ts splits them). No script reads an index it deferred a write to.
 -- A command is sent early at 1000 arguments (Lua's unpack limit is about 8000).
+-- Keyed by command then key (no string built per write): deferred[cmd][key] = { cmd, key, args... }.
 local deferred, deferred_order, published, published_order = {}, {}, {}, {}
 local function defer(cmd, key, a, b)
-  local k = cmd .. ' ' .. key
-  local d = deferred[k]
+  local by = deferred[cmd]
+  if not by then
+    by = {}
+    deferred[cmd] = by
+  end
+  local d = by[key]
   if not d then
     d = { cmd, key }
-    deferred[k] = d
-    deferred_order[#deferred_order + 1] = k
+    by[key] = d
+    deferred_order[#deferred_order + 1] = d
   end
-  d[#d + 1] = a
-  if b ~= nil then d[#d + 1] = b end
-  if #d >= 1002 then
+  local n = #d
+  d[n + 1] = a
+  if b ~= nil then
+    d[n + 2] = b
+    n = n + 1
+  end
+  if n >= 1001 then
     redis.call(unpack(d))
-    deferred[k] = nil
+    by[key] = nil
+    -- The entry in deferred_order is now sent: emptied to its command and key, skipped at flush.
+    for k = #d, 3, -1 do d[k] = nil end
   end
 end
 
@@ -47,12 +58,10 @@ end
 
 -- Sends the deferred writes, then the broadcasts.
 local function flush_deferred()
-  for _, k in ipairs(deferred_order) do
-    local d = deferred[k]
-    if d then redis.call(unpack(d)) end
-    deferred[k] = nil
+  for _, d in ipairs(deferred_order) do
+    if #d > 2 then redis.call(unpack(d)) end
   end
-  deferred_order = {}
+  deferred, deferred_order = {}, {}
   for _, event in ipairs(published_order) do
     local ids = published[event]
     if ids then redis.call('PUBLISH', P .. event, table.concat(ids, ' ')) end
@@ -95,7 +104,8 @@ end
 
 -- Releases a non-overlap lock held by this task (lock_id as stored: JSON string or null).
 local function release_lock(id, lock_json)
-  local lock = lock_json and cjson.decode(lock_json)
+  if not lock_json or lock_json == 'null' then return end
+  local lock = cjson.decode(lock_json)
   if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
 end
 

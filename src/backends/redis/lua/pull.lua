@@ -49,12 +49,18 @@ while got < max and budget > 0 do
     local fields = redis.call('HGETALL', key)
     -- A task flushed or deleted under its queue entry is skipped, not resurrected.
     if #fields > 0 then
-      local f = {}
-      for j = 1, #fields, 2 do f[fields[j]] = fields[j + 1] end
-      local expiry = ms_of(f.expiry)
+      -- Only the expiry is needed here: found by a scan of the field names, no table built.
+      local expiry = nil
+      for j = 1, #fields, 2 do
+        if fields[j] == 'expiry' then
+          expiry = ms_of(fields[j + 1])
+          break
+        end
+      end
       if expiry and expiry <= now then
+        local f = redis.call('HMGET', key, 'status', '_tq', 'lock_id')
         redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
-        became_ready(id, f.status, '3', tq_of(id, f._tq), now, f.lock_id)
+        became_ready(id, f[1], '3', tq_of(id, f[2]), now, f[3])
       else
         defer('ZADD', P .. 'inflight', deadline, id)
         defer('SADD', owned, id)

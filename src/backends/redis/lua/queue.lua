@@ -27,13 +27,21 @@ if claim ~= '' then
   end
   redis.call('HSET', P .. 'lastruns', claim, ARGV[6])
 end
--- Which ids are stored already (a command resent after a lost reply), for the whole batch at once.
-local ids, i = {}, 7
+-- Which ids are stored already (a command resent after a lost reply), for the whole batch at once:
+-- one ZMSCORE per job name of the batch on its listing (every stored task is in its name's).
+local by_name, slot, i = {}, {}, 7
 for t = 1, n do
-  ids[t] = ARGV[i]
+  local name = ARGV[i + 7]
+  local group = by_name[name]
+  if not group then
+    group = {}
+    by_name[name] = group
+  end
+  group[#group + 1] = ARGV[i]
+  slot[t] = #group
   i = i + 9 + 2 * tonumber(ARGV[i + 8])
 end
-local known_ids = scores(P .. 'all', ids)
+for name, group in pairs(by_name) do by_name[name] = scores(P .. 'n:' .. name, group) end
 -- Queue sequence numbers for the whole batch (gaps are harmless: they only order).
 local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
 local out, stored, seen = {}, 0, {}
@@ -48,7 +56,7 @@ for t = 1, n do
   local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
   if known then
     out[t] = known
-  elseif known_ids[t] or seen[id] then
+  elseif seen[id] or by_name[name][slot[t]] then
     -- A command resent after a lost reply must not turn its own task into "locked".
     out[t] = id
   else
@@ -92,7 +100,6 @@ for t = 1, n do
       else
         defer('ZADD', KEYS[1], score, member)
       end
-      defer('ZADD', P .. 'all', tq, id)
       defer('ZADD', P .. 's:6', tq, id)
       defer('ZADD', P .. 'n:' .. name, tq, id)
       if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id, 'PX', window) end
