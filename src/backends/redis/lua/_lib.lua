@@ -1,7 +1,8 @@
 -- Prepended to every script of the redis:// store (redis-scripts.ts). ARGV[1] is always the app's
 -- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
--- Store-only task hash fields: _qm (queue member), _score (queue score), _tq (listing score: time
--- queued, store ms, with a sequence in the fraction), _fin (`worker:token` of the delivery whose
+-- Store-only task hash fields: _qm (queue member), _score (queue score, absent for 0), _tq (listing
+-- score: time queued, store ms, with a sequence in the fraction; the wire time_queued is read from
+-- it), _fin (`worker:token` of the delivery whose
 -- finish or retry was saved), _progress. Deliveries in flight are in the app's `fence` hash.
 local P = ARGV[1]
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
@@ -163,6 +164,25 @@ local function fences(ids)
 end
 
 
+-- What a task field that is not stored stands for (redis-codec.ts): a new task is stored without
+-- its null fields and those at these defaults; its id is its key's, its time_queued its _tq's.
+local DEFAULTS = { retries = '0', priority = '0', max_retries = '0', retry_delay = '0', redeliveries = '0', meta = '{}', kwargs = '{}' }
+
+-- True when task `id` holds `json` (a JSON value) in `field`, stored or implied.
+local function stored_as(id, field, json)
+  local v = redis.call('HGET', tkey(id), field)
+  if v then return v == json end
+  if field == 'id' then
+    local ok, sent_id = pcall(cjson.decode, json)
+    return ok and sent_id == id
+  end
+  if field == 'time_queued' then
+    local tq = tonumber(redis.call('HGET', tkey(id), '_tq') or '')
+    return tq ~= nil and ms_of(json) == math.floor(tq)
+  end
+  return json == (DEFAULTS[field] or 'null')
+end
+
 -- The value a write sends for `field` (ARGV[from..to], field/value pairs), else `current`.
 local function sent(field, from, to, current)
   for k = from, to, 2 do
@@ -177,8 +197,7 @@ end
 local function already_saved(id, fin, worker, token, from, to, skip)
   if fin ~= worker .. ':' .. token then return false end
   for k = from, to, 2 do
-    -- A field not stored is null (new tasks are stored without their null fields).
-    if ARGV[k] ~= skip and (redis.call('HGET', tkey(id), ARGV[k]) or 'null') ~= ARGV[k + 1] then return false end
+    if ARGV[k] ~= skip and not stored_as(id, ARGV[k], ARGV[k + 1]) then return false end
   end
   return true
 end

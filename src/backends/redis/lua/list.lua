@@ -8,7 +8,7 @@
 -- ARGV: 1 prefix, 2 limit, 3 budget, 4 cursor score ('' for the first page), 5 cursor id,
 --       6 job name ('' for any), 7 job name (JSON), 8 from_task (JSON, '' for any),
 --       9 statuses (comma-separated codes, '' for any)
--- Returns { next cursor score or '', next cursor id or '', task1 fields (flat), task2 fields, ... }.
+-- Returns { next cursor score or '', next cursor id or '', id1, task1 fields (flat), id2, ... }.
 local limit, budget, cscore, cid = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local name, nameJson, fromJson, statuses = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 
@@ -88,6 +88,7 @@ while rows < limit and examined < budget do
   if keep then
     local fields = redis.call('HGETALL', key)
     if #fields > 0 then
+      out[#out + 1] = id
       out[#out + 1] = fields
       rows = rows + 1
     end

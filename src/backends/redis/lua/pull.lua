@@ -4,7 +4,7 @@
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
 --       then (resync only) the ids the worker holds
--- Returns { ms until the next delayed task or '', token1, task1 fields (flat), token2, ... }, or
+-- Returns { ms until the next delayed task or '', token1, id1, task1 fields (flat), token2, ... }, or
 -- { 'halt:<ms>' } while the worker is interrupted (TaskStore.interrupt: it is stopping).
 local now = now_ms()
 local max, worker = tonumber(ARGV[2]), ARGV[4]
@@ -22,7 +22,7 @@ if ARGV[5] == '1' then
       local m = redis.call('HMGET', tkey(id), 'status', '_qm', '_score')
       if m[1] == '6' or m[1] == '4' then
         leave_flight(id, worker)
-        redis.call('ZADD', KEYS[1], m[3], m[2])
+        redis.call('ZADD', KEYS[1], m[3] or '0', m[2])
       end
     end
   end
@@ -33,7 +33,7 @@ end
 local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
   local m = redis.call('HMGET', tkey(id), '_qm', '_score')
-  if m[1] then redis.call('ZADD', KEYS[1], m[2], m[1]) end
+  if m[1] then redis.call('ZADD', KEYS[1], m[2] or '0', m[1]) end
   redis.call('ZREM', P .. 'delayed', id)
 end
 local out = { '' }
@@ -65,6 +65,7 @@ while got < max and budget > 0 do
         defer('ZADD', P .. 'inflight', deadline, id)
         defer('SADD', owned, id)
         out[#out + 1] = id
+        out[#out + 1] = id
         out[#out + 1] = fields
         got = got + 1
       end
@@ -75,7 +76,7 @@ end
 -- the one before; the fence hash names the current delivery of each task in flight.
 if got > 0 then
   local token = redis.call('INCRBY', P .. 'tokens', got) - got
-  for k = 2, #out, 2 do
+  for k = 2, #out, 3 do
     token = token + 1
     defer('HSET', P .. 'fence', out[k], worker .. ':' .. token)
     out[k] = token

@@ -45,7 +45,6 @@ for name, group in pairs(by_name) do by_name[name] = scores(P .. 'n:' .. name, g
 -- Queue sequence numbers for the whole batch (gaps are harmless: they only order).
 local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
 local out, stored, seen = {}, 0, {}
-local queued_at = secs(now)
 i = 7
 for t = 1, n do
   local id, lock, eta, expiry, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
@@ -82,8 +81,11 @@ for t = 1, n do
       -- One HSET: the client's fields (its non-null ones), then the store's.
       local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
       local m = #h
-      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5] = '_qm', member, '_score', score, '_tq'
-      h[m + 6], h[m + 7], h[m + 8], h[m + 9], h[m + 10] = tq, 'time_queued', queued_at, 'status', '6'
+      -- time_queued is read from _tq; a queue score of 0 (priority 0) is not stored.
+      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5], h[m + 6] = '_qm', member, '_tq', tq, 'status', '6'
+      if score ~= '0' then
+        h[m + 7], h[m + 8] = '_score', score
+      end
       local due = nil
       if eta ~= '' then
         due = tonumber(eta) + shift
