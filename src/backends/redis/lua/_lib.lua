@@ -1,6 +1,7 @@
 -- Prepended to every script of the redis:// store (redis-scripts.ts). ARGV[1] is always the app's
 -- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
--- Store-only task hash fields: _qm (queue member), _score (queue score, absent for 0), _tq (listing
+-- Store-only task hash fields: _qm (queue sequence: the member in the queue zset is the sequence,
+-- zero-padded to 16 digits, ':' and the id; older versions stored that whole member), _score (queue score, absent for 0), _tq (listing
 -- score: time queued, store ms, with a sequence in the fraction; the wire time_queued is read from
 -- it), _fin (`worker:token` of the delivery whose
 -- finish or retry was saved), _progress. Deliveries in flight are in the app's `fence` hash.
@@ -126,10 +127,19 @@ local function became_ready(id, from, to, tq, now, lock_json)
   publish('task_done', id)
 end
 
--- A new queue member: a zero-padded sequence keeps FIFO within a priority (equal scores sort by member).
+-- The queue member of task `id` whose _qm is `qm` (a sequence, or a whole member stored by older
+-- versions); nil for none. A zero-padded sequence keeps FIFO within a priority (equal scores sort by
+-- member).
+local function member_of(id, qm)
+  if not qm then return nil end
+  if string.find(qm, ':', 1, true) then return qm end
+  return string.rep('0', 16 - #qm) .. qm .. ':' .. id
+end
+
+-- A new queue member of task `id`, and the _qm that stands for it.
 local function new_member(id)
   local seq = tostring(redis.call('INCR', P .. 'seq'))
-  return string.rep('0', 16 - #seq) .. seq .. ':' .. id
+  return member_of(id, seq), seq
 end
 
 -- Wakes up to n pulls blocked on BLPOP (tokens capped at 64).

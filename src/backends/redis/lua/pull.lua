@@ -22,7 +22,7 @@ if ARGV[5] == '1' then
       local m = redis.call('HMGET', tkey(id), 'status', '_qm', '_score')
       if m[1] == '6' or m[1] == '4' then
         leave_flight(id, worker)
-        redis.call('ZADD', KEYS[1], m[3] or '0', m[2])
+        redis.call('ZADD', KEYS[1], m[3] or '0', member_of(id, m[2]))
       end
     end
   end
@@ -33,7 +33,7 @@ end
 local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
   local m = redis.call('HMGET', tkey(id), '_qm', '_score')
-  if m[1] then redis.call('ZADD', KEYS[1], m[2] or '0', m[1]) end
+  if m[1] then redis.call('ZADD', KEYS[1], m[2] or '0', member_of(id, m[1])) end
   redis.call('ZREM', P .. 'delayed', id)
 end
 local out = { '' }

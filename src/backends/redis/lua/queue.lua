@@ -73,7 +73,8 @@ for t = 1, n do
       seen[id] = true
       if lock ~= '' then redis.call('HSET', P .. 'locks', lock, id) end
       local seq = seq0 + t
-      local member = string.format('%016d', seq) .. ':' .. id
+      local qm = string.format('%d', seq)
+      local member = member_of(id, qm)
       -- Listing score: the store's ms, with the sequence in the fraction so that tasks queued in
       -- one ms keep their order (a string: Lua would print the number with 14 digits only).
       local tq = string.format('%.0f.%03d', now, seq % 1000)
@@ -82,7 +83,7 @@ for t = 1, n do
       local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
       local m = #h
       -- time_queued is read from _tq; a queue score of 0 (priority 0) is not stored.
-      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5], h[m + 6] = '_qm', member, '_tq', tq, 'status', '6'
+      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5], h[m + 6] = '_qm', qm, '_tq', tq, 'status', '6'
       if score ~= '0' then
         h[m + 7], h[m + 8] = '_score', score
       end
