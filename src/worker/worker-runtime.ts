@@ -90,7 +90,9 @@ export class WorkerRuntime extends EventEmitter {
   private async loop(): Promise<void> {
     const store = this.backend.store;
     while (this.active && !this.exhausted) {
-      const free = this.backend.backlog - this.busy;
+      // Runs still writing their outcome take no slot, but at most a backlog of them is kept
+      // waiting (a store that answers pulls but not outcomes does not make the runs pile up).
+      const free = Math.min(this.backend.backlog - this.busy, 2 * this.backend.backlog - this.runs.size);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         continue;
@@ -152,6 +154,7 @@ export class WorkerRuntime extends EventEmitter {
         this.jobEnded(run);
         this.runs.delete(wire.id);
         this.inflight.delete(wire.id);
+        this.wakeLoop();
         this.processed += 1;
         this.emit('settled', wire.id, run.runToken);
         this.emit('processed', wire.id);
@@ -169,6 +172,11 @@ export class WorkerRuntime extends EventEmitter {
     if (run.jobDone) return;
     run.jobDone = true;
     this.busy -= 1;
+    this.wakeLoop();
+  }
+
+  /** Wakes the pull loop waiting for a slot, from a setImmediate (once per turn). */
+  private wakeLoop(): void {
     if (this.wakeScheduled || !this.slotWaiter) return;
     this.wakeScheduled = true;
     setImmediate(() => {
