@@ -9,7 +9,8 @@
  * scripts called (evalsha), the PUBLISHes, Redis's CPU time (user + sys, µs) and the memory a
  * finished task keeps (used_memory growth over the round, before the flush), then the commands
  * by name. `SLOWLOG=1` also prints each script's own run time per task (Redis's slow log of every
- * command). `AOF=no` in the environment turns the append-only file off. The first round warms up (script loading, JIT) and is not counted; the median round is
+ * command). Also the CPU time of this process (producer and inline worker) per task, and the
+ * latency of LATENCY (default 300) sequential queue -> waitForTask round trips. `AOF=no` in the environment turns the append-only file off. The first round warms up (script loading, JIT) and is not counted; the median round is
  * reported, with every round's figures beside it.
  */
 import { Redis } from 'ioredis';
@@ -27,6 +28,9 @@ const TASKS = Number(process.argv[2] ?? 5000);
 const ROUNDS = Number(process.argv[3] ?? 3);
 /** Concurrent tasks of the worker (`CONCURRENCY=` in the environment; default 50). */
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 50);
+/** Sequential round trips timed after the rounds (`LATENCY=`; default 300). */
+const LATENCY = Number(process.env.LATENCY ?? 300);
+let latency = '';
 
 interface Round {
   commands: number;
@@ -36,6 +40,8 @@ interface Round {
   mainUs: number;
   /** Redis used_memory growth per task, all of them finished and kept (bytes). */
   bytes: number;
+  /** CPU time of this process (producer and inline worker), µs per task. */
+  clientUs: number;
   ms: number;
   byCommand: Map<string, number>;
 }
@@ -101,6 +107,7 @@ async function main(): Promise<void> {
         await admin.config('SET', 'slowlog-log-slower-than', '0');
       }
       const before = await counters(admin);
+      const cpu0 = process.cpuUsage();
       const t0 = performance.now();
       for (let from = 0; from < TASKS; from += 1000) {
         const n = Math.min(1000, TASKS - from);
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
       }
       await all;
       const ms = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
       const after = await counters(admin);
       if (slowlog) {
         await admin.config('SET', 'slowlog-log-slower-than', '10000');
@@ -126,15 +134,29 @@ async function main(): Promise<void> {
         cpuUs: (after.cpuUs - before.cpuUs) / TASKS,
         mainUs: (after.mainUs - before.mainUs) / TASKS,
         bytes: (after.memory - before.memory) / TASKS,
+        clientUs: (cpu.user + cpu.system) / TASKS,
         ms,
         byCommand,
       };
       if (r > 0) rounds.push(round);
       console.log(
         `${r === 0 ? 'warm-up' : `round ${r}`}: ${round.commands.toFixed(2)} cmds/task, ${round.scripts.toFixed(3)} scripts/task, ` +
-          `${round.publishes.toFixed(2)} PUBLISH/task, ${round.cpuUs.toFixed(1)} µs Redis CPU/task (main thread ${round.mainUs.toFixed(1)}), ${Math.round((TASKS / ms) * 1000)} tasks/s, ${Math.round(round.bytes)} B/finished task`,
+          `${round.publishes.toFixed(2)} PUBLISH/task, ${round.cpuUs.toFixed(1)} µs Redis CPU/task (main thread ${round.mainUs.toFixed(1)}), ${round.clientUs.toFixed(1)} µs client CPU/task, ${Math.round((TASKS / ms) * 1000)} tasks/s, ${Math.round(round.bytes)} B/finished task`,
       );
       await producer.flush();
+    }
+    // Latency: one task at a time, queue -> its result seen by waitForTask (after 20 untimed).
+    const samples: number[] = [];
+    for (let i = 0; LATENCY > 0 && i < LATENCY + 20; i++) {
+      const t = performance.now();
+      const id = await producer.queueTask('addition', { a: i, b: 1 });
+      await producer.waitForTask(id as string, 30);
+      if (i >= 20) samples.push(performance.now() - t);
+    }
+    samples.sort((a, b) => a - b);
+    if (samples.length) {
+      const pct = (p: number) => (samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] as number).toFixed(3);
+      latency = `latency (${samples.length} sequential queue -> waitForTask): p50 ${pct(50)} ms, p95 ${pct(95)} ms`;
     }
   } finally {
     await worker.close(5);
@@ -150,6 +172,9 @@ async function main(): Promise<void> {
   console.log(`  commands/task ${median.commands.toFixed(2)}  scripts/task ${median.scripts.toFixed(3)}  PUBLISH/task ${median.publishes.toFixed(2)}  Redis CPU µs/task ${median.cpuUs.toFixed(1)} (main thread ${median.mainUs.toFixed(1)})`);
   const by = [...median.byCommand].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${(n / TASKS).toFixed(2)}`);
   console.log(`  by command: ${by.join(', ')}`);
+  const byClient = [...rounds].sort((a, b) => a.clientUs - b.clientUs);
+  console.log(`  client CPU (producer + inline worker) µs/task: least ${(byClient[0] as Round).clientUs.toFixed(1)}, median ${(byClient[Math.floor(rounds.length / 2)] as Round).clientUs.toFixed(1)}; B/finished task ${Math.round(median.bytes)}; tasks/s best ${Math.round(Math.max(...rounds.map((r) => (TASKS / r.ms) * 1000)))}`);
+  console.log(`  ${latency}`);
 }
 
 await main();

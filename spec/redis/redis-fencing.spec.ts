@@ -257,4 +257,25 @@ describe('redis:// fenced deliveries', function () {
     expect(await store.retry(retried, { worker: 'w', token: d.token }), 'a resent retry is answered as saved').to.equal(true);
     expect(await store.numQueued()).to.equal(1);
   });
+
+  it('saves every field of a start sent again after its first send failed (nothing of it is taken as stored)', async () => {
+    const store = stores.store(appName('resend'));
+    const [id] = (await store.queue([wireTask()])) as [string];
+    const d = await pullOne(store, 'w');
+    const fence = { worker: 'w', token: d.token };
+    const task = started(d.task, 'w');
+    // The first send fails before it reaches Redis (as a connection lost before the write).
+    const link = store.link as { run: (...args: unknown[]) => Promise<unknown> };
+    const run = link.run.bind(store.link);
+    link.run = () => {
+      link.run = run;
+      return Promise.reject(new Error('connection lost'));
+    };
+    let failed = false;
+    await store.start(task, fence).catch(() => (failed = true));
+    expect(failed, 'the first send failed').to.equal(true);
+    expect(await store.start(task, fence)).to.equal(true);
+    const [now] = await store.get([id]);
+    expect(now).to.deep.include({ status: STARTED, worker: 'w', time_started: task.time_started });
+  });
 });

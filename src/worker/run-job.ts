@@ -5,7 +5,7 @@
  */
 import { clipText, resultProblem } from '../model/limits.js';
 import type { Job } from '../job/job.js';
-import { toJsonResult } from '../model/json.js';
+import { toJsonResult, type Json, type JsonObject } from '../model/json.js';
 import { FAILURE, RETRY, REVOKED, SUCCESS, type TaskStatus } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import { timeoutMessage } from '../store/contract.js';
@@ -73,7 +73,7 @@ export function runJob(
   // turn and sent from an earlier setImmediate) are on their way before the job can block or kill
   // its worker. Else a job that crashes its worker at once would never be recorded as started,
   // be handed back uncharged, and crash the next worker for ever.
-  const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, structuredClone(task.kwargs)));
+  const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, copyJson(task.kwargs) as JsonObject));
   const outcome = (async (): Promise<TaskStatus | null> => {
     let timer: NodeJS.Timeout | null = null;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -96,7 +96,7 @@ export function runJob(
       }
       // The job may keep (and change) what it returned: the store gets its own copy of an object.
       const value = toJsonResult(first.value);
-      const result = typeof value === 'object' && value !== null ? structuredClone(value) : value;
+      const result = copyJson(value);
       const problem = resultProblem(result, options.maxResultBytes);
       task.status = problem ? FAILURE : SUCCESS;
       task.result = problem ?? result;
@@ -123,6 +123,22 @@ export function runJob(
     outcome,
     abort: (reason) => aborter.abort(reason),
   };
+}
+
+/**
+ * A deep copy of a JSON value (what kwargs and results are): a tenth of structuredClone's cost on
+ * the small objects tasks carry. `__proto__` stays an own key, as JSON.parse makes it.
+ */
+function copyJson(value: Json): Json {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(copyJson);
+  const out: JsonObject = {};
+  for (const key of Object.keys(value)) {
+    const v = copyJson(value[key] as Json);
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
+  }
+  return out;
 }
 
 /** Waits until `work` settles; calls `onStuck` once if that takes longer than the grace. */

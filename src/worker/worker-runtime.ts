@@ -16,6 +16,7 @@ import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
 import { runJob } from './run-job.js';
 import { within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
+import { LeaseRenewer } from './lease-renewer.js';
 import { StoreWriter } from './store-writer.js';
 
 export type { ActiveRun, RunInfo, RuntimeOptions } from './run-state.js';
@@ -31,6 +32,9 @@ export class WorkerRuntime extends EventEmitter {
   lost = 0;
   private readonly runs = new Map<string, ActiveRun>();
   private pulled = 0;
+  /** Runs whose job has not ended: what takes a slot (a run writing its outcome does not). */
+  private busy = 0;
+  private wakeScheduled = false;
   private active = false;
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
@@ -38,7 +42,7 @@ export class WorkerRuntime extends EventEmitter {
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly inflight = new Map<string, Promise<void>>();
   private outage = false;
-  private renewOutage = false;
+  private readonly renewer: LeaseRenewer;
   private readonly log;
   private readonly stuckGrace: number;
   private readonly writer: StoreWriter;
@@ -52,6 +56,7 @@ export class WorkerRuntime extends EventEmitter {
     this.stuckGrace = options.stuckGrace ?? 5;
     this.log = getLogger(`pulsar.${backend.name}.worker`);
     this.writer = new StoreWriter(backend.store, worker.id, this.log);
+    this.renewer = new LeaseRenewer(backend.store, worker.id, this.log, this.runs, (run, reason) => this.lose(run, reason));
   }
 
   private get leaseMs(): number {
@@ -73,7 +78,7 @@ export class WorkerRuntime extends EventEmitter {
     if (this.active) return;
     this.active = true;
     this.loopDone = this.loop();
-    this.renewTimer = setInterval(() => this.renew(), Math.max(100, this.leaseMs / 3));
+    this.renewTimer = setInterval(() => this.renewer.renew(this.leaseMs), Math.max(100, this.leaseMs / 3));
     this.renewTimer.unref();
   }
 
@@ -85,7 +90,9 @@ export class WorkerRuntime extends EventEmitter {
   private async loop(): Promise<void> {
     const store = this.backend.store;
     while (this.active && !this.exhausted) {
-      const free = this.backend.backlog - this.runs.size;
+      // Runs still writing their outcome take no slot, but at most a backlog of them is kept
+      // waiting (a store that answers pulls but not outcomes does not make the runs pile up).
+      const free = Math.min(this.backend.backlog - this.busy, 2 * this.backend.backlog - this.runs.size);
       if (free <= 0) {
         await new Promise<void>((resolve) => (this.slotWaiter = resolve));
         continue;
@@ -138,21 +145,46 @@ export class WorkerRuntime extends EventEmitter {
       return;
     }
     this.pulled += 1;
+    this.busy += 1;
     const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token };
     this.runs.set(wire.id, run);
     const done = this.execute(wire, run)
       .catch((err: unknown) => this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`))
       .finally(() => {
+        this.jobEnded(run);
         this.runs.delete(wire.id);
         this.inflight.delete(wire.id);
+        this.wakeLoop();
         this.processed += 1;
         this.emit('settled', wire.id, run.runToken);
         this.emit('processed', wire.id);
-        const wake = this.slotWaiter;
-        this.slotWaiter = null;
-        wake?.();
       });
     this.inflight.set(wire.id, done);
+  }
+
+  /**
+   * The run's job is over (its outcome may still be on its way): its slot is free. The pull loop
+   * wakes from a setImmediate, once every job that ended in this turn gave its slot back and wrote
+   * its outcome: one pull for all of them, sent right behind those writes instead of after their
+   * answers (a store serves one caller's calls in order).
+   */
+  private jobEnded(run: ActiveRun): void {
+    if (run.jobDone) return;
+    run.jobDone = true;
+    this.busy -= 1;
+    this.wakeLoop();
+  }
+
+  /** Wakes the pull loop waiting for a slot, from a setImmediate (once per turn). */
+  private wakeLoop(): void {
+    if (this.wakeScheduled || !this.slotWaiter) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      const wake = this.slotWaiter;
+      this.slotWaiter = null;
+      wake?.();
+    });
   }
 
   /** Marks a run as lost to another delivery: its job's signal is aborted, the loss reported. */
@@ -163,33 +195,6 @@ export class WorkerRuntime extends EventEmitter {
     run.job?.abort(new Error(`the task is not this worker's any more: ${reason}`));
     this.log.warn(`task ${run.id} lost by ${this.worker.id}: ${reason}; its outcome here is not saved`);
     this.emit('task_lost', run.id, run.token, reason);
-  }
-
-  private renew(): void {
-    if (!this.runs.size) return;
-    const sent = [...this.runs.values()].filter((r) => !r.lost && !r.handedBack).map((r) => ({ id: r.id, token: r.token }));
-    if (!sent.length) return;
-    const at = Date.now();
-    this.backend.store.renew(this.worker.id, sent, this.leaseMs).then(
-      (gone) => {
-        if (this.renewOutage) {
-          this.renewOutage = false;
-          this.log.info(`${this.worker.id} renews its leases again`);
-        }
-        const lostIds = new Set(gone);
-        for (const { id, token } of sent) {
-          const run = this.runs.get(id);
-          if (!run || run.token !== token) continue;
-          if (lostIds.has(id)) this.lose(run, 'its lease was taken over');
-          else run.leaseUntil = at + this.leaseMs;
-        }
-      },
-      (err: unknown) => {
-        if (this.renewOutage) return;
-        this.renewOutage = true;
-        this.log.warn(`${this.worker.id} cannot renew the leases of ${sent.length} task(s): ${String(err)}`);
-      },
-    );
   }
 
   /**
@@ -204,7 +209,7 @@ export class WorkerRuntime extends EventEmitter {
     const info = `task.${task.name}(${task.id})`;
     const job = this.backend.registry.get(task.name);
     if (!job) {
-      run.jobDone = true;
+      this.jobEnded(run);
       const ended: WireTask = { ...task, status: FAILURE, result: new TaskNotAvailable(task.name).message, time_ended: Date.now() / 1000 };
       await this.record(run, (fence) => store.finish(ended, fence));
       return;
@@ -213,6 +218,7 @@ export class WorkerRuntime extends EventEmitter {
     const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, task.kwargs);
     if (badKwargs) {
       const ended: WireTask = { ...task, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
+      this.jobEnded(run);
       this.log.warn(`${info} not run: ${badKwargs}`);
       await this.record(run, (fence) => store.finish(ended, fence));
       return;
@@ -247,8 +253,8 @@ export class WorkerRuntime extends EventEmitter {
     });
     run.job = jobRun;
     const status = await jobRun.outcome;
-    run.jobDone = true;
-    if (!(await started.catch(() => false)) || status === null) {
+    this.jobEnded(run);
+    if (status === null) {
       if (!run.handedBack) this.lose(run, 'its start was refused');
       return;
     }
@@ -259,13 +265,31 @@ export class WorkerRuntime extends EventEmitter {
     if (status === RETRY) {
       const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
       this.log.warn(`${info} failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
-      await this.record(run, (fence) => store.retry(outcome, fence));
+      await this.recordAfterStart(run, started, (fence) => store.retry(outcome, fence));
       return;
     }
     outcome.time_ended = Date.now() / 1000;
     if (status === FAILURE) this.log.warn(`${info} failed: ${String(task.result)}`);
     if (status === REVOKED) this.log.warn(`${info} was revoked: ${String(task.result)}`);
-    await this.record(run, (fence) => store.finish(outcome, fence));
+    await this.recordAfterStart(run, started, (fence) => store.finish(outcome, fence));
+  }
+
+  /**
+   * Writes an outcome without waiting for the answer of the run's start: the store serves this
+   * worker's calls in order and fences both by the same delivery, so the outcome is saved only if
+   * the start was (a start refused names a delivery that is not current, and a token never becomes
+   * current again). A refused start is what is reported then, whatever the outcome's answer.
+   */
+  private async recordAfterStart(run: ActiveRun, started: Promise<boolean>, op: (fence: Fence) => Promise<boolean>): Promise<void> {
+    if (run.handedBack) return;
+    const saving = this.writer.write(run, op);
+    if (!(await started.catch(() => false))) {
+      saving.catch(() => undefined);
+      if (!run.handedBack) this.lose(run, 'its start was refused');
+      return;
+    }
+    const saved = await saving;
+    if (!saved && !run.handedBack) this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
   }
 
   /** Writes an outcome; a fenced-off write (the task was delivered elsewhere) is reported, not retried. */

@@ -2,7 +2,8 @@
  * How the redis:// store lays out an application's data: key names, and a task as a Redis hash.
  *
  * A task is a hash with one field per wire key, each value JSON-encoded on its own; a missing field
- * is null (a new task is stored without its null fields). Lua scripts can
+ * is null or its default (a new task is stored without its id, null and default fields, and reads
+ * its time_queued from `_tq`: see DEFAULTS). Lua scripts can
  * then change `status`, `retries` or `result` without decoding the whole task: Redis's Lua cjson
  * re-encodes numbers with 14 significant digits, which would silently round user kwargs and results.
  * Fields starting with `_` belong to the store (queue place, listing score, the delivery whose
@@ -47,7 +48,10 @@ export class RedisKeys {
   readonly locks: string;
   /** Counter giving queue members their FIFO order. */
   readonly seq: string;
-  /** Every task id, scored by time queued in ms: what `list` reads when nothing narrows it. */
+  /**
+   * Routing key of `list` and `purge` only. Older versions also indexed every task here; the
+   * listing of every task now merges the per-status listings (each task is under its one status).
+   */
   readonly all: string;
   /** Last run time (ms) of each periodic job. */
   readonly lastRuns: string;
@@ -124,15 +128,32 @@ export class RedisKeys {
 }
 
 /**
+ * What a hash field that is not stored stands for (JSON): a new task is stored without its id (the
+ * key names it), its null fields and those still at their default, and its time_queued is read
+ * from its listing score `_tq`. About half of a task's fields are left out that way.
+ */
+const DEFAULTS: Readonly<Record<string, string>> = {
+  retries: '0',
+  priority: '0',
+  max_retries: '0',
+  retry_delay: '0',
+  redeliveries: '0',
+  meta: '{}',
+  kwargs: '{}',
+};
+
+/**
  * A new task as hash field/value pairs, every value JSON, without the fields `skip` names (the
- * queue script writes them) nor those that are null: a missing field reads as null (decodeTask),
- * and half the fields of a new task are.
+ * queue script writes them), its id, and the fields that are null or at their default (DEFAULTS):
+ * a missing field reads as null or its default (decodeTask).
  */
 export function encodeNewTask(task: WireTask, skip: ReadonlySet<string>): string[] {
   const out: string[] = [];
   for (const key of WIRE_KEYS) {
     const value = task[key];
-    if (value !== null && value !== undefined && !skip.has(key)) out.push(key, JSON.stringify(value));
+    if (value === null || value === undefined || key === 'id' || skip.has(key)) continue;
+    const json = JSON.stringify(value);
+    if (json !== DEFAULTS[key]) out.push(key, json);
   }
   return out;
 }
@@ -142,57 +163,111 @@ export function encodeValues(task: WireTask): string[] {
   return WIRE_KEYS.map((key) => JSON.stringify(task[key] ?? null));
 }
 
+/**
+ * The JSON values of `task` in WIRE_KEYS order, as encodeValues, reusing the encoding of each value
+ * that is the very value (or object) `before` held: the store's decoded objects are never changed
+ * in place (the runtime copies what a job may change), so only what was replaced is encoded again.
+ */
+export function encodeChanged(task: WireTask, before: { values: readonly unknown[]; encoded: readonly string[] }): string[] {
+  const out = new Array<string>(WIRE_KEYS.length);
+  for (let i = 0; i < WIRE_KEYS.length; i++) {
+    const value = task[WIRE_KEYS[i] as keyof WireTask] ?? null;
+    out[i] = value === before.values[i] ? (before.encoded[i] as string) : JSON.stringify(value);
+  }
+  return out;
+}
+
 /** Milliseconds as the JSON seconds of a wire time field. */
 export function secondsJson(ms: number): string {
   return JSON.stringify(ms / 1000);
 }
 
-/** A task from the flat `HGETALL` reply of its hash; null for an empty (missing) hash. */
-export function decodeTask(flat: unknown): WireTask | null {
+/** A task decoded from its hash, with each wire key's value and stored JSON in WIRE_KEYS order. */
+export interface StoredTask {
+  task: WireTask;
+  values: unknown[];
+  encoded: string[];
+}
+
+const KEY_INDEX = new Map<string, number>(WIRE_KEYS.map((key, i) => [key, i]));
+/** Index of each wire key in WIRE_KEYS. */
+const I = Object.fromEntries(WIRE_KEYS.map((key, i) => [key, i])) as Record<(typeof WIRE_KEYS)[number], number>;
+const TIME_QUEUED = I.time_queued;
+const META = I.meta;
+
+/**
+ * A task from the flat `HGETALL` reply of its hash (`id` from its key: older versions also stored
+ * it), with what is stored of each field; null for an empty (missing) hash.
+ */
+export function decodeStored(flat: unknown, id: string): StoredTask | null {
   if (!Array.isArray(flat) || flat.length === 0) return null;
-  const fields = new Map<string, string>();
-  for (let i = 0; i + 1 < flat.length; i += 2) fields.set(String(flat[i]), String(flat[i + 1]));
-  const read = (key: string): Json | undefined => {
-    const raw = fields.get(key);
-    return raw === undefined ? undefined : (JSON.parse(raw) as Json);
-  };
-  const str = (key: string): string | null => {
-    const v = read(key);
-    return typeof v === 'string' ? v : null;
-  };
-  const num = (key: string): number | null => {
-    const v = read(key);
-    return typeof v === 'number' ? v : null;
-  };
-  const obj = (key: string): JsonObject => {
-    const v = read(key);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
-  };
-  const status = read('status');
-  const meta = obj('meta');
-  const progress = read('_progress');
-  if (progress !== undefined) meta.progress = progress;
-  return {
-    id: str('id') ?? '',
-    name: str('name') ?? '',
+  const encoded: (string | undefined)[] = new Array(WIRE_KEYS.length);
+  let tq: string | undefined;
+  let progress: string | undefined;
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const field = String(flat[i]);
+    const k = KEY_INDEX.get(field);
+    if (k !== undefined) encoded[k] = String(flat[i + 1]);
+    else if (field === '_tq') tq = String(flat[i + 1]);
+    else if (field === '_progress') progress = String(flat[i + 1]);
+  }
+  // Time queued: whole store ms of the listing score (its fraction is a sequence).
+  if (encoded[TIME_QUEUED] === undefined && tq !== undefined) encoded[TIME_QUEUED] = secondsJson(Math.floor(Number(tq)));
+  const values: unknown[] = new Array(WIRE_KEYS.length);
+  for (let k = 0; k < WIRE_KEYS.length; k++) {
+    const raw = encoded[k] ?? DEFAULTS[WIRE_KEYS[k] as string] ?? 'null';
+    encoded[k] = raw;
+    values[k] = raw === 'null' ? null : raw === '0' ? 0 : (JSON.parse(raw) as Json);
+  }
+  const meta = obj(values[META]);
+  if (progress !== undefined) {
+    meta.progress = JSON.parse(progress) as Json;
+    // What a write compares with: the meta a decoded task carries.
+    encoded[META] = JSON.stringify(meta);
+  }
+  const v = values;
+  const status = v[I.status];
+  const task: WireTask = {
+    id,
+    name: str(v[I.name]) ?? '',
     status: isTaskStatus(status) ? status : QUEUED,
-    kwargs: obj('kwargs'),
-    result: read('result') ?? null,
-    stacktrace: str('stacktrace'),
-    time_queued: num('time_queued') ?? 0,
-    time_started: num('time_started'),
-    time_ended: num('time_ended'),
-    expiry: num('expiry'),
-    lock_id: str('lock_id'),
-    from_task: str('from_task'),
-    worker: str('worker'),
-    retries: num('retries') ?? 0,
+    kwargs: obj(v[I.kwargs]),
+    result: (v[I.result] ?? null) as Json,
+    stacktrace: str(v[I.stacktrace]),
+    time_queued: num(v[I.time_queued]) ?? 0,
+    time_started: num(v[I.time_started]),
+    time_ended: num(v[I.time_ended]),
+    expiry: num(v[I.expiry]),
+    lock_id: str(v[I.lock_id]),
+    from_task: str(v[I.from_task]),
+    worker: str(v[I.worker]),
+    retries: num(v[I.retries]) ?? 0,
     meta,
-    priority: num('priority') ?? 0,
-    eta: num('eta'),
-    max_retries: num('max_retries') ?? 0,
-    retry_delay: num('retry_delay') ?? 0,
-    timeout: num('timeout'),
-    redeliveries: num('redeliveries') ?? 0,
+    priority: num(v[I.priority]) ?? 0,
+    eta: num(v[I.eta]),
+    max_retries: num(v[I.max_retries]) ?? 0,
+    retry_delay: num(v[I.retry_delay]) ?? 0,
+    timeout: num(v[I.timeout]),
+    redeliveries: num(v[I.redeliveries]) ?? 0,
   };
+  // The values a write compares with by identity: the task's own (objects included).
+  WIRE_KEYS.forEach((key, k) => (values[k] = task[key]));
+  return { task, values, encoded: encoded as string[] };
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' ? v : null;
+}
+
+function num(v: unknown): number | null {
+  return typeof v === 'number' ? v : null;
+}
+
+function obj(v: unknown): JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as JsonObject) : {};
+}
+
+/** A task from the flat `HGETALL` reply of its hash; null for an empty (missing) hash. */
+export function decodeTask(flat: unknown, id: string): WireTask | null {
+  return decodeStored(flat, id)?.task ?? null;
 }

@@ -38,9 +38,10 @@ async function readListed(run: Run, keys: RedisKeys, ids: readonly string[]): Pr
       return reply;
     });
   });
-  return replies.map((reply) => {
+  return replies.map((reply, i) => {
+    const id = ids[i] as string;
     const fields = reply as Record<string, string>;
-    const task = decodeTask(flatten(fields));
+    const task = decodeTask(flatten(fields), id);
     return task && { task, score: Number(fields._tq ?? task.time_queued * 1000) };
   });
 }
@@ -77,7 +78,11 @@ export async function listPage(run: Run, keys: RedisKeys, filter: StoreFilter, p
   ];
   const reply = await run((r) => scripts.list.run(r, [keys.all], args));
   const out = Array.isArray(reply) ? reply : [];
-  const tasks = out.slice(2).map(decodeTask).filter((t): t is WireTask => t !== null);
+  const tasks: WireTask[] = [];
+  for (let i = 2; i + 1 < out.length; i += 2) {
+    const task = decodeTask(out[i + 1], String(out[i]));
+    if (task) tasks.push(task);
+  }
   return { tasks, cursor: out[0] ? `${String(out[0])}:${String(out[1])}` : null };
 }
 

@@ -6,7 +6,7 @@
  * script answers the time left until it, a duration on the store's clock).
  *
  * The puller remembers each delivery it handed out: its token, the field values last stored (so
- * writes send only what changed), and until when its lease lasts as this client last knew it (a
+ * writes send only what changed, encoding only values that were replaced), and until when its lease lasts as this client last knew it (a
  * pull or a successful renewal, measured on this process's monotonic clock from before the
  * request was sent). A worker's writes wait for Redis up to that remaining lease.
  *
@@ -16,7 +16,7 @@
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
 import type { WireTask } from '../../model/task.js';
-import { decodeTask, encodeValues, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
+import { decodeStored, encodeChanged, encodeValues, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
@@ -26,8 +26,10 @@ interface Held {
   token: number;
   /** performance.now() by which the lease ends, at the latest, as last known. */
   leaseEnd: number;
-  /** Stored field values (encoded, in WIRE_KEYS order), as last written or read. */
-  stored: string[];
+  /** Stored field values (encoded, in WIRE_KEYS order), as last written or read... */
+  encoded: string[];
+  /** ...and the values they encode (a value still the same needs no encoding to compare). */
+  values: unknown[];
 }
 
 /** Pulls of one store, for any number of its workers. */
@@ -91,13 +93,14 @@ export class RedisPuller {
     if (typeof reply[0] === 'string' && reply[0].startsWith('halt:')) return [[], Infinity, Number(reply[0].slice(5))];
     if (resync) this.resync.delete(worker);
     const deliveries: Delivery[] = [];
-    for (let i = 1; i + 1 < reply.length; i += 2) {
-      const task = decodeTask(reply[i + 1]);
-      if (!task) continue;
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      const id = String(reply[i + 1]);
+      const stored = decodeStored(reply[i + 2], id);
+      if (!stored) continue;
       const token = Number(reply[i]);
-      mine.add(task.id);
-      this.held.set(task.id, { worker, token, leaseEnd: sentAt + request.leaseMs, stored: encodeValues(task) });
-      deliveries.push({ task, token });
+      mine.add(id);
+      this.held.set(id, { worker, token, leaseEnd: sentAt + request.leaseMs, encoded: stored.encoded, values: stored.values });
+      deliveries.push({ task: stored.task, token });
     }
     return [deliveries, reply[0] === '' || reply[0] === undefined ? Infinity : Number(reply[0]), 0];
   }
@@ -132,10 +135,14 @@ export class RedisPuller {
    * field of its own), and every write is fenced, so what was stored stays known until released.
    */
   changedFields(task: WireTask, token: number): string[] {
-    const values = encodeValues(task);
     const held = this.held.get(task.id);
-    const before = held && held.token === token ? held.stored : null;
-    if (held && before) held.stored = values;
+    const known = held && held.token === token ? held : null;
+    const values = known ? encodeChanged(task, known) : encodeValues(task);
+    const before = known?.encoded;
+    if (known) {
+      known.encoded = values;
+      known.values = WIRE_KEYS.map((key) => task[key] ?? null);
+    }
     const out: string[] = [];
     values.forEach((value, i) => {
       if (!before || before[i] !== value) out.push(WIRE_KEYS[i] as string, value);

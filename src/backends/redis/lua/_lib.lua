@@ -1,7 +1,9 @@
 -- Prepended to every script of the redis:// store (redis-scripts.ts). ARGV[1] is always the app's
 -- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
--- Store-only task hash fields: _qm (queue member), _score (queue score), _tq (listing score: time
--- queued, store ms, with a sequence in the fraction), _fin (`worker:token` of the delivery whose
+-- Store-only task hash fields: _qm (queue sequence: the member in the queue zset is the sequence,
+-- zero-padded to 16 digits, ':' and the id; older versions stored that whole member), _score (queue score, absent for 0), _tq (listing
+-- score: time queued, store ms, with a sequence in the fraction; the wire time_queued is read from
+-- it), _fin (`worker:token` of the delivery whose
 -- finish or retry was saved), _progress. Deliveries in flight are in the app's `fence` hash.
 local P = ARGV[1]
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
@@ -13,20 +15,31 @@ local function tkey(id) return P .. 't:' .. id end
 -- (command, key), not one per task, and one PUBLISH per event carrying every id of the run,
 -- space-separated (redis-events.ts splits them). No script reads an index it deferred a write to.
 -- A command is sent early at 1000 arguments (Lua's unpack limit is about 8000).
+-- Keyed by command then key (no string built per write): deferred[cmd][key] = { cmd, key, args... }.
 local deferred, deferred_order, published, published_order = {}, {}, {}, {}
 local function defer(cmd, key, a, b)
-  local k = cmd .. ' ' .. key
-  local d = deferred[k]
+  local by = deferred[cmd]
+  if not by then
+    by = {}
+    deferred[cmd] = by
+  end
+  local d = by[key]
   if not d then
     d = { cmd, key }
-    deferred[k] = d
-    deferred_order[#deferred_order + 1] = k
+    by[key] = d
+    deferred_order[#deferred_order + 1] = d
   end
-  d[#d + 1] = a
-  if b ~= nil then d[#d + 1] = b end
-  if #d >= 1002 then
+  local n = #d
+  d[n + 1] = a
+  if b ~= nil then
+    d[n + 2] = b
+    n = n + 1
+  end
+  if n >= 1001 then
     redis.call(unpack(d))
-    deferred[k] = nil
+    by[key] = nil
+    -- The entry in deferred_order is now sent: emptied to its command and key, skipped at flush.
+    for k = #d, 3, -1 do d[k] = nil end
   end
 end
 
@@ -47,12 +60,10 @@ end
 
 -- Sends the deferred writes, then the broadcasts.
 local function flush_deferred()
-  for _, k in ipairs(deferred_order) do
-    local d = deferred[k]
-    if d then redis.call(unpack(d)) end
-    deferred[k] = nil
+  for _, d in ipairs(deferred_order) do
+    if #d > 2 then redis.call(unpack(d)) end
   end
-  deferred_order = {}
+  deferred, deferred_order = {}, {}
   for _, event in ipairs(published_order) do
     local ids = published[event]
     if ids then redis.call('PUBLISH', P .. event, table.concat(ids, ' ')) end
@@ -95,7 +106,8 @@ end
 
 -- Releases a non-overlap lock held by this task (lock_id as stored: JSON string or null).
 local function release_lock(id, lock_json)
-  local lock = lock_json and cjson.decode(lock_json)
+  if not lock_json or lock_json == 'null' then return end
+  local lock = cjson.decode(lock_json)
   if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
 end
 
@@ -115,10 +127,19 @@ local function became_ready(id, from, to, tq, now, lock_json)
   publish('task_done', id)
 end
 
--- A new queue member: a zero-padded sequence keeps FIFO within a priority (equal scores sort by member).
+-- The queue member of task `id` whose _qm is `qm` (a sequence, or a whole member stored by older
+-- versions); nil for none. A zero-padded sequence keeps FIFO within a priority (equal scores sort by
+-- member).
+local function member_of(id, qm)
+  if not qm then return nil end
+  if string.find(qm, ':', 1, true) then return qm end
+  return string.rep('0', 16 - #qm) .. qm .. ':' .. id
+end
+
+-- A new queue member of task `id`, and the _qm that stands for it.
 local function new_member(id)
   local seq = tostring(redis.call('INCR', P .. 'seq'))
-  return string.rep('0', 16 - #seq) .. seq .. ':' .. id
+  return member_of(id, seq), seq
 end
 
 -- Wakes up to n pulls blocked on BLPOP (tokens capped at 64).
@@ -153,6 +174,25 @@ local function fences(ids)
 end
 
 
+-- What a task field that is not stored stands for (redis-codec.ts): a new task is stored without
+-- its null fields and those at these defaults; its id is its key's, its time_queued its _tq's.
+local DEFAULTS = { retries = '0', priority = '0', max_retries = '0', retry_delay = '0', redeliveries = '0', meta = '{}', kwargs = '{}' }
+
+-- True when task `id` holds `json` (a JSON value) in `field`, stored or implied.
+local function stored_as(id, field, json)
+  local v = redis.call('HGET', tkey(id), field)
+  if v then return v == json end
+  if field == 'id' then
+    local ok, sent_id = pcall(cjson.decode, json)
+    return ok and sent_id == id
+  end
+  if field == 'time_queued' then
+    local tq = tonumber(redis.call('HGET', tkey(id), '_tq') or '')
+    return tq ~= nil and ms_of(json) == math.floor(tq)
+  end
+  return json == (DEFAULTS[field] or 'null')
+end
+
 -- The value a write sends for `field` (ARGV[from..to], field/value pairs), else `current`.
 local function sent(field, from, to, current)
   for k = from, to, 2 do
@@ -167,8 +207,7 @@ end
 local function already_saved(id, fin, worker, token, from, to, skip)
   if fin ~= worker .. ':' .. token then return false end
   for k = from, to, 2 do
-    -- A field not stored is null (new tasks are stored without their null fields).
-    if ARGV[k] ~= skip and (redis.call('HGET', tkey(id), ARGV[k]) or 'null') ~= ARGV[k + 1] then return false end
+    if ARGV[k] ~= skip and not stored_as(id, ARGV[k], ARGV[k + 1]) then return false end
   end
   return true
 end

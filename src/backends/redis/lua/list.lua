@@ -1,13 +1,14 @@
--- One page of a task listing, newest queued first (TaskStore.list). Reads an index (every task,
--- the per-status listings or the job name's listing, all zsets scored by time queued in store ms
--- with a sequence in the fraction, so that order holds within a ms) from the
+-- One page of a task listing, newest queued first (TaskStore.list). Reads an index (the
+-- per-status listings, merged, or the job name's listing, all zsets scored by time queued in store
+-- ms with a sequence in the fraction, so that order holds within a ms) from the
 -- cursor on, and examines at most `budget` entries: a page may hold fewer tasks than `limit` (even
 -- none) with a cursor, but a call never walks the whole store.
--- KEYS: 1 all
+-- KEYS: 1 all (routing only: every task is listed under its one status, s:<code>, and the
+--        listing of every task merges those; older versions also kept an `all` index)
 -- ARGV: 1 prefix, 2 limit, 3 budget, 4 cursor score ('' for the first page), 5 cursor id,
 --       6 job name ('' for any), 7 job name (JSON), 8 from_task (JSON, '' for any),
 --       9 statuses (comma-separated codes, '' for any)
--- Returns { next cursor score or '', next cursor id or '', task1 fields (flat), task2 fields, ... }.
+-- Returns { next cursor score or '', next cursor id or '', id1, task1 fields (flat), id2, ... }.
 local limit, budget, cscore, cid = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local name, nameJson, fromJson, statuses = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 
@@ -21,7 +22,8 @@ if statuses ~= '' then
   end
 end
 -- The smallest index that holds every match; rows are checked against the whole filter.
-local sources = { KEYS[1] }
+local sources = {}
+for code = 1, 6 do sources[code] = P .. 's:' .. code end
 if wanted and name ~= '' then
   if redis.call('ZCARD', P .. 'n:' .. name) < inStatusSets then sources = { P .. 'n:' .. name } else sources = statusSets end
 elseif wanted then
@@ -86,6 +88,7 @@ while rows < limit and examined < budget do
   if keep then
     local fields = redis.call('HGETALL', key)
     if #fields > 0 then
+      out[#out + 1] = id
       out[#out + 1] = fields
       rows = rows + 1
     end

@@ -4,7 +4,7 @@
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
 --       then (resync only) the ids the worker holds
--- Returns { ms until the next delayed task or '', token1, task1 fields (flat), token2, ... }, or
+-- Returns { ms until the next delayed task or '', token1, id1, task1 fields (flat), token2, ... }, or
 -- { 'halt:<ms>' } while the worker is interrupted (TaskStore.interrupt: it is stopping).
 local now = now_ms()
 local max, worker = tonumber(ARGV[2]), ARGV[4]
@@ -22,7 +22,7 @@ if ARGV[5] == '1' then
       local m = redis.call('HMGET', tkey(id), 'status', '_qm', '_score')
       if m[1] == '6' or m[1] == '4' then
         leave_flight(id, worker)
-        redis.call('ZADD', KEYS[1], m[3], m[2])
+        redis.call('ZADD', KEYS[1], m[3] or '0', member_of(id, m[2]))
       end
     end
   end
@@ -33,7 +33,7 @@ end
 local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
 for _, id in ipairs(due) do
   local m = redis.call('HMGET', tkey(id), '_qm', '_score')
-  if m[1] then redis.call('ZADD', KEYS[1], m[2], m[1]) end
+  if m[1] then redis.call('ZADD', KEYS[1], m[2] or '0', member_of(id, m[1])) end
   redis.call('ZREM', P .. 'delayed', id)
 end
 local out = { '' }
@@ -49,15 +49,22 @@ while got < max and budget > 0 do
     local fields = redis.call('HGETALL', key)
     -- A task flushed or deleted under its queue entry is skipped, not resurrected.
     if #fields > 0 then
-      local f = {}
-      for j = 1, #fields, 2 do f[fields[j]] = fields[j + 1] end
-      local expiry = ms_of(f.expiry)
+      -- Only the expiry is needed here: found by a scan of the field names, no table built.
+      local expiry = nil
+      for j = 1, #fields, 2 do
+        if fields[j] == 'expiry' then
+          expiry = ms_of(fields[j + 1])
+          break
+        end
+      end
       if expiry and expiry <= now then
+        local f = redis.call('HMGET', key, 'status', '_tq', 'lock_id')
         redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
-        became_ready(id, f.status, '3', tq_of(id, f._tq), now, f.lock_id)
+        became_ready(id, f[1], '3', tq_of(id, f[2]), now, f[3])
       else
         defer('ZADD', P .. 'inflight', deadline, id)
         defer('SADD', owned, id)
+        out[#out + 1] = id
         out[#out + 1] = id
         out[#out + 1] = fields
         got = got + 1
@@ -69,7 +76,7 @@ end
 -- the one before; the fence hash names the current delivery of each task in flight.
 if got > 0 then
   local token = redis.call('INCRBY', P .. 'tokens', got) - got
-  for k = 2, #out, 2 do
+  for k = 2, #out, 3 do
     token = token + 1
     defer('HSET', P .. 'fence', out[k], worker .. ':' .. token)
     out[k] = token

@@ -27,17 +27,24 @@ if claim ~= '' then
   end
   redis.call('HSET', P .. 'lastruns', claim, ARGV[6])
 end
--- Which ids are stored already (a command resent after a lost reply), for the whole batch at once.
-local ids, i = {}, 7
+-- Which ids are stored already (a command resent after a lost reply), for the whole batch at once:
+-- one ZMSCORE per job name of the batch on its listing (every stored task is in its name's).
+local by_name, slot, i = {}, {}, 7
 for t = 1, n do
-  ids[t] = ARGV[i]
+  local name = ARGV[i + 7]
+  local group = by_name[name]
+  if not group then
+    group = {}
+    by_name[name] = group
+  end
+  group[#group + 1] = ARGV[i]
+  slot[t] = #group
   i = i + 9 + 2 * tonumber(ARGV[i + 8])
 end
-local known_ids = scores(P .. 'all', ids)
+for name, group in pairs(by_name) do by_name[name] = scores(P .. 'n:' .. name, group) end
 -- Queue sequence numbers for the whole batch (gaps are harmless: they only order).
 local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
 local out, stored, seen = {}, 0, {}
-local queued_at = secs(now)
 i = 7
 for t = 1, n do
   local id, lock, eta, expiry, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
@@ -48,7 +55,7 @@ for t = 1, n do
   local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
   if known then
     out[t] = known
-  elseif known_ids[t] or seen[id] then
+  elseif seen[id] or by_name[name][slot[t]] then
     -- A command resent after a lost reply must not turn its own task into "locked".
     out[t] = id
   else
@@ -66,7 +73,8 @@ for t = 1, n do
       seen[id] = true
       if lock ~= '' then redis.call('HSET', P .. 'locks', lock, id) end
       local seq = seq0 + t
-      local member = string.format('%016d', seq) .. ':' .. id
+      local qm = string.format('%d', seq)
+      local member = member_of(id, qm)
       -- Listing score: the store's ms, with the sequence in the fraction so that tasks queued in
       -- one ms keep their order (a string: Lua would print the number with 14 digits only).
       local tq = string.format('%.0f.%03d', now, seq % 1000)
@@ -74,8 +82,11 @@ for t = 1, n do
       -- One HSET: the client's fields (its non-null ones), then the store's.
       local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
       local m = #h
-      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5] = '_qm', member, '_score', score, '_tq'
-      h[m + 6], h[m + 7], h[m + 8], h[m + 9], h[m + 10] = tq, 'time_queued', queued_at, 'status', '6'
+      -- time_queued is read from _tq; a queue score of 0 (priority 0) is not stored.
+      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5], h[m + 6] = '_qm', qm, '_tq', tq, 'status', '6'
+      if score ~= '0' then
+        h[m + 7], h[m + 8] = '_score', score
+      end
       local due = nil
       if eta ~= '' then
         due = tonumber(eta) + shift
@@ -92,7 +103,6 @@ for t = 1, n do
       else
         defer('ZADD', KEYS[1], score, member)
       end
-      defer('ZADD', P .. 'all', tq, id)
       defer('ZADD', P .. 's:6', tq, id)
       defer('ZADD', P .. 'n:' .. name, tq, id)
       if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id, 'PX', window) end

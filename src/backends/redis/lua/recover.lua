@@ -27,7 +27,7 @@ for _, id in ipairs(ids) do
   if mine and f[1] and not READY[f[1]] then
     local tq = tq_of(id, f[6])
     if f[1] ~= '5' then
-      redis.call('ZADD', KEYS[1], f[4] or '0', f[5] or new_member(id))
+      redis.call('ZADD', KEYS[1], f[4] or '0', member_of(id, f[5]) or new_member(id))
       returned[#returned + 1] = id
     else
       local redeliveries = tonumber(f[2] or '0') or 0
@@ -38,9 +38,9 @@ for _, id in ipairs(ids) do
         became_ready(id, '5', '2', tq, now, f[3])
         failed[#failed + 1] = id
       else
-        local member = new_member(id)
+        local member, qm = new_member(id)
         redis.call('HSET', key, 'status', '6', 'redeliveries', tostring(redeliveries + 1), 'worker', 'null',
-          'time_started', 'null', 'eta', 'null', '_qm', member)
+          'time_started', 'null', 'eta', 'null', '_qm', qm)
         move(id, '5', '6', tq)
         redis.call('ZADD', KEYS[1], f[4] or '0', member)
         publish('task_queued', id)

@@ -28,7 +28,7 @@ for _, id in ipairs(ids) do
       redis.call('HSET', key, 'status', '6', 'worker', 'null', 'time_started', 'null')
       move(id, '5', '6', tq_of(id, f[4]))
     end
-    redis.call('ZADD', KEYS[1], f[3] or '0', f[2] or new_member(id))
+    redis.call('ZADD', KEYS[1], f[3] or '0', member_of(id, f[2]) or new_member(id))
     publish('task_queued', id)
     back[#back + 1] = id
   end

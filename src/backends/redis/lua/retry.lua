@@ -15,9 +15,9 @@ local now = now_ms()
 if #ARGV > 4 then redis.call('HSET', key, unpack(ARGV, 5, #ARGV)) end
 local g = redis.call('HMGET', key, 'status', 'retry_delay', '_score')
 local delay = math.floor((tonumber(g[2] or '0') or 0) * 1000 + 0.5)
-local member = new_member(id)
+local member, qm = new_member(id)
 leave_flight(id, worker)
-redis.call('HSET', key, '_qm', member, '_fin', worker .. ':' .. token, 'eta', delay > 0 and secs(now + delay) or 'null')
+redis.call('HSET', key, '_qm', qm, '_fin', worker .. ':' .. token, 'eta', delay > 0 and secs(now + delay) or 'null')
 move(id, f[1], g[1], tq_of(id, f[2]))
 if delay > 0 then
   redis.call('ZADD', P .. 'delayed', now + delay, id)

@@ -7,7 +7,7 @@ local key = tkey(id)
 local f = redis.call('HMGET', key, 'status', '_qm', 'lock_id', '_tq')
 if f[1] ~= '6' and f[1] ~= '4' then return 0 end
 local removed = 0
-if f[2] then removed = redis.call('ZREM', KEYS[1], f[2]) end
+if f[2] then removed = redis.call('ZREM', KEYS[1], member_of(id, f[2])) end
 removed = removed + redis.call('ZREM', P .. 'delayed', id)
 -- Not in a queue: a worker already pulled it.
 if removed == 0 then return 0 end

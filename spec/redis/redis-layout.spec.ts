@@ -1,0 +1,83 @@
+/**
+ * Tasks stored by the previous layout of the redis:// store (every wire field in the hash, the id
+ * and time_queued included, the whole queue member in `_qm`, the `all` index) are still read,
+ * listed, pulled, finished, revoked and handed back by the current scripts; and the current layout
+ * stores a new task without the fields it can read elsewhere.
+ */
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
+import type { WireTask } from '../../src/model/task.js';
+import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
+import { appName, Stores } from './redis-tasks.js';
+
+describe('redis:// task layout', function () {
+  const stores = new Stores();
+  let raw: Redis;
+
+  before(async function () {
+    if (!(await redisAvailable())) this.skip();
+    raw = rawClient();
+  });
+  afterEach(() => stores.closeAll());
+  after(async () => {
+    raw?.disconnect();
+    await dropNamespace().catch(() => undefined);
+  });
+
+  /** Writes a QUEUED task the way the previous layout did; returns its id. */
+  async function storeOldTask(name: string, id: string, seq: number, queuedMs: number): Promise<void> {
+    const p = `${NAMESPACE}:{${name}}:`;
+    const member = `${String(seq).padStart(16, '0')}:${id}`;
+    const tq = `${queuedMs}.${String(seq % 1000).padStart(3, '0')}`;
+    await raw.hset(`${p}t:${id}`, {
+      id: JSON.stringify(id), name: '"addition"', kwargs: '{"a":1,"b":2}', retries: '0', meta: '{}', priority: '0', max_retries: '0',
+      retry_delay: '0', redeliveries: '0', _qm: member, _score: '0', _tq: tq, time_queued: JSON.stringify(queuedMs / 1000), status: '6',
+    });
+    await raw.zadd(`${p}queue`, 0, member);
+    await raw.zadd(`${p}all`, tq, id);
+    await raw.zadd(`${p}s:6`, tq, id);
+    await raw.zadd(`${p}n:addition`, tq, id);
+  }
+
+  it('reads, lists, pulls, finishes, revokes and hands back tasks stored by the previous layout', async () => {
+    const name = appName('layout');
+    const store = stores.store(name);
+    const now = await store.now();
+    await storeOldTask(name, 'old-a', 1, now - 3000);
+    await storeOldTask(name, 'old-b', 2, now - 2000);
+    await storeOldTask(name, 'old-c', 3, now - 1000);
+    const [a] = await store.get(['old-a']);
+    expect(a).to.deep.include({ id: 'old-a', name: 'addition', status: QUEUED, kwargs: { a: 1, b: 2 }, time_queued: (now - 3000) / 1000, retries: 0, meta: {} });
+    expect((await store.list({}, { limit: 10, cursor: null })).tasks.map((t) => t.id)).to.deep.equal(['old-c', 'old-b', 'old-a']);
+    expect(await store.revoke('old-c')).to.equal(true);
+    expect((await store.get(['old-c']))[0]?.status).to.equal(REVOKED);
+
+    const pulled = await store.pull({ worker: 'w', max: 2, leaseMs: 60_000, waitMs: 0 });
+    expect(pulled.map((d) => d.task.id)).to.deep.equal(['old-a', 'old-b']);
+    const [da, db] = pulled as [(typeof pulled)[0], (typeof pulled)[0]];
+    const started: WireTask = { ...db.task, status: STARTED, worker: 'w', time_started: Date.now() / 1000 };
+    expect(await store.start(started, { worker: 'w', token: db.token })).to.equal(true);
+    expect(await store.finish({ ...da.task, status: SUCCESS, result: 3, time_ended: Date.now() / 1000 }, { worker: 'w', token: da.token })).to.equal(true);
+    // Handed back: old-b goes back to its place in the queue and is pulled again.
+    expect(await store.release('w')).to.deep.equal(['old-b']);
+    const again = await store.pull({ worker: 'w2', max: 5, leaseMs: 60_000, waitMs: 0 });
+    expect(again.map((d) => d.task.id)).to.deep.equal(['old-b']);
+    expect((await store.get(['old-a']))[0]).to.deep.include({ status: SUCCESS, result: 3 });
+  });
+
+  it('stores a new task without its id, time_queued, null fields and fields at their default, and reads them back', async () => {
+    const name = appName('lean');
+    const store = stores.store(name);
+    const task: WireTask = {
+      id: 'lean-1', name: 'addition', status: QUEUED, kwargs: {}, result: null, stacktrace: null, time_queued: Date.now() / 1000,
+      time_started: null, time_ended: null, expiry: null, lock_id: null, from_task: null, worker: null, retries: 0, meta: {}, priority: 0,
+      eta: null, max_retries: 0, retry_delay: 0, timeout: null, redeliveries: 0,
+    };
+    await store.queue([task]);
+    const stored = await raw.hgetall(`${NAMESPACE}:{${name}}:t:lean-1`);
+    expect(Object.keys(stored).sort()).to.deep.equal(['_qm', '_tq', 'name', 'status']);
+    const [back] = await store.get(['lean-1']);
+    expect(back).to.deep.equal({ ...task, time_queued: Math.floor(Number(stored._tq)) / 1000 });
+  });
+});
