@@ -7,6 +7,7 @@
  * sequential queue → result round trips per pass), memory (RSS of producer and workers after the
  * rounds), CPU time per task of every process involved, and Redis commands per task (exact via
  * MONITOR, and INFO commandstats deltas). Prints markdown tables, writes bench/results.json.
+ * Then the scaling run (bench/lib/scaling.ts → bench/scaling.svg, bench/scaling.json) unless BENCH_SCALING=0.
  * Every Redis key it makes starts with the run's id and is removed; nothing else is touched.
  */
 import { writeFileSync } from 'node:fs';
@@ -18,12 +19,14 @@ import { mergePasses } from './lib/merge.js';
 import type { BenchSettings, ContenderId, DriverResult } from './lib/protocol.js';
 import { gitCommit, machineInfo, probeRedis, removeLeftovers, type RedisProbe } from './lib/run-env.js';
 import { markdown, ratiosToBullmq, type Outcome } from './lib/report.js';
-import { CONTENDERS, DRIVER_FILES, NEEDS_REDIS, readSettings } from './lib/settings.js';
+import { runScaling } from './lib/scaling.js';
+import { CONTENDERS, DRIVER_FILES, NEEDS_REDIS, readScalingSettings, readSettings } from './lib/settings.js';
 
 const RESULTS = new URL('./results.json', import.meta.url);
 
 async function main(): Promise<void> {
   const { settings: base, redisTarget, only } = readSettings();
+  const scaling = readScalingSettings();
   const probe = await probeRedis(redisTarget);
   const settings: BenchSettings = { ...base, redis: probe.error ? null : redisTarget, redisPid: probe.pid };
   const pulsarRedis = taskBackends.has('redis');
@@ -96,6 +99,8 @@ async function main(): Promise<void> {
   writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   console.error(`wrote ${RESULTS.pathname}`);
 
+  if (scaling.enabled && pulsarRedis) await runScaling({ base: settings, probe, passes: scaling.passes, rounds: scaling.rounds, only });
+  else console.error(`scaling run skipped (${scaling.enabled ? 'the redis:// scheme is not registered' : 'BENCH_SCALING=0'})`);
 }
 
 function skipReason(contender: ContenderId, settings: BenchSettings, probe: RedisProbe, pulsarRedis: boolean): string | null {
