@@ -53,7 +53,7 @@ export function scalingPoints(): ScalingPoint[] {
   ];
   return settings.map(({ workers, concurrency }) => {
     const tasks = tasksPerRound(workers, concurrency);
-    return { workers, concurrency, tasks, warmupTasks: Math.min(2000, tasks) };
+    return { workers, concurrency, tasks, warmupTasks: Math.min(1000, tasks) };
   });
 }
 

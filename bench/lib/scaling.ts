@@ -51,7 +51,7 @@ export async function runScaling({ base, probe, passes, rounds, only }: ScalingR
   console.error(
     `scaling ${base.runId}: ${contenders.join(', ')} at ${points.map((p) => `${p.workers}×${p.concurrency}`).join(', ')} (workers × concurrent tasks); ` +
       `${passes} passes × ${rounds} timed rounds per point, median of all; rounds sized by the slots in flight: ` +
-      'tasks per round = min(5000, 500 × workers × concurrency), after an untimed warm-up of min(2000, that)',
+      'tasks per round = min(5000, 500 × workers × concurrency), after an untimed warm-up of min(1000, that)',
   );
   const runs = new Map<string, ThroughputResult[]>();
   const failed = new Map<string, string>();
@@ -115,7 +115,7 @@ export async function runScaling({ base, probe, passes, rounds, only }: ScalingR
       'addition tasks queued in bulk, timed from the bulk call to the producer seeing the last completion; an untimed warm-up round, then the ' +
       'timed rounds; the median over the rounds of all passes is reported. Contenders one after the other at each point, order rotated per ' +
       'point and pass, same Redis.',
-    roundSizing: 'tasks per round = min(5000, 500 × workers × concurrency); warm-up = min(2000, tasks per round)',
+    roundSizing: 'tasks per round = min(5000, 500 × workers × concurrency); warm-up = min(1000, tasks per round)',
     passes,
     rounds,
     seconds,

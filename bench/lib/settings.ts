@@ -5,7 +5,7 @@
  * The scaling run (bench/lib/scaling.ts: redis:// vs BullMQ vs bee-queue at 2 workers × 1/10/50/200
  * concurrent tasks and 1/2/4 workers × 50, drawn to bench/scaling.svg) follows the comparison:
  * BENCH_SCALING=0 skips it (`npm run bench:scaling` runs it alone); BENCH_SCALING_PASSES (default 2)
- * and BENCH_SCALING_ROUNDS (timed rounds per point per pass, default 4) size it; BENCH_ONLY limits
+ * and BENCH_SCALING_ROUNDS (timed rounds per point per pass, default 3) size it; BENCH_ONLY limits
  * its contenders too.
  */
 import { randomBytes } from 'node:crypto';
@@ -69,6 +69,6 @@ export function readScalingSettings(env: NodeJS.ProcessEnv = process.env): { ena
   return {
     enabled: raw === '1',
     passes: positive(env.BENCH_SCALING_PASSES, 2, 'BENCH_SCALING_PASSES'),
-    rounds: positive(env.BENCH_SCALING_ROUNDS, 4, 'BENCH_SCALING_ROUNDS'),
+    rounds: positive(env.BENCH_SCALING_ROUNDS, 3, 'BENCH_SCALING_ROUNDS'),
   };
 }
