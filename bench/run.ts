@@ -7,34 +7,26 @@
  * sequential queue → result round trips per pass), memory (RSS of producer and workers after the
  * rounds), CPU time per task of every process involved, and Redis commands per task (exact via
  * MONITOR, and INFO commandstats deltas). Prints markdown tables, writes bench/results.json.
+ * Then the scaling run (bench/lib/scaling.ts → bench/scaling.svg, bench/scaling.json) unless BENCH_SCALING=0.
  * Every Redis key it makes starts with the run's id and is removed; nothing else is touched.
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import '../src/backends/index.js';
 import { taskBackends } from '../src/store/schemes.js';
 import { runDriver } from './lib/driver-host.js';
 import { mergePasses } from './lib/merge.js';
-import { cpuMsOfPid } from './lib/proc.js';
-import type { BenchSettings, ContenderId, DriverResult, RedisTarget } from './lib/protocol.js';
-import { commandCounts, diffCounts, statsConnection } from './lib/redis-stats.js';
+import type { BenchSettings, ContenderId, DriverResult } from './lib/protocol.js';
+import { gitCommit, machineInfo, probeRedis, removeLeftovers, type RedisProbe } from './lib/run-env.js';
 import { markdown, ratiosToBullmq, type Outcome } from './lib/report.js';
-import { CONTENDERS, DRIVER_FILES, NEEDS_REDIS, readSettings } from './lib/settings.js';
+import { runScaling } from './lib/scaling.js';
+import { CONTENDERS, DRIVER_FILES, NEEDS_REDIS, readScalingSettings, readSettings } from './lib/settings.js';
 
 const RESULTS = new URL('./results.json', import.meta.url);
 
-interface RedisProbe {
-  version: string | null;
-  /** redis-server's pid when it runs on this machine (for its CPU time), else null. */
-  pid: number | null;
-  /** Commands/s other clients ran while this run was idle (they inflate commandstats deltas). */
-  backgroundCommandsPerSec: number | null;
-  error: string | null;
-}
-
 async function main(): Promise<void> {
   const { settings: base, redisTarget, only } = readSettings();
+  const scaling = readScalingSettings();
   const probe = await probeRedis(redisTarget);
   const settings: BenchSettings = { ...base, redis: probe.error ? null : redisTarget, redisPid: probe.pid };
   const pulsarRedis = taskBackends.has('redis');
@@ -95,7 +87,7 @@ async function main(): Promise<void> {
     runId: settings.runId,
     date: new Date().toISOString(),
     commit: gitCommit(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, totalMemMb: Math.round(os.totalmem() / 2 ** 20), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    machine: machineInfo(),
     redis: { ...probe, target: settings.redis },
     settings,
     outcomes,
@@ -106,61 +98,15 @@ async function main(): Promise<void> {
   };
   writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
   console.error(`wrote ${RESULTS.pathname}`);
+
+  if (scaling.enabled && pulsarRedis) await runScaling({ base: settings, probe, passes: scaling.passes, rounds: scaling.rounds, only });
+  else console.error(`scaling run skipped (${scaling.enabled ? 'the redis:// scheme is not registered' : 'BENCH_SCALING=0'})`);
 }
 
 function skipReason(contender: ContenderId, settings: BenchSettings, probe: RedisProbe, pulsarRedis: boolean): string | null {
   if (NEEDS_REDIS.has(contender) && !settings.redis) return `Redis unavailable (${probe.error})`;
   if (contender === 'pulsar-redis' && !pulsarRedis) return 'the redis:// scheme is not registered yet (src/backends/index.ts)';
   return null;
-}
-
-/** Redis's version and the background command rate over one idle second, or why it cannot be reached. */
-async function probeRedis(target: RedisTarget): Promise<RedisProbe> {
-  const redis = statsConnection(target);
-  try {
-    const server = await redis.info('server');
-    const version = /^redis_version:(\S+)/m.exec(server)?.[1] ?? null;
-    const pid = Number(/^process_id:(\d+)/m.exec(server)?.[1]);
-    const local = ['127.0.0.1', 'localhost', '::1'].includes(target.host) && cpuMsOfPid(pid) !== null;
-    const before = await commandCounts(redis);
-    await new Promise((r) => setTimeout(r, 1000));
-    const after = await commandCounts(redis);
-    const background = [...diffCounts(before, after).values()].reduce((s, n) => s + n, 0);
-    return { version, pid: local ? pid : null, backgroundCommandsPerSec: background, error: null };
-  } catch (err) {
-    const cause = redis.lastError() ?? err;
-    return { version: null, pid: null, backgroundCommandsPerSec: null, error: cause instanceof Error ? cause.message : String(cause) };
-  } finally {
-    redis.disconnect();
-  }
-}
-
-/** Removes (and counts) keys under `namespace` that the contender's own cleanup left behind. */
-async function removeLeftovers(target: RedisTarget, namespace: string): Promise<number> {
-  const redis = statsConnection(target);
-  let removed = 0;
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${namespace}*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) removed += await redis.unlink(...keys);
-    } while (cursor !== '0');
-  } catch (err) {
-    console.error(`could not check leftover keys of ${namespace}: ${String(err)}`);
-  } finally {
-    redis.disconnect();
-  }
-  if (removed) console.error(`  ${removed} leftover key(s) under ${namespace}* removed`);
-  return removed;
-}
-
-function gitCommit(): string | null {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return null;
-  }
 }
 
 main().catch((err: unknown) => {

@@ -7,17 +7,17 @@
  */
 import BeeQueue from 'bee-queue';
 import { CompletionCounter } from '../lib/completion.js';
-import { contenderResult, serveDriver, throughputPhase } from '../lib/driver-kit.js';
+import { contenderResult, serveDriver, throughputPhase, throughputResult, timedRounds } from '../lib/driver-kit.js';
 import { startFixture, type FixtureProcess } from '../lib/fixture-host.js';
 import { additionData, latencyRun } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
-import type { DriverRequest, DriverResult } from '../lib/protocol.js';
+import type { DriverRequest, DriverResult, ThroughputResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
 import type { AdditionData } from '../fixtures/addition.js';
 
 const QUEUE = 'addition';
 
-async function measure({ contender, settings, namespace }: DriverRequest): Promise<DriverResult> {
+async function measure({ contender, settings, namespace, scope }: DriverRequest): Promise<DriverResult | ThroughputResult> {
   const start = ownMemory();
   const redis = settings.redis;
   if (!redis) throw new Error('bee-queue needs Redis');
@@ -50,15 +50,9 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
       const failures = await queue.saveAll(Array.from({ length: n }, (_, i) => queue.createJob(additionData(i))));
       if (failures.size) throw new Error(`${failures.size} jobs not saved: ${String([...failures.values()][0])}`);
     };
-    const { rounds, measured, monitored } = await throughputPhase({
-      settings,
-      namespace,
-      stats,
-      workerPids: workers.map((w) => w.pid),
-      producerRssStartMb: start.rssMb,
-      queueBulk,
-      counter,
-    });
+    const phase = { settings, namespace, stats, workerPids: workers.map((w) => w.pid), producerRssStartMb: start.rssMb, queueBulk, counter };
+    if (scope === 'throughput') return throughputResult(contender, settings, await timedRounds(phase));
+    const { rounds, measured, monitored } = await throughputPhase(phase);
 
     latencyPhase = true;
     const latencySamplesMs = await latencyRun(

@@ -7,17 +7,17 @@
  */
 import { Queue, QueueEvents } from 'bullmq';
 import { CompletionCounter } from '../lib/completion.js';
-import { contenderResult, serveDriver, throughputPhase } from '../lib/driver-kit.js';
+import { contenderResult, serveDriver, throughputPhase, throughputResult, timedRounds } from '../lib/driver-kit.js';
 import { startFixture, type FixtureProcess } from '../lib/fixture-host.js';
 import { additionData, latencyRun } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
-import type { DriverRequest, DriverResult } from '../lib/protocol.js';
+import type { DriverRequest, DriverResult, ThroughputResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
 import type { AdditionData } from '../fixtures/addition.js';
 
 const QUEUE = 'addition';
 
-async function measure({ contender, settings, namespace }: DriverRequest): Promise<DriverResult> {
+async function measure({ contender, settings, namespace, scope }: DriverRequest): Promise<DriverResult | ThroughputResult> {
   const start = ownMemory();
   const redis = settings.redis;
   if (!redis) throw new Error('BullMQ needs Redis');
@@ -37,15 +37,9 @@ async function measure({ contender, settings, namespace }: DriverRequest): Promi
     const queueBulk = async (n: number) => {
       await queue.addBulk(Array.from({ length: n }, (_, i) => ({ name: QUEUE, data: additionData(i) })));
     };
-    const { rounds, measured, monitored } = await throughputPhase({
-      settings,
-      namespace,
-      stats,
-      workerPids: workers.map((w) => w.pid),
-      producerRssStartMb: start.rssMb,
-      queueBulk,
-      counter,
-    });
+    const phase = { settings, namespace, stats, workerPids: workers.map((w) => w.pid), producerRssStartMb: start.rssMb, queueBulk, counter };
+    if (scope === 'throughput') return throughputResult(contender, settings, await timedRounds(phase));
+    const { rounds, measured, monitored } = await throughputPhase(phase);
     events.off('completed', counter.done);
 
     const latencySamplesMs = await latencyRun(

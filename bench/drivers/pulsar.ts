@@ -12,17 +12,17 @@ import { taskBackends } from '../../src/store/schemes.js';
 import { configureLogging } from '../../src/infra/logger.js';
 import { TaskQueue } from '../../src/app/taskqueue.js';
 import { CompletionCounter } from '../lib/completion.js';
-import { contenderResult, serveDriver, throughputPhase } from '../lib/driver-kit.js';
+import { contenderResult, serveDriver, throughputPhase, throughputResult, timedRounds } from '../lib/driver-kit.js';
 import { additionData, latencyRun } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
-import type { DriverRequest, DriverResult } from '../lib/protocol.js';
+import type { DriverRequest, DriverResult, ThroughputResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 configureLogging({ level: 'warn' });
 
-async function measure({ contender, settings: requested, namespace }: DriverRequest): Promise<DriverResult> {
+async function measure({ contender, settings: requested, namespace, scope }: DriverRequest): Promise<DriverResult | ThroughputResult> {
   const start = ownMemory();
   const inline = contender === 'pulsar-inline';
   const settings = inline ? { ...requested, tasks: requested.inlineTasks, workers: 1 } : requested;
@@ -67,15 +67,9 @@ async function measure({ contender, settings: requested, namespace }: DriverRequ
       const ids = await backend.queueTasks(Array.from({ length: n }, (_, i) => ({ jobName: 'addition', kwargs: additionData(i) })));
       if (ids.some((id) => id === null)) throw new Error('a task was not queued');
     };
-    const { rounds, measured, monitored } = await throughputPhase({
-      settings,
-      namespace,
-      stats,
-      workerPids: [...workerPids],
-      producerRssStartMb: start.rssMb,
-      queueBulk,
-      counter,
-    });
+    const phase = { settings, namespace, stats, workerPids: [...workerPids], producerRssStartMb: start.rssMb, queueBulk, counter };
+    if (scope === 'throughput') return throughputResult(contender, settings, await timedRounds(phase));
+    const { rounds, measured, monitored } = await throughputPhase(phase);
 
     const latencySamplesMs = await latencyRun(
       settings.latencyTasks,

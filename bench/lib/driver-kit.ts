@@ -10,6 +10,7 @@ import {
   type DriverResult,
   type RedisUsage,
   type BenchSettings,
+  type ThroughputResult,
   type ThroughputRound,
 } from './protocol.js';
 import { median, summarizeLatency } from './stats.js';
@@ -19,8 +20,11 @@ import { monitoredRound } from './redis-monitor.js';
 import { openWindow, type WindowResult } from './window.js';
 import type { Redis } from 'ioredis';
 
-/** Runs `measure` for the orchestrator's request, then exits this process. */
-export function serveDriver(measure: (request: DriverRequest) => Promise<DriverResult>): void {
+/**
+ * Runs `measure` for the orchestrator's request, then exits this process. `measure` returns a
+ * full report, or the throughput rounds alone when the request's scope is `throughput`.
+ */
+export function serveDriver(measure: (request: DriverRequest) => Promise<DriverResult | ThroughputResult>): void {
   if (!process.send) {
     console.error('A driver runs under bench/run.ts (it is forked with an IPC channel).');
     process.exit(2);
@@ -28,7 +32,7 @@ export function serveDriver(measure: (request: DriverRequest) => Promise<DriverR
   process.once('message', (message: unknown) => {
     if (!isDriverRequest(message)) return reply({ type: 'failed', error: 'unexpected message from the orchestrator' });
     measure(message).then(
-      (result) => reply({ type: 'report', ...result }),
+      (result) => reply('report' in result ? { type: 'report', ...result } : { type: 'throughput', ...result }),
       (err: unknown) => reply({ type: 'failed', error: err instanceof Error ? (err.stack ?? err.message) : String(err) }),
     );
   });
@@ -38,7 +42,7 @@ function reply(message: DriverReply): void {
   process.send?.(message, () => {
     process.disconnect?.();
     // Clients that linger (timers, sockets) must not keep a finished driver alive.
-    setTimeout(() => process.exit(message.type === 'report' ? 0 : 1), 100).unref();
+    setTimeout(() => process.exit(message.type === 'failed' ? 1 : 0), 100).unref();
   });
 }
 
@@ -65,6 +69,17 @@ export function contenderResult(
   };
 }
 
+/** A driver's result for scope `throughput`: its timed rounds and their median. */
+export function throughputResult(contender: ContenderId, settings: BenchSettings, rounds: ThroughputRound[]): ThroughputResult {
+  return {
+    contender,
+    workers: settings.workers,
+    concurrency: settings.concurrency,
+    rounds,
+    medianTasksPerSec: median(rounds.map((r) => r.tasksPerSec)),
+  };
+}
+
 /** What every driver's throughput phase needs. */
 export interface ThroughputPhase {
   settings: BenchSettings;
@@ -82,8 +97,8 @@ export interface ThroughputPhase {
  * inside a CPU/memory/commands window, then one more round watched with MONITOR (Redis only).
  */
 export async function throughputPhase(p: ThroughputPhase): Promise<{ rounds: ThroughputRound[]; measured: WindowResult; monitored: RedisUsage | null }> {
-  const { settings, queueBulk, counter } = p;
-  const round = (tasks: number) => throughputRound(tasks, queueBulk, counter, settings.deadlineMs);
+  const { settings } = p;
+  const round = roundOf(p);
   await round(settings.warmupTasks);
   const window = await openWindow({
     stats: p.stats,
@@ -96,4 +111,20 @@ export async function throughputPhase(p: ThroughputPhase): Promise<{ rounds: Thr
   const measured = await window.close(settings.tasks * settings.rounds);
   const monitored = p.stats ? await monitoredRound(p.stats, p.namespace, settings.tasks, () => round(settings.tasks)) : null;
   return { rounds, measured, monitored };
+}
+
+/**
+ * Scope `throughput` (a point of the scaling run): the untimed warm-up round, then the timed
+ * rounds alone, with no CPU/memory window and no MONITOR round.
+ */
+export async function timedRounds(p: ThroughputPhase): Promise<ThroughputRound[]> {
+  const round = roundOf(p);
+  await round(p.settings.warmupTasks);
+  const rounds: ThroughputRound[] = [];
+  for (let r = 0; r < p.settings.rounds; r++) rounds.push(await round(p.settings.tasks));
+  return rounds;
+}
+
+function roundOf({ settings, queueBulk, counter }: ThroughputPhase): (tasks: number) => Promise<ThroughputRound> {
+  return (tasks) => throughputRound(tasks, queueBulk, counter, settings.deadlineMs);
 }

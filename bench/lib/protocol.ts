@@ -44,6 +44,13 @@ export interface BenchSettings {
   deadlineMs: number;
 }
 
+/**
+ * What a driver measures: `full` (the default) the whole comparison (throughput, latency, memory,
+ * CPU, Redis commands); `throughput` only the warm-up and the timed rounds, with the request's
+ * `workers` × `concurrency` (a point of the scaling run, bench/scaling.ts).
+ */
+export type DriverScope = 'full' | 'throughput';
+
 /** The orchestrator's one message to a driver. */
 export interface DriverRequest {
   type: 'run';
@@ -51,6 +58,8 @@ export interface DriverRequest {
   settings: BenchSettings;
   /** This contender's key prefix / namespace / queue prefix in Redis (starts with `runId`). */
   namespace: string;
+  /** `full` when absent. */
+  scope?: DriverScope;
 }
 
 /** One bulk-queue-then-drain round. */
@@ -154,8 +163,20 @@ export interface DriverResult {
   latencySamplesMs: number[];
 }
 
+/** What a driver returns for scope `throughput`: the timed rounds alone. */
+export interface ThroughputResult {
+  contender: ContenderId;
+  workers: number;
+  concurrency: number;
+  rounds: ThroughputRound[];
+  medianTasksPerSec: number;
+}
+
 /** A driver's answer. */
-export type DriverReply = ({ type: 'report' } & DriverResult) | { type: 'failed'; error: string };
+export type DriverReply =
+  | ({ type: 'report' } & DriverResult)
+  | ({ type: 'throughput' } & ThroughputResult)
+  | { type: 'failed'; error: string };
 
 /** True for a DriverRequest (checked at the driver's end of the IPC channel). */
 export function isDriverRequest(value: unknown): value is DriverRequest {
@@ -165,5 +186,5 @@ export function isDriverRequest(value: unknown): value is DriverRequest {
 /** True for a DriverReply (checked at the orchestrator's end). */
 export function isDriverReply(value: unknown): value is DriverReply {
   const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
-  return type === 'report' || type === 'failed';
+  return type === 'report' || type === 'throughput' || type === 'failed';
 }

@@ -23,7 +23,8 @@ export interface Ratio {
   cpuPerTask: number;
 }
 
-const LABELS: Record<ContenderId, string> = {
+/** How each contender is named in tables and charts. */
+export const LABELS: Record<ContenderId, string> = {
   'pulsar-local': 'pulsar-tasks local://',
   'pulsar-inline': 'pulsar-tasks local://, one inline worker',
   'pulsar-redis': 'pulsar-tasks redis://',

@@ -2,6 +2,11 @@
  * The run's settings: the brief's defaults (5000 tasks, 2 workers × 50, 500 latency samples),
  * overridable from the environment for quick looks:
  * BENCH_TASKS, BENCH_INLINE_TASKS, BENCH_ROUNDS, BENCH_PASSES, BENCH_LATENCY, BENCH_REDIS_URL, BENCH_ONLY (comma-separated ids).
+ * The scaling run (bench/lib/scaling.ts: redis:// vs BullMQ vs bee-queue at 2 workers × 1/10/50/200
+ * concurrent tasks and 1/2/4 workers × 50, drawn to bench/scaling.svg) follows the comparison:
+ * BENCH_SCALING=0 skips it (`npm run bench:scaling` runs it alone); BENCH_SCALING_PASSES (default 2)
+ * and BENCH_SCALING_ROUNDS (timed rounds per point per pass, default 3) size it; BENCH_ONLY limits
+ * its contenders too.
  */
 import { randomBytes } from 'node:crypto';
 import type { BenchSettings, ContenderId, RedisTarget } from './protocol.js';
@@ -55,4 +60,15 @@ function positive(raw: string | undefined, fallback: number, name: string): numb
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${raw}`);
   return n;
+}
+
+/** The scaling run's switches: BENCH_SCALING (0 skips it, 1 the default runs it), BENCH_SCALING_PASSES, BENCH_SCALING_ROUNDS. */
+export function readScalingSettings(env: NodeJS.ProcessEnv = process.env): { enabled: boolean; passes: number; rounds: number } {
+  const raw = env.BENCH_SCALING ?? '1';
+  if (raw !== '0' && raw !== '1') throw new Error(`BENCH_SCALING must be 0 (skip the scaling run) or 1, got ${raw}`);
+  return {
+    enabled: raw === '1',
+    passes: positive(env.BENCH_SCALING_PASSES, 2, 'BENCH_SCALING_PASSES'),
+    rounds: positive(env.BENCH_SCALING_ROUNDS, 3, 'BENCH_SCALING_ROUNDS'),
+  };
 }
