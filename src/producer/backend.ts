@@ -133,15 +133,20 @@ export class TaskBackend {
    */
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
-    const now = DateTime.now();
-    const tasks = items.map((item) => buildTask(this.registry, item, now, this.limits));
+    const nowMs = Date.now();
+    const tasks = items.map((item) => buildTask(this.registry, item, nowMs, this.limits));
     if (!tasks.length) return [];
     const keys = items.map((item) => idempotencyKeyOf(item));
+    const names = this.schedule.entries.size ? tasks.map((t) => t.name) : [];
+    // The store may keep these records as they are: they are the tasks' own (see buildTask).
     const ids = await this.store.queue(
-      tasks.map((t) => t.toWire()),
+      tasks,
       keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined,
     );
-    for (const task of tasks) this.schedule.counted(task.name, now);
+    if (names.length) {
+      const now = DateTime.fromMillis(nowMs);
+      for (const name of names) this.schedule.counted(name, now);
+    }
     return ids;
   }
 

@@ -5,7 +5,8 @@
  */
 import { clipText, resultProblem } from '../model/limits.js';
 import type { Job } from '../job/job.js';
-import { toJsonResult } from '../model/json.js';
+import { toJsonResult, type Json } from '../model/json.js';
+import { copyJson, copyPlainJson } from '../producer/plain-json.js';
 import { FAILURE, RETRY, REVOKED, SUCCESS, type TaskStatus } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import { timeoutMessage } from '../store/contract.js';
@@ -73,7 +74,7 @@ export function runJob(
   // turn and sent from an earlier setImmediate) are on their way before the job can block or kill
   // its worker. Else a job that crashes its worker at once would never be recorded as started,
   // be handed back uncharged, and crash the next worker for ever.
-  const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, structuredClone(task.kwargs)));
+  const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, copyJson(task.kwargs)));
   const outcome = (async (): Promise<TaskStatus | null> => {
     let timer: NodeJS.Timeout | null = null;
     const timedOut = new Promise<'timeout'>((resolve) => {
@@ -95,9 +96,17 @@ export function runJob(
         return REVOKED;
       }
       // The job may keep (and change) what it returned: the store gets its own copy of an object.
-      const value = toJsonResult(first.value);
-      const result = typeof value === 'object' && value !== null ? structuredClone(value) : value;
-      const problem = resultProblem(result, options.maxResultBytes);
+      // Plain JSON well under the size limit is copied in one walk; anything else is converted,
+      // copied and checked in full.
+      const plain = copyPlainJson(first.value === undefined ? null : first.value);
+      let result: Json;
+      let problem: string | null = null;
+      if (plain && plain.maxBytes <= options.maxResultBytes) result = plain.copy;
+      else {
+        const value = toJsonResult(first.value);
+        result = typeof value === 'object' && value !== null ? copyJson(value) : value;
+        problem = resultProblem(result, options.maxResultBytes);
+      }
       task.status = problem ? FAILURE : SUCCESS;
       task.result = problem ?? result;
     } catch (err) {
