@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { copyJson, copyPlainJson } from '../../src/producer/plain-json.js';
-import { MAX_JSON_DEPTH } from '../../src/model/json.js';
+import { MAX_JSON_DEPTH, type Json } from '../../src/model/json.js';
 import { jsonBytes } from '../../src/model/limits.js';
 
 describe('copying plain JSON (producer/plain-json)', () => {
@@ -25,7 +25,8 @@ describe('copying plain JSON (producer/plain-json)', () => {
   });
 
   it('bounds the size from above: never below the bytes of its JSON', () => {
-    for (const value of [{}, { a: 'é\u0001"\\' }, { k: [-1.234567890123e-300, -0, 1e21, true, null] }, { ['\u2028'.repeat(10)]: '😀'.repeat(50) }]) {
+    const values: Json[] = [{}, { a: 'é\u0001"\\' }, { k: [-1.234567890123e-300, -0, 1e21, true, null] }, { ['\u2028'.repeat(10)]: '😀'.repeat(50) }];
+    for (const value of values) {
       expect(copyPlainJson(value)?.maxBytes).to.be.at.least(jsonBytes(value));
     }
   });

@@ -174,17 +174,27 @@ export class ParkedPulls<R extends { worker: string; waitMs: number }, T> {
   }
 }
 
-/** Listeners of a store's events, each called after the store call that emitted, never inside it. */
+/**
+ * Listeners of a store's events, each called after the store call that emitted, never inside it.
+ * A listener may name the events it wants (a set its owner may change later): no other event is
+ * queued for it. The events of one stretch of synchronous store work reach the listeners from one
+ * microtask, in order.
+ */
 export class Subscribers<E, I> {
-  private readonly listeners = new Set<(event: E, id: I) => void>();
+  private readonly listeners = new Map<(event: E, id: I) => void, ReadonlySet<E> | null>();
+  private pendingEvents: E[] = [];
+  private pendingIds: I[] = [];
 
   emit(event: E, id: I): void {
-    for (const listener of this.listeners) queueMicrotask(() => listener(event, id));
+    if (!this.wanted(event)) return;
+    if (!this.pendingEvents.length) queueMicrotask(this.deliver);
+    this.pendingEvents.push(event);
+    this.pendingIds.push(id);
   }
 
-  /** Adds `listener`; resolves to its removal. */
-  add(listener: (event: E, id: I) => void): () => Promise<void> {
-    this.listeners.add(listener);
+  /** Adds `listener` (of the events in `events` only, when given: a live set); resolves to its removal. */
+  add(listener: (event: E, id: I) => void, events: ReadonlySet<E> | null = null): () => Promise<void> {
+    this.listeners.set(listener, events);
     return async () => {
       this.listeners.delete(listener);
     };
@@ -193,4 +203,20 @@ export class Subscribers<E, I> {
   clear(): void {
     this.listeners.clear();
   }
+
+  private wanted(event: E): boolean {
+    for (const events of this.listeners.values()) if (events === null || events.has(event)) return true;
+    return false;
+  }
+
+  private readonly deliver = (): void => {
+    const events = this.pendingEvents;
+    const ids = this.pendingIds;
+    this.pendingEvents = [];
+    this.pendingIds = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as E;
+      for (const [listener, wanted] of this.listeners) if (wanted === null || wanted.has(event)) listener(event, ids[i] as I);
+    }
+  };
 }

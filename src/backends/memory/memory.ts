@@ -310,8 +310,12 @@ export class MemoryStore implements TaskStore {
     this.subscribers.emit(event, taskId);
   }
 
-  async subscribe(listener: EventListener): Promise<() => Promise<void>> {
-    return this.subscribers.add(listener);
+  /**
+   * Listens to the store's events; `events` given, to those only (a live set: its owner may change
+   * it, and the next event emitted sees the change).
+   */
+  async subscribe(listener: EventListener, events: ReadonlySet<TaskEvent> | null = null): Promise<() => Promise<void>> {
+    return this.subscribers.add(listener, events);
   }
 
   async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
