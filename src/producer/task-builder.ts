@@ -88,12 +88,24 @@ export function buildTask(registry: JobRegistry, item: QueueItem, nowMs: number,
 function checkedCopies(jobName: string, kwargs: unknown, metaParams: unknown, limits: TaskLimits): [JsonObject, JsonObject] {
   const plainObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   const k = plainObject(kwargs) ? copyPlainJson(kwargs) : undefined;
-  const m = metaParams === undefined ? { copy: {}, maxBytes: 0 } : plainObject(metaParams) ? copyPlainJson(metaParams) : undefined;
+  const m = metaParams === undefined ? { copy: NO_META, maxBytes: 0 } : plainObject(metaParams) ? copyPlainJson(metaParams) : undefined;
   if (!k || !m || k.maxBytes + m.maxBytes > limits.maxArgumentBytes) {
     checkArguments(jobName, kwargs, metaParams, limits);
-    return [copyJson(kwargs as JsonObject), metaParams === undefined ? {} : copyJson(metaParams as JsonObject)];
+    return [copyJson(kwargs as JsonObject), metaParams === undefined ? NO_META : orNoMeta(copyJson(metaParams as JsonObject))];
   }
-  return [k.copy as JsonObject, m.copy as JsonObject];
+  return [k.copy as JsonObject, orNoMeta(m.copy as JsonObject)];
+}
+
+/**
+ * The meta of a task queued without any: one frozen empty object shared by every such task (an
+ * empty object per stored task was one more object each kept for resultTtl). Nothing changes a
+ * task's meta in place: progress replaces it, and what reaches user code is a copy.
+ */
+const NO_META: JsonObject = Object.freeze({}) as JsonObject;
+
+function orNoMeta(meta: JsonObject): JsonObject {
+  for (const _ in meta) return meta;
+  return NO_META;
 }
 
 export function positiveInt(v: number, what: string): number {
