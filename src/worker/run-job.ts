@@ -77,11 +77,13 @@ export function runJob(
   const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, copyJson(task.kwargs)));
   const outcome = (async (): Promise<TaskStatus | null> => {
     let timer: NodeJS.Timeout | null = null;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      if (task.timeout !== null) timer = setTimeout(() => resolve('timeout'), task.timeout * 1000);
-    });
+    // No timer (nor its promise) for a task without a timeout.
+    const racers: Promise<{ value: unknown } | 'timeout' | 'lost'>[] = [work.then((value) => ({ value }))];
+    const timeout = task.timeout;
+    if (timeout !== null) racers.push(new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeout * 1000))));
+    racers.push(lost);
     try {
-      const first = await Promise.race([work.then((value) => ({ value })), timedOut, lost]);
+      const first = await Promise.race(racers);
       if (first === 'lost') {
         aborter.abort(new Error("the task is not this worker's any more"));
         work.catch(() => undefined);

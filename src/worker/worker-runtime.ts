@@ -199,28 +199,26 @@ export class WorkerRuntime extends EventEmitter {
    */
   private async execute(wire: WireTask, run: ActiveRun): Promise<void> {
     const store = this.backend.store;
-    // The runtime's own record: the pulled object may be the store's, never changed here.
-    const task: WireTask = { ...wire };
-    const info = `task.${task.name}(${task.id})`;
-    const job = this.backend.registry.get(task.name);
+    // The pulled object may be the store's: never changed here.
+    const job = this.backend.registry.get(wire.name);
     if (!job) {
       run.jobDone = true;
-      const ended: WireTask = { ...task, status: FAILURE, result: new TaskNotAvailable(task.name).message, time_ended: Date.now() / 1000 };
+      const ended: WireTask = { ...wire, status: FAILURE, result: new TaskNotAvailable(wire.name).message, time_ended: Date.now() / 1000 };
       await this.record(run, (fence) => store.finish(ended, fence));
       return;
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
-    const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, task.kwargs);
+    const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, wire.kwargs);
     if (badKwargs) {
-      const ended: WireTask = { ...task, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
-      this.log.warn(`${info} not run: ${badKwargs}`);
+      const ended: WireTask = { ...wire, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
+      this.log.warn(`task.${wire.name}(${wire.id}) not run: ${badKwargs}`);
       await this.record(run, (fence) => store.finish(ended, fence));
       return;
     }
     const startedAtMs = Date.now();
-    task.status = STARTED;
-    task.time_started = startedAtMs / 1000;
-    task.worker = this.worker.id;
+    // The runtime's own record of the run: the job's outcome is written into it, and it is what
+    // the run hands the store at its end (the store may keep it). The store keeps a copy as started.
+    const task: WireTask = { ...wire, status: STARTED, time_started: startedAtMs / 1000, worker: this.worker.id };
     // Pipelined: the job runs during start's round trip instead of after it. start is sent before
     // the job can make a store call of its own, and each store serves one caller's calls in order,
     // so the store records STARTED (and broadcasts task_started) before anything the job does; the
@@ -234,9 +232,12 @@ export class WorkerRuntime extends EventEmitter {
       );
     });
     run.runToken = run.token;
-    this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
+    if (this.listenerCount('run')) {
+      this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
+    }
     let consumer: TaskConsumer | null = null;
     const consumerFor = (signal: () => AbortSignal) => (consumer = new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run)));
+    const info = `task.${task.name}(${task.id})`;
     const jobRun = runJob(task, job, consumerFor, lost, {
       stuckGraceMs: this.stuckGrace * 1000,
       maxResultBytes: this.backend.limits.maxResultBytes,
@@ -248,14 +249,19 @@ export class WorkerRuntime extends EventEmitter {
     run.job = jobRun;
     const status = await jobRun.outcome;
     run.jobDone = true;
+    // From here on the record is not the consumer's to change (a late progress call).
+    (consumer as TaskConsumer | null)?.end();
     if (!(await started.catch(() => false)) || status === null) {
       if (!run.handedBack) this.lose(run, 'its start was refused');
       return;
     }
     if (run.handedBack) return;
-    // What the run reports: the task as the job left it (if it read it), with the run's outcome.
-    const reported = (consumer as TaskConsumer | null)?.reported() ?? { ...task };
-    const outcome: WireTask = { ...reported, status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker };
+    // What the run reports: the task as the job left it (if it read it), with the run's outcome;
+    // else the runtime's own record, which already carries the outcome (no copy).
+    const changed = (consumer as TaskConsumer | null)?.changed() ?? null;
+    const outcome: WireTask = changed
+      ? Object.assign(changed, { status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker })
+      : task;
     if (status === RETRY) {
       const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
       this.log.warn(`${info} failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
