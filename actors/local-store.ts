@@ -114,7 +114,7 @@ const SHARES_ANSWER: ReadonlySet<StoreMethod> = new Set(['get', 'list']);
 export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: AnyRef): RemoteStore {
   const id = ++clientCount;
   const subscriberRefs = new Set<AnyRef>();
-  const table = new CallTable((what, ms) => new AskTimeoutError(what, ms));
+  const table = new CallTable((method, ms) => new AskTimeoutError(`local store ${method}`, ms));
   let replies: TypedRef<StoreRepliesMessage> | null = null;
   const replyActor = (): TypedRef<StoreRepliesMessage> =>
     (replies ??= spawnHandler<StoreRepliesMessage>(parent, `store-replies-${id}`, (m) => {
@@ -138,11 +138,16 @@ export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: 
   const keys = new Set<string>();
   let wanted: TaskEvent[] | null = null;
   const transport: StoreTransport = {
-    async call(method: StoreMethod, args: unknown[], timeoutMs: number) {
-      const { rid, answer } = table.add(`local store ${method}`, timeoutMs);
-      outbox.push({ rid, method, args: KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args });
-      const value = await answer;
-      return SHARES_ANSWER.has(method) ? structuredClone(value) : value;
+    call(method: StoreMethod, args: unknown[], timeoutMs: number) {
+      let sent: unknown[];
+      try {
+        sent = KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const { rid, answer } = table.add(method, timeoutMs);
+      outbox.push({ rid, method, args: sent });
+      return SHARES_ANSWER.has(method) ? answer.then((value) => structuredClone(value)) : answer;
     },
     async subscribe(listener: EventListener) {
       const key = `subscriber-${id}-${++subscribers}`;
