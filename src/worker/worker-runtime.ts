@@ -36,7 +36,6 @@ export class WorkerRuntime extends EventEmitter {
   private loopDone: Promise<void> = Promise.resolve();
   private slotWaiter: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
-  private readonly inflight = new Map<string, Promise<void>>();
   private outage = false;
   private renewOutage = false;
   private readonly log;
@@ -110,7 +109,7 @@ export class WorkerRuntime extends EventEmitter {
       for (const delivery of deliveries) this.launch(delivery);
     }
     if (this.exhausted) {
-      await Promise.allSettled([...this.inflight.values()]);
+      await Promise.allSettled(this.settling());
       this.emit('idle');
     }
   }
@@ -122,7 +121,7 @@ export class WorkerRuntime extends EventEmitter {
     if (current?.jobDone) {
       // Its job is over and its outcome on the way (a retry landed and the task came straight
       // back, or the outcome will be fenced off): the new delivery runs once that run settled.
-      void this.inflight.get(wire.id)?.finally(() => {
+      void current.done?.finally(() => {
         if (!this.stopping) this.launch(delivery);
       });
       return;
@@ -138,21 +137,28 @@ export class WorkerRuntime extends EventEmitter {
       return;
     }
     this.pulled += 1;
-    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token };
+    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, done: null };
     this.runs.set(wire.id, run);
-    const done = this.execute(wire, run)
-      .catch((err: unknown) => this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`))
-      .finally(() => {
-        this.runs.delete(wire.id);
-        this.inflight.delete(wire.id);
-        this.processed += 1;
-        this.emit('settled', wire.id, run.runToken);
-        this.emit('processed', wire.id);
-        const wake = this.slotWaiter;
-        this.slotWaiter = null;
-        wake?.();
-      });
-    this.inflight.set(wire.id, done);
+    const settled = () => {
+      this.runs.delete(wire.id);
+      this.processed += 1;
+      this.emit('settled', wire.id, run.runToken);
+      this.emit('processed', wire.id);
+      const wake = this.slotWaiter;
+      this.slotWaiter = null;
+      wake?.();
+    };
+    run.done = this.execute(wire, run).then(settled, (err: unknown) => {
+      this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`);
+      settled();
+    });
+  }
+
+  /** The ends of the runs in this worker. */
+  private settling(): Promise<void>[] {
+    const ends: Promise<void>[] = [];
+    for (const run of this.runs.values()) if (run.done) ends.push(run.done);
+    return ends;
   }
 
   /** Marks a run as lost to another delivery: its job's signal is aborted, the loss reported. */
@@ -300,7 +306,7 @@ export class WorkerRuntime extends EventEmitter {
     // End a parked pull now; tasks a last pull still brings are launched and get the grace too.
     await this.backend.store.interrupt?.(this.worker.id).catch(() => undefined);
     await within(this.loopDone, Math.min(graceMs, this.backend.pollTimeout * 1000 + 1000));
-    await within(Promise.allSettled([...this.inflight.values()]), Math.max(0, deadline - Date.now()));
+    await within(Promise.allSettled(this.settling()), Math.max(0, deadline - Date.now()));
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.runs.size) {
       this.log.warn(`${this.worker.id} stops with ${this.runs.size} task(s) still running: handing them back`);
