@@ -35,6 +35,10 @@ class LazyAbort {
   }
 }
 
+/** What `lost` resolves to: the delivery is not this worker's any more. */
+export const LOST: unique symbol = Symbol('lost');
+const TIMED_OUT: unique symbol = Symbol('timed out');
+
 /** A job running. */
 export interface JobRun {
   /** The job's `consumer.signal`. */
@@ -65,7 +69,7 @@ export function runJob(
   task: WireTask,
   job: Job,
   consumerFor: (signal: () => AbortSignal) => TaskConsumer,
-  lost: Promise<'lost'>,
+  lost: Promise<typeof LOST>,
   options: RunJobOptions,
 ): JobRun {
   const aborter = new LazyAbort();
@@ -74,22 +78,31 @@ export function runJob(
   // turn and sent from an earlier setImmediate) are on their way before the job can block or kill
   // its worker. Else a job that crashes its worker at once would never be recorded as started,
   // be handed back uncharged, and crash the next worker for ever.
-  const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, copyJson(task.kwargs)));
+  const work = new Promise<unknown>((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(job.run(consumer, copyJson(task.kwargs)));
+      } catch (err) {
+        reject(err);
+      }
+    }),
+  );
   const outcome = (async (): Promise<TaskStatus | null> => {
     let timer: NodeJS.Timeout | null = null;
     // No timer (nor its promise) for a task without a timeout.
-    const racers: Promise<{ value: unknown } | 'timeout' | 'lost'>[] = [work.then((value) => ({ value }))];
+    // The job's value races as it is: the run's own symbols cannot be a job's value.
+    const racers: Promise<unknown>[] = [work];
     const timeout = task.timeout;
-    if (timeout !== null) racers.push(new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeout * 1000))));
+    if (timeout !== null) racers.push(new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), timeout * 1000))));
     racers.push(lost);
     try {
       const first = await Promise.race(racers);
-      if (first === 'lost') {
+      if (first === LOST) {
         aborter.abort(new Error("the task is not this worker's any more"));
         work.catch(() => undefined);
         return null;
       }
-      if (first === 'timeout') {
+      if (first === TIMED_OUT) {
         const message = timeoutMessage(task.timeout ?? 0);
         aborter.abort(new Error(message));
         await settledOrStuck(work, options);
@@ -100,12 +113,12 @@ export function runJob(
       // The job may keep (and change) what it returned: the store gets its own copy of an object.
       // Plain JSON well under the size limit is copied in one walk; anything else is converted,
       // copied and checked in full.
-      const plain = copyPlainJson(first.value === undefined ? null : first.value);
+      const plain = copyPlainJson(first === undefined ? null : first);
       let result: Json;
       let problem: string | null = null;
       if (plain && plain.maxBytes <= options.maxResultBytes) result = plain.copy;
       else {
-        const value = toJsonResult(first.value);
+        const value = toJsonResult(first);
         result = typeof value === 'object' && value !== null ? copyJson(value) : value;
         problem = resultProblem(result, options.maxResultBytes);
       }

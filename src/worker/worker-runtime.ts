@@ -14,7 +14,7 @@ import { getLogger } from '../infra/logger.js';
 import { FAILURE, RETRY, REVOKED, STARTED } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
-import { runJob } from './run-job.js';
+import { LOST, runJob } from './run-job.js';
 import { within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
 import { StoreWriter } from './store-writer.js';
 
@@ -231,10 +231,10 @@ export class WorkerRuntime extends EventEmitter {
     // outcome is saved only once start said this delivery owns the task.
     const startRecord: WireTask = { ...task };
     const started = this.writer.write(run, (fence) => store.start(startRecord, fence));
-    const lost = new Promise<'lost'>((resolve) => {
+    const lost = new Promise<typeof LOST>((resolve) => {
       started.then(
-        (owned) => owned || resolve('lost'),
-        () => resolve('lost'),
+        (owned) => owned || resolve(LOST),
+        () => resolve(LOST),
       );
     });
     run.runToken = run.token;
