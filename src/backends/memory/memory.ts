@@ -3,8 +3,8 @@
  * LocalStore actor, whose mailbox makes each call atomic; workers reach it by messages.
  *
  * One clock: the store's (`clock`, Date.now of the arbiter unless injected). Every structure costs
- * O(log N) per change: ready tasks by priority (a heap of levels), delayed ones in a heap by due
- * time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
+ * O(log N) per change at most: ready tasks by priority (a FIFO per priority for tasks in queueing
+ * order, a heap for those queued again), delayed ones in a heap by due time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
  * stale ticket the queues drop when they meet it.
  */
 import type { Json } from '../../model/json.js';
