@@ -9,7 +9,7 @@ import { AskTimeoutError, BackendUnavailable } from '../src/model/errors.js';
 import { errorFromWire } from '../src/model/error-codec.js';
 import { getLogger } from '../src/infra/logger.js';
 import { TurnBatcher } from '../src/infra/turn-batcher.js';
-import type { EventListener, TaskEvent } from '../src/store/contract.js';
+import { TASK_EVENTS, type EventListener, type TaskEvent } from '../src/store/contract.js';
 import type { StoreCall } from './child-protocol.js';
 import type { LocalStoreMessage, StoreEventsMessage, StoreRepliesMessage } from './protocol.js';
 import { ActorGone, askReply, isAlive, replyWith, spawnHandler, stopActor, tell, type AnyRef, type TypedRef } from './refs.js';
@@ -33,6 +33,8 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
   // reaches user code and the worker runtime and the producer hand over what they pass.
   const store = new MemoryStore(name, { ...options, shareObjects: true });
   const unsubscribers = new Map<string, () => Promise<void>>();
+  /** The events each batched subscription wants (live sets the store reads at each event). */
+  const filters = new Map<string, Set<TaskEvent>>();
   const log = getLogger(`pulsar.${name}.local-store`);
   let closed = false;
   const ref = spawnHandler<LocalStoreMessage>(parent, 'local-store', (message) => {
@@ -47,11 +49,20 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
           const subscriber = message.subscriber;
           // The events of a turn (every store call this turn made) leave in one message.
           const outbox = new TurnBatcher<{ event: TaskEvent; id: string }>((events) => tell(subscriber, { type: 'events', events }));
-          const off = await store.subscribe((event, id) => outbox.push({ event, id }));
+          const wanted = new Set<TaskEvent>(TASK_EVENTS);
+          filters.set(message.key, wanted);
+          const off = await store.subscribe((event, id) => outbox.push({ event, id }), wanted);
           unsubscribers.set(message.key, off);
           return true as const;
         });
         break;
+      case 'subscription_events': {
+        const wanted = filters.get(message.key);
+        if (!wanted) break;
+        wanted.clear();
+        for (const event of message.events ?? TASK_EVENTS) wanted.add(event);
+        break;
+      }
       case 'subscribe':
         replyWith(message.replyTo, async () => {
           const subscriber = message.subscriber;
@@ -63,6 +74,7 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
       case 'unsubscribe':
         void unsubscribers.get(message.key)?.();
         unsubscribers.delete(message.key);
+        filters.delete(message.key);
         break;
       case 'shutdown':
         closed = true;
@@ -104,7 +116,7 @@ const SHARES_ANSWER: ReadonlySet<StoreMethod> = new Set(['get', 'list']);
 export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: AnyRef): RemoteStore {
   const id = ++clientCount;
   const subscriberRefs = new Set<AnyRef>();
-  const table = new CallTable((what, ms) => new AskTimeoutError(what, ms));
+  const table = new CallTable((method, ms) => new AskTimeoutError(`local store ${method}`, ms));
   let replies: TypedRef<StoreRepliesMessage> | null = null;
   const replyActor = (): TypedRef<StoreRepliesMessage> =>
     (replies ??= spawnHandler<StoreRepliesMessage>(parent, `store-replies-${id}`, (m) => {
@@ -124,12 +136,20 @@ export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: 
     }
   });
   let subscribers = 0;
+  /** Keys of this client's batched subscriptions, and the events they want (null: every event). */
+  const keys = new Set<string>();
+  let wanted: TaskEvent[] | null = null;
   const transport: StoreTransport = {
-    async call(method: StoreMethod, args: unknown[], timeoutMs: number) {
-      const { rid, answer } = table.add(`local store ${method}`, timeoutMs);
-      outbox.push({ rid, method, args: KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args });
-      const value = await answer;
-      return SHARES_ANSWER.has(method) ? structuredClone(value) : value;
+    call(method: StoreMethod, args: unknown[], timeoutMs: number) {
+      let sent: unknown[];
+      try {
+        sent = KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args;
+      } catch (err) {
+        return Promise.reject(err);
+      }
+      const { rid, answer } = table.add(method, timeoutMs);
+      outbox.push({ rid, method, args: sent });
+      return SHARES_ANSWER.has(method) ? answer.then((value) => structuredClone(value)) : answer;
     },
     async subscribe(listener: EventListener) {
       const key = `subscriber-${id}-${++subscribers}`;
@@ -137,12 +157,22 @@ export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: 
         for (const { event, id: taskId } of m.events) listener(event, taskId);
       });
       subscriberRefs.add(ref);
-      await askReply<LocalStoreMessage, true>(storeRef, (replyTo) => ({ type: 'subscribe_batched', key, subscriber: ref, replyTo }), 10_000, 'local store subscribe');
+      keys.add(key);
+      const subscribed = askReply<LocalStoreMessage, true>(storeRef, (replyTo) => ({ type: 'subscribe_batched', key, subscriber: ref, replyTo }), 10_000, 'local store subscribe');
+      // Behind the subscription in the store's mailbox: in force before any later call.
+      if (wanted) tell(storeRef, { type: 'subscription_events', key, events: wanted });
+      await subscribed;
       return async () => {
+        keys.delete(key);
         tell(storeRef, { type: 'unsubscribe', key });
         subscriberRefs.delete(ref);
         stopActor(ref);
       };
+    },
+    wantEvents(events: readonly TaskEvent[] | null) {
+      wanted = events ? [...events] : null;
+      // Told at once: ahead of the calls of this turn, which leave from a setImmediate.
+      for (const key of keys) tell(storeRef, { type: 'subscription_events', key, events: wanted });
     },
     async close() {
       outbox.flushNow();

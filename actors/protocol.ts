@@ -30,6 +30,8 @@ export type LocalStoreMessage =
   | { type: 'subscribe'; key: string; subscriber: TypedRef<StoreEventMessage>; replyTo: ReplyTo<Reply<true>> }
   | { type: 'subscribe_batched'; key: string; subscriber: TypedRef<StoreEventsMessage>; replyTo: ReplyTo<Reply<true>> }
   | { type: 'unsubscribe'; key: string }
+  /** The events subscription `key` wants from now on (null: every event). */
+  | { type: 'subscription_events'; key: string; events: TaskEvent[] | null }
   | { type: 'shutdown'; replyTo: ReplyTo<Reply<true>> };
 
 /**

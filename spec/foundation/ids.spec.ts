@@ -22,6 +22,12 @@ describe('task ids', () => {
     expect(generateTaskIds(new Addition())[0]).to.match(/^[0-9a-f]{32}$/);
   });
 
+  it('makes random version 4 UUIDs without dashes, all different, across refills of its random pool', () => {
+    const ids = Array.from({ length: 1000 }, newTaskId);
+    expect(new Set(ids).size).to.equal(1000);
+    for (const id of ids) expect(id).to.match(/^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$/);
+  });
+
   describe('lock ids of a job that may not overlap', () => {
     it('are equal for equal kwargs', () => {
       expect(lockOf(notOverlap, { a: 1, b: 'x' })).to.equal(lockOf(notOverlap, { a: 1, b: 'x' }));

@@ -31,6 +31,17 @@ class Meddler extends Job {
   }
 }
 
+const late: { consumer: TaskConsumer | null } = { consumer: null };
+
+/** Keeps its consumer and reports progress once its run is over (a stray timer, say). */
+class Straggler extends Job {
+  override name = 'straggler';
+  run(consumer: TaskConsumer): number {
+    late.consumer = consumer;
+    return 7;
+  }
+}
+
 describe('worker runtime over the local store: hand-off without copies', () => {
   let system: AnyRef;
   let backend: TaskBackend;
@@ -42,6 +53,7 @@ describe('worker runtime over the local store: hand-off without copies', () => {
     closeStore = handle.close;
     const registry = new JobRegistry();
     registry.register(Meddler);
+    registry.register(Straggler);
     backend = new TaskBackend(localStoreClient(handle.ref, system), { name: 'app', url: 'local://', registry });
   });
 
@@ -64,5 +76,16 @@ describe('worker runtime over the local store: hand-off without copies', () => {
     expect(task?.meta).to.deep.equal({ note: 'changed meta' });
     expect(task?.result).to.deep.equal({ items: [1] });
     expect(kept.value?.items, 'the job did change its own object').to.deep.equal([1, 2]);
+  });
+
+  it("keeps a finished task as its run reported it: a progress sent after the run ended changes nothing stored", async () => {
+    const id = (await backend.queueTask('straggler')) as string;
+    startWorker(backend, { id: 'w1', concurrency: 'inline', pid: process.pid });
+    const done = await backend.waitForTask(id, 30);
+    expect(done?.status).to.equal(SUCCESS);
+    await late.consumer?.progress({ step: 'late' });
+    const stored = await backend.getTask(id);
+    expect(stored?.meta).to.deep.equal({});
+    expect(stored?.result).to.equal(7);
   });
 });

@@ -5,7 +5,9 @@
  *
  * One timer, armed for the earliest deadline, fails the calls whose answer did not come in time,
  * instead of a timer per call: that was a timer set and cleared per call on the hot path, for
- * deadlines of tens of seconds that almost never pass.
+ * deadlines of tens of seconds that almost never pass. While no call waits, the timer stays but
+ * is unref'd (it keeps no process alive, and fires once to find nothing): clearing it and making a
+ * new one each time the table went idle was a timer per batch of calls. `close` clears it.
  */
 
 interface PendingCall {
@@ -60,12 +62,10 @@ export class CallTable {
     call.reject(error);
   }
 
-  /** No call waits: no timer either (a stopped client leaves none behind). */
+  /** No call waits: the timer no longer keeps the process alive. */
   private disarmIfIdle(): void {
     if (this.pending.size || !this.sweeper) return;
-    clearTimeout(this.sweeper);
-    this.sweeper = null;
-    this.sweepAt = Infinity;
+    this.sweeper.unref();
   }
 
   /** Fails every pending call with `error` and stops the timer. */
@@ -80,7 +80,10 @@ export class CallTable {
   }
 
   private arm(deadline: number): void {
-    if (deadline >= this.sweepAt) return;
+    if (deadline >= this.sweepAt) {
+      this.sweeper?.ref();
+      return;
+    }
     if (this.sweeper) clearTimeout(this.sweeper);
     this.sweepAt = deadline;
     this.sweeper = setTimeout(() => this.sweep(), Math.max(0, deadline - Date.now()));

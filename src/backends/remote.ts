@@ -46,6 +46,8 @@ export interface StoreTransport {
   call(method: StoreMethod, args: unknown[], timeoutMs: number): Promise<unknown>;
   /** Starts delivering the store's events to `listener`; resolves once they flow. */
   subscribe(listener: EventListener): Promise<() => Promise<void>>;
+  /** Narrows the events its subscriptions deliver to `events` (null: every event), if it can. */
+  wantEvents?(events: readonly TaskEvent[] | null): void;
   close(): Promise<void>;
 }
 
@@ -121,6 +123,13 @@ export class RemoteStore implements TaskStore {
   }
   subscribe(listener: EventListener): Promise<() => Promise<void>> {
     return this.transport.subscribe(listener);
+  }
+  /**
+   * The events this client's subscriptions need from now on (null: every event): the store then
+   * sends no other (see EventFiltering in producer/backend-types.ts).
+   */
+  wantEvents(events: readonly TaskEvent[] | null): void {
+    this.transport.wantEvents?.(events);
   }
   close(): Promise<void> {
     return this.transport.close();

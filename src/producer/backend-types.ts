@@ -8,6 +8,7 @@ import type { Json } from '../model/json.js';
 import type { TaskStatus } from '../model/states.js';
 import type { Task } from '../model/task.js';
 import type { TaskSearch } from './task-search.js';
+import type { TaskEvent } from '../store/contract.js';
 
 /**
  * What the producer side knows of the worker side attached to it (src/worker: `startWorker`), so
@@ -75,3 +76,11 @@ export interface TaskList {
 
 /** An entry of `jobList`: `[name, info]`. */
 export type JobListEntry = [string, { [key: string]: Json }];
+
+/**
+ * A store client that can narrow the events its subscriptions deliver (local://'s actor client):
+ * the backend tells it which events somebody listens to, and no other event is sent to it.
+ */
+export interface EventFiltering {
+  wantEvents(events: readonly TaskEvent[] | null): void;
+}

@@ -20,6 +20,7 @@ import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
   DEFAULT_PAGE_LIMIT,
   MAX_PAGE_LIMIT,
+  TASK_EVENTS,
   type Fence,
   type StoreFilter,
   type TaskEvent,
@@ -30,7 +31,7 @@ import { TaskWaiters } from './task-waiters.js';
 import { checkSearch, searchPage, searching, type TaskSearch } from './task-search.js';
 import { TaskDecoder } from './task-decoder.js';
 import { buildTask, idempotencyKeyOf, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
-import type { BackendOptions, JobListEntry, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
+import type { BackendOptions, EventFiltering, JobListEntry, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
 
 export type { QueueItem };
 
@@ -60,6 +61,8 @@ export class TaskBackend {
   private readonly waiters = new TaskWaiters();
   private readonly decoder: TaskDecoder;
   private unsubscribe: Promise<() => Promise<void>> | null = null;
+  /** The events the store client was last told this backend needs (see narrowEvents). */
+  private wantedEvents: string | null = null;
   private closed = false;
   protected readonly log;
 
@@ -133,15 +136,20 @@ export class TaskBackend {
    */
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
-    const now = DateTime.now();
-    const tasks = items.map((item) => buildTask(this.registry, item, now, this.limits));
+    const nowMs = Date.now();
+    const tasks = items.map((item) => buildTask(this.registry, item, nowMs, this.limits));
     if (!tasks.length) return [];
     const keys = items.map((item) => idempotencyKeyOf(item));
+    const names = this.schedule.entries.size ? tasks.map((t) => t.name) : [];
+    // The store may keep these records as they are: they are the tasks' own (see buildTask).
     const ids = await this.store.queue(
-      tasks.map((t) => t.toWire()),
+      tasks,
       keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined,
     );
-    for (const task of tasks) this.schedule.counted(task.name, now);
+    if (names.length) {
+      const now = DateTime.fromMillis(nowMs);
+      for (const name of names) this.schedule.counted(name, now);
+    }
     return ids;
   }
 
@@ -227,21 +235,41 @@ export class TaskBackend {
   on(event: TaskEvent, listener: (taskId: string) => void): this {
     this.emitter.on(event, listener);
     void this.ensureSubscribed().catch((err: unknown) => this.log.error(`cannot subscribe to events: ${String(err)}`));
+    this.narrowEvents();
     return this;
   }
 
   off(event: TaskEvent, listener: (taskId: string) => void): this {
     this.emitter.off(event, listener);
+    this.narrowEvents();
     return this;
   }
 
   /** Resolves once this backend receives the application's broadcasts. */
   ensureSubscribed(): Promise<unknown> {
-    this.unsubscribe ??= this.store.subscribe((event, id) => {
-      if (event === 'task_done') this.waiters.notify(id);
-      this.emitter.emit(event, id);
-    });
+    if (!this.unsubscribe) {
+      this.unsubscribe = this.store.subscribe((event, id) => {
+        if (event === 'task_done') this.waiters.notify(id);
+        this.emitter.emit(event, id);
+      });
+      this.wantedEvents = null;
+      this.narrowEvents();
+    }
     return this.unsubscribe;
+  }
+
+  /**
+   * Tells a store client that can narrow its events (local://) which ones this backend needs:
+   * `task_done` (waiters) and those with listeners. Nothing else crosses the mailbox.
+   */
+  private narrowEvents(): void {
+    const store = this.store as Partial<EventFiltering>;
+    if (!store.wantEvents || !this.unsubscribe) return;
+    const events = TASK_EVENTS.filter((e) => e === 'task_done' || this.emitter.listenerCount(e) > 0);
+    const key = events.join();
+    if (key === this.wantedEvents) return;
+    this.wantedEvents = key;
+    store.wantEvents(events);
   }
 
   /**

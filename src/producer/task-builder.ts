@@ -11,7 +11,8 @@ import { boundedTime, checkArguments, expiryTime, seconds, type QueueOptions } f
 import { DEFAULT_LIMITS, MAX_DELAY_SECONDS, MAX_PRIORITY, MAX_RETRIES, MAX_TIMEOUT_SECONDS, type TaskLimits } from '../model/limits.js';
 import type { JobRegistry } from '../job/registry.js';
 import { QUEUED } from '../model/states.js';
-import { Task } from '../model/task.js';
+import type { WireTask } from '../model/task.js';
+import { copyJson, copyPlainJson } from './plain-json.js';
 
 /** One item of `queueTasks`. */
 export interface QueueItem {
@@ -25,10 +26,12 @@ const QUEUE_OPTION_KEYS = new Set([
 ]);
 
 /**
- * A new QUEUED task from a queue item; throws TaskNotAvailable or InvalidTaskArguments naming the
- * problem. Every time and size is bounded (model/limits.ts), so what is stored always decodes.
+ * A new QUEUED task, in its wire form (epoch seconds), from a queue item queued at `nowMs` (epoch
+ * ms); throws TaskNotAvailable or InvalidTaskArguments naming the problem. Every time and size is
+ * bounded (model/limits.ts), so what is stored always decodes. kwargs and meta are the task's own
+ * copies. luxon is used only for options given as DateTime or Duration.
  */
-export function buildTask(registry: JobRegistry, item: QueueItem, now: DateTime, limits: TaskLimits = DEFAULT_LIMITS): Task {
+export function buildTask(registry: JobRegistry, item: QueueItem, nowMs: number, limits: TaskLimits = DEFAULT_LIMITS): WireTask {
   const { jobName, kwargs = {}, options = {} } = item ?? ({} as QueueItem);
   if (typeof jobName !== 'string' || !jobName) throw new InvalidTaskArguments('A task needs a job name (string)');
   const job = registry.get(jobName);
@@ -37,33 +40,72 @@ export function buildTask(registry: JobRegistry, item: QueueItem, now: DateTime,
   for (const key of Object.keys(options)) {
     if (!QUEUE_OPTION_KEYS.has(key)) throw new InvalidTaskArguments(`Unknown option "${key}" for ${jobName}`);
   }
-  checkArguments(jobName, kwargs, options.metaParams, limits);
-  const problem = kwargsProblem(job.name, job.kwargsSchema ?? null, kwargs);
+  const [ownKwargs, meta] = checkedCopies(jobName, kwargs, options.metaParams, limits);
+  const problem = kwargsProblem(job.name, job.kwargsSchema ?? null, ownKwargs);
   if (problem) throw new InvalidTaskArguments(problem);
-  const [id, lockId] = generateTaskIds(job, kwargs);
+  const [id, lockId] = generateTaskIds(job, ownKwargs);
+  let dateTime: DateTime | null = null;
+  const now = () => (dateTime ??= DateTime.fromMillis(nowMs));
   const expiry =
     options.expiry !== undefined && options.expiry !== null
-      ? expiryTime(options.expiry, now)
+      ? expiryTime(options.expiry, now())
       : job.expires
-        ? expiryTime(job.expires, now)
+        ? expiryTime(job.expires, now())
         : null;
   const timeout = options.timeout !== undefined ? options.timeout : job.timeout;
-  return new Task({
+  const eta = etaOf(options, nowMs, now);
+  return {
     id,
     name: job.name,
     status: QUEUED,
-    kwargs: structuredClone(kwargs),
-    timeQueued: now,
-    expiry,
-    lockId,
-    fromTask: options.fromTask ?? null,
-    meta: structuredClone(options.metaParams ?? {}),
+    kwargs: ownKwargs,
+    result: null,
+    stacktrace: null,
+    time_queued: nowMs / 1000,
+    time_started: null,
+    time_ended: null,
+    expiry: expiry === null ? null : expiry.toMillis() / 1000,
+    lock_id: lockId,
+    from_task: options.fromTask ?? null,
+    worker: null,
+    retries: 0,
+    meta,
     priority: bounded(finite(options.priority ?? job.priority, 'priority'), 'priority', -MAX_PRIORITY, MAX_PRIORITY),
-    eta: etaOf(options, now),
-    maxRetries: bounded(nonNegativeInt(options.maxRetries ?? job.maxRetries, 'maxRetries'), 'maxRetries', 0, MAX_RETRIES),
-    retryDelay: seconds(options.retryDelay ?? job.retryDelay ?? 0, 'retryDelay'),
+    eta,
+    max_retries: bounded(nonNegativeInt(options.maxRetries ?? job.maxRetries, 'maxRetries'), 'maxRetries', 0, MAX_RETRIES),
+    retry_delay: seconds(options.retryDelay ?? job.retryDelay ?? 0, 'retryDelay'),
     timeout: timeout === null || timeout === undefined ? null : seconds(timeout, 'timeout', MAX_TIMEOUT_SECONDS),
-  });
+    redeliveries: 0,
+  };
+}
+
+/**
+ * The task's own copies of kwargs and metaParams, checked (plain JSON objects, together at most
+ * `limits.maxArgumentBytes` as JSON). One walk copies and bounds their size; only values it
+ * cannot vouch for (not plain JSON, or possibly over the limit) go through the full check, which
+ * throws naming the problem.
+ */
+function checkedCopies(jobName: string, kwargs: unknown, metaParams: unknown, limits: TaskLimits): [JsonObject, JsonObject] {
+  const plainObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const k = plainObject(kwargs) ? copyPlainJson(kwargs) : undefined;
+  const m = metaParams === undefined ? { copy: NO_META, maxBytes: 0 } : plainObject(metaParams) ? copyPlainJson(metaParams) : undefined;
+  if (!k || !m || k.maxBytes + m.maxBytes > limits.maxArgumentBytes) {
+    checkArguments(jobName, kwargs, metaParams, limits);
+    return [copyJson(kwargs as JsonObject), metaParams === undefined ? NO_META : orNoMeta(copyJson(metaParams as JsonObject))];
+  }
+  return [k.copy as JsonObject, orNoMeta(m.copy as JsonObject)];
+}
+
+/**
+ * The meta of a task queued without any: one frozen empty object shared by every such task (an
+ * empty object per stored task was one more object each kept for resultTtl). Nothing changes a
+ * task's meta in place: progress replaces it, and what reaches user code is a copy.
+ */
+const NO_META: JsonObject = Object.freeze({}) as JsonObject;
+
+function orNoMeta(meta: JsonObject): JsonObject {
+  for (const _ in meta) return meta;
+  return NO_META;
 }
 
 export function positiveInt(v: number, what: string): number {
@@ -86,16 +128,17 @@ function bounded(v: number, what: string, min: number, max: number): number {
   return v;
 }
 
-function etaOf(options: QueueOptions, now: DateTime): DateTime | null {
+/** The eta of a task in epoch seconds (whole ms), or null. */
+function etaOf(options: QueueOptions, nowMs: number, now: () => DateTime): number | null {
   if (options.eta !== undefined) {
-    if (DateTime.isDateTime(options.eta)) return boundedTime(options.eta, 'eta', now);
+    if (DateTime.isDateTime(options.eta)) return boundedTime(options.eta, 'eta', now()).toMillis() / 1000;
     const eta = finite(options.eta, 'eta');
-    if (Math.abs(eta - now.toMillis() / 1000) > MAX_DELAY_SECONDS) {
+    if (Math.abs(eta - nowMs / 1000) > MAX_DELAY_SECONDS) {
       throw new InvalidTaskArguments(`eta must be epoch seconds within 10 years of now, got ${eta}`);
     }
-    return DateTime.fromMillis(Math.round(eta * 1000));
+    return Math.round(eta * 1000) / 1000;
   }
-  if (options.delay !== undefined) return now.plus({ milliseconds: seconds(options.delay, 'delay') * 1000 });
+  if (options.delay !== undefined) return now().plus({ milliseconds: seconds(options.delay, 'delay') * 1000 }).toMillis() / 1000;
   return null;
 }
 

@@ -23,6 +23,7 @@ export interface WorkerInfo {
 /** The first argument of `Job.run`. */
 export class TaskConsumer {
   private built: Task | null = null;
+  private ended = false;
 
   constructor(
     /** The run's record (the runtime's own object; its kwargs and meta may be the store's). */
@@ -51,11 +52,16 @@ export class TaskConsumer {
   }
 
   /**
-   * The task as the run reports it (wire form): the job's changes to `task` included once it
-   * read it, else the record as it is.
+   * The task as the job left it (a new wire record), when it read `task`; null when it did not
+   * (the run's record is then what the run reports).
    */
-  reported(): WireTask {
-    return this.built ? this.built.toWire() : { ...this.record };
+  changed(): WireTask | null {
+    return this.built ? this.built.toWire() : null;
+  }
+
+  /** The run is over: a late `progress` no longer changes the run's record (the store may keep it). */
+  end(): void {
+    this.ended = true;
   }
 
   /** Aborted when the run must end (timeout, worker stopping, delivery lost). */
@@ -91,7 +97,7 @@ export class TaskConsumer {
     // The task is saved whole when it ends: its own meta must carry the progress too.
     const progress = structuredClone(value);
     if (this.built) this.built.meta = { ...this.built.meta, progress };
-    else this.record.meta = { ...this.record.meta, progress };
+    else if (!this.ended) this.record.meta = { ...this.record.meta, progress };
     return this.backend.reportProgress(this.record.id, value, this.fence?.());
   }
 }

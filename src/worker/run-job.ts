@@ -5,7 +5,8 @@
  */
 import { clipText, resultProblem } from '../model/limits.js';
 import type { Job } from '../job/job.js';
-import { toJsonResult, type Json, type JsonObject } from '../model/json.js';
+import { toJsonResult, type Json } from '../model/json.js';
+import { copyJson, copyPlainJson } from '../producer/plain-json.js';
 import { FAILURE, RETRY, REVOKED, SUCCESS, type TaskStatus } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import { timeoutMessage } from '../store/contract.js';
@@ -33,6 +34,10 @@ class LazyAbort {
     else this.reason ??= reason;
   }
 }
+
+/** What `lost` resolves to: the delivery is not this worker's any more. */
+export const LOST: unique symbol = Symbol('lost');
+const TIMED_OUT: unique symbol = Symbol('timed out');
 
 /** A job running. */
 export interface JobRun {
@@ -64,7 +69,7 @@ export function runJob(
   task: WireTask,
   job: Job,
   consumerFor: (signal: () => AbortSignal) => TaskConsumer,
-  lost: Promise<'lost'>,
+  lost: Promise<typeof LOST>,
   options: RunJobOptions,
 ): JobRun {
   const aborter = new LazyAbort();
@@ -73,20 +78,31 @@ export function runJob(
   // turn and sent from an earlier setImmediate) are on their way before the job can block or kill
   // its worker. Else a job that crashes its worker at once would never be recorded as started,
   // be handed back uncharged, and crash the next worker for ever.
-  const work = new Promise<void>((resolve) => setImmediate(resolve)).then(() => job.run(consumer, copyJson(task.kwargs) as JsonObject));
+  const work = new Promise<unknown>((resolve, reject) =>
+    setImmediate(() => {
+      try {
+        resolve(job.run(consumer, copyJson(task.kwargs)));
+      } catch (err) {
+        reject(err);
+      }
+    }),
+  );
   const outcome = (async (): Promise<TaskStatus | null> => {
     let timer: NodeJS.Timeout | null = null;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      if (task.timeout !== null) timer = setTimeout(() => resolve('timeout'), task.timeout * 1000);
-    });
+    // No timer (nor its promise) for a task without a timeout.
+    // The job's value races as it is: the run's own symbols cannot be a job's value.
+    const racers: Promise<unknown>[] = [work];
+    const timeout = task.timeout;
+    if (timeout !== null) racers.push(new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), timeout * 1000))));
+    racers.push(lost);
     try {
-      const first = await Promise.race([work.then((value) => ({ value })), timedOut, lost]);
-      if (first === 'lost') {
+      const first = await Promise.race(racers);
+      if (first === LOST) {
         aborter.abort(new Error("the task is not this worker's any more"));
         work.catch(() => undefined);
         return null;
       }
-      if (first === 'timeout') {
+      if (first === TIMED_OUT) {
         const message = timeoutMessage(task.timeout ?? 0);
         aborter.abort(new Error(message));
         await settledOrStuck(work, options);
@@ -95,9 +111,17 @@ export function runJob(
         return REVOKED;
       }
       // The job may keep (and change) what it returned: the store gets its own copy of an object.
-      const value = toJsonResult(first.value);
-      const result = copyJson(value);
-      const problem = resultProblem(result, options.maxResultBytes);
+      // Plain JSON well under the size limit is copied in one walk; anything else is converted,
+      // copied and checked in full.
+      const plain = copyPlainJson(first === undefined ? null : first);
+      let result: Json;
+      let problem: string | null = null;
+      if (plain && plain.maxBytes <= options.maxResultBytes) result = plain.copy;
+      else {
+        const value = toJsonResult(first);
+        result = typeof value === 'object' && value !== null ? copyJson(value) : value;
+        problem = resultProblem(result, options.maxResultBytes);
+      }
       task.status = problem ? FAILURE : SUCCESS;
       task.result = problem ?? result;
     } catch (err) {
@@ -123,22 +147,6 @@ export function runJob(
     outcome,
     abort: (reason) => aborter.abort(reason),
   };
-}
-
-/**
- * A deep copy of a JSON value (what kwargs and results are): a tenth of structuredClone's cost on
- * the small objects tasks carry. `__proto__` stays an own key, as JSON.parse makes it.
- */
-function copyJson(value: Json): Json {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(copyJson);
-  const out: JsonObject = {};
-  for (const key of Object.keys(value)) {
-    const v = copyJson(value[key] as Json);
-    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
-    else out[key] = v;
-  }
-  return out;
 }
 
 /** Waits until `work` settles; calls `onStuck` once if that takes longer than the grace. */

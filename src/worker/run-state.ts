@@ -34,6 +34,8 @@ export interface ActiveRun {
   job: JobRun | null;
   /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
   leaseUntil: number;
+  /** Settles once the run ended and was recorded (or could not be). */
+  done: Promise<void> | null;
 }
 
 /** Waits for `promise`, at most `ms`. */

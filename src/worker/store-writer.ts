@@ -34,9 +34,36 @@ export class StoreWriter {
    * again until the lease runs out (then the error is thrown). A write refused because the task
    * was delivered to this same worker again meanwhile is sent again under the new token.
    */
-  async write(run: FencedRun, op: (fence: Fence) => Promise<boolean>): Promise<boolean> {
+  write(run: FencedRun, op: (fence: Fence) => Promise<boolean>): Promise<boolean> {
+    // The common case, one write that is answered, without the retry loop's machinery.
+    const token = run.token;
+    let first: Promise<boolean>;
+    try {
+      first = op({ worker: this.worker, token });
+    } catch (err) {
+      first = Promise.reject(err);
+    }
+    return first.then(
+      (saved) => (saved || run.token === token ? saved : this.retrying(run, op, null)),
+      (err: unknown) => this.retrying(run, op, err),
+    );
+  }
+
+  /**
+   * The write again (`error`: what the first attempt threw, null when it was refused under a
+   * token that has changed since).
+   */
+  private async retrying(run: FencedRun, op: (fence: Fence) => Promise<boolean>, error: unknown): Promise<boolean> {
     let wait = FIRST_RETRY_MS;
     let failed = false;
+    if (error !== null) {
+      const left = run.leaseUntil - Date.now();
+      if (run.handedBack || left <= 0) throw error;
+      this.log.warn(`task ${run.id}: cannot write to the store (${String(error)}); retrying while its lease lasts (${Math.ceil(left / 1000)}s)`);
+      failed = true;
+      await new Promise((r) => setTimeout(r, Math.min(wait, left)));
+      wait = Math.min(wait * 2, MAX_RETRY_MS);
+    }
     for (;;) {
       const token = run.token;
       try {

@@ -14,7 +14,7 @@ import { getLogger } from '../infra/logger.js';
 import { FAILURE, RETRY, REVOKED, STARTED } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
-import { runJob } from './run-job.js';
+import { LOST, runJob } from './run-job.js';
 import { within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { StoreWriter } from './store-writer.js';
@@ -40,7 +40,6 @@ export class WorkerRuntime extends EventEmitter {
   private loopDone: Promise<void> = Promise.resolve();
   private slotWaiter: (() => void) | null = null;
   private renewTimer: NodeJS.Timeout | null = null;
-  private readonly inflight = new Map<string, Promise<void>>();
   private outage = false;
   private readonly renewer: LeaseRenewer;
   private readonly log;
@@ -117,7 +116,7 @@ export class WorkerRuntime extends EventEmitter {
       for (const delivery of deliveries) this.launch(delivery);
     }
     if (this.exhausted) {
-      await Promise.allSettled([...this.inflight.values()]);
+      await Promise.allSettled(this.settling());
       this.emit('idle');
     }
   }
@@ -129,7 +128,7 @@ export class WorkerRuntime extends EventEmitter {
     if (current?.jobDone) {
       // Its job is over and its outcome on the way (a retry landed and the task came straight
       // back, or the outcome will be fenced off): the new delivery runs once that run settled.
-      void this.inflight.get(wire.id)?.finally(() => {
+      void current.done?.finally(() => {
         if (!this.stopping) this.launch(delivery);
       });
       return;
@@ -146,20 +145,27 @@ export class WorkerRuntime extends EventEmitter {
     }
     this.pulled += 1;
     this.busy += 1;
-    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token };
+    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, done: null };
     this.runs.set(wire.id, run);
-    const done = this.execute(wire, run)
-      .catch((err: unknown) => this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`))
-      .finally(() => {
-        this.jobEnded(run);
-        this.runs.delete(wire.id);
-        this.inflight.delete(wire.id);
-        this.wakeLoop();
-        this.processed += 1;
-        this.emit('settled', wire.id, run.runToken);
-        this.emit('processed', wire.id);
-      });
-    this.inflight.set(wire.id, done);
+    const settled = () => {
+      this.jobEnded(run);
+      this.runs.delete(wire.id);
+      this.wakeLoop();
+      this.processed += 1;
+      this.emit('settled', wire.id, run.runToken);
+      this.emit('processed', wire.id);
+    };
+    run.done = this.execute(wire, run).then(settled, (err: unknown) => {
+      this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`);
+      settled();
+    });
+  }
+
+  /** The ends of the runs in this worker. */
+  private settling(): Promise<void>[] {
+    const ends: Promise<void>[] = [];
+    for (const run of this.runs.values()) if (run.done) ends.push(run.done);
+    return ends;
   }
 
   /**
@@ -204,45 +210,46 @@ export class WorkerRuntime extends EventEmitter {
    */
   private async execute(wire: WireTask, run: ActiveRun): Promise<void> {
     const store = this.backend.store;
-    // The runtime's own record: the pulled object may be the store's, never changed here.
-    const task: WireTask = { ...wire };
-    const info = `task.${task.name}(${task.id})`;
-    const job = this.backend.registry.get(task.name);
+    // The pulled object may be the store's: never changed here.
+    const job = this.backend.registry.get(wire.name);
     if (!job) {
       this.jobEnded(run);
-      const ended: WireTask = { ...task, status: FAILURE, result: new TaskNotAvailable(task.name).message, time_ended: Date.now() / 1000 };
+      const ended: WireTask = { ...wire, status: FAILURE, result: new TaskNotAvailable(wire.name).message, time_ended: Date.now() / 1000 };
       await this.record(run, (fence) => store.finish(ended, fence));
       return;
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
-    const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, task.kwargs);
+    const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, wire.kwargs);
     if (badKwargs) {
-      const ended: WireTask = { ...task, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
+      const ended: WireTask = { ...wire, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
       this.jobEnded(run);
-      this.log.warn(`${info} not run: ${badKwargs}`);
+      this.log.warn(`task.${wire.name}(${wire.id}) not run: ${badKwargs}`);
       await this.record(run, (fence) => store.finish(ended, fence));
       return;
     }
     const startedAtMs = Date.now();
-    task.status = STARTED;
-    task.time_started = startedAtMs / 1000;
-    task.worker = this.worker.id;
+    // The runtime's own record of the run: the job's outcome is written into it, and it is what
+    // the run hands the store at its end (the store may keep it). The store keeps a copy as started.
+    const task: WireTask = { ...wire, status: STARTED, time_started: startedAtMs / 1000, worker: this.worker.id };
     // Pipelined: the job runs during start's round trip instead of after it. start is sent before
     // the job can make a store call of its own, and each store serves one caller's calls in order,
     // so the store records STARTED (and broadcasts task_started) before anything the job does; the
     // outcome is saved only once start said this delivery owns the task.
     const startRecord: WireTask = { ...task };
     const started = this.writer.write(run, (fence) => store.start(startRecord, fence));
-    const lost = new Promise<'lost'>((resolve) => {
+    const lost = new Promise<typeof LOST>((resolve) => {
       started.then(
-        (owned) => owned || resolve('lost'),
-        () => resolve('lost'),
+        (owned) => owned || resolve(LOST),
+        () => resolve(LOST),
       );
     });
     run.runToken = run.token;
-    this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
+    if (this.listenerCount('run')) {
+      this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
+    }
     let consumer: TaskConsumer | null = null;
     const consumerFor = (signal: () => AbortSignal) => (consumer = new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run)));
+    const info = `task.${task.name}(${task.id})`;
     const jobRun = runJob(task, job, consumerFor, lost, {
       stuckGraceMs: this.stuckGrace * 1000,
       maxResultBytes: this.backend.limits.maxResultBytes,
@@ -254,14 +261,19 @@ export class WorkerRuntime extends EventEmitter {
     run.job = jobRun;
     const status = await jobRun.outcome;
     this.jobEnded(run);
+    // From here on the record is not the consumer's to change (a late progress call).
+    (consumer as TaskConsumer | null)?.end();
     if (status === null) {
       if (!run.handedBack) this.lose(run, 'its start was refused');
       return;
     }
     if (run.handedBack) return;
-    // What the run reports: the task as the job left it (if it read it), with the run's outcome.
-    const reported = (consumer as TaskConsumer | null)?.reported() ?? { ...task };
-    const outcome: WireTask = { ...reported, status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker };
+    // What the run reports: the task as the job left it (if it read it), with the run's outcome;
+    // else the runtime's own record, which already carries the outcome (no copy).
+    const changed = (consumer as TaskConsumer | null)?.changed() ?? null;
+    const outcome: WireTask = changed
+      ? Object.assign(changed, { status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker })
+      : task;
     if (status === RETRY) {
       const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
       this.log.warn(`${info} failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
@@ -318,7 +330,7 @@ export class WorkerRuntime extends EventEmitter {
     // End a parked pull now; tasks a last pull still brings are launched and get the grace too.
     await this.backend.store.interrupt?.(this.worker.id).catch(() => undefined);
     await within(this.loopDone, Math.min(graceMs, this.backend.pollTimeout * 1000 + 1000));
-    await within(Promise.allSettled([...this.inflight.values()]), Math.max(0, deadline - Date.now()));
+    await within(Promise.allSettled(this.settling()), Math.max(0, deadline - Date.now()));
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.runs.size) {
       this.log.warn(`${this.worker.id} stops with ${this.runs.size} task(s) still running: handing them back`);

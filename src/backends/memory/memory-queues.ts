@@ -28,6 +28,11 @@ export class Fifo<T> {
     }
     return item;
   }
+  /** Keeps only the items `keep` accepts, in order. */
+  retain(keep: (item: T) => boolean): void {
+    this.items = this.items.slice(this.head).filter(keep);
+    this.head = 0;
+  }
   clear(): void {
     this.items = [];
     this.head = 0;
@@ -49,31 +54,63 @@ export interface Ticket {
 }
 
 /**
- * Ready tickets: highest priority first, then oldest queued (O(log N) push and take). A task
- * queued again (retried, handed back, recovered, or due after a delay) takes its old place.
+ * Ready tickets: highest priority first, then oldest queued. A task queued again (retried, handed
+ * back, recovered, or due after a delay) takes its old place.
+ *
+ * Tickets mostly arrive in queueing order (new tasks): each priority has a FIFO that takes a
+ * ticket queued after its last one (O(1) push and take, no comparisons); any other ticket (one
+ * queued again, older than the FIFO's last) goes to a heap (O(log N)). A take compares the heads.
  */
 export class ReadyTickets<T extends Ticket> {
-  private readonly heap = new BinaryHeap<T>((a, b) => a.priority > b.priority || (a.priority === b.priority && a.order < b.order));
+  private readonly heap = new BinaryHeap<T>(readyFirst);
+  /** FIFOs by priority, each sorted by order; `priorities` lists their keys, highest first. */
+  private readonly fifos = new Map<number, Fifo<T>>();
+  private priorities: number[] = [];
+  private lastOrder = new Map<number, number>();
+  private inFifos = 0;
 
   /** Tickets held, stale ones included. */
   get size(): number {
-    return this.heap.size;
+    return this.heap.size + this.inFifos;
   }
 
   push(ticket: T): void {
-    this.heap.push(ticket);
+    const last = this.lastOrder.get(ticket.priority);
+    if (last !== undefined && ticket.order <= last) {
+      this.heap.push(ticket);
+      return;
+    }
+    let fifo = this.fifos.get(ticket.priority);
+    if (!fifo) {
+      // A bounded number of levels: tickets of further priorities go to the heap.
+      if (this.fifos.size >= MAX_LEVELS) {
+        this.heap.push(ticket);
+        return;
+      }
+      this.fifos.set(ticket.priority, (fifo = new Fifo<T>()));
+      this.priorities = [...this.fifos.keys()].sort((a, b) => b - a);
+    }
+    fifo.push(ticket);
+    this.lastOrder.set(ticket.priority, ticket.order);
+    this.inFifos += 1;
   }
 
   /** Keeps only the tickets `live` accepts (O(N): call it when stale ones outnumber live ones). */
   retain(live: (ticket: T) => boolean): void {
     this.heap.retain(live);
+    this.inFifos = 0;
+    for (const fifo of this.fifos.values()) {
+      fifo.retain(live);
+      this.inFifos += fifo.length;
+    }
   }
 
   /** Takes tickets in order until `max` were accepted; tickets `accept` refuses are dropped. */
   take(max: number, accept: (ticket: T) => boolean): T[] {
     const out: T[] = [];
-    while (out.length < max && this.heap.size) {
-      const ticket = this.heap.pop() as T;
+    while (out.length < max) {
+      const ticket = this.next();
+      if (ticket === undefined) break;
       if (accept(ticket)) out.push(ticket);
     }
     return out;
@@ -81,7 +118,38 @@ export class ReadyTickets<T extends Ticket> {
 
   clear(): void {
     this.heap.clear();
+    this.fifos.clear();
+    this.priorities = [];
+    this.lastOrder.clear();
+    this.inFifos = 0;
   }
+
+  /** Removes and returns the first ticket (FIFO heads and the heap top compared), if any. */
+  private next(): T | undefined {
+    let fifo: Fifo<T> | undefined;
+    for (const priority of this.priorities) {
+      const candidate = this.fifos.get(priority) as Fifo<T>;
+      if (candidate.length) {
+        fifo = candidate;
+        break;
+      }
+    }
+    const head = fifo?.peek();
+    const top = this.heap.peek();
+    if (head !== undefined && (top === undefined || readyFirst(head, top))) {
+      this.inFifos -= 1;
+      return (fifo as Fifo<T>).shift();
+    }
+    return this.heap.pop();
+  }
+}
+
+/** Priorities that get a FIFO of their own (a take looks at each of them). */
+const MAX_LEVELS = 16;
+
+/** Highest priority first, then oldest queued. */
+function readyFirst(a: Ticket, b: Ticket): boolean {
+  return a.priority > b.priority || (a.priority === b.priority && a.order < b.order);
 }
 
 /** Delayed tickets by due time, then order: O(log N) add and pop. */
@@ -174,17 +242,27 @@ export class ParkedPulls<R extends { worker: string; waitMs: number }, T> {
   }
 }
 
-/** Listeners of a store's events, each called after the store call that emitted, never inside it. */
+/**
+ * Listeners of a store's events, each called after the store call that emitted, never inside it.
+ * A listener may name the events it wants (a set its owner may change later): no other event is
+ * queued for it. The events of one stretch of synchronous store work reach the listeners from one
+ * microtask, in order.
+ */
 export class Subscribers<E, I> {
-  private readonly listeners = new Set<(event: E, id: I) => void>();
+  private readonly listeners = new Map<(event: E, id: I) => void, ReadonlySet<E> | null>();
+  private pendingEvents: E[] = [];
+  private pendingIds: I[] = [];
 
   emit(event: E, id: I): void {
-    for (const listener of this.listeners) queueMicrotask(() => listener(event, id));
+    if (!this.wanted(event)) return;
+    if (!this.pendingEvents.length) queueMicrotask(this.deliver);
+    this.pendingEvents.push(event);
+    this.pendingIds.push(id);
   }
 
-  /** Adds `listener`; resolves to its removal. */
-  add(listener: (event: E, id: I) => void): () => Promise<void> {
-    this.listeners.add(listener);
+  /** Adds `listener` (of the events in `events` only, when given: a live set); resolves to its removal. */
+  add(listener: (event: E, id: I) => void, events: ReadonlySet<E> | null = null): () => Promise<void> {
+    this.listeners.set(listener, events);
     return async () => {
       this.listeners.delete(listener);
     };
@@ -193,4 +271,20 @@ export class Subscribers<E, I> {
   clear(): void {
     this.listeners.clear();
   }
+
+  private wanted(event: E): boolean {
+    for (const events of this.listeners.values()) if (events === null || events.has(event)) return true;
+    return false;
+  }
+
+  private readonly deliver = (): void => {
+    const events = this.pendingEvents;
+    const ids = this.pendingIds;
+    this.pendingEvents = [];
+    this.pendingIds = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as E;
+      for (const [listener, wanted] of this.listeners) if (wanted === null || wanted.has(event)) listener(event, ids[i] as I);
+    }
+  };
 }

@@ -4,7 +4,6 @@
  */
 import { REVOKED, SUCCESS, FAILURE, type TaskStatus } from '../../model/states.js';
 import { BinaryHeap } from './binary-heap.js';
-import { Fifo } from './memory-queues.js';
 
 interface Remembered {
   id: string;
@@ -42,22 +41,52 @@ export class IdempotencyKeys {
   }
 }
 
-/** One task's end, store clock (epoch ms). */
-interface Ended {
-  id: string;
-  at: number;
+/**
+ * Task ends in the order they happened: ids and times in two parallel arrays (no object per
+ * ended task, the times unboxed), with a moving head compacted now and then.
+ */
+class EndedFifo {
+  private ids: string[] = [];
+  private ats: number[] = [];
+  private head = 0;
+
+  push(id: string, at: number): void {
+    this.ids.push(id);
+    this.ats.push(at);
+  }
+
+  /** Time of the oldest end, or undefined when empty. */
+  peekAt(): number | undefined {
+    return this.head < this.ids.length ? this.ats[this.head] : undefined;
+  }
+
+  shift(): string {
+    const id = this.ids[this.head++] as string;
+    if (this.head > 1024 && this.head * 2 > this.ids.length) {
+      this.ids = this.ids.slice(this.head);
+      this.ats = this.ats.slice(this.head);
+      this.head = 0;
+    }
+    return id;
+  }
+
+  clear(): void {
+    this.ids = [];
+    this.ats = [];
+    this.head = 0;
+  }
 }
 
 /** Ended tasks per ready state, in the order they ended. */
 export class EndedLog {
-  private readonly byStatus = new Map<TaskStatus, Fifo<Ended>>([
-    [SUCCESS, new Fifo()],
-    [FAILURE, new Fifo()],
-    [REVOKED, new Fifo()],
+  private readonly byStatus = new Map<TaskStatus, EndedFifo>([
+    [SUCCESS, new EndedFifo()],
+    [FAILURE, new EndedFifo()],
+    [REVOKED, new EndedFifo()],
   ]);
 
   record(id: string, status: TaskStatus, at: number): void {
-    this.byStatus.get(status)?.push({ id, at });
+    this.byStatus.get(status)?.push(id, at);
   }
 
   /**
@@ -65,16 +94,20 @@ export class EndedLog {
    * `remove` accepts (it deletes the task and says whether there was one to delete).
    */
   purge(cut: number, limit: number, statuses: readonly TaskStatus[], remove: (id: string) => boolean): number {
-    const fifos = [...new Set(statuses)].map((s) => this.byStatus.get(s) as Fifo<Ended>);
+    const fifos = [...new Set(statuses)].map((s) => this.byStatus.get(s) as EndedFifo);
     let purged = 0;
     while (purged < limit) {
-      let oldest: Fifo<Ended> | undefined;
+      let oldest: EndedFifo | undefined;
+      let oldestAt = Infinity;
       for (const fifo of fifos) {
-        const head = fifo.peek();
-        if (head && head.at <= cut && (!oldest || head.at < (oldest.peek() as Ended).at)) oldest = fifo;
+        const at = fifo.peekAt();
+        if (at !== undefined && at <= cut && at < oldestAt) {
+          oldest = fifo;
+          oldestAt = at;
+        }
       }
       if (!oldest) break;
-      if (remove((oldest.shift() as Ended).id)) purged += 1;
+      if (remove(oldest.shift())) purged += 1;
     }
     return purged;
   }

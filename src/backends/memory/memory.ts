@@ -3,8 +3,8 @@
  * LocalStore actor, whose mailbox makes each call atomic; workers reach it by messages.
  *
  * One clock: the store's (`clock`, Date.now of the arbiter unless injected). Every structure costs
- * O(log N) per change: ready tasks by priority (a heap of levels), delayed ones in a heap by due
- * time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
+ * O(log N) per change at most: ready tasks by priority (a FIFO per priority for tasks in queueing
+ * order, a heap for those queued again), delayed ones in a heap by due time, leases in a heap by deadline and per worker, listings in sorted indexes. Revoking leaves a
  * stale ticket the queues drop when they meet it.
  */
 import type { Json } from '../../model/json.js';
@@ -12,7 +12,6 @@ import { FAILURE, QUEUED, READY_STATES, REVOKED, type TaskStatus } from '../../m
 import type { WireTask } from '../../model/task.js';
 import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
-  EXPIRED_MESSAGE,
   workerLostMessage,
   type Delivery,
   type DeliveryRef,
@@ -28,109 +27,27 @@ import {
   type TaskPage,
   type TaskStore,
 } from '../../store/contract.js';
-import { Flights, type Flight } from './memory-flights.js';
-import { ParkedPulls, Subscribers } from './memory-queues.js';
-import { checkClaim, checkFinished, checkLease, checkPull, checkPurge, checkQueueOptions, checkRecover } from './memory-checks.js';
-import { EndedLog, IdempotencyKeys } from './memory-records.js';
-import { WaitingTasks } from './memory-waiting.js';
-import { StoredTasks, type Entry } from './stored-tasks.js';
-import { copierOf, type MemoryStoreOptions } from './memory-options.js';
+import type { Flight } from './memory-flights.js';
+import { LATER, MemoryCore } from './memory-core.js';
+import { checkClaim, checkLease, checkPurge, checkRecover } from './memory-checks.js';
 
 export type { MemoryStoreOptions } from './memory-options.js';
 
-/** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers. */
-export class MemoryStore implements TaskStore {
-  private readonly tasks = new StoredTasks();
-  /** What `numQueued` counts and `pull` may take. */
-  private readonly waiting: WaitingTasks;
-  private readonly flights = new Flights();
-  private readonly locks = new Map<string, string>();
-  private readonly keys = new IdempotencyKeys();
-  private readonly ended = new EndedLog();
-  private readonly lastRunTimes = new Map<string, number>();
-  private readonly pulls = new ParkedPulls<PullRequest, Delivery>();
-  private readonly subscribers = new Subscribers<TaskEvent, string>();
-  private closed = false;
-  private serveScheduled = false;
+export { LATER } from './memory-core.js';
 
-  /** Copies a task crossing the store's boundary, unless callers hand tasks over (shareObjects). */
-  private readonly copy: <T>(value: T) => T;
-  private readonly clock: () => number;
-
-  constructor(
-    readonly name: string,
-    options: MemoryStoreOptions = {},
-  ) {
-    this.copy = copierOf(options);
-    this.clock = options.clock ?? Date.now;
-    this.waiting = new WaitingTasks(this.clock, () => this.servePullers());
-  }
-
+/** In-memory tasks, ready queues by priority, delayed tasks, leases, locks, subscribers (memory-core.ts), behind the TaskStore API. */
+export class MemoryStore extends MemoryCore implements TaskStore {
   async now(): Promise<number> {
     return this.clock();
   }
 
   async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
-    const { keys, windowMs } = checkQueueOptions(tasks.length, options);
-    const now = this.clock();
-    this.keys.expire(now);
-    const ids = tasks.map((task, i) => this.queueOne(task, now, keys?.[i] ?? null, windowMs));
-    this.servePullers();
-    return ids;
-  }
-
-  /** Queues one task at store time `now`: its id, the id its key remembers, or null when locked. */
-  private queueOne(task: WireTask, now: number, key: string | null, windowMs: number): string | null {
-    if (key !== null) {
-      const first = this.keys.get(key, now);
-      if (first !== undefined) return first;
-    }
-    // The same task sent again (a resent call): it is queued already.
-    if (this.tasks.has(task.id)) return task.id;
-    if (task.lock_id) {
-      const holder = this.locks.get(task.lock_id);
-      const held = holder !== undefined ? this.tasks.get(holder) : undefined;
-      if (held && !READY_STATES.has(held.task.status)) return null;
-    }
-    // The producer's clock does not count: its times move by the gap between the two clocks.
-    // Stamped in place: the store's own copy, or an object its caller handed over (shareObjects).
-    const shiftS = now / 1000 - task.time_queued;
-    const stored = this.copy(task);
-    stored.time_queued = now / 1000;
-    if (stored.eta !== null) stored.eta += shiftS;
-    if (stored.expiry !== null) stored.expiry += shiftS;
-    if (stored.lock_id) this.locks.set(stored.lock_id, stored.id);
-    if (key !== null) this.keys.remember(key, stored.id, now + windowMs);
-    this.waiting.enqueue(this.tasks.add(stored), stored.eta === null ? 0 : stored.eta * 1000, now);
-    this.emit('task_queued', stored.id);
-    return stored.id;
-  }
-
-  /** Hands out up to `max` due tasks to `worker`; an expired one ends REVOKED instead. */
-  private take(max: number, worker: string, leaseMs: number): Delivery[] {
-    const now = this.clock();
-    const entries = this.waiting.take(max, now, (entry) => {
-      const task = entry.task;
-      if (task.expiry === null || task.expiry * 1000 > now) return true;
-      this.complete(entry, { ...task, status: REVOKED, result: EXPIRED_MESSAGE, time_ended: now / 1000 }, now);
-      return false;
-    });
-    return entries.map((entry) => {
-      const token = ++entry.token;
-      this.flights.add(entry.task.id, worker, token, now + leaseMs);
-      return { task: this.copy(entry.task), token };
-    });
+    return this.queueNow(tasks, options);
   }
 
   async pull(request: PullRequest): Promise<Delivery[]> {
-    checkPull(request);
-    const deliveries = this.closed ? [] : this.take(request.max, request.worker, request.leaseMs);
-    if (deliveries.length || request.waitMs <= 0 || this.closed) return deliveries;
-    return this.pulls.park(request);
-  }
-
-  private servePullers(): void {
-    if (this.waiting.size) this.pulls.serve((r) => this.take(r.max, r.worker, r.leaseMs));
+    const deliveries = this.pullNow(request);
+    return deliveries === LATER ? this.pulls.park(request) : deliveries;
   }
 
   async interrupt(worker: string): Promise<void> {
@@ -138,61 +55,15 @@ export class MemoryStore implements TaskStore {
   }
 
   async start(task: WireTask, fence: Fence): Promise<boolean> {
-    const flight = this.flights.held(task.id, fence);
-    if (!flight) return false;
-    flight.started = true;
-    this.tasks.save(this.entry(task.id), this.copy(task));
-    this.emit('task_started', task.id);
-    return true;
+    return this.startNow(task, fence);
   }
 
   async finish(task: WireTask, fence: Fence): Promise<boolean> {
-    checkFinished(task);
-    const flight = this.flights.held(task.id, fence);
-    if (!flight) return false;
-    this.flights.remove(flight);
-    this.complete(this.entry(task.id), this.copy(task), this.clock());
-    return true;
-  }
-
-  /** The entry of a task in flight (a flight's task is always stored). */
-  private entry(id: string): Entry {
-    return this.tasks.get(id) as Entry;
-  }
-
-  /** Saves a ready task, releases its lock, tells waiters. */
-  private complete(entry: Entry, task: WireTask, now: number): void {
-    this.tasks.save(entry, task);
-    this.ended.record(task.id, task.status, now);
-    if (task.lock_id && this.locks.get(task.lock_id) === task.id) this.locks.delete(task.lock_id);
-    this.emit('task_done', task.id);
+    return this.finishNow(task, fence);
   }
 
   async retry(task: WireTask, fence: Fence): Promise<boolean> {
-    const flight = this.flights.held(task.id, fence);
-    if (!flight) return false;
-    this.flights.remove(flight);
-    const now = this.clock();
-    const at = now + Math.max(0, task.retry_delay) * 1000;
-    const entry = this.entry(task.id);
-    this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
-    this.waiting.enqueue(entry, at, now);
-    this.emit('task_queued', task.id);
-    this.serveSoon();
-    return true;
-  }
-
-  /**
-   * Serves parked pulls on a later turn: a retried task may go straight back to its own worker's
-   * parked pull, and that delivery must not reach the worker before the answer to its retry.
-   */
-  private serveSoon(): void {
-    if (this.serveScheduled) return;
-    this.serveScheduled = true;
-    setImmediate(() => {
-      this.serveScheduled = false;
-      if (!this.closed) this.servePullers();
-    });
+    return this.retryNow(task, fence);
   }
 
   async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
@@ -306,12 +177,12 @@ export class MemoryStore implements TaskStore {
     this.emit(event, taskId);
   }
 
-  private emit(event: TaskEvent, taskId: string): void {
-    this.subscribers.emit(event, taskId);
-  }
-
-  async subscribe(listener: EventListener): Promise<() => Promise<void>> {
-    return this.subscribers.add(listener);
+  /**
+   * Listens to the store's events; `events` given, to those only (a live set: its owner may change
+   * it, and the next event emitted sees the change).
+   */
+  async subscribe(listener: EventListener, events: ReadonlySet<TaskEvent> | null = null): Promise<() => Promise<void>> {
+    return this.subscribers.add(listener, events);
   }
 
   async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
