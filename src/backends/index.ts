@@ -7,3 +7,5 @@ import { RedisStore } from './redis/redis.js';
 
 taskBackends.set('redis', RedisStore);
 taskBackends.set('rediss', RedisStore);
+taskBackends.set('redis+cluster', RedisStore);
+taskBackends.set('rediss+cluster', RedisStore);

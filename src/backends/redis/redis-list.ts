@@ -7,11 +7,11 @@ import { isTaskStatus } from '../../model/states.js';
 import type { WireTask } from '../../model/task.js';
 import { MAX_PAGE_LIMIT, type PageRequest, type StoreFilter, type TaskPage } from '../../store/contract.js';
 import { decodeTask, type RedisKeys } from './redis-codec.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
 /** Runs a command on the store's connection (after its pending writes). */
-type Run = <T>(fn: (redis: Redis) => Promise<T>) => Promise<T>;
+type Run = <T>(fn: (redis: RedisClient) => Promise<T>) => Promise<T>;
 
 /** Throws a one-line error for a page request that cannot be served. */
 export function checkPage(page: PageRequest): void {

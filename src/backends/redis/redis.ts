@@ -5,7 +5,6 @@
  * event-loop turn share one script (redis-deliveries.ts). Key layout in redis-codec.ts,
  * connections and outages in redis-link.ts, listings in redis-list.ts, scripts in lua/.
  */
-import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../../model/errors.js';
 import type { Json } from '../../model/json.js';
 import { getLogger } from '../../infra/logger.js';
@@ -30,7 +29,7 @@ import type { WireTask } from '../../model/task.js';
 import { RedisKeys } from './redis-codec.js';
 import { checkDuration, RedisDeliveries } from './redis-deliveries.js';
 import { RedisEvents } from './redis-events.js';
-import { parseRedisUrl, RedisLink } from './redis-link.js';
+import { parseRedisUrl, RedisLink, type RedisClient } from './redis-link.js';
 import { listPage, readTasks } from './redis-list.js';
 import { queueArgs } from './redis-queue.js';
 import { scripts } from './redis-scripts.js';
@@ -92,7 +91,7 @@ export class RedisStore implements TaskStore {
    * Runs a command after the batched writes still pending: a job's own calls (progress, subtasks)
    * and any read must reach Redis after the start that precedes them, as they did unbatched.
    */
-  private run<T>(fn: (redis: Redis) => Promise<T>, waitMs?: number): Promise<T> {
+  private run<T>(fn: (redis: RedisClient) => Promise<T>, waitMs?: number): Promise<T> {
     this.deliveries.flushWrites();
     return this.link.run(fn, waitMs);
   }
@@ -174,14 +173,8 @@ export class RedisStore implements TaskStore {
 
   /** Deletes every key of this application (SCAN on its prefix); other data is never touched. */
   async flush(): Promise<void> {
-    await this.run(async (r) => {
-      let cursor = '0';
-      do {
-        const [next, found] = await r.scan(cursor, 'MATCH', this.keys.pattern, 'COUNT', 1000);
-        cursor = next;
-        if (found.length) await r.unlink(...found);
-      } while (cursor !== '0');
-    });
+    // On a cluster SCAN walks every master; the keys found share one slot, so one UNLINK takes them.
+    await this.run((r) => this.link.scan(this.keys.pattern, async (found) => void (await r.unlink(...found))));
   }
 
   // ---- worker side (redis-deliveries.ts) ----------------------------------------------------
