@@ -302,8 +302,9 @@ export function deliveryContract(ctx: DeliveryContext): void {
     it('searches text in ids, job names and kwargs, and a queue-time range, across pages of any size', async () => {
       const p = await ctx.producer();
       const old = (await p.queueTasks(Array.from({ length: 6 }, (_, i) => ({ jobName: 'echo', kwargs: { message: `needle-${i}` } })))) as string[];
-      const first = await p.getTask(old[5]!);
-      const cut = first!.timeQueued.toSeconds() + 0.001;
+      // The latest of the batch: a sharded store stamps each shard's part of a batch on its own.
+      const olds = await Promise.all(old.map((id) => p.getTask(id)));
+      const cut = Math.max(...olds.map((t) => t!.timeQueued.toSeconds())) + 0.001;
       // The next tasks are queued in later milliseconds than the cut.
       while (Date.now() / 1000 <= cut + 0.01) await new Promise((r) => setTimeout(r, 5));
       const newer = (await p.queueTasks([

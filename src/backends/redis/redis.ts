@@ -30,7 +30,7 @@ import { RedisKeys } from './redis-codec.js';
 import { checkDuration, RedisDeliveries } from './redis-deliveries.js';
 import { RedisEvents } from './redis-events.js';
 import { parseRedisUrl, RedisLink, type RedisClient } from './redis-link.js';
-import { listPage, readTasks } from './redis-list.js';
+import { listPage, listRows, readListed, readTasks, type ListedRow } from './redis-list.js';
 import { queueArgs } from './redis-queue.js';
 import { scripts } from './redis-scripts.js';
 
@@ -51,6 +51,10 @@ export interface RedisStoreOptions {
   listBudget?: number;
   /** How long an idempotency key is remembered when `queue` does not say (ms, default 24 h). */
   idempotencyWindowMs?: number;
+  /** The hash tag's text (default: the name); a shard of a sharded store has its own (redis-shards.ts). */
+  tag?: string;
+  /** Connections shared with the other shards of a sharded store, which closes them. */
+  link?: RedisLink;
 }
 
 const READY_CODES: readonly TaskStatus[] = [SUCCESS, FAILURE, REVOKED];
@@ -67,6 +71,7 @@ export class RedisStore implements TaskStore {
   private readonly idempotencyWindowMs: number;
   private readonly events: RedisEvents;
   private readonly deliveries: RedisDeliveries;
+  private readonly ownsLink: boolean;
 
   constructor(url: string | URL, options: RedisStoreOptions) {
     const name = options.name;
@@ -76,13 +81,16 @@ export class RedisStore implements TaskStore {
     const settings = parseRedisUrl(url);
     this.name = name;
     this.pollTimeout = settings.pollTimeout;
-    this.keys = new RedisKeys(settings.namespace, name);
+    this.keys = new RedisKeys(settings.namespace, name, options.tag ?? name);
     this.queueChunk = positiveInteger(options.queueChunk ?? 100, 'queueChunk');
     this.listBudget = positiveInteger(options.listBudget ?? 1000, 'listBudget');
     this.idempotencyWindowMs = positiveInteger(options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
-    this.link = new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    });
+    this.ownsLink = !options.link;
+    this.link =
+      options.link ??
+      new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
+        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      });
     this.events = new RedisEvents(this.keys, this.link);
     this.deliveries = new RedisDeliveries(this.keys, this.link, positiveInteger(options.writeWaitMs ?? 15_000, 'writeWaitMs'));
   }
@@ -137,6 +145,16 @@ export class RedisStore implements TaskStore {
     return listPage((fn) => this.run(fn), this.keys, filter, page, this.listBudget);
   }
 
+  /** A page of listing rows with their scores, filter and page checked by the caller (a sharded store merges them). */
+  listRows(filter: StoreFilter, page: PageRequest): Promise<{ rows: ListedRow[]; cursor: string | null }> {
+    return listRows((fn) => this.run(fn), this.keys, filter, page, this.listBudget);
+  }
+
+  /** Tasks by id with their listing scores, null where unknown. */
+  readListed(ids: readonly string[]): Promise<({ task: WireTask; score: number } | null)[]> {
+    return readListed((fn) => this.run(fn), this.keys, ids);
+  }
+
   async numQueued(): Promise<number> {
     return this.run(async (r) => {
       let total = 0;
@@ -181,6 +199,11 @@ export class RedisStore implements TaskStore {
 
   pull(request: PullRequest): Promise<Delivery[]> {
     return this.deliveries.pull(request);
+  }
+
+  /** One pull script run that never blocks (RedisDeliveries.pullStep): for a sharded store. */
+  pullStep(request: PullRequest): Promise<[Delivery[], number, number]> {
+    return this.deliveries.pullStep(request);
   }
 
   start(task: WireTask, fence: Fence): Promise<boolean> {
@@ -260,7 +283,7 @@ export class RedisStore implements TaskStore {
   async close(): Promise<void> {
     this.deliveries.flushWrites();
     this.events.clear();
-    await this.link.close();
+    if (this.ownsLink) await this.link.close();
   }
 }
 
