@@ -87,6 +87,30 @@ export function createStore(raw: string, options: StoreOptions): TaskStore {
   return new cls(url, options);
 }
 
+/**
+ * `raw` with `?shards=K` from a `shards` setting (undefined: `raw` as it is): every process that
+ * opens the store from the URL then spreads the queue the same way. A URL that says another
+ * number, or local:// with more than one shard, is refused.
+ */
+export function withShards(raw: string, shards: unknown): string {
+  if (shards === undefined) return raw;
+  const k = intSetting(shards, 'shards', 1);
+  const { url, scheme } = parseBackendUrl(raw);
+  if (scheme === 'local') {
+    if (k === 1) return raw;
+    throw new ImproperlyConfigured(`shards=${k}: local:// keeps one queue in its arbiter; shards spread a redis:// or redis+cluster:// queue`);
+  }
+  const given = url.searchParams.get('shards');
+  if (given !== null) {
+    if (Number(given) !== k) throw new ImproperlyConfigured(`shards is ${k} but the task backend URL "${redactUrl(raw)}" says shards=${given}`);
+    return raw;
+  }
+  if (k === 1) return raw;
+  const hash = raw.indexOf('#');
+  const [body, fragment] = hash >= 0 ? [raw.slice(0, hash), raw.slice(hash)] : [raw, ''];
+  return `${body}${body.includes('?') ? '&' : '?'}shards=${k}${fragment}`;
+}
+
 /** Checks an integer setting. */
 export function intSetting(value: unknown, key: string, min: number): number {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
