@@ -1,5 +1,6 @@
 /**
- * The connections of one redis:// store and how they behave when Redis goes away.
+ * The connections of one redis:// store (one Redis, or a Redis Cluster client) and how they
+ * behave when Redis goes away. URLs: redis-url.ts.
  *
  * Three connections, because each blocks in its own way: commands (Lua scripts, reads), a blocking
  * one for pulls waiting on BLPOP, and a subscriber for pub/sub. ioredis reconnects all of them.
@@ -9,91 +10,17 @@
  * An outage is logged once when it starts and once when it ends.
  */
 import { performance } from 'node:perf_hooks';
-import { redactUrl } from '../../infra/secrets.js';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
-import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
+import { BackendUnavailable } from '../../model/errors.js';
 import { reportHealth } from '../../infra/health-events.js';
 import type { Logger } from '../../infra/logger.js';
-import { foldSeedList as foldSeeds } from '../../store/schemes.js';
-import { clusterNodes, isClusterProtocol, newCluster, type ClusterNode } from './redis-cluster.js';
+import { newCluster } from './redis-cluster.js';
+import type { RedisUrlSettings } from './redis-url.js';
+
+export { DEFAULT_NAMESPACE, MAX_SHARDS, parseRedisUrl, type RedisUrlSettings } from './redis-url.js';
 
 /** A connection of the store: one Redis, or a Redis Cluster client (redis+cluster://). */
 export type RedisClient = Redis | Cluster;
-
-/** What a redis:// or rediss:// URL says. */
-export interface RedisUrlSettings {
-  /** ioredis connection options (host, port, password, db, tls). */
-  options: RedisOptions;
-  /** First part of every key and channel (`?namespace=`, default `pulsar-tasks`). */
-  namespace: string;
-  /** `?poll_timeout=` in seconds, default 2. */
-  pollTimeout: number;
-  /** The URL without its password, for messages. */
-  display: string;
-  /** The seed nodes of a Redis Cluster (redis+cluster://), null for one Redis. */
-  cluster: ClusterNode[] | null;
-  /** `?shards=K`: hash tags one queue is spread over (default 1: one tag, today's layout). */
-  shards: number;
-}
-
-/** The most shards a queue may have. */
-export const MAX_SHARDS = 256;
-
-/** The namespace of keys when the URL gives none. */
-export const DEFAULT_NAMESPACE = 'pulsar-tasks';
-
-/**
- * Parses `redis://[[user]:password@]host:port/db?namespace=NS&poll_timeout=S&shards=K` (or
- * `rediss://`), and `redis+cluster://[[user]:password@]host:port[,host:port…]/?…` (or
- * `rediss+cluster://`) for a Redis Cluster.
- */
-export function parseRedisUrl(raw: string | URL): RedisUrlSettings {
-  let url: URL;
-  const text = String(raw);
-  try {
-    url = new URL(foldSeeds(text));
-  } catch {
-    throw new ImproperlyConfigured(
-      `Invalid Redis URL "${redactUrl(text)}": expected redis://host:port/db or redis+cluster://host:port[,host:port...]/`,
-    );
-  }
-  const cluster = isClusterProtocol(url.protocol);
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:' && !cluster) {
-    throw new ImproperlyConfigured(
-      `Not a Redis URL: "${url.protocol}//" (expected redis://, rediss://, redis+cluster:// or rediss+cluster://)`,
-    );
-  }
-  const nodes = cluster ? clusterNodes(url, text) : null;
-  const dbText = url.pathname.replace(/^\/+/, '') || '0';
-  const db = Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new ImproperlyConfigured(`Redis database must be an integer ≥ 0, got "${dbText}"`);
-  const port = url.port ? Number(url.port) : 6379;
-  const namespace = url.searchParams.get('namespace') ?? DEFAULT_NAMESPACE;
-  if (!namespace || /[{}]/.test(namespace)) {
-    throw new ImproperlyConfigured(`Redis namespace must be non-empty and without braces, got "${namespace}"`);
-  }
-  const pt = url.searchParams.get('poll_timeout');
-  const pollTimeout = pt === null ? 2 : Number(pt);
-  if (!Number.isFinite(pollTimeout) || pollTimeout <= 0) {
-    throw new ImproperlyConfigured(`poll_timeout must be a positive number of seconds, got "${pt}"`);
-  }
-  const sh = url.searchParams.get('shards');
-  const shards = sh === null ? 1 : Number(sh);
-  if (!Number.isInteger(shards) || shards < 1 || shards > MAX_SHARDS) {
-    throw new ImproperlyConfigured(`shards must be an integer from 1 to ${MAX_SHARDS}, got "${sh}" in "${redactUrl(text)}"`);
-  }
-  // IPv6 hosts come bracketed from URL; net.connect wants them bare.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-  const options: RedisOptions = nodes ? {} : { host, port, db };
-  if (url.password) options.password = decodeURIComponent(url.password);
-  if (url.username) options.username = decodeURIComponent(url.username);
-  if (url.protocol === 'rediss:') options.tls = { servername: host };
-  if (url.protocol === 'rediss+cluster:') options.tls = {};
-  const display = nodes
-    ? `${url.protocol}//${nodes.map((n) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(',')}`
-    : `${url.protocol}//${url.host}/${db}`;
-  return { options, namespace, pollTimeout, display, cluster: nodes, shards };
-}
 
 /** Settings of a RedisLink besides the URL's. */
 export interface LinkOptions {

@@ -68,6 +68,8 @@ export class ShardedRedisStore implements TaskStore {
   private readonly events: RedisEvents | null;
   private readonly puller: ShardedPuller | null;
   private layoutChecked: Promise<void> | null = null;
+  private readonly waitReplicas: number;
+  private readonly waitTimeoutMs: number;
 
   constructor(url: string | URL, options: ShardedRedisStoreOptions) {
     const settings = parseRedisUrl(url);
@@ -80,6 +82,8 @@ export class ShardedRedisStore implements TaskStore {
     this.name = options.name;
     this.namespace = settings.namespace;
     this.pollTimeout = settings.pollTimeout;
+    this.waitReplicas = settings.waitReplicas;
+    this.waitTimeoutMs = settings.waitTimeoutMs;
     if (k === 1) {
       const only = new RedisStore(url, storeOptions);
       this.shards = [only];
@@ -107,6 +111,26 @@ export class ShardedRedisStore implements TaskStore {
     return this.layoutChecked;
   }
 
+  /**
+   * With `?wait_replicas=N`: resolves once N replicas of `shard`'s node have every write made so
+   * far on its connection (WAIT, sent in one pipeline with a read of the shard's key so that a
+   * cluster routes it to that node), or the wait timed out (logged: the write is on the master only).
+   */
+  private async replicated<T>(shard: RedisStore, value: T): Promise<T> {
+    if (!this.waitReplicas) return value;
+    const replies = await this.link.run((r) => r.pipeline().exists(shard.keys.queue).call('WAIT', this.waitReplicas, this.waitTimeoutMs).exec());
+    const [err, acked] = replies?.[1] ?? [null, 0];
+    if (err) throw err;
+    if (Number(acked) < this.waitReplicas) {
+      this.link.warnOncePerOutage(
+        'wait',
+        `writes on ${this.link.settings.display} reached ${String(acked)} of ${this.waitReplicas} replicas within ${this.waitTimeoutMs} ms: ` +
+          'they are acknowledged by the master only, and a failover now may lose them',
+      );
+    }
+    return value;
+  }
+
   /** The shard of a task id. */
   private at(id: string): RedisStore {
     return this.shards[typeof id === 'string' ? shardOf(id, this.k) : 0] as RedisStore;
@@ -118,7 +142,7 @@ export class ShardedRedisStore implements TaskStore {
 
   async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
     await this.layout();
-    if (this.k === 1) return this.shards[0]!.queue(tasks, options);
+    if (this.k === 1) return this.replicated(this.shards[0]!, await this.shards[0]!.queue(tasks, options));
     const keys = options.idempotencyKeys;
     if (keys !== undefined && (!Array.isArray(keys) || keys.length !== tasks.length)) {
       throw new TypeError(`idempotencyKeys must have one entry (a key or null) per task: ${tasks.length} tasks`);
@@ -134,6 +158,7 @@ export class ShardedRedisStore implements TaskStore {
           groupKeys ? { ...options, idempotencyKeys: groupKeys } : options,
         );
         group.forEach((g, j) => (out[g.index] = ids[j] ?? null));
+        await this.replicated(this.shards[shard]!, null);
       }),
     );
     return out;
@@ -164,7 +189,7 @@ export class ShardedRedisStore implements TaskStore {
 
   async revoke(id: string): Promise<boolean> {
     await this.layout();
-    return this.at(id).revoke(id);
+    return this.replicated(this.at(id), await this.at(id).revoke(id));
   }
 
   /** Per shard, oldest first within each, until `limit` tasks are deleted. */
@@ -200,12 +225,14 @@ export class ShardedRedisStore implements TaskStore {
     return this.at(task?.id).start(task, fence);
   }
 
-  finish(task: WireTask, fence: Fence): Promise<boolean> {
-    return this.at(task?.id).finish(task, fence);
+  async finish(task: WireTask, fence: Fence): Promise<boolean> {
+    const shard = this.at(task?.id);
+    return this.replicated(shard, await shard.finish(task, fence));
   }
 
-  retry(task: WireTask, fence: Fence): Promise<boolean> {
-    return this.at(task?.id).retry(task, fence);
+  async retry(task: WireTask, fence: Fence): Promise<boolean> {
+    const shard = this.at(task?.id);
+    return this.replicated(shard, await shard.retry(task, fence));
   }
 
   async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
@@ -265,7 +292,7 @@ export class ShardedRedisStore implements TaskStore {
    */
   async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
     await this.layout();
-    if (this.k === 1) return this.shards[0]!.claimRun(name, previousMs, ranAtMs, task);
+    if (this.k === 1) return this.replicated(this.shards[0]!, await this.shards[0]!.claimRun(name, previousMs, ranAtMs, task));
     if (typeof name !== 'string' || !name) throw new TypeError('claimRun needs the name of a periodic job');
     if (!Number.isFinite(ranAtMs) || (previousMs !== null && !Number.isFinite(previousMs))) {
       throw new TypeError(`claimRun needs run times in epoch ms, got ${String(previousMs)} and ${String(ranAtMs)}`);
@@ -286,6 +313,7 @@ export class ShardedRedisStore implements TaskStore {
   /** Queues a claimed task on its shard (once, whoever settles it) and takes it off the journal. */
   private async settle(task: WireTask): Promise<string | null> {
     const [id] = await this.at(task.id).queue([task], { idempotencyKeys: [`claim:${task.id}`] });
+    await this.replicated(this.at(task.id), null);
     const claimKeys = this.shards[0]!.keys;
     await this.link.run((r) => r.hdel(pendingKey(claimKeys.prefix), task.id));
     return id ?? null;
