@@ -158,13 +158,17 @@ export class TestRedisCluster {
     return `${scheme}://${this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}/${q ? `?${q}` : ''}`;
   }
 
-  /** Resolves once every running node answers `cluster_state:ok` and sees three masters with slots (60 s at most). */
+  /**
+   * Resolves once every running node answers `cluster_state:ok` and sees three masters with
+   * slots, and every replica is in sync with its master (60 s at most).
+   */
   async waitHealthy(ms = 60_000): Promise<void> {
     const deadline = Date.now() + ms;
     let last = '';
     for (;;) {
       const states = await Promise.all(this.nodes.filter((n) => n.child).map((n) => this.info(n)));
-      if (states.every((s) => s.includes('cluster_state:ok') && s.includes('cluster_size:3'))) return;
+      const synced = (s: string) => !s.includes('role:slave') || (s.includes('master_link_status:up') && s.includes('master_sync_in_progress:0'));
+      if (states.every((s) => s.includes('cluster_state:ok') && s.includes('cluster_size:3') && synced(s))) return;
       last = states.join(' | ');
       if (Date.now() > deadline) throw new Error(`the cluster is not healthy after ${ms} ms: ${last}`);
       await new Promise((r) => setTimeout(r, 200));
@@ -175,7 +179,7 @@ export class TestRedisCluster {
     const c = node.client();
     try {
       await c.connect();
-      return String(await c.cluster('INFO'));
+      return `${String(await c.cluster('INFO'))}\n${await c.info('replication')}`;
     } catch (err) {
       return `node ${node.port}: ${(err as Error).message}`;
     } finally {

@@ -67,6 +67,9 @@ export function newCluster(nodes: ClusterNode[], redisOptions: RedisOptions, clu
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 100,
     slotsRefreshTimeout: 2000,
+    // Also every 2 s: after a failover, commands reach the promoted replica even when nothing
+    // answered MOVED (a killed node answers nothing at all).
+    slotsRefreshInterval: 2000,
     ...(tls ? { dnsLookup: (address: string, callback: (err: null, address: string) => void) => callback(null, address) } : {}),
     ...cluster,
     redisOptions: { ...perNode, ...(cluster.redisOptions ?? {}) },

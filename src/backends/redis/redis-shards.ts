@@ -225,14 +225,15 @@ export class ShardedRedisStore implements TaskStore {
     return this.at(task?.id).start(task, fence);
   }
 
-  async finish(task: WireTask, fence: Fence): Promise<boolean> {
-    const shard = this.at(task?.id);
-    return this.replicated(shard, await shard.finish(task, fence));
+  // Worker writes do not wait for replicas: one lost in a failover leaves its task in flight on
+  // the promoted replica, and the lease runs it again (at least once), nothing is lost. A WAIT
+  // would also hold the node's connection, every pull and write behind it, for up to its timeout.
+  finish(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.at(task?.id).finish(task, fence);
   }
 
-  async retry(task: WireTask, fence: Fence): Promise<boolean> {
-    const shard = this.at(task?.id);
-    return this.replicated(shard, await shard.retry(task, fence));
+  retry(task: WireTask, fence: Fence): Promise<boolean> {
+    return this.at(task?.id).retry(task, fence);
   }
 
   async renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]> {
