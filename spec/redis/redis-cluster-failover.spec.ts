@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { ShardedRedisStore } from '../../src/backends/redis/redis-shards.js';
+import { shardTag } from '../../src/backends/redis/redis-shard-route.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { SUCCESS } from '../../src/model/states.js';
 import { TaskBackend } from '../../src/producer/backend.js';
@@ -42,7 +43,7 @@ describe('a sharded queue through a Redis Cluster master failover', function () 
       backends.push(backend);
       return backend;
     };
-    const victim = await cluster.masterOf(`{${name}:0}`);
+    const victim = await cluster.masterOf(`{${shardTag(name, 0, 6)}}`);
     try {
       const p = open();
       const deadline = Date.now() + 150_000;

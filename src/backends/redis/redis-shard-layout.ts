@@ -10,6 +10,7 @@
  */
 import { ImproperlyConfigured } from '../../model/errors.js';
 import type { RedisLink } from './redis-link.js';
+import { shardTag } from './redis-shard-route.js';
 
 /** The key holding the number of shards of app `name`. */
 export function layoutKey(namespace: string, name: string): string {
@@ -18,7 +19,7 @@ export function layoutKey(namespace: string, name: string): string {
 
 /** The key prefix of each shard of a queue stored with `k` shards. */
 export function shardPrefixes(namespace: string, name: string, k: number): string[] {
-  return k === 1 ? [`${namespace}:{${name}}:`] : Array.from({ length: k }, (_, i) => `${namespace}:{${name}:${i}}:`);
+  return Array.from({ length: k }, (_, i) => `${namespace}:{${shardTag(name, i, k)}}:`);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
  * Where the tasks of a sharded queue live. Shard `i` of app `name` has its own hash tag
- * `{name:i}`; a task lives on the shard its id hashes to (FNV-1a, 32 bits, modulo K), so any
+ * (`{name:i}`, or `{name:i.n}`, see shardTag); a task lives on the shard its id hashes to (FNV-1a, 32 bits, modulo K), so any
  * id-addressed call (get, revoke, progress, start, finish, …) finds the shard from the id alone.
  *
  * A task with a non-overlap lock id (or else an idempotency key) must live on the shard of that
@@ -9,6 +9,43 @@
  * resent batch gets the same ids). `queue` answers the ids it stored, as the store contract says.
  */
 import type { WireTask } from '../../model/task.js';
+
+/** Redis Cluster's slots. */
+const SLOTS = 16384;
+
+/** CRC16 (XMODEM), what Redis Cluster hashes a key's tag with, of the UTF-8 bytes of `text`. */
+export function crc16(text: string): number {
+  let crc = 0;
+  for (const byte of Buffer.from(text, 'utf8')) {
+    crc ^= byte << 8;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc;
+}
+
+/** The Cluster slot of a hash tag's text. */
+export function slotOf(tag: string): number {
+  return crc16(tag) % SLOTS;
+}
+
+/**
+ * The hash tag's text of shard `i` of `k` of app `name`: `name:i`, or `name:i.n` with the smallest
+ * n that puts it in the middle half of the i-th of k equal slot ranges. A cluster whose masters
+ * hold equal ranges of slots (what `redis-cli --cluster create` makes) then holds k/masters shards
+ * on each master, when the number of masters divides k. One shard: the name itself (today's tag).
+ */
+export function shardTag(name: string, i: number, k: number): string {
+  if (k === 1) return name;
+  const width = SLOTS / k;
+  const lo = i * width + width / 4;
+  const hi = (i + 1) * width - width / 4;
+  for (let n = 0; n < 100_000; n++) {
+    const tag = n === 0 ? `${name}:${i}` : `${name}:${i}.${n}`;
+    const slot = slotOf(tag);
+    if (slot >= lo && slot < hi) return tag;
+  }
+  return `${name}:${i}`;
+}
 
 /** FNV-1a, 32 bits, of the UTF-16 code units of `text`. */
 export function fnv1a(text: string): number {

@@ -1,7 +1,9 @@
 /**
  * ShardedRedisStore: the TaskStore of every redis URL (`redis://`, `rediss://`, `redis+cluster://`,
  * `rediss+cluster://`). With `?shards=K` (or the `shards` option), K > 1, one queue is spread over
- * K hash tags `{name:0}` … `{name:K-1}`, which a Redis Cluster places on different nodes; each
+ * K hash tags `{name:0}` … `{name:K-1}` (each moved to the middle of its K-th of the slots, see
+ * shardTag), which a Redis Cluster places on different nodes, evenly when its masters hold equal
+ * slot ranges and their number divides K; each
  * shard is a RedisStore of its own tag (every script runs on one shard, unchanged), sharing one set
  * of connections. With one shard (the default) it is exactly one RedisStore: today's layout.
  *
@@ -41,7 +43,7 @@ import { LuaScript } from './redis-scripts.js';
 import { ensureLayout, layoutKey } from './redis-shard-layout.js';
 import { listShards } from './redis-shard-list.js';
 import { ShardedPuller } from './redis-shard-pull.js';
-import { byShard, place, shardOf } from './redis-shard-route.js';
+import { byShard, place, shardOf, shardTag } from './redis-shard-route.js';
 import { readFileSync } from 'node:fs';
 
 /** Settings of a ShardedRedisStore besides its URL. */
@@ -96,7 +98,7 @@ export class ShardedRedisStore implements TaskStore {
       }
       const link = new RedisLink(settings, getLogger(`pulsar.${options.name}.redis`), { connectTimeoutMs: options.connectTimeoutMs ?? 10_000 });
       this.link = link;
-      this.shards = Array.from({ length: k }, (_, i) => new RedisStore(url, { ...storeOptions, tag: `${options.name}:${i}`, link }));
+      this.shards = Array.from({ length: k }, (_, i) => new RedisStore(url, { ...storeOptions, tag: shardTag(options.name, i, k), link }));
       this.events = new RedisEvents(this.shards.map((s) => s.keys), link);
       this.puller = new ShardedPuller(this.shards, link);
     }
