@@ -5,8 +5,8 @@
  * shards=1, the cluster with shards=6. Each: BENCH_TASKS (default 4000) no-op `addition` tasks
  * queued in batches of 500, run by 2 inline workers × 50 concurrent tasks in this process, timed
  * to the last completion. Per master: its share of the commands (INFO commandstats deltas, server
- * commands left out) and of Redis CPU (INFO cpu deltas), and CPU per task. Prints a markdown table
- * and writes bench/cluster-spread.json. Everything it starts is stopped and removed at the end.
+ * commands left out) and of Redis CPU (INFO cpu deltas), and CPU per task, after a warm-up round
+ * that is not reported. Prints a markdown table and writes bench/cluster-spread.json. Everything it starts is stopped and removed at the end.
  *
  * On a 2-core machine the client process, six cluster nodes and the replicas share two cores:
  * the throughput here shows the cost of the cluster path, not the scaling, which needs a core
@@ -108,6 +108,8 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   try {
     const masters = (await cluster.masters()).map((n) => n.port);
+    // A first round warms this process up (JIT, connections): not reported.
+    await measure('warm-up', `${server.url()}?namespace=bench`, [server.port], registry);
     rows.push(await measure('one node, shards=1', `${server.url()}?namespace=bench`, [server.port], registry));
     rows.push(await measure('cluster, shards=1', cluster.url({ namespace: 'bench', shards: '1' }), masters, registry));
     rows.push(await measure('cluster, shards=6', cluster.url({ namespace: 'bench', shards: '6' }), masters, registry));
