@@ -1,7 +1,9 @@
 /**
  * The backend contract on one queue spread over shards: three on one Redis (REDIS_URL), six on
- * the specs' Redis Cluster of three masters (spec/support/redis-cluster.ts), and one (today's
- * layout, through the same store class) on the cluster.
+ * the specs' Redis Cluster of three masters (spec/support/redis-cluster.ts), and one on the
+ * cluster: redis+cluster:// as every process opens it (ShardedRedisStore with one shard is one
+ * RedisStore, today's layout): scripts keep their keys in one slot, broadcasts and blocking pulls
+ * go through the Cluster client.
  */
 import { backendContract } from '../backend.contract.js';
 import { ShardedRedisStore } from '../../src/backends/redis/redis-shards.js';
