@@ -140,10 +140,10 @@ describe('a sharded queue on one Redis (shards=3)', function () {
       firstThree.push(d!.task.id);
     }
     expect(firstThree).to.include.members(lone.map((t) => t.id));
-    // A pull of 6 takes from every shard that has tasks, not 6 from the first.
+    // A pull of 12 takes from every shard that has tasks, not 12 from the first.
     await store.queue([taskOn(1, K), taskOn(2, K)]);
-    const six = await store.pull({ worker: 'w', max: 6, leaseMs: 60_000, waitMs: 0 });
-    expect(new Set(six.map((d) => shardOf(d.task.id, K)))).to.deep.equal(new Set([0, 1, 2]));
+    const twelve = await store.pull({ worker: 'w', max: 12, leaseMs: 60_000, waitMs: 0 });
+    expect(new Set(twelve.map((d) => shardOf(d.task.id, K)))).to.deep.equal(new Set([0, 1, 2]));
   });
 
   it('wakes a pull blocked on every shard when a task is queued on any of them, again and again', async () => {

@@ -2,10 +2,10 @@
  * Pulls of a sharded queue: every shard is a RedisStore whose pull script runs alone (pullStep);
  * this puller spreads a pull over the shards and blocks on all of them at once.
  *
- * Fairness: a pull of `max` tasks asks the shards in a rotating order, each for its share of
- * `max` (the remainder going to the first ones of the rotation, so that with max < K each shard
- * gets its turn), all at once; shards that filled their share are asked again for what is still
- * missing. A shard that answered fewer than asked is empty for now.
+ * Fairness: a pull of `max` tasks asks the shards in a rotating order (each pull starts at the
+ * next shard), as many at once as take about 4 tasks each, each for its share of `max`; then
+ * every other shard, and again those that filled their share, for what is still missing. A shard
+ * that answered fewer than asked is empty for now.
  *
  * Blocking: when no shard has a task, the puller waits with one BLPOP per shard (on the shard's
  * wake-up list and the worker's own), each on the shard's blocking connection. A BLPOP that is
@@ -17,6 +17,9 @@ import { performance } from 'node:perf_hooks';
 import type { Delivery, PullRequest } from '../../store/contract.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import type { RedisStore } from './redis.js';
+
+/** Tasks a pull asks of one shard at least in its first round (fewer script runs per task). */
+const PER_SHARD = 4;
 
 /** How long a pull waits before asking a failing shard again (ms). */
 const FAILED_SHARD_RETRY_MS = 1000;
@@ -73,10 +76,15 @@ export class ShardedPuller {
     let halted = 0;
     let answered = 0;
     let failure: unknown = null;
+    let round = 0;
     while (remaining > 0 && candidates.length && !halted) {
-      const base = Math.floor(remaining / candidates.length);
-      const extra = remaining % candidates.length;
-      const asked = candidates.map((shard, j) => ({ shard, max: base + (j < extra ? 1 : 0) })).filter((a) => a.max > 0);
+      // The first round asks as few shards as take about PER_SHARD tasks each (a small pull asks
+      // one shard: each script run costs the same whatever it takes); later rounds ask every
+      // shard left at once, so that finding every shard empty takes two round trips, not K.
+      const width = round++ === 0 ? Math.min(candidates.length, Math.max(1, Math.floor(remaining / PER_SHARD))) : candidates.length;
+      const base = Math.floor(remaining / width);
+      const extra = remaining % width;
+      const asked = candidates.slice(0, width).map((shard, j) => ({ shard, max: base + (j < extra ? 1 : 0) })).filter((a) => a.max > 0);
       const results = await Promise.allSettled(asked.map((a) => this.shards[a.shard]!.pullStep({ ...request, max: a.max })));
       const again: number[] = [];
       results.forEach((result, j) => {
