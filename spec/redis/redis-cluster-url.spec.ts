@@ -36,6 +36,13 @@ describe('redis+cluster:// URLs', () => {
     expect(s.display).to.equal('redis+cluster://10.0.0.1:7000,10.0.0.2:7001,[::1]:7002');
   });
 
+  it('reads how many replicas a write waits for, and how long', () => {
+    const s = parseRedisUrl('redis+cluster://h1:7000/?wait_replicas=1&wait_timeout=500');
+    expect([s.waitReplicas, s.waitTimeoutMs]).to.deep.equal([1, 500]);
+    const plain = parseRedisUrl('redis://h:6379/0');
+    expect([plain.waitReplicas, plain.waitTimeoutMs]).to.deep.equal([0, 1000]);
+  });
+
   it('takes one seed node, and more in ?nodes=', () => {
     expect(parseRedisUrl('redis+cluster://h1:7000').cluster).to.deep.equal([{ host: 'h1', port: 7000 }]);
     expect(parseRedisUrl('redis+cluster://h1:7000/?nodes=h2:7001,h3:7002').cluster).to.have.length(3);
@@ -66,6 +73,8 @@ describe('redis+cluster:// URLs', () => {
     ['redis+cluster://h1:7000/?shards=0', /shards must be an integer from 1 to 256/],
     ['redis+cluster://h1:7000/?shards=two', /shards must be an integer/],
     ['redis+cluster://h1:7000/?namespace=a{b}', /without braces/],
+    ['redis+cluster://h1:7000/?wait_replicas=-1', /wait_replicas must be an integer ≥ 0/],
+    ['redis://h1:7000/0?wait_timeout=0', /wait_timeout must be a positive integer of ms/],
   ];
   for (const [url, message] of bad) {
     it(`refuses ${url} naming the problem`, () => {
