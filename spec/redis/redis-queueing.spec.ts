@@ -4,7 +4,7 @@
  * by page, newest queued first, each call bounded.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/backends/redis/redis-link.js';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
 import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
@@ -33,7 +33,7 @@ async function countRuns(script: keyof typeof scripts, fn: () => Promise<void>):
 function loseNextReply(store: RedisStore, reach = true): void {
   const link = store.link;
   const run = link.run.bind(link);
-  link.run = async <T>(fn: (redis: Redis) => Promise<T>, waitMs?: number): Promise<T> => {
+  link.run = async <T>(fn: (redis: RedisClient) => Promise<T>, waitMs?: number): Promise<T> => {
     link.run = run;
     if (reach) await run(fn, waitMs);
     throw new Error('Connection is closed.');

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { createRedisStore, RedisStore } from '../../src/backends/redis/redis.js';
-import { parseRedisUrl } from '../../src/backends/redis/redis-link.js';
+import { parseRedisUrl, type RedisClient } from '../../src/backends/redis/redis-link.js';
 import { ImproperlyConfigured } from '../../src/model/errors.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { SUCCESS } from '../../src/model/states.js';
@@ -237,7 +237,7 @@ describe('RedisStore on a live Redis', function () {
         // Fault injection: the pull script runs in Redis, then its reply is lost.
         const link = store.link;
         const run = link.run.bind(link);
-        link.run = async <T>(fn: (redis: Redis) => Promise<T>, waitMs?: number): Promise<T> => {
+        link.run = async <T>(fn: (redis: RedisClient) => Promise<T>, waitMs?: number): Promise<T> => {
           link.run = run;
           await run(fn, waitMs);
           throw new Error('Connection is closed.');

@@ -4,7 +4,7 @@
  */
 import { taskLimits } from '../model/limits.js';
 import '../backends/index.js';
-import { intSetting, parseBackendUrl, secondsSetting } from '../store/schemes.js';
+import { intSetting, parseBackendUrl, secondsSetting, withShards } from '../store/schemes.js';
 import { ImproperlyConfigured } from '../model/errors.js';
 import type { JobClass } from '../job/job.js';
 import type { JsonObject } from '../model/json.js';
@@ -45,6 +45,11 @@ export interface TaskQueueConfig {
   jobs?: JobClass[];
   /** `local://` (default) or `redis://...`. */
   taskBackend?: string;
+  /**
+   * Hash tags one redis queue is spread over (default 1, or the URL's `?shards=`): set into the
+   * backend URL, so every process of the app spreads it alike. See the README's "Scaling out".
+   */
+  shards?: number;
   /** Tasks one worker runs at once (default 5). */
   concurrentTasks?: number;
   /** Queue periodic jobs from the monitor's tick. */
@@ -165,13 +170,14 @@ export function normalizeSettings(config: TaskQueueConfig): TaskQueueSettings {
   if (!CONCURRENCY_MODES.includes(concurrency)) {
     throw new ImproperlyConfigured(`concurrency must be one of ${CONCURRENCY_MODES.join(', ')}, got ${JSON.stringify(concurrency)}`);
   }
-  const taskBackend = config.taskBackend ?? 'local://';
-  parseBackendUrl(taskBackend);
+  const taskBackend = withShards(config.taskBackend ?? 'local://', config.shards);
+  const { url: backendUrl } = parseBackendUrl(taskBackend);
   const settings: TaskQueueSettings = {
     name,
     taskPaths,
     jobs: config.jobs ?? [],
     taskBackend,
+    shards: intSetting(backendUrl.searchParams.get('shards') ?? 1, 'shards', 1),
     concurrentTasks: intSetting(config.concurrentTasks ?? 5, 'concurrentTasks', 1),
     schedulePeriodic: Boolean(config.schedulePeriodic),
     workers: intSetting(config.workers ?? 1, 'workers', 0),

@@ -15,7 +15,7 @@ export const CONFIG_KEYS: readonly string[] = [
   'rpc', 'rpcBind', 'rpcToken', 'rpcTokenFile', 'rpcInsecure', 'rpcCors', 'rpcAllowedHosts', 'logLevel', 'logJson', 'waitForBackend',
   'dashboard', 'metrics',
   // TaskQueue settings without a flag.
-  'jobs', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl', 'maxArgumentBytes', 'maxResultBytes',
+  'jobs', 'shards', 'leaseTimeout', 'maxRedeliveries', 'shutdownGrace', 'stuckGrace', 'restartIntensity', 'restartPeriod', 'cwd', 'resultTtl', 'maxArgumentBytes', 'maxResultBytes',
   'monitorStart', 'monitorTask', 'workerStart', 'workerStopping', 'workerInfo',
   // RpcServer settings without a flag.
   'rpcName', 'rpcMaxBodyBytes', 'taskRequestParameters',

@@ -3,7 +3,7 @@
  */
 import { TaskBackend } from './backend.js';
 import '../backends/index.js';
-import { createStore, parseBackendUrl } from '../store/schemes.js';
+import { createStore, parseBackendUrl, withShards } from '../store/schemes.js';
 import { ImproperlyConfigured } from '../model/errors.js';
 import type { JobClass } from '../job/job.js';
 import { JobRegistry } from '../job/registry.js';
@@ -17,6 +17,8 @@ export interface ProducerOptions {
   jobs?: JobClass[];
   /** Working directory of relative task paths. */
   cwd?: string;
+  /** Hash tags the queue is spread over (as the TaskQueue's `shards`; default the URL's, else 1). */
+  shards?: number;
 }
 
 /**
@@ -25,6 +27,7 @@ export interface ProducerOptions {
  * opened here: use `taskQueue.backend`, actor messages, or JSON-RPC.
  */
 export async function createBackend(url: string, options: ProducerOptions = {}): Promise<TaskBackend> {
+  url = withShards(url, options.shards);
   const { scheme, pollTimeout } = parseBackendUrl(url);
   if (scheme === 'local') {
     throw new ImproperlyConfigured(

@@ -58,11 +58,13 @@ export class RedisKeys {
   /** Tokens that wake pulls blocked on BLPOP when tasks are queued. */
   readonly wakeup: string;
 
+  /** `tag`: the hash tag's text, the app's name unless a shard of it (`<name>:<i>`, redis-shards.ts). */
   constructor(
     readonly namespace: string,
     readonly name: string,
+    readonly tag = name,
   ) {
-    this.prefix = `${namespace}:{${name}}:`;
+    this.prefix = `${namespace}:{${tag}}:`;
     this.task = `${this.prefix}t:`;
     this.queue = `${this.prefix}queue`;
     this.delayed = `${this.prefix}delayed`;

@@ -50,14 +50,20 @@ export class RedisDeliveries {
   }
 
   async pull(request: PullRequest): Promise<Delivery[]> {
-    if (!request || typeof request.worker !== 'string' || !request.worker) throw new TypeError('A pull needs the id of its worker');
-    if (!Number.isInteger(request.max) || request.max < 0) throw new TypeError(`A pull's max must be an integer ≥ 0, got ${String(request.max)}`);
-    checkDuration(request.leaseMs, 'leaseMs');
-    checkDuration(request.waitMs, 'waitMs');
+    checkPull(request);
     // The starts of the previous pull go first, as unbatched: a worker pulls again at once while
     // it has free slots, and its tasks must not wait behind that pull.
     this.flushWrites();
     return this.puller.pull(request);
+  }
+
+  /**
+   * One pull script run, never blocking (a sharded store blocks on every shard at once): the
+   * deliveries, ms until the next delayed eta, ms the worker stays interrupted (0: it is not).
+   */
+  pullStep(request: PullRequest): Promise<[Delivery[], number, number]> {
+    this.flushWrites();
+    return this.puller.pullOnce(request);
   }
 
   /** How long a write about this delivery may wait for Redis. */
@@ -161,6 +167,14 @@ export class RedisDeliveries {
   interrupt(worker: string, haltMs: number): Promise<void> {
     return this.puller.interruptEverywhere(worker, haltMs);
   }
+}
+
+/** Throws a one-line error for a pull request that cannot be served. */
+export function checkPull(request: PullRequest): void {
+  if (!request || typeof request.worker !== 'string' || !request.worker) throw new TypeError('A pull needs the id of its worker');
+  if (!Number.isInteger(request.max) || request.max < 0) throw new TypeError(`A pull's max must be an integer ≥ 0, got ${String(request.max)}`);
+  checkDuration(request.leaseMs, 'leaseMs');
+  checkDuration(request.waitMs, 'waitMs');
 }
 
 function checkFence(fence: Fence): void {

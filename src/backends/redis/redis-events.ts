@@ -15,11 +15,12 @@ export class RedisEvents {
   private readonly events = new Map<string, TaskEvent>();
   private subscribing: Promise<void> | null = null;
 
+  /** `keys`: of the app, or of each of its shards (their channels are listened to together). */
   constructor(
-    keys: RedisKeys,
+    keys: RedisKeys | readonly RedisKeys[],
     private readonly link: RedisLink,
   ) {
-    for (const event of TASK_EVENTS) this.events.set(keys.channel(event), event);
+    for (const k of Array.isArray(keys) ? keys : [keys]) for (const event of TASK_EVENTS) this.events.set(k.channel(event), event);
   }
 
   /** Resolves once Redis confirmed the subscription to every channel of the app. */

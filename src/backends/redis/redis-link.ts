@@ -1,5 +1,6 @@
 /**
- * The connections of one redis:// store and how they behave when Redis goes away.
+ * The connections of one redis:// store (one Redis, or a Redis Cluster client) and how they
+ * behave when Redis goes away. URLs: redis-url.ts.
  *
  * Three connections, because each blocks in its own way: commands (Lua scripts, reads), a blocking
  * one for pulls waiting on BLPOP, and a subscriber for pub/sub. ioredis reconnects all of them.
@@ -9,70 +10,17 @@
  * An outage is logged once when it starts and once when it ends.
  */
 import { performance } from 'node:perf_hooks';
-import { redactUrl } from '../../infra/secrets.js';
-import { createRequire } from 'node:module';
-import type { Redis, RedisOptions } from 'ioredis';
-import { BackendUnavailable, ImproperlyConfigured } from '../../model/errors.js';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { BackendUnavailable } from '../../model/errors.js';
 import { reportHealth } from '../../infra/health-events.js';
 import type { Logger } from '../../infra/logger.js';
+import { ioredis, newCluster } from './redis-cluster.js';
+import type { RedisUrlSettings } from './redis-url.js';
 
-/**
- * ioredis, loaded by the first connection: importing pulsar-tasks (every job module does, in
- * every worker child, local:// ones included) must not cost its ~24 MiB of RSS.
- */
-let ioredis: typeof import('ioredis') | null = null;
-function RedisClass(): typeof Redis {
-  ioredis ??= createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
-  return ioredis.Redis;
-}
+export { DEFAULT_NAMESPACE, MAX_SHARDS, parseRedisUrl, type RedisUrlSettings } from './redis-url.js';
 
-/** What a redis:// or rediss:// URL says. */
-export interface RedisUrlSettings {
-  /** ioredis connection options (host, port, password, db, tls). */
-  options: RedisOptions;
-  /** First part of every key and channel (`?namespace=`, default `pulsar-tasks`). */
-  namespace: string;
-  /** `?poll_timeout=` in seconds, default 2. */
-  pollTimeout: number;
-  /** The URL without its password, for messages. */
-  display: string;
-}
-
-/** The namespace of keys when the URL gives none. */
-export const DEFAULT_NAMESPACE = 'pulsar-tasks';
-
-/** Parses `redis://[[user]:password@]host:port/db?namespace=NS&poll_timeout=S` (or `rediss://`). */
-export function parseRedisUrl(raw: string | URL): RedisUrlSettings {
-  let url: URL;
-  try {
-    url = new URL(String(raw));
-  } catch {
-    throw new ImproperlyConfigured(`Invalid Redis URL "${redactUrl(String(raw))}": expected redis://host:port/db`);
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new ImproperlyConfigured(`Not a Redis URL: "${url.protocol}//" (expected redis:// or rediss://)`);
-  }
-  const dbText = url.pathname.replace(/^\/+/, '') || '0';
-  const db = Number(dbText);
-  if (!Number.isInteger(db) || db < 0) throw new ImproperlyConfigured(`Redis database must be an integer ≥ 0, got "${dbText}"`);
-  const port = url.port ? Number(url.port) : 6379;
-  const namespace = url.searchParams.get('namespace') ?? DEFAULT_NAMESPACE;
-  if (!namespace || /[{}]/.test(namespace)) {
-    throw new ImproperlyConfigured(`Redis namespace must be non-empty and without braces, got "${namespace}"`);
-  }
-  const pt = url.searchParams.get('poll_timeout');
-  const pollTimeout = pt === null ? 2 : Number(pt);
-  if (!Number.isFinite(pollTimeout) || pollTimeout <= 0) {
-    throw new ImproperlyConfigured(`poll_timeout must be a positive number of seconds, got "${pt}"`);
-  }
-  // IPv6 hosts come bracketed from URL; net.connect wants them bare.
-  const host = url.hostname.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-  const options: RedisOptions = { host, port, db };
-  if (url.password) options.password = decodeURIComponent(url.password);
-  if (url.username) options.username = decodeURIComponent(url.username);
-  if (url.protocol === 'rediss:') options.tls = { servername: host };
-  return { options, namespace, pollTimeout, display: `${url.protocol}//${url.host}/${db}` };
-}
+/** A connection of the store: one Redis, or a Redis Cluster client (redis+cluster://). */
+export type RedisClient = Redis | Cluster;
 
 /** Settings of a RedisLink besides the URL's. */
 export interface LinkOptions {
@@ -80,8 +28,14 @@ export interface LinkOptions {
   connectTimeoutMs: number;
 }
 
-const CONNECTION_ERROR =
-  /Connection is closed|Stream isn't writeable|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|LOADING/i;
+// The last line: what a cluster answers while a failover is under way.
+const CONNECTION_ERROR = new RegExp(
+  [
+    "Connection is closed|Stream isn't writeable|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|LOADING",
+    'CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|Failed to refresh slots cache|None of startup nodes is available|Cluster is disconnected',
+  ].join('|'),
+  'i',
+);
 
 /** True for an error that says the connection (not the command) failed. */
 export function isConnectionError(err: unknown): boolean {
@@ -99,15 +53,17 @@ interface ReadyWaiter {
 
 /** The three connections of a store, their readiness and their outage logging. */
 export class RedisLink {
-  /** Commands and Lua scripts. */
-  readonly cmd: Redis;
-  private blockingConn: Redis | null = null;
-  private subscriberConn: Redis | null = null;
+  /** Commands and Lua scripts (a Cluster client routes each by its first key's slot). */
+  readonly cmd: RedisClient;
+  private blockingConn: RedisClient | null = null;
+  /** Blocking connections of the shards of a sharded store, by shard (blockingFor). */
+  private readonly shardBlocking = new Map<number, RedisClient>();
+  private subscriberConn: RedisClient | null = null;
   /** Connections that were ready once: a first connection may take its connect timeout. */
-  private readonly seenReady = new WeakSet<Redis>();
+  private readonly seenReady = new WeakSet<RedisClient>();
   private down = false;
   /** Callers waiting for each connection to be ready (nextReady). */
-  private readonly readyWaiters = new Map<Redis, Set<ReadyWaiter>>();
+  private readonly readyWaiters = new Map<RedisClient, Set<ReadyWaiter>>();
   /** What was already logged during the current outage (warnOncePerOutage). */
   private readonly warnedThisOutage = new Set<string>();
   private lastError = '';
@@ -118,9 +74,7 @@ export class RedisLink {
     private readonly log: Logger,
     private readonly options: LinkOptions,
   ) {
-    this.cmd = new (RedisClass())({
-      ...settings.options,
-      enableOfflineQueue: false,
+    const common: RedisOptions = {
       // A command whose reply was lost fails here; callers that may retry do so themselves,
       // with scripts written to be safe to run twice.
       autoResendUnfulfilledCommands: false,
@@ -129,7 +83,12 @@ export class RedisLink {
       retryStrategy: (times) => Math.min(50 * times, 1000),
       keepAlive: 10_000,
       connectionName: 'pulsar-tasks',
-    });
+    };
+    this.cmd = settings.cluster
+      ? // Node connections of a cluster connect on their first command: their offline queue
+        // stays on, and commands still fail at once when a node is down (maxRetriesPerRequest 0).
+        newCluster(settings.cluster, { ...settings.options, ...common }, { enableOfflineQueue: false })
+      : new (ioredis().Redis)({ ...settings.options, ...common, enableOfflineQueue: false });
     this.watchReady(this.cmd);
     this.cmd.on('ready', () => {
       this.warnedThisOutage.clear();
@@ -143,6 +102,10 @@ export class RedisLink {
       this.lastError = err.message;
       reportHealth('redis_error');
     });
+    // A cluster reports the errors of its nodes apart.
+    this.cmd.on('node error', (err: Error) => {
+      this.lastError = err.message;
+    });
     this.cmd.on('close', () => {
       if (this.closed || !this.seenReady.has(this.cmd) || this.down) return;
       this.down = true;
@@ -153,28 +116,67 @@ export class RedisLink {
     });
   }
 
-  private watchReady(conn: Redis): void {
+  private watchReady(conn: RedisClient): void {
     conn.on('ready', () => this.seenReady.add(conn));
   }
 
+  /** True on a Redis Cluster. */
+  get isCluster(): boolean {
+    return this.settings.cluster !== null;
+  }
+
   /** The connection pulls block on (made on first use). */
-  get blocking(): Redis {
+  get blocking(): RedisClient {
     this.blockingConn ??= this.duplicate('pulsar-tasks-pull');
     return this.blockingConn;
   }
 
+  /**
+   * The blocking connection of shard `index` of a sharded store (made on first use): a pull
+   * waits on every shard at once, and a BLPOP holds its connection.
+   */
+  blockingFor(index: number): RedisClient {
+    let conn = this.shardBlocking.get(index);
+    if (!conn) this.shardBlocking.set(index, (conn = this.duplicate(`pulsar-tasks-pull-${index}`)));
+    return conn;
+  }
+
   /** The subscriber connection (made on first use; ioredis subscribes again after a reconnection). */
-  get subscriber(): Redis {
+  get subscriber(): RedisClient {
     this.subscriberConn ??= this.duplicate('pulsar-tasks-sub', true);
     return this.subscriberConn;
   }
 
-  private duplicate(connectionName: string, offlineQueue = false): Redis {
-    const conn = this.cmd.duplicate({ connectionName, enableOfflineQueue: offlineQueue, maxRetriesPerRequest: offlineQueue ? null : 0 });
+  private duplicate(connectionName: string, offlineQueue = false): RedisClient {
+    const maxRetriesPerRequest = offlineQueue ? null : 0;
+    let conn: RedisClient;
+    if (this.cmd instanceof ioredis().Redis) {
+      conn = this.cmd.duplicate({ connectionName, enableOfflineQueue: offlineQueue, maxRetriesPerRequest });
+    } else {
+      const redisOptions = { ...this.cmd.options.redisOptions, connectionName, maxRetriesPerRequest };
+      conn = this.cmd.duplicate(undefined, { enableOfflineQueue: offlineQueue, redisOptions });
+      conn.on('node error', () => undefined);
+    }
     // Its outages are the command connection's too, and logged there.
     conn.on('error', () => undefined);
     this.watchReady(conn);
     return conn;
+  }
+
+  /**
+   * Every key matching `pattern` (SCAN), handed to `each` a batch at a time; on a cluster, the
+   * keys of every master.
+   */
+  async scan(pattern: string, each: (keys: string[]) => Promise<void>): Promise<void> {
+    const nodes = this.cmd instanceof ioredis().Redis ? [this.cmd] : this.cmd.nodes('master');
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (found.length) await each(found);
+      } while (cursor !== '0');
+    }
   }
 
   /** Throws BackendUnavailable once this link is closed. */
@@ -190,7 +192,7 @@ export class RedisLink {
    * Resolves once `conn` is ready. Before the first connection it waits up to the connect timeout
    * but gives up at the first failure; afterwards it waits at most `waitMs`.
    */
-  async ready(conn: Redis = this.cmd, waitMs = 0): Promise<void> {
+  async ready(conn: RedisClient = this.cmd, waitMs = 0): Promise<void> {
     this.checkOpen();
     if (conn.status === 'ready') return;
     const first = !this.seenReady.has(conn);
@@ -206,7 +208,7 @@ export class RedisLink {
    * at its first error). Every waiter of a connection shares one set of listeners: a batch of
    * hundreds of commands waiting for the first connection adds three listeners, not hundreds.
    */
-  private nextReady(conn: Redis, ms: number, first: boolean): Promise<boolean> {
+  private nextReady(conn: RedisClient, ms: number, first: boolean): Promise<boolean> {
     let waiters = this.readyWaiters.get(conn);
     if (!waiters) {
       const all = new Set<ReadyWaiter>();
@@ -263,7 +265,7 @@ export class RedisLink {
    * Runs `fn` on the command connection. With `waitMs` (worker writes), a connection failure is
    * retried after the reconnection until `waitMs` has passed; without, it fails at once.
    */
-  async run<T>(fn: (redis: Redis) => Promise<T>, waitMs = 0): Promise<T> {
+  async run<T>(fn: (redis: RedisClient) => Promise<T>, waitMs = 0): Promise<T> {
     // The process's monotonic clock: a wait is a duration, whatever the wall clock does.
     const deadline = performance.now() + waitMs;
     for (;;) {
@@ -282,8 +284,9 @@ export class RedisLink {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const conns = [this.cmd, this.subscriberConn].filter((c): c is Redis => c !== null);
+    const conns = [this.cmd, this.subscriberConn].filter((c): c is RedisClient => c !== null);
     this.blockingConn?.disconnect();
+    for (const conn of this.shardBlocking.values()) conn.disconnect();
     await Promise.all(
       conns.map(async (conn) => {
         if (conn.status === 'ready') {

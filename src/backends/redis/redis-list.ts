@@ -7,11 +7,11 @@ import { isTaskStatus } from '../../model/states.js';
 import type { WireTask } from '../../model/task.js';
 import { MAX_PAGE_LIMIT, type PageRequest, type StoreFilter, type TaskPage } from '../../store/contract.js';
 import { decodeTask, type RedisKeys } from './redis-codec.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
 /** Runs a command on the store's connection (after its pending writes). */
-type Run = <T>(fn: (redis: Redis) => Promise<T>) => Promise<T>;
+type Run = <T>(fn: (redis: RedisClient) => Promise<T>) => Promise<T>;
 
 /** Throws a one-line error for a page request that cannot be served. */
 export function checkPage(page: PageRequest): void {
@@ -27,7 +27,7 @@ export async function readTasks(run: Run, keys: RedisKeys, ids: readonly string[
 }
 
 /** Tasks by id with their listing score (time queued with its sequence), null where unknown. */
-async function readListed(run: Run, keys: RedisKeys, ids: readonly string[]): Promise<({ task: WireTask; score: number } | null)[]> {
+export async function readListed(run: Run, keys: RedisKeys, ids: readonly string[]): Promise<({ task: WireTask; score: number } | null)[]> {
   if (!ids.length) return [];
   // Errors are raised inside `run`, so that a lost connection becomes BackendUnavailable there.
   const replies = await run(async (r) => {
@@ -52,11 +52,37 @@ async function readListed(run: Run, keys: RedisKeys, ids: readonly string[]): Pr
  */
 export async function listPage(run: Run, keys: RedisKeys, filter: StoreFilter, page: PageRequest, budget: number): Promise<TaskPage> {
   checkPage(page);
+  checkFilter(filter);
+  if (filter.ids) return listIds(run, keys, filter, page);
+  const { rows, cursor } = await listRows(run, keys, filter, page, budget);
+  return { tasks: rows.map((row) => row.task), cursor };
+}
+
+/** Throws a one-line error for a filter that names an unknown status. */
+export function checkFilter(filter: StoreFilter): void {
   for (const status of filter.status ?? []) {
     if (!isTaskStatus(status)) throw new TypeError(`Unknown task status in a filter: ${String(status)}`);
   }
-  if (filter.ids) return listIds(run, keys, filter, page);
-  if (filter.status && !filter.status.length) return { tasks: [], cursor: null };
+}
+
+/** A listed task and its listing score (`_tq`: time queued in store ms, a sequence in the fraction). */
+export interface ListedRow {
+  task: WireTask;
+  score: string;
+}
+
+/**
+ * One page of the index walk (not by ids): the rows with their listing scores, and the cursor.
+ * A sharded store merges the rows of its shards by score (redis-shard-list.ts).
+ */
+export async function listRows(
+  run: Run,
+  keys: RedisKeys,
+  filter: StoreFilter,
+  page: PageRequest,
+  budget: number,
+): Promise<{ rows: ListedRow[]; cursor: string | null }> {
+  if (filter.status && !filter.status.length) return { rows: [], cursor: null };
   let cursorScore = '';
   let cursorId = '';
   if (page.cursor !== null) {
@@ -78,12 +104,19 @@ export async function listPage(run: Run, keys: RedisKeys, filter: StoreFilter, p
   ];
   const reply = await run((r) => scripts.list.run(r, [keys.all], args));
   const out = Array.isArray(reply) ? reply : [];
-  const tasks: WireTask[] = [];
+  const rows: ListedRow[] = [];
   for (let i = 2; i + 1 < out.length; i += 2) {
-    const task = decodeTask(out[i + 1], String(out[i]));
-    if (task) tasks.push(task);
+    const flat = out[i + 1];
+    const task = decodeTask(flat, String(out[i]));
+    if (task) rows.push({ task, score: listingScore(flat as unknown[], task) });
   }
-  return { tasks, cursor: out[0] ? `${String(out[0])}:${String(out[1])}` : null };
+  return { rows, cursor: out[0] ? `${String(out[0])}:${String(out[1])}` : null };
+}
+
+/** The `_tq` field of a flat HGETALL reply (time queued in ms for tasks stored without one). */
+function listingScore(flat: unknown[], task: WireTask): string {
+  for (let i = 0; i + 1 < flat.length; i += 2) if (flat[i] === '_tq') return String(flat[i + 1]);
+  return String(Math.round(task.time_queued * 1000));
 }
 
 /** A page of the given ids that match the rest of the filter, newest queued first. */

@@ -74,7 +74,7 @@ export class RedisPuller {
    * One run of pull.lua: the deliveries now owned by the worker, ms until the next delayed eta,
    * and ms the worker stays interrupted (0: it is not).
    */
-  private async pullOnce(request: PullRequest): Promise<[Delivery[], number, number]> {
+  async pullOnce(request: PullRequest): Promise<[Delivery[], number, number]> {
     const k = this.keys;
     const { worker } = request;
     let mine = this.byWorker.get(worker);

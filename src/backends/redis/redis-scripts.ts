@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-link.js';
 
 /** One Lua script: its source and its sha1. */
 export class LuaScript {
@@ -20,7 +20,7 @@ export class LuaScript {
   }
 
   /** Runs the script in one round trip. Arguments go as one array: batches may be large. */
-  async run(redis: Redis, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const rest = [keys.length, ...keys, ...args];
     try {
       return await redis.call('EVALSHA', [this.sha, ...rest]);

@@ -5,7 +5,6 @@
  * event-loop turn share one script (redis-deliveries.ts). Key layout in redis-codec.ts,
  * connections and outages in redis-link.ts, listings in redis-list.ts, scripts in lua/.
  */
-import type { Redis } from 'ioredis';
 import { ImproperlyConfigured } from '../../model/errors.js';
 import type { Json } from '../../model/json.js';
 import { getLogger } from '../../infra/logger.js';
@@ -30,8 +29,8 @@ import type { WireTask } from '../../model/task.js';
 import { RedisKeys } from './redis-codec.js';
 import { checkDuration, RedisDeliveries } from './redis-deliveries.js';
 import { RedisEvents } from './redis-events.js';
-import { parseRedisUrl, RedisLink } from './redis-link.js';
-import { listPage, readTasks } from './redis-list.js';
+import { parseRedisUrl, RedisLink, type RedisClient } from './redis-link.js';
+import { listPage, listRows, readListed, readTasks, type ListedRow } from './redis-list.js';
 import { queueArgs } from './redis-queue.js';
 import { scripts } from './redis-scripts.js';
 
@@ -52,6 +51,10 @@ export interface RedisStoreOptions {
   listBudget?: number;
   /** How long an idempotency key is remembered when `queue` does not say (ms, default 24 h). */
   idempotencyWindowMs?: number;
+  /** The hash tag's text (default: the name); a shard of a sharded store has its own (redis-shards.ts). */
+  tag?: string;
+  /** Connections shared with the other shards of a sharded store, which closes them. */
+  link?: RedisLink;
 }
 
 const READY_CODES: readonly TaskStatus[] = [SUCCESS, FAILURE, REVOKED];
@@ -68,6 +71,7 @@ export class RedisStore implements TaskStore {
   private readonly idempotencyWindowMs: number;
   private readonly events: RedisEvents;
   private readonly deliveries: RedisDeliveries;
+  private readonly ownsLink: boolean;
 
   constructor(url: string | URL, options: RedisStoreOptions) {
     const name = options.name;
@@ -77,13 +81,16 @@ export class RedisStore implements TaskStore {
     const settings = parseRedisUrl(url);
     this.name = name;
     this.pollTimeout = settings.pollTimeout;
-    this.keys = new RedisKeys(settings.namespace, name);
+    this.keys = new RedisKeys(settings.namespace, name, options.tag ?? name);
     this.queueChunk = positiveInteger(options.queueChunk ?? 100, 'queueChunk');
     this.listBudget = positiveInteger(options.listBudget ?? 1000, 'listBudget');
     this.idempotencyWindowMs = positiveInteger(options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS, 'idempotencyWindowMs');
-    this.link = new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    });
+    this.ownsLink = !options.link;
+    this.link =
+      options.link ??
+      new RedisLink(settings, getLogger(`pulsar.${name}.redis`), {
+        connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+      });
     this.events = new RedisEvents(this.keys, this.link);
     this.deliveries = new RedisDeliveries(this.keys, this.link, positiveInteger(options.writeWaitMs ?? 15_000, 'writeWaitMs'));
   }
@@ -92,7 +99,7 @@ export class RedisStore implements TaskStore {
    * Runs a command after the batched writes still pending: a job's own calls (progress, subtasks)
    * and any read must reach Redis after the start that precedes them, as they did unbatched.
    */
-  private run<T>(fn: (redis: Redis) => Promise<T>, waitMs?: number): Promise<T> {
+  private run<T>(fn: (redis: RedisClient) => Promise<T>, waitMs?: number): Promise<T> {
     this.deliveries.flushWrites();
     return this.link.run(fn, waitMs);
   }
@@ -138,6 +145,16 @@ export class RedisStore implements TaskStore {
     return listPage((fn) => this.run(fn), this.keys, filter, page, this.listBudget);
   }
 
+  /** A page of listing rows with their scores, filter and page checked by the caller (a sharded store merges them). */
+  listRows(filter: StoreFilter, page: PageRequest): Promise<{ rows: ListedRow[]; cursor: string | null }> {
+    return listRows((fn) => this.run(fn), this.keys, filter, page, this.listBudget);
+  }
+
+  /** Tasks by id with their listing scores, null where unknown. */
+  readListed(ids: readonly string[]): Promise<({ task: WireTask; score: number } | null)[]> {
+    return readListed((fn) => this.run(fn), this.keys, ids);
+  }
+
   async numQueued(): Promise<number> {
     return this.run(async (r) => {
       let total = 0;
@@ -174,20 +191,19 @@ export class RedisStore implements TaskStore {
 
   /** Deletes every key of this application (SCAN on its prefix); other data is never touched. */
   async flush(): Promise<void> {
-    await this.run(async (r) => {
-      let cursor = '0';
-      do {
-        const [next, found] = await r.scan(cursor, 'MATCH', this.keys.pattern, 'COUNT', 1000);
-        cursor = next;
-        if (found.length) await r.unlink(...found);
-      } while (cursor !== '0');
-    });
+    // On a cluster SCAN walks every master; the keys found share one slot, so one UNLINK takes them.
+    await this.run((r) => this.link.scan(this.keys.pattern, async (found) => void (await r.unlink(...found))));
   }
 
   // ---- worker side (redis-deliveries.ts) ----------------------------------------------------
 
   pull(request: PullRequest): Promise<Delivery[]> {
     return this.deliveries.pull(request);
+  }
+
+  /** One pull script run that never blocks (RedisDeliveries.pullStep): for a sharded store. */
+  pullStep(request: PullRequest): Promise<[Delivery[], number, number]> {
+    return this.deliveries.pullStep(request);
   }
 
   start(task: WireTask, fence: Fence): Promise<boolean> {
@@ -267,7 +283,7 @@ export class RedisStore implements TaskStore {
   async close(): Promise<void> {
     this.deliveries.flushWrites();
     this.events.clear();
-    await this.link.close();
+    if (this.ownsLink) await this.link.close();
   }
 }
 

@@ -1,0 +1,48 @@
+/**
+ * The number of shards a queue is stored with, kept in `<namespace>:{<name>}:shards` (absent: one
+ * shard, the layout of a queue that never had more). A store opened with another number than the
+ * stored one is refused while the queue holds any task (of any status: a stored result is found
+ * from its id, and the id's shard depends on the number); once the queue is empty (flushed or
+ * purged), the new number is stored and the periodic last runs move to the new claim shard.
+ *
+ * This is checked when a store makes its first call, not on every write: two processes started
+ * at once with different numbers on an empty queue are not told apart.
+ */
+import { ImproperlyConfigured } from '../../model/errors.js';
+import type { RedisLink } from './redis-link.js';
+import { shardTag } from './redis-shard-route.js';
+
+/** The key holding the number of shards of app `name`. */
+export function layoutKey(namespace: string, name: string): string {
+  return `${namespace}:{${name}}:shards`;
+}
+
+/** The key prefix of each shard of a queue stored with `k` shards. */
+export function shardPrefixes(namespace: string, name: string, k: number): string[] {
+  return Array.from({ length: k }, (_, i) => `${namespace}:{${shardTag(name, i, k)}}:`);
+}
+
+/**
+ * Resolves once the queue is stored with `k` shards (storing `k` when the queue is empty);
+ * rejects with ImproperlyConfigured when it holds tasks under another number.
+ */
+export async function ensureLayout(link: RedisLink, namespace: string, name: string, k: number): Promise<void> {
+  const key = layoutKey(namespace, name);
+  const stored = await link.run((r) => r.get(key));
+  const was = stored === null ? 1 : Number(stored);
+  if (was === k) return;
+  const old = shardPrefixes(namespace, name, was);
+  const counts = await Promise.all(old.map((prefix) => link.run((r) => r.zcard(`${prefix}all`))));
+  const held = counts.reduce((a, b) => a + b, 0);
+  if (held > 0) {
+    throw new ImproperlyConfigured(
+      `The queue "${name}" on ${link.settings.display} is stored with ${was} shard${was === 1 ? '' : 's'} and holds ${held} task${held === 1 ? '' : 's'}: ` +
+        `it cannot be opened with shards=${k}. Keep shards=${was}, or empty it first (let it drain, then purge or flush it) and open it with shards=${k}.`,
+    );
+  }
+  // The periodic last runs follow the claim shard (the first), so that no job runs again early.
+  const runs = await link.run((r) => r.hgetall(`${old[0]}lastruns`));
+  const claimShard = shardPrefixes(namespace, name, k)[0] as string;
+  if (Object.keys(runs).length) await link.run((r) => r.hset(`${claimShard}lastruns`, runs));
+  await link.run(async (r) => void (k === 1 ? await r.del(key) : await r.set(key, String(k))));
+}
