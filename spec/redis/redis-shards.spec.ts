@@ -107,7 +107,8 @@ describe('a sharded queue on one Redis (shards=3)', function () {
     raw.on('error', () => undefined);
     try {
       await raw.connect();
-      for (let s = 0; s < K; s++) expect(await raw.zcard(`${NAMESPACE}:{${shardTag(name, s, K)}}:all`), `shard ${s}`).to.be.above(0);
+      // Each shard lists its queued tasks (s:6) under its own tag.
+      for (let s = 0; s < K; s++) expect(await raw.zcard(`${NAMESPACE}:{${shardTag(name, s, K)}}:s:6`), `shard ${s}`).to.be.above(0);
       expect(await raw.keys(`${NAMESPACE}:{${name}}:t:*`)).to.deep.equal([]);
       expect(await raw.get(`${NAMESPACE}:{${name}}:shards`)).to.equal('3');
     } finally {

@@ -9,8 +9,11 @@
  * at once with different numbers on an empty queue are not told apart.
  */
 import { ImproperlyConfigured } from '../../model/errors.js';
+import { FAILURE, QUEUED, RETRY, REVOKED, STARTED, SUCCESS } from '../../model/states.js';
 import type { RedisLink } from './redis-link.js';
 import { shardTag } from './redis-shard-route.js';
+
+const STATUSES = [SUCCESS, FAILURE, REVOKED, RETRY, STARTED, QUEUED];
 
 /** The key holding the number of shards of app `name`. */
 export function layoutKey(namespace: string, name: string): string {
@@ -32,7 +35,9 @@ export async function ensureLayout(link: RedisLink, namespace: string, name: str
   const was = stored === null ? 1 : Number(stored);
   if (was === k) return;
   const old = shardPrefixes(namespace, name, was);
-  const counts = await Promise.all(old.map((prefix) => link.run((r) => r.zcard(`${prefix}all`))));
+  // Every task is in the listing of its status (s:1 … s:6); `all` is where older versions listed them.
+  const listings = old.flatMap((prefix) => [...STATUSES.map((status) => `${prefix}s:${status}`), `${prefix}all`]);
+  const counts = await Promise.all(listings.map((key) => link.run((r) => r.zcard(key))));
   const held = counts.reduce((a, b) => a + b, 0);
   if (held > 0) {
     throw new ImproperlyConfigured(
