@@ -9,13 +9,13 @@
  * Without redis-server or redis-cli the cluster specs are skipped with one line saying so; in CI
  * (`CI` set) they fail instead.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { REDIS_SERVER_BIN } from './redis-server.js';
+import { REDIS_SERVER_BIN, spawnRedisServer } from './redis-server.js';
 
 /** The redis-cli binary (`REDIS_CLI` overrides). */
 export const REDIS_CLI_BIN = process.env.REDIS_CLI ?? 'redis-cli';
@@ -74,37 +74,13 @@ export class ClusterNodeProcess {
       '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', String(NODE_TIMEOUT_MS),
       '--appendonly', 'yes', '--save', '', '--daemonize', 'no',
     ];
-    const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`cluster node ${this.port} did not start within 20 s:\n${output}`)), 20_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          cleanup();
-          resolve();
-        }
-      };
-      const onExit = (code: number | null) => fail(new Error(`cluster node ${this.port} exited (${code}) at start:\n${output}`));
-      const cleanup = () => {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        child.off('exit', onExit);
-      };
-      const fail = (err: Error) => {
-        cleanup();
-        child.kill('SIGKILL');
-        this.child = null;
-        reject(err);
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('exit', onExit);
+    const started = spawnRedisServer(args, `cluster node ${this.port}`);
+    this.child = started.child;
+    this.exited = started.exited;
+    await started.ready.catch((err: unknown) => {
+      this.child = null;
+      throw err;
     });
-    child.stdout?.resume();
-    child.stderr?.resume();
   }
 
   /** Kills the process at once (SIGKILL: a crash, nothing flushed beyond what the AOF has). */

@@ -29,6 +29,45 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Starts `redis-server args` and resolves `ready` once it accepts connections (rejects, the process
+ * killed, when it exits first or takes more than 20 s); its output keeps being drained after.
+ */
+export function spawnRedisServer(args: string[], what: string): { child: ChildProcess; exited: Promise<void>; ready: Promise<void> } {
+  const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let output = '';
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within 20 s:\n${output}`)), 20_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onExit = (code: number | null) => fail(new Error(`${what} exited (${code}) at start:\n${output}`));
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    const fail = (err: Error) => {
+      cleanup();
+      child.kill('SIGKILL');
+      reject(err);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', onExit);
+  }).then(() => {
+    // Keep draining its output so the pipe never fills up.
+    child.stdout?.resume();
+    child.stderr?.resume();
+  });
+  return { child, exited, ready };
+}
+
 /** One test-owned redis-server process, restartable on the same port and data directory. */
 export class TestRedisServer {
   private child: ChildProcess | null = null;
@@ -60,37 +99,13 @@ export class TestRedisServer {
     if (this.child) return;
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--appendonly', 'yes'];
     args.push('--save', '', '--daemonize', 'no', '--protected-mode', 'no');
-    const child = spawn(REDIS_SERVER_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => fail(new Error(`redis-server did not start within 20 s:\n${output}`)), 20_000);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
-          cleanup();
-          resolve();
-        }
-      };
-      const onExit = (code: number | null) => fail(new Error(`redis-server exited (${code}) at start:\n${output}`));
-      const cleanup = () => {
-        clearTimeout(timer);
-        child.stdout?.off('data', onData);
-        child.off('exit', onExit);
-      };
-      const fail = (err: Error) => {
-        cleanup();
-        child.kill('SIGKILL');
-        this.child = null;
-        reject(err);
-      };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('exit', onExit);
+    const started = spawnRedisServer(args, 'redis-server');
+    this.child = started.child;
+    this.exited = started.exited;
+    await started.ready.catch((err: unknown) => {
+      this.child = null;
+      throw err;
     });
-    // Keep draining its output so the pipe never fills up.
-    child.stdout?.resume();
   }
 
   /** Stops the process gracefully (SIGTERM: Redis syncs its append-only file first). */
