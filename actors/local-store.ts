@@ -63,14 +63,6 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
         for (const event of message.events ?? TASK_EVENTS) wanted.add(event);
         break;
       }
-      case 'subscribe':
-        replyWith(message.replyTo, async () => {
-          const subscriber = message.subscriber;
-          const off = await store.subscribe((event, id) => tell(subscriber, { type: 'event', event, id }));
-          unsubscribers.set(message.key, off);
-          return true as const;
-        });
-        break;
       case 'unsubscribe':
         void unsubscribers.get(message.key)?.();
         unsubscribers.delete(message.key);

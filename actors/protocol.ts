@@ -15,9 +15,6 @@ import type { Reply, ReplyTo, TypedRef } from './refs.js';
 import type { StoreCall, StoreReply } from './child-protocol.js';
 import type { ExitReason } from './supervision.js';
 
-/** An event of the store, delivered to a subscriber actor. */
-export type StoreEventMessage = { type: 'event'; event: TaskEvent; id: string };
-
 /** Events of the store in the order emitted, delivered to a batched subscriber actor. */
 export type StoreEventsMessage = { type: 'events'; events: { event: TaskEvent; id: string }[] };
 
@@ -27,7 +24,6 @@ export type StoreRepliesMessage = { type: 'store_replies'; replies: StoreReply[]
 /** The LocalStore actor (local:// only). */
 export type LocalStoreMessage =
   | { type: 'calls'; calls: StoreCall[]; replyTo: TypedRef<StoreRepliesMessage> }
-  | { type: 'subscribe'; key: string; subscriber: TypedRef<StoreEventMessage>; replyTo: ReplyTo<Reply<true>> }
   | { type: 'subscribe_batched'; key: string; subscriber: TypedRef<StoreEventsMessage>; replyTo: ReplyTo<Reply<true>> }
   | { type: 'unsubscribe'; key: string }
   /** The events subscription `key` wants from now on (null: every event). */
