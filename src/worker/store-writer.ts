@@ -22,12 +22,34 @@ const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 1000;
 
 /** The fenced writes of one worker. */
-export class StoreWriter {
+export class StoreWriter<R extends FencedRun = FencedRun> {
   constructor(
     private readonly store: TaskStore,
     private readonly worker: string,
     private readonly log: Logger,
+    /** Told when a run's write was refused: the task is not this worker's any more. */
+    private readonly lose: (run: R, reason: string) => void,
   ) {}
+
+  /**
+   * Writes a run's outcome; a fenced-off write (the task was delivered elsewhere) is reported, not
+   * retried. With `started` (the answer of the run's start), the outcome goes without waiting for
+   * it: the store serves this worker's calls in order and fences both by the same delivery, so the
+   * outcome is saved only if the start was (a start refused names a delivery that is not current,
+   * and a token never becomes current again). A refused start is what is reported then, whatever
+   * the outcome's answer.
+   */
+  async outcome(run: R, op: (fence: Fence) => Promise<boolean>, started?: Promise<boolean>): Promise<void> {
+    if (run.handedBack) return;
+    const saving = this.write(run, op);
+    if (started && !(await started.catch(() => false))) {
+      saving.catch(() => undefined);
+      if (!run.handedBack) this.lose(run, 'its start was refused');
+      return;
+    }
+    const saved = await saving;
+    if (!saved && !run.handedBack) this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
+  }
 
   /**
    * Runs `op` under the run's current fence; resolves to its answer. A write that throws is tried

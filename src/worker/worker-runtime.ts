@@ -44,7 +44,7 @@ export class WorkerRuntime extends EventEmitter {
   private readonly renewer: LeaseRenewer;
   private readonly log;
   private readonly stuckGrace: number;
-  private readonly writer: StoreWriter;
+  private readonly writer: StoreWriter<ActiveRun>;
 
   constructor(
     readonly backend: TaskBackend,
@@ -54,7 +54,7 @@ export class WorkerRuntime extends EventEmitter {
     super();
     this.stuckGrace = options.stuckGrace ?? 5;
     this.log = getLogger(`pulsar.${backend.name}.worker`);
-    this.writer = new StoreWriter(backend.store, worker.id, this.log);
+    this.writer = new StoreWriter(backend.store, worker.id, this.log, (run, reason) => this.lose(run, reason));
     this.renewer = new LeaseRenewer(backend.store, worker.id, this.log, this.runs, (run, reason) => this.lose(run, reason));
   }
 
@@ -215,7 +215,7 @@ export class WorkerRuntime extends EventEmitter {
     if (!job) {
       this.jobEnded(run);
       const ended: WireTask = { ...wire, status: FAILURE, result: new TaskNotAvailable(wire.name).message, time_ended: Date.now() / 1000 };
-      await this.record(run, (fence) => store.finish(ended, fence));
+      await this.writer.outcome(run, (fence) => store.finish(ended, fence));
       return;
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
@@ -224,7 +224,7 @@ export class WorkerRuntime extends EventEmitter {
       const ended: WireTask = { ...wire, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
       this.jobEnded(run);
       this.log.warn(`task.${wire.name}(${wire.id}) not run: ${badKwargs}`);
-      await this.record(run, (fence) => store.finish(ended, fence));
+      await this.writer.outcome(run, (fence) => store.finish(ended, fence));
       return;
     }
     const startedAtMs = Date.now();
@@ -277,38 +277,13 @@ export class WorkerRuntime extends EventEmitter {
     if (status === RETRY) {
       const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
       this.log.warn(`${info} failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
-      await this.recordAfterStart(run, started, (fence) => store.retry(outcome, fence));
+      await this.writer.outcome(run, (fence) => store.retry(outcome, fence), started);
       return;
     }
     outcome.time_ended = Date.now() / 1000;
     if (status === FAILURE) this.log.warn(`${info} failed: ${String(task.result)}`);
     if (status === REVOKED) this.log.warn(`${info} was revoked: ${String(task.result)}`);
-    await this.recordAfterStart(run, started, (fence) => store.finish(outcome, fence));
-  }
-
-  /**
-   * Writes an outcome without waiting for the answer of the run's start: the store serves this
-   * worker's calls in order and fences both by the same delivery, so the outcome is saved only if
-   * the start was (a start refused names a delivery that is not current, and a token never becomes
-   * current again). A refused start is what is reported then, whatever the outcome's answer.
-   */
-  private async recordAfterStart(run: ActiveRun, started: Promise<boolean>, op: (fence: Fence) => Promise<boolean>): Promise<void> {
-    if (run.handedBack) return;
-    const saving = this.writer.write(run, op);
-    if (!(await started.catch(() => false))) {
-      saving.catch(() => undefined);
-      if (!run.handedBack) this.lose(run, 'its start was refused');
-      return;
-    }
-    const saved = await saving;
-    if (!saved && !run.handedBack) this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
-  }
-
-  /** Writes an outcome; a fenced-off write (the task was delivered elsewhere) is reported, not retried. */
-  private async record(run: ActiveRun, op: (fence: Fence) => Promise<boolean>): Promise<void> {
-    if (run.handedBack) return;
-    const saved = await this.writer.write(run, op);
-    if (!saved && !run.handedBack) this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
+    await this.writer.outcome(run, (fence) => store.finish(outcome, fence), started);
   }
 
   private fenceOf(run: ActiveRun): Fence {
