@@ -21,6 +21,8 @@ export interface LocalStoreHandle {
   close(): Promise<void>;
   /** The keys of the subscriptions it serves (a worker's is its id). */
   subscriptions(): string[];
+  /** The events subscription `key` is served, sorted (null: no such subscription). */
+  subscriptionEvents(key: string): TaskEvent[] | null;
 }
 
 /**
@@ -82,7 +84,11 @@ export function spawnLocalStore(parent: AnyRef, name: string, options: Pick<Memo
     closed = true;
     await store.close();
   };
-  return { ref, close, subscriptions: () => [...unsubscribers.keys()] };
+  const subscriptionEvents = (key: string): TaskEvent[] | null => {
+    const wanted = filters.get(key);
+    return wanted ? [...wanted].sort() : null;
+  };
+  return { ref, close, subscriptions: () => [...unsubscribers.keys()], subscriptionEvents };
 }
 
 let clientCount = 0;

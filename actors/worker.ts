@@ -241,17 +241,24 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
   function subscribeChild(rid: number, events: TaskEvent[]): void {
     childEvents = new Set(events);
     const answer = (reply: StoreReply) => sendReplies([reply]);
-    if (!spec.localStore) return answer({ rid, ok: false, error: errorToWire(new Error(`${spec.id}: no local store to subscribe to`)) });
+    const store = spec.localStore;
+    if (!store) return answer({ rid, ok: false, error: errorToWire(new Error(`${spec.id}: no local store to subscribe to`)) });
+    // The LocalStore queues only the events the child asked for (its filter of this subscription,
+    // told behind the subscribe in its mailbox); the filter in 'events' above only drops those a
+    // turn had batched before the child asked for fewer.
+    const narrow = () => tell(store, { type: 'subscription_events', key: spec.id, events: [...events] });
     if (storeSubscription) {
+      narrow();
       void storeSubscription.then(() => answer({ rid, ok: true, value: true }), (err: unknown) => answer({ rid, ok: false, error: errorToWire(err) }));
       return;
     }
     const subscription = askReply<LocalStoreMessage, true>(
-      spec.localStore,
+      store,
       (replyTo) => ({ type: 'subscribe_batched', key: spec.id, subscriber: ref, replyTo }),
       10_000,
       `${spec.id} subscribe`,
     );
+    narrow();
     storeSubscription = subscription;
     subscription.then(
       () => answer({ rid, ok: true, value: true }),

@@ -80,6 +80,28 @@ for (const { mode, redis } of CASES) {
       expect(r.after.messages - r.before.messages, 'in one message').to.equal(1);
     });
 
+    if (!redis) {
+      it('has the LocalStore queue for the child only the events it listens to', async () => {
+        const store = (arbiter as unknown as { localStores: Map<string, LocalStoreHandle> }).localStores.get(tq.name) as LocalStoreHandle;
+        const key = () => store.subscriptions().find((k) => k.startsWith(`${tq.name}-w`));
+        const go = join(tmpdir(), `pulsar-listenuntil-${process.pid}-${Date.now()}`);
+        const id = (await tq.backend.queueTask('listenuntil', { go, events: ['task_queued', 'task_done'] })) as string;
+        try {
+          // Served every event until the store is told what the child listens to (and for ever, if never).
+          const narrowed = await eventually(async () => {
+            const k = key();
+            return k && store.subscriptionEvents(k)?.join() === 'task_done,task_queued' ? k : undefined;
+          }, 'the subscription narrowed to what the job listens to', 20_000);
+          expect(store.subscriptionEvents(narrowed)).to.deep.equal(['task_done', 'task_queued']);
+        } finally {
+          writeFileSync(go, '');
+        }
+        expect((await tq.backend.waitForTask(id, 60))?.status).to.equal(SUCCESS);
+        await eventually(async () => (key() === undefined ? true : undefined), 'the subscription dropped once the job stopped listening');
+        rmSync(go, { force: true });
+      });
+    }
+
     if (mode === 'process' && !redis) {
       it('drops the subscription of a child that dies', async () => {
         const store = (arbiter as unknown as { localStores: Map<string, LocalStoreHandle> }).localStores.get(tq.name) as LocalStoreHandle;
