@@ -30,6 +30,7 @@ function mergeMemory(all: readonly MemoryReport[]): MemoryReport {
   const m = (pick: (x: MemoryReport) => number) => round(median(all.map(pick)), 1);
   const workers = Math.max(...all.map((x) => x.workerRssMb.length));
   const deltas = all.map((x) => x.redisUsedMemoryDeltaMb).filter((x): x is number => x !== null);
+  const perTask = all.map((x) => x.redisBytesPerTask).filter((x): x is number => x !== null && x !== undefined);
   return {
     producerRssStartMb: m((x) => x.producerRssStartMb),
     producerRssMb: m((x) => x.producerRssMb),
@@ -42,6 +43,7 @@ function mergeMemory(all: readonly MemoryReport[]): MemoryReport {
       return values.length ? round(median(values), 1) : null;
     }),
     redisUsedMemoryDeltaMb: deltas.length ? round(median(deltas), 1) : null,
+    redisBytesPerTask: perTask.length ? Math.round(median(perTask)) : null,
   };
 }
 

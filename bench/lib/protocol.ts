@@ -99,6 +99,11 @@ export interface MemoryReport {
   workerRssMb: (number | null)[];
   /** Redis `used_memory` growth over the throughput rounds (null without Redis). */
   redisUsedMemoryDeltaMb: number | null;
+  /**
+   * That growth per task the rounds ran, in bytes: what Redis keeps per finished task (each
+   * contender keeps its finished tasks by default; server-wide, so other clients add noise).
+   */
+  redisBytesPerTask: number | null;
 }
 
 /**

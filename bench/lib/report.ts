@@ -21,6 +21,8 @@ export interface Ratio {
   commandsPerTask: number | null;
   /** CPU time per task, every process of both sides counted (producer, workers, redis-server). */
   cpuPerTask: number;
+  /** Redis memory kept per finished task; null when either side has no Redis reading. */
+  redisBytesPerTask: number | null;
 }
 
 /** How each contender is named in tables and charts. */
@@ -48,6 +50,7 @@ export function ratiosToBullmq(outcomes: readonly Outcome[]): Ratio[] {
       p99: ratio(r.latency.p99, base.latency.p99),
       commandsPerTask: r.redis && base.redis ? ratio(r.redis.monitor.commandsPerTask, base.redis.monitor.commandsPerTask) : null,
       cpuPerTask: ratio(r.cpu.total, base.cpu.total),
+      redisBytesPerTask: r.memory.redisBytesPerTask && base.memory.redisBytesPerTask ? ratio(r.memory.redisBytesPerTask, base.memory.redisBytesPerTask) : null,
     });
   }
   return ratios;
@@ -58,13 +61,13 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
   const lines = [
     `### ${title}`,
     '',
-    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | producer RSS start → end (heap after GC: before → after the rounds, bytes kept per task), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|',
+    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | producer RSS start → end (heap after GC: before → after the rounds, bytes kept per task), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task | Redis bytes kept / finished task |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const o of outcomes) {
     const label = LABELS[o.contender];
-    if (o.status === 'skipped') lines.push(`| ${label} | skipped: ${o.reason} | | | | | | | |`);
-    else if (o.status === 'failed') lines.push(`| ${label} | FAILED: ${firstLine(o.error)} | | | | | | | |`);
+    if (o.status === 'skipped') lines.push(`| ${label} | skipped: ${o.reason} | | | | | | | | |`);
+    else if (o.status === 'failed') lines.push(`| ${label} | FAILED: ${firstLine(o.error)} | | | | | | | | |`);
     else {
       const r = o.report;
       const m = r.memory;
@@ -74,18 +77,18 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
       lines.push(
         `| ${label} | ${r.throughput.medianTasksPerSec} | ${spread(r.throughput.rounds.map((x) => x.tasksPerSec))} | ` +
           `${r.latency.p50} / ${r.latency.p95} / ${r.latency.p99} | ${m.producerRssStartMb} → ${m.producerRssMb} (${m.producerHeapBeforeGcMb} → ${m.producerHeapAfterGcMb}, ${m.producerRetainedBytesPerTask} B/task) | ` +
-          `${m.workerRssMb.map((w) => w ?? '?').join(' + ')} | ${cpu(r)} | ${redis} | ${server} |`,
+          `${m.workerRssMb.map((w) => w ?? '?').join(' + ')} | ${cpu(r)} | ${redis} | ${server} | ${m.redisBytesPerTask ?? '—'} |`,
       );
     }
   }
   if (ratios.length) {
     lines.push(
       '',
-      '| ÷ BullMQ (same run) | throughput (↑ better) | p50 (↓ better) | p95 | p99 | CPU per task (↓ better) | Redis cmds/task (↓ better) |',
-      '|---|---:|---:|---:|---:|---:|---:|',
+      '| ÷ BullMQ (same run) | throughput (↑ better) | p50 (↓ better) | p95 | p99 | CPU per task (↓ better) | Redis cmds/task (↓ better) | Redis bytes / finished task (↓ better) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const r of ratios) {
-      lines.push(`| ${LABELS[r.contender]} | ${r.throughput} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.cpuPerTask} | ${r.commandsPerTask ?? '—'} |`);
+      lines.push(`| ${LABELS[r.contender]} | ${r.throughput} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.cpuPerTask} | ${r.commandsPerTask ?? '—'} | ${r.redisBytesPerTask ?? '—'} |`);
     }
   } else {
     lines.push('', '_No ratios: BullMQ was not measured in this run._');
@@ -100,7 +103,8 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
       `Latency: ${settings.latencyTasks} sequential queue → result round trips per pass (after ${settings.latencyWarmup} untimed), percentiles over all passes. ` +
       'Memory and CPU (utime + stime from /proc, per 1000 tasks) over the timed rounds, median of the passes; the heap after GC is what the producer retains. ' +
       'Redis commands: one more round watched with MONITOR, counting only the contender\'s connections (`sent` = requests its clients made, ' +
-      '`in scripts` = commands its Lua scripts ran); INFO commandstats counts every client of the server over the timed rounds.',
+      '`in scripts` = commands its Lua scripts ran); INFO commandstats counts every client of the server over the timed rounds. ' +
+      'Redis bytes kept per finished task: growth of `used_memory` over the timed rounds ÷ their tasks (every contender keeps its finished tasks by default; server-wide, so other clients add noise).',
   );
   return lines.join('\n');
 }

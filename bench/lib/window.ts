@@ -61,6 +61,7 @@ export async function openWindow(targets: WindowTargets): Promise<{ close(tasks:
           producerRetainedBytesPerTask: Math.round(((retained.heapUsedMb - heapBefore) * 2 ** 20) / tasks),
           workerRssMb,
           redisUsedMemoryDeltaMb: memBefore !== null && memAfter !== null ? memoryDeltaMb(memBefore, memAfter) : null,
+          redisBytesPerTask: memBefore !== null && memAfter !== null ? Math.round((memAfter - memBefore) / tasks) : null,
         },
         commandstats: before && after ? serverCommandStats(diffCounts(before, after), tasks) : null,
       };
