@@ -16,6 +16,7 @@ import type { ChildConfig, FromChild, RunNote, StoreCall, ToChild } from './chil
 import { TurnBatcher } from '../src/infra/turn-batcher.js';
 import type { RunInfo } from '../src/worker/worker-runtime.js';
 import { startWorker } from '../src/worker/worker-runtime.js';
+import { packArgs, unpackDeliveries, type PackedDelivery } from './task-pack.js';
 import { ChildBackend, EventGate, storeUpstream, type EventUpstream } from './child-events.js';
 
 const post: (message: FromChild) => void = isMainThread
@@ -75,8 +76,8 @@ const ipcEvents = (): EventUpstream => ({
 const ipcTransport: StoreTransport = {
   call(method: StoreMethod, args: unknown[], timeoutMs: number): Promise<unknown> {
     const { rid, answer } = pending.add(method, timeoutMs);
-    outbox.push({ rid, method, args });
-    return answer;
+    outbox.push({ rid, method, args: packArgs(method, args) });
+    return method === 'pull' ? answer.then((value) => unpackDeliveries(value as PackedDelivery[])) : answer;
   },
   subscribe() {
     return Promise.reject(new Error('the events of a worker child go through its EventGate'));

@@ -40,6 +40,17 @@ export interface ChildHandle {
 }
 
 /**
+ * How messages cross a process child's IPC channel: JSON. Everything that crosses is plain JSON
+ * by contract (wire tasks, fences, store answers, wire errors, the child's config), and the
+ * arbiter's largest IPC cost is reading its children's store calls: a wire task parses ~1.8×
+ * faster from JSON than V8's structured deserialization ('advanced': ~2.5 µs → ~1.4 µs a record,
+ * the same write cost). Measured (scratch runs, 2 workers × 50, 6 × 5000 no-op tasks, 6 runs
+ * alternated, medians; loaded 2-core machine): arbiter CPU 34.4 → 28.9 ms per 1000 tasks,
+ * workers 49.6 → 50.0, throughput 15.1k → 17.1k tasks/s.
+ */
+export const PROCESS_SERIALIZATION = 'json';
+
+/**
  * Forks a child process running the worker entry, in a process group of its own: a terminal's
  * Ctrl-C (SIGINT to the foreground group) reaches the arbiter only, which alone stops its workers.
  * The child also ignores SIGINT/SIGTERM (systemd signals the whole cgroup), and exits when its IPC
@@ -47,7 +58,7 @@ export interface ChildHandle {
  */
 export function forkChild(): ChildHandle {
   const execArgv = [...PROCESS_HEAP_FLAGS, ...process.execArgv];
-  const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: 'advanced', detached: true, execArgv });
+  const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: PROCESS_SERIALIZATION, detached: true, execArgv });
   return {
     pid: child.pid ?? -1,
     send: (message) => {

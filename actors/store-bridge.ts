@@ -7,7 +7,8 @@ import { callStore } from '../src/backends/remote.js';
 import { LATER, MemoryStore } from '../src/backends/memory/memory.js';
 import { BackendUnavailable } from '../src/model/errors.js';
 import { errorToWire } from '../src/model/error-codec.js';
-import type { TaskStore } from '../src/store/contract.js';
+import type { Delivery, TaskStore } from '../src/store/contract.js';
+import { packDeliveries, unpackArgs } from './task-pack.js';
 import type { StoreCall, StoreReply } from './child-protocol.js';
 import type { LocalStoreMessage, StoreRepliesMessage } from './protocol.js';
 import { isAlive, spawnHandler, tell, type AnyRef, type TypedRef } from './refs.js';
@@ -64,19 +65,35 @@ let bridges = 0;
  * The bridge of one child: each `store_calls` message of the child goes to the LocalStore actor as
  * one `calls` message (one mailbox turn for the whole batch, instead of an ask per call), and the
  * LocalStore's answers come to a reply actor under `parent` (the child's Worker actor), which ships
- * them to the child as they are. The child's request ids travel unchanged: they are unique per
- * child, and this reply actor serves one child.
+ * them to the child. The child's request ids travel unchanged: they are unique per child, and this
+ * reply actor serves one child. Tasks cross packed both ways (task-pack.ts): the tasks of start,
+ * finish and retry are rebuilt here, those of a pull's answer packed.
  */
 export function storeBridge(localStore: TypedRef<LocalStoreMessage>, parent: AnyRef, send: (replies: StoreReply[]) => void): (calls: StoreCall[]) => void {
   let replyTo: TypedRef<StoreRepliesMessage> | null = null;
+  /** Pulls waiting for their answer: its tasks cross packed (see task-pack.ts). */
+  const pulls = new Set<number>();
+  const reply = (replies: StoreReply[]) => {
+    if (pulls.size) {
+      for (const r of replies) {
+        if (!pulls.delete(r.rid) || !r.ok) continue;
+        r.value = packDeliveries(r.value as Delivery[]);
+      }
+    }
+    send(replies);
+  };
   return (calls) => {
+    for (const call of calls) {
+      if (call.method === 'pull') pulls.add(call.rid);
+      else unpackArgs(call.method, call.args);
+    }
     try {
-      replyTo ??= spawnHandler<StoreRepliesMessage>(parent, `store-bridge-${++bridges}`, (m) => send(m.replies));
+      replyTo ??= spawnHandler<StoreRepliesMessage>(parent, `store-bridge-${++bridges}`, (m) => reply(m.replies));
       if (!isAlive(localStore)) throw new Error('the local store has stopped');
       tell(localStore, { type: 'calls', calls, replyTo });
     } catch (err) {
       const error = errorToWire(new BackendUnavailable(`local store: ${err instanceof Error ? err.message : String(err)}`));
-      send(calls.map(({ rid }) => ({ rid, ok: false, error })));
+      reply(calls.map(({ rid }) => ({ rid, ok: false, error })));
     }
   };
 }
