@@ -50,10 +50,12 @@ describe('MemoryStore ended records', () => {
     expect(Object.keys(roundTrip(tasks[2] as WireTask).kwargs)).to.include('__proto__');
   });
 
-  it('leave out trailing fields at their defaults', () => {
-    const plain = wireTask({ status: SUCCESS, result: 3, time_started: 1, time_ended: 2, worker: 'w' });
-    expect(packEnded(plain)).to.equal(JSON.stringify([plain.kwargs, 3, plain.time_queued, 1, 2, 'w']));
+  it('leave out trailing fields at their defaults, and keep times of whole ms after queueing as that count', () => {
+    const plain = wireTask({ status: SUCCESS, result: 3, time_queued: 1764606000.1, time_started: 1764606000.123, time_ended: 1764606000.2, worker: 'w' });
+    expect(packEnded(plain)).to.equal(JSON.stringify([plain.kwargs, 3, 1764606000.1, 23, 100, 'w']));
     expect(packEnded({ ...plain, redeliveries: 1 }).endsWith(',1]')).to.equal(true);
+    const odd = { ...plain, time_started: 1764606000.1234, time_ended: 1 };
+    expect(roundTrip(odd)).to.deep.equal(odd);
   });
 
   it('are what the store keeps of an ended task: a fresh record at each read, the given one before', () => {

@@ -8,13 +8,17 @@ import type { JsonObject } from '../../model/json.js';
 import type { TaskStatus } from '../../model/states.js';
 import type { WireTask } from '../../model/task.js';
 
-/** The fields of the packed form, in order: the ones every ended task has first. */
+/**
+ * The fields of the packed form, in order: the ones every ended task has first. A start or end
+ * time that is whole milliseconds after time_queued is kept as that count (a short integer);
+ * any other as the text of the number.
+ */
 type Packed = [
   kwargs: WireTask['kwargs'],
   result: WireTask['result'],
   time_queued: number,
-  time_started: number | null,
-  time_ended: number | null,
+  time_started: number | string | null,
+  time_ended: number | string | null,
   worker: string | null,
   stacktrace?: string | null,
   expiry?: number | null,
@@ -30,38 +34,54 @@ type Packed = [
   redeliveries?: number,
 ];
 
-/** Where the optional fields start, and their defaults (what a missing trailing field means). */
-const FIRST_OPTIONAL = 6;
+/** The optional fields' defaults (what a missing trailing field means). */
 const DEFAULTS: readonly unknown[] = [null, null, null, null, 0, undefined, 0, null, 0, 0, null, 0];
+const META_AT = 5;
 
 function isDefault(value: unknown, at: number): boolean {
-  if (at === FIRST_OPTIONAL + 5) {
+  if (at === META_AT) {
     // meta: an empty object is its default.
     for (const _ in value as JsonObject) return false;
     return true;
   }
-  return value === DEFAULTS[at - FIRST_OPTIONAL];
+  return value === DEFAULTS[at];
+}
+
+/** A time after time_queued (`queuedMs`), as kept: whole ms after it when exact, else the number's text. */
+function since(time: number | null, queuedMs: number): string {
+  if (time === null) return 'null';
+  const ms = Math.round((time - queuedMs / 1000) * 1000);
+  return (queuedMs + ms) / 1000 === time && Number.isSafeInteger(ms) ? String(ms) : `"${time}"`;
+}
+
+function timeOf(kept: number | string | null, queuedMs: number): number | null {
+  return kept === null ? null : typeof kept === 'string' ? Number(kept) : (queuedMs + kept) / 1000;
 }
 
 /** The packed form of an ended task (its id, name and status are not in it). */
 export function packEnded(t: WireTask): string {
-  const fields: unknown[] = [
-    t.kwargs, t.result, t.time_queued, t.time_started, t.time_ended, t.worker,
-    t.stacktrace, t.expiry, t.lock_id, t.from_task, t.retries, t.meta, t.priority, t.eta, t.max_retries, t.retry_delay, t.timeout, t.redeliveries,
-  ];
-  let end = fields.length;
-  while (end > FIRST_OPTIONAL && isDefault(fields[end - 1], end - 1)) end--;
-  fields.length = end;
-  const packed = JSON.stringify(fields);
-  // JSON.stringify builds a longer text as a rope of parts (the first of 32 characters): reading
-  // a character flattens it into one string, which is then all that is kept (about 50 bytes less).
-  packed.charCodeAt(packed.length - 1);
+  const queuedMs = Math.round(t.time_queued * 1000);
+  let packed =
+    '[' + JSON.stringify(t.kwargs) + ',' + JSON.stringify(t.result) + ',' + JSON.stringify(t.time_queued) + ',' +
+    since(t.time_started, queuedMs) + ',' + since(t.time_ended, queuedMs) + ',' + (t.worker === null ? 'null' : JSON.stringify(t.worker));
+  const rest: unknown[] = [t.stacktrace, t.expiry, t.lock_id, t.from_task, t.retries, t.meta, t.priority, t.eta, t.max_retries, t.retry_delay, t.timeout, t.redeliveries];
+  let end = rest.length;
+  while (end > 0 && isDefault(rest[end - 1], end - 1)) end--;
+  if (end > 0) {
+    rest.length = end;
+    packed += ',' + JSON.stringify(rest).slice(1, -1);
+  }
+  packed += ']';
+  // The text is built as a rope of parts: reading a character flattens it into one string, which
+  // is then all that is kept (the rope's parts cost about 50 bytes more).
+  packed.charCodeAt(0);
   return packed;
 }
 
 /** A fresh record of an ended task from its packed form. */
 export function unpackEnded(id: string, name: string, status: TaskStatus, packed: string): WireTask {
   const f = JSON.parse(packed) as Packed;
+  const queuedMs = Math.round(f[2] * 1000);
   return {
     id,
     name,
@@ -70,8 +90,8 @@ export function unpackEnded(id: string, name: string, status: TaskStatus, packed
     result: f[1],
     stacktrace: f[6] ?? null,
     time_queued: f[2],
-    time_started: f[3],
-    time_ended: f[4],
+    time_started: timeOf(f[3], queuedMs),
+    time_ended: timeOf(f[4], queuedMs),
     expiry: f[7] ?? null,
     lock_id: f[8] ?? null,
     from_task: f[9] ?? null,
