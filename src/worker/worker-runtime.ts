@@ -15,7 +15,7 @@ import { FAILURE, RETRY, REVOKED, STARTED, type TaskStatus } from '../model/stat
 import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
 import { JobRun, type RunJobOptions } from './run-job.js';
-import { within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
+import { settled, whenSettled, within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { StoreWriter } from './store-writer.js';
 
@@ -141,7 +141,7 @@ export class WorkerRuntime extends EventEmitter {
     if (current?.jobDone) {
       // Its job is over and its outcome on the way (a retry landed and the task came straight
       // back, or the outcome will be fenced off): the new delivery runs once that run settled.
-      void current.done?.finally(() => {
+      void whenSettled(current).then(() => {
         if (!this.stopping) this.launch(delivery);
       });
       return;
@@ -158,26 +158,43 @@ export class WorkerRuntime extends EventEmitter {
     }
     this.pulled += 1;
     this.busy += 1;
-    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, done: null };
+    const run: ActiveRun = { id: wire.id, name: wire.name, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, done: null, settled: null };
     this.runs.set(wire.id, run);
-    const settled = () => {
-      this.jobEnded(run);
-      this.runs.delete(wire.id);
-      this.wakeLoop();
-      this.processed += 1;
-      this.emit('settled', wire.id, run.runToken);
-      this.emit('processed', wire.id);
-    };
-    run.done = this.execute(wire, run).then(settled, (err: unknown) => {
-      this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`);
-      settled();
-    });
+    this.execute(wire, run);
+  }
+
+  /**
+   * The run's outcome is written (`writing`, when it took a store call): the run settles once it
+   * is answered. No promise of the run's own: one is made only for who waits (whenSettled).
+   */
+  private recorded(run: ActiveRun, writing: Promise<void> | undefined): void {
+    if (!writing) return this.settle(run);
+    writing.then(
+      () => this.settle(run),
+      (err: unknown) => this.unrecorded(run, err),
+    );
+  }
+
+  private unrecorded(run: ActiveRun, err: unknown): void {
+    this.log.error(`task ${run.name}(${run.id}) could not be recorded: ${String(err)}`);
+    this.settle(run);
+  }
+
+  /** The run is over and its outcome recorded (or it could not be). */
+  private settle(run: ActiveRun): void {
+    this.jobEnded(run);
+    this.runs.delete(run.id);
+    this.wakeLoop();
+    this.processed += 1;
+    this.emit('settled', run.id, run.runToken);
+    this.emit('processed', run.id);
+    settled(run);
   }
 
   /** The ends of the runs in this worker. */
   private settling(): Promise<void>[] {
     const ends: Promise<void>[] = [];
-    for (const run of this.runs.values()) if (run.done) ends.push(run.done);
+    for (const run of this.runs.values()) ends.push(whenSettled(run));
     return ends;
   }
 
@@ -222,14 +239,14 @@ export class WorkerRuntime extends EventEmitter {
    * `consumer.task`); every write hands the store a fresh record it may keep. No async frame: the
    * run goes on from the callback its JobRun calls once the job is over.
    */
-  private execute(wire: WireTask, run: ActiveRun): Promise<void> {
+  private execute(wire: WireTask, run: ActiveRun): void {
     const store = this.backend.store;
     // The pulled object may be the store's: never changed here.
     const job = this.backend.registry.get(wire.name);
     if (!job) {
       this.jobEnded(run);
       const ended: WireTask = { ...wire, status: FAILURE, result: new TaskNotAvailable(wire.name).message, time_ended: Date.now() / 1000 };
-      return this.writer.outcome(run, (fence) => store.finish(ended, fence));
+      return this.recorded(run, this.writer.outcome(run, (fence) => store.finish(ended, fence)));
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
     const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, wire.kwargs);
@@ -237,7 +254,7 @@ export class WorkerRuntime extends EventEmitter {
       const ended: WireTask = { ...wire, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
       this.jobEnded(run);
       this.log.warn(`task.${wire.name}(${wire.id}) not run: ${badKwargs}`);
-      return this.writer.outcome(run, (fence) => store.finish(ended, fence));
+      return this.recorded(run, this.writer.outcome(run, (fence) => store.finish(ended, fence)));
     }
     const startedAtMs = Date.now();
     // The runtime's own record of the run: the job's outcome is written into it, and it is what
@@ -253,22 +270,22 @@ export class WorkerRuntime extends EventEmitter {
     if (this.listenerCount('run')) {
       this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
     }
-    return new Promise<void>((resolve, reject) => {
-      const jobRun = new JobRun(task, job, this.runOptions, (status) => {
-        try {
-          resolve(this.ended(run, task, consumer, status, started));
-        } catch (err) {
-          reject(err);
-        }
-      });
-      const consumer = new TaskConsumer(task, job, this.backend, this.worker, jobRun, () => this.fenceOf(run));
-      run.job = jobRun;
-      started.then(
-        (owned) => owned || jobRun.lost(),
-        () => jobRun.lost(),
-      );
-      jobRun.start(consumer);
+    const jobRun = new JobRun(task, job, this.runOptions, (status) => {
+      let writing: Promise<void> | undefined;
+      try {
+        writing = this.ended(run, task, consumer, status, started);
+      } catch (err) {
+        return this.unrecorded(run, err);
+      }
+      this.recorded(run, writing);
     });
+    const consumer = new TaskConsumer(task, job, this.backend, this.worker, jobRun, () => this.fenceOf(run));
+    run.job = jobRun;
+    started.then(
+      (owned) => owned || jobRun.lost(),
+      () => jobRun.lost(),
+    );
+    jobRun.start(consumer);
   }
 
   /** A run's job is over (`status`; null: its delivery was lost first): its outcome is written. */
