@@ -2,7 +2,8 @@
  * What the worker runtime keeps of each run: its settings, the `run` event's payload, the state of
  * one delivery running here, and a bounded wait.
  */
-import type { JobRun } from './run-job.js';
+import type { WireTask } from '../model/task.js';
+import type { JobRun, RunJobOptions } from './run-job.js';
 
 export interface RuntimeOptions {
   /** Seconds a job may ignore its aborted signal after its timeout before the run is called stuck. */
@@ -40,6 +41,17 @@ export interface ActiveRun {
   done: Promise<void> | null;
   /** Resolves `done`, once it was made. */
   settled: (() => void) | null;
+}
+
+/** The options every JobRun of a worker shares (`maxResultBytes` read at each use). */
+export function runOptions(stuckGraceS: number, maxResultBytes: () => number, onStuck: (task: WireTask) => void): RunJobOptions {
+  return {
+    stuckGraceMs: stuckGraceS * 1000,
+    get maxResultBytes() {
+      return maxResultBytes();
+    },
+    onStuck,
+  };
 }
 
 const SETTLED: Promise<void> = Promise.resolve();

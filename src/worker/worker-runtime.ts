@@ -15,7 +15,7 @@ import { FAILURE, RETRY, REVOKED, STARTED, type TaskStatus } from '../model/stat
 import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
 import { JobRun, type RunJobOptions } from './run-job.js';
-import { settled, whenSettled, within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
+import { runOptions, settled, whenSettled, within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { StoreWriter } from './store-writer.js';
 
@@ -57,17 +57,10 @@ export class WorkerRuntime extends EventEmitter {
     this.stuckGrace = options.stuckGrace ?? 5;
     this.log = getLogger(`pulsar.${backend.name}.worker`);
     this.writer = new StoreWriter(backend.store, worker.id, this.log, (run, reason) => this.lose(run, reason));
-    const limits = () => backend.limits;
-    this.runOptions = {
-      stuckGraceMs: this.stuckGrace * 1000,
-      get maxResultBytes() {
-        return limits().maxResultBytes;
-      },
-      onStuck: (task) => {
-        this.log.error(`task.${task.name}(${task.id}) ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
-        this.emit('stuck', task.id);
-      },
-    };
+    this.runOptions = runOptions(this.stuckGrace, () => backend.limits.maxResultBytes, (task) => {
+      this.log.error(`task.${task.name}(${task.id}) ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
+      this.emit('stuck', task.id);
+    });
     this.renewer = new LeaseRenewer(backend.store, worker.id, this.log, this.runs, (run, reason) => this.lose(run, reason));
   }
 
@@ -279,7 +272,7 @@ export class WorkerRuntime extends EventEmitter {
       }
       this.recorded(run, writing);
     });
-    const consumer = new TaskConsumer(task, job, this.backend, this.worker, jobRun, () => this.fenceOf(run));
+    const consumer = new TaskConsumer(task, job, this.backend, this.worker, jobRun, (): Fence => ({ worker: this.worker.id, token: run.token }));
     run.job = jobRun;
     started.then(
       (owned) => owned || jobRun.lost(),
@@ -314,10 +307,6 @@ export class WorkerRuntime extends EventEmitter {
     if (status === FAILURE) this.log.warn(`task.${task.name}(${task.id}) failed: ${String(task.result)}`);
     if (status === REVOKED) this.log.warn(`task.${task.name}(${task.id}) was revoked: ${String(task.result)}`);
     return this.writer.outcome(run, (fence) => store.finish(outcome, fence), started);
-  }
-
-  private fenceOf(run: ActiveRun): Fence {
-    return { worker: this.worker.id, token: run.token };
   }
 
   /**
