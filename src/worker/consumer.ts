@@ -31,8 +31,8 @@ export class TaskConsumer {
     readonly job: Job,
     readonly backend: TaskBackend,
     readonly worker: WorkerInfo,
-    /** The job's abort signal, or how to make it the first time a job reads it. */
-    private readonly abortSignal: AbortSignal | (() => AbortSignal),
+    /** The job's abort signal, or what makes it the first time a job reads it (a function, or the run's `signal`). */
+    private readonly abortSignal: AbortSignal | (() => AbortSignal) | { readonly signal: AbortSignal },
     /** The fence of the running delivery (it changes if the task is delivered here again). */
     private readonly fence?: () => Fence,
   ) {}
@@ -66,7 +66,8 @@ export class TaskConsumer {
 
   /** Aborted when the run must end (timeout, worker stopping, delivery lost). */
   get signal(): AbortSignal {
-    return typeof this.abortSignal === 'function' ? this.abortSignal() : this.abortSignal;
+    const source = this.abortSignal;
+    return typeof source === 'function' ? source() : source instanceof AbortSignal ? source : source.signal;
   }
 
   private get info(): string {

@@ -2,6 +2,10 @@
  * One run of a job: the race between the job, its timeout and the loss of its delivery, and the
  * status it leaves on the task. A timed-out run is aborted and then waited for: its outcome (and
  * so the release of its non-overlap lock) is written only once the job really settled.
+ *
+ * A plain state machine driven by callbacks (the job's promise, its timer, the runtime telling
+ * of a lost delivery): no async frame, race or promise of its own per run; a timer only for a
+ * task with a timeout, an AbortController only for a job that reads its signal.
  */
 import { clipText, resultProblem } from '../model/limits.js';
 import type { Job } from '../job/job.js';
@@ -12,15 +16,60 @@ import type { WireTask } from '../model/task.js';
 import { timeoutMessage } from '../store/contract.js';
 import type { TaskConsumer } from './consumer.js';
 
+export interface RunJobOptions {
+  /** How long a timed-out job may ignore its aborted signal before `onStuck`. */
+  stuckGraceMs: number;
+  /** A larger result (bytes of JSON) ends the task FAILURE, saying so; error messages are clipped to it. */
+  readonly maxResultBytes: number;
+  /** The run of `task` timed out and its job ignored its aborted signal for the whole grace. */
+  onStuck(task: WireTask): void;
+}
+
+/** Where a run is: its job not started or running, timed out (waiting for it), or over. */
+const RUNNING = 0;
+const TIMED_OUT = 1;
+const OVER = 2;
+
 /**
- * A job's abort signal, made only when something reads it: most jobs never do, and an
- * AbortController per task was a measurable share of the per-task cost. Aborting before anyone
- * read it leaves the reason for the signal made later (born aborted).
+ * A job running on `task` (the runtime's own record of the run: the outcome's status, result,
+ * stacktrace and retries are written into it). `onOutcome` is called once: with the task's status
+ * once the run is over, or with null when the delivery was lost first (the job's signal is then
+ * aborted and nothing is waited for).
  */
-class LazyAbort {
+export class JobRun {
   private controller: AbortController | null = null;
   private reason: Error | null = null;
+  private state = RUNNING;
+  private timer: NodeJS.Timeout | null = null;
+  private consumer: TaskConsumer | null = null;
 
+  constructor(
+    private readonly task: WireTask,
+    private readonly job: Job,
+    private readonly options: RunJobOptions,
+    private readonly onOutcome: (status: TaskStatus | null) => void,
+  ) {}
+
+  /**
+   * Starts the job with `consumer` (made with this run as its signal's source). The job starts
+   * after a setImmediate: the store writes of this turn (start above all, batched per turn and
+   * sent from an earlier setImmediate) are on their way before the job can block or kill its
+   * worker. Else a job that crashes its worker at once would never be recorded as started, be
+   * handed back uncharged, and crash the next worker for ever.
+   */
+  start(consumer: TaskConsumer): void {
+    this.consumer = consumer;
+    setImmediate(runNow, this);
+    const timeout = this.task.timeout;
+    // No timer for a task without a timeout.
+    if (timeout !== null) this.timer = setTimeout(timedOut, timeout * 1000, this);
+  }
+
+  /**
+   * The job's `consumer.signal`, made only when something reads it: most jobs never do, and an
+   * AbortController per task was a measurable share of the per-task cost. Aborting before anyone
+   * read it leaves the reason for the signal made later (born aborted).
+   */
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
@@ -29,135 +78,121 @@ class LazyAbort {
     return this.controller.signal;
   }
 
+  /** Aborts the job's signal (worker stopping, delivery lost). */
   abort(reason: Error): void {
     if (this.controller) this.controller.abort(reason);
     else this.reason ??= reason;
   }
-}
 
-/** What `lost` resolves to: the delivery is not this worker's any more. */
-export const LOST: unique symbol = Symbol('lost');
-const TIMED_OUT: unique symbol = Symbol('timed out');
+  /** The delivery is not this worker's any more: a run still going ends with null. */
+  lost(): void {
+    if (this.state !== RUNNING) return;
+    this.abort(new Error("the task is not this worker's any more"));
+    this.end(null);
+  }
 
-/** A job running. */
-export interface JobRun {
-  /** The job's `consumer.signal`. */
-  readonly signal: AbortSignal;
-  /**
-   * The task's status once the run is over (the task's result and stack set), or null when the
-   * delivery was lost (the job's signal is aborted and nothing is waited for).
-   */
-  readonly outcome: Promise<TaskStatus | null>;
-  /** Aborts the job's signal (worker stopping, delivery lost). */
-  abort(reason: Error): void;
-}
-
-export interface RunJobOptions {
-  /** How long a timed-out job may ignore its aborted signal before `onStuck`. */
-  stuckGraceMs: number;
-  /** A larger result (bytes of JSON) ends the task FAILURE, saying so; error messages are clipped to it. */
-  maxResultBytes: number;
-  onStuck(): void;
-}
-
-/**
- * Starts `job` on `task` (the runtime's own record of the run: the outcome's status, result,
- * stacktrace and retries are written into it); `lost` settles when the delivery turns out not to
- * be this worker's.
- */
-export function runJob(
-  task: WireTask,
-  job: Job,
-  consumerFor: (signal: () => AbortSignal) => TaskConsumer,
-  lost: Promise<typeof LOST>,
-  options: RunJobOptions,
-): JobRun {
-  const aborter = new LazyAbort();
-  const consumer = consumerFor(() => aborter.signal);
-  // The job starts after a setImmediate: the store writes of this turn (start above all, batched per
-  // turn and sent from an earlier setImmediate) are on their way before the job can block or kill
-  // its worker. Else a job that crashes its worker at once would never be recorded as started,
-  // be handed back uncharged, and crash the next worker for ever.
-  const work = new Promise<unknown>((resolve, reject) =>
-    setImmediate(() => {
-      try {
-        resolve(job.run(consumer, copyJson(task.kwargs)));
-      } catch (err) {
-        reject(err);
-      }
-    }),
-  );
-  const outcome = (async (): Promise<TaskStatus | null> => {
-    let timer: NodeJS.Timeout | null = null;
-    // No timer (nor its promise) for a task without a timeout.
-    // The job's value races as it is: the run's own symbols cannot be a job's value.
-    const racers: Promise<unknown>[] = [work];
-    const timeout = task.timeout;
-    if (timeout !== null) racers.push(new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), timeout * 1000))));
-    racers.push(lost);
+  /** Called from the setImmediate of `start`. */
+  run(): void {
+    if (this.state === OVER) return;
+    let value: unknown;
     try {
-      const first = await Promise.race(racers);
-      if (first === LOST) {
-        aborter.abort(new Error("the task is not this worker's any more"));
-        work.catch(() => undefined);
-        return null;
-      }
-      if (first === TIMED_OUT) {
-        const message = timeoutMessage(task.timeout ?? 0);
-        aborter.abort(new Error(message));
-        await settledOrStuck(work, options);
-        task.status = REVOKED;
-        task.result = message;
-        return REVOKED;
-      }
+      value = this.job.run(this.consumer as TaskConsumer, copyJson(this.task.kwargs));
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    // A job's own thenable is followed like `await` would; a plain value ends the run now.
+    if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function') {
+      Promise.resolve(value).then(
+        (v) => this.succeeded(v),
+        (err: unknown) => this.failed(err),
+      );
+    } else this.succeeded(value);
+  }
+
+  /** The job's timeout ran out: its signal is aborted, and the run ends REVOKED once it settled. */
+  timedOut(): void {
+    this.timer = null;
+    if (this.state !== RUNNING) return;
+    this.state = TIMED_OUT;
+    this.abort(new Error(timeoutMessage(this.task.timeout ?? 0)));
+    this.timer = setTimeout(stuck, this.options.stuckGraceMs, this);
+  }
+
+  /** A timed-out job ignored its aborted signal for the whole grace. */
+  stuck(): void {
+    this.timer = null;
+    if (this.state === TIMED_OUT) this.options.onStuck(this.task);
+  }
+
+  private succeeded(value: unknown): void {
+    if (this.state === TIMED_OUT) return this.revoke();
+    if (this.state !== RUNNING) return;
+    const task = this.task;
+    const max = this.options.maxResultBytes;
+    let problem: string | null = null;
+    try {
       // The job may keep (and change) what it returned: the store gets its own copy of an object.
       // Plain JSON well under the size limit is copied in one walk; anything else is converted,
       // copied and checked in full.
-      const plain = copyPlainJson(first === undefined ? null : first);
+      const plain = copyPlainJson(value === undefined ? null : value);
       let result: Json;
-      let problem: string | null = null;
-      if (plain && plain.maxBytes <= options.maxResultBytes) result = plain.copy;
+      if (plain && plain.maxBytes <= max) result = plain.copy;
       else {
-        const value = toJsonResult(first);
-        result = typeof value === 'object' && value !== null ? copyJson(value) : value;
-        problem = resultProblem(result, options.maxResultBytes);
+        const converted = toJsonResult(value);
+        result = typeof converted === 'object' && converted !== null ? copyJson(converted) : converted;
+        problem = resultProblem(result, max);
       }
       task.status = problem ? FAILURE : SUCCESS;
       task.result = problem ?? result;
     } catch (err) {
-      const error = err instanceof Error ? err : new Error(String(err));
-      task.result = clipText(error.message, options.maxResultBytes);
-      if (task.retries < task.max_retries) {
-        task.status = RETRY;
-        task.retries += 1;
-        task.stacktrace = error.stack ?? null;
-      } else {
-        task.status = FAILURE;
-        task.stacktrace = error.stack ?? String(error);
-      }
-    } finally {
-      if (timer) clearTimeout(timer);
+      this.failed(err);
+      return;
     }
-    return task.status;
-  })();
-  return {
-    get signal() {
-      return aborter.signal;
-    },
-    outcome,
-    abort: (reason) => aborter.abort(reason),
-  };
+    this.end(task.status);
+  }
+
+  private failed(err: unknown): void {
+    if (this.state === TIMED_OUT) return this.revoke();
+    if (this.state !== RUNNING) return;
+    const task = this.task;
+    const error = err instanceof Error ? err : new Error(String(err));
+    task.result = clipText(error.message, this.options.maxResultBytes);
+    if (task.retries < task.max_retries) {
+      task.status = RETRY;
+      task.retries += 1;
+      task.stacktrace = error.stack ?? null;
+    } else {
+      task.status = FAILURE;
+      task.stacktrace = error.stack ?? String(error);
+    }
+    this.end(task.status);
+  }
+
+  /** The timed-out job settled: the run ends REVOKED. */
+  private revoke(): void {
+    const task = this.task;
+    task.status = REVOKED;
+    task.result = timeoutMessage(task.timeout ?? 0);
+    this.end(REVOKED);
+  }
+
+  private end(status: TaskStatus | null): void {
+    this.state = OVER;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.onOutcome(status);
+  }
 }
 
-/** Waits until `work` settles; calls `onStuck` once if that takes longer than the grace. */
-async function settledOrStuck(work: Promise<unknown>, options: RunJobOptions): Promise<void> {
-  const settled = work.then(
-    () => undefined,
-    () => undefined,
-  );
-  let timer: NodeJS.Timeout | undefined;
-  const stuck = new Promise<'stuck'>((resolve) => (timer = setTimeout(() => resolve('stuck'), options.stuckGraceMs)));
-  if ((await Promise.race([settled, stuck])) === 'stuck') options.onStuck();
-  clearTimeout(timer);
-  await settled;
+function runNow(run: JobRun): void {
+  run.run();
+}
+
+function timedOut(run: JobRun): void {
+  run.timedOut();
+}
+
+function stuck(run: JobRun): void {
+  run.stuck();
 }

@@ -2,7 +2,8 @@
  * What the worker runtime keeps of each run: its settings, the `run` event's payload, the state of
  * one delivery running here, and a bounded wait.
  */
-import type { JobRun } from './run-job.js';
+import type { WireTask } from '../model/task.js';
+import type { JobRun, RunJobOptions } from './run-job.js';
 
 export interface RuntimeOptions {
   /** Seconds a job may ignore its aborted signal after its timeout before the run is called stuck. */
@@ -22,6 +23,8 @@ export interface RunInfo {
 /** One delivery running here. `token` follows re-deliveries of the same id to this worker. */
 export interface ActiveRun {
   id: string;
+  /** The task's job name. */
+  name: string;
   token: number;
   /** Set once the store told this worker the task is not its any more. */
   lost: boolean;
@@ -34,8 +37,34 @@ export interface ActiveRun {
   job: JobRun | null;
   /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
   leaseUntil: number;
-  /** Settles once the run ended and was recorded (or could not be). */
+  /** Settles once the run ended and was recorded (or could not be): made only for who waits for it. */
   done: Promise<void> | null;
+  /** Resolves `done`, once it was made. */
+  settled: (() => void) | null;
+}
+
+/** The options every JobRun of a worker shares (`maxResultBytes` read at each use). */
+export function runOptions(stuckGraceS: number, maxResultBytes: () => number, onStuck: (task: WireTask) => void): RunJobOptions {
+  return {
+    stuckGraceMs: stuckGraceS * 1000,
+    get maxResultBytes() {
+      return maxResultBytes();
+    },
+    onStuck,
+  };
+}
+
+const SETTLED: Promise<void> = Promise.resolve();
+
+/** Settles once `run` settled: made on demand (most runs are never waited for). */
+export function whenSettled(run: ActiveRun): Promise<void> {
+  return (run.done ??= new Promise<void>((resolve) => (run.settled = resolve)));
+}
+
+/** Marks `run` settled: resolves whoever waits for it. */
+export function settled(run: ActiveRun): void {
+  if (run.settled) run.settled();
+  else run.done ??= SETTLED;
 }
 
 /** Waits for `promise`, at most `ms`. */

@@ -19,6 +19,7 @@ export interface FencedRun {
 }
 
 const FIRST_RETRY_MS = 100;
+const DONE: Promise<void> = Promise.resolve();
 const MAX_RETRY_MS = 1000;
 
 /** The fenced writes of one worker. */
@@ -39,16 +40,26 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
    * and a token never becomes current again). A refused start is what is reported then, whatever
    * the outcome's answer.
    */
-  async outcome(run: R, op: (fence: Fence) => Promise<boolean>, started?: Promise<boolean>): Promise<void> {
-    if (run.handedBack) return;
+  outcome(run: R, op: (fence: Fence) => Promise<boolean>, started?: Promise<boolean>): Promise<void> {
+    if (run.handedBack) return DONE;
+    // Promise reactions, no async frame: this runs once per task.
     const saving = this.write(run, op);
-    if (started && !(await started.catch(() => false))) {
-      saving.catch(() => undefined);
-      if (!run.handedBack) this.lose(run, 'its start was refused');
-      return;
-    }
-    const saved = await saving;
+    if (!started) return saving.then((saved) => this.saved(run, saved));
+    return started.then(
+      (owned) => (owned ? saving.then((saved) => this.saved(run, saved)) : this.refused(run, saving)),
+      () => this.refused(run, saving),
+    );
+  }
+
+  /** The outcome's answer: a refusal is reported. */
+  private saved(run: R, saved: boolean): void {
     if (!saved && !run.handedBack) this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
+  }
+
+  /** The run's start was refused: that is what is reported, whatever the outcome's answer. */
+  private refused(run: R, saving: Promise<boolean>): void {
+    saving.catch(() => undefined);
+    if (!run.handedBack) this.lose(run, 'its start was refused');
   }
 
   /**

@@ -11,11 +11,11 @@ import { TaskNotAvailable } from '../model/errors.js';
 import type { TaskBackend } from '../producer/backend.js';
 import { TaskConsumer, type WorkerInfo } from './consumer.js';
 import { getLogger } from '../infra/logger.js';
-import { FAILURE, RETRY, REVOKED, STARTED } from '../model/states.js';
+import { FAILURE, RETRY, REVOKED, STARTED, type TaskStatus } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
-import { LOST, runJob } from './run-job.js';
-import { within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
+import { JobRun, type RunJobOptions } from './run-job.js';
+import { runOptions, settled, whenSettled, within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { StoreWriter } from './store-writer.js';
 
@@ -45,6 +45,8 @@ export class WorkerRuntime extends EventEmitter {
   private readonly log;
   private readonly stuckGrace: number;
   private readonly writer: StoreWriter<ActiveRun>;
+  /** What every JobRun of this worker is given. */
+  private readonly runOptions: RunJobOptions;
 
   constructor(
     readonly backend: TaskBackend,
@@ -55,6 +57,10 @@ export class WorkerRuntime extends EventEmitter {
     this.stuckGrace = options.stuckGrace ?? 5;
     this.log = getLogger(`pulsar.${backend.name}.worker`);
     this.writer = new StoreWriter(backend.store, worker.id, this.log, (run, reason) => this.lose(run, reason));
+    this.runOptions = runOptions(this.stuckGrace, () => backend.limits.maxResultBytes, (task) => {
+      this.log.error(`task.${task.name}(${task.id}) ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
+      this.emit('stuck', task.id);
+    });
     this.renewer = new LeaseRenewer(backend.store, worker.id, this.log, this.runs, (run, reason) => this.lose(run, reason));
   }
 
@@ -128,7 +134,7 @@ export class WorkerRuntime extends EventEmitter {
     if (current?.jobDone) {
       // Its job is over and its outcome on the way (a retry landed and the task came straight
       // back, or the outcome will be fenced off): the new delivery runs once that run settled.
-      void current.done?.finally(() => {
+      void whenSettled(current).then(() => {
         if (!this.stopping) this.launch(delivery);
       });
       return;
@@ -145,26 +151,43 @@ export class WorkerRuntime extends EventEmitter {
     }
     this.pulled += 1;
     this.busy += 1;
-    const run: ActiveRun = { id: wire.id, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, done: null };
+    const run: ActiveRun = { id: wire.id, name: wire.name, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, done: null, settled: null };
     this.runs.set(wire.id, run);
-    const settled = () => {
-      this.jobEnded(run);
-      this.runs.delete(wire.id);
-      this.wakeLoop();
-      this.processed += 1;
-      this.emit('settled', wire.id, run.runToken);
-      this.emit('processed', wire.id);
-    };
-    run.done = this.execute(wire, run).then(settled, (err: unknown) => {
-      this.log.error(`task ${wire.name}(${wire.id}) could not be recorded: ${String(err)}`);
-      settled();
-    });
+    this.execute(wire, run);
+  }
+
+  /**
+   * The run's outcome is written (`writing`, when it took a store call): the run settles once it
+   * is answered. No promise of the run's own: one is made only for who waits (whenSettled).
+   */
+  private recorded(run: ActiveRun, writing: Promise<void> | undefined): void {
+    if (!writing) return this.settle(run);
+    writing.then(
+      () => this.settle(run),
+      (err: unknown) => this.unrecorded(run, err),
+    );
+  }
+
+  private unrecorded(run: ActiveRun, err: unknown): void {
+    this.log.error(`task ${run.name}(${run.id}) could not be recorded: ${String(err)}`);
+    this.settle(run);
+  }
+
+  /** The run is over and its outcome recorded (or it could not be). */
+  private settle(run: ActiveRun): void {
+    this.jobEnded(run);
+    this.runs.delete(run.id);
+    this.wakeLoop();
+    this.processed += 1;
+    this.emit('settled', run.id, run.runToken);
+    this.emit('processed', run.id);
+    settled(run);
   }
 
   /** The ends of the runs in this worker. */
   private settling(): Promise<void>[] {
     const ends: Promise<void>[] = [];
-    for (const run of this.runs.values()) if (run.done) ends.push(run.done);
+    for (const run of this.runs.values()) ends.push(whenSettled(run));
     return ends;
   }
 
@@ -206,17 +229,17 @@ export class WorkerRuntime extends EventEmitter {
   /**
    * Runs one delivered task in SPEC §5's order and records the outcome under its fence. The task
    * is carried as a plain wire record with epoch times (no Task, no DateTime, unless the job reads
-   * `consumer.task`); every write hands the store a fresh record it may keep.
+   * `consumer.task`); every write hands the store a fresh record it may keep. No async frame: the
+   * run goes on from the callback its JobRun calls once the job is over.
    */
-  private async execute(wire: WireTask, run: ActiveRun): Promise<void> {
+  private execute(wire: WireTask, run: ActiveRun): void {
     const store = this.backend.store;
     // The pulled object may be the store's: never changed here.
     const job = this.backend.registry.get(wire.name);
     if (!job) {
       this.jobEnded(run);
       const ended: WireTask = { ...wire, status: FAILURE, result: new TaskNotAvailable(wire.name).message, time_ended: Date.now() / 1000 };
-      await this.writer.outcome(run, (fence) => store.finish(ended, fence));
-      return;
+      return this.recorded(run, this.writer.outcome(run, (fence) => store.finish(ended, fence)));
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
     const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, wire.kwargs);
@@ -224,8 +247,7 @@ export class WorkerRuntime extends EventEmitter {
       const ended: WireTask = { ...wire, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
       this.jobEnded(run);
       this.log.warn(`task.${wire.name}(${wire.id}) not run: ${badKwargs}`);
-      await this.writer.outcome(run, (fence) => store.finish(ended, fence));
-      return;
+      return this.recorded(run, this.writer.outcome(run, (fence) => store.finish(ended, fence)));
     }
     const startedAtMs = Date.now();
     // The runtime's own record of the run: the job's outcome is written into it, and it is what
@@ -237,57 +259,54 @@ export class WorkerRuntime extends EventEmitter {
     // outcome is saved only once start said this delivery owns the task.
     const startRecord: WireTask = { ...task };
     const started = this.writer.write(run, (fence) => store.start(startRecord, fence));
-    const lost = new Promise<typeof LOST>((resolve) => {
-      started.then(
-        (owned) => owned || resolve(LOST),
-        () => resolve(LOST),
-      );
-    });
     run.runToken = run.token;
     if (this.listenerCount('run')) {
       this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
     }
-    let consumer: TaskConsumer | null = null;
-    const consumerFor = (signal: () => AbortSignal) => (consumer = new TaskConsumer(task, job, this.backend, this.worker, signal, () => this.fenceOf(run)));
-    const info = `task.${task.name}(${task.id})`;
-    const jobRun = runJob(task, job, consumerFor, lost, {
-      stuckGraceMs: this.stuckGrace * 1000,
-      maxResultBytes: this.backend.limits.maxResultBytes,
-      onStuck: () => {
-        this.log.error(`${info} ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
-        this.emit('stuck', task.id);
-      },
+    const jobRun = new JobRun(task, job, this.runOptions, (status) => {
+      let writing: Promise<void> | undefined;
+      try {
+        writing = this.ended(run, task, consumer, status, started);
+      } catch (err) {
+        return this.unrecorded(run, err);
+      }
+      this.recorded(run, writing);
     });
+    const consumer = new TaskConsumer(task, job, this.backend, this.worker, jobRun, (): Fence => ({ worker: this.worker.id, token: run.token }));
     run.job = jobRun;
-    const status = await jobRun.outcome;
+    started.then(
+      (owned) => owned || jobRun.lost(),
+      () => jobRun.lost(),
+    );
+    jobRun.start(consumer);
+  }
+
+  /** A run's job is over (`status`; null: its delivery was lost first): its outcome is written. */
+  private ended(run: ActiveRun, task: WireTask, consumer: TaskConsumer, status: TaskStatus | null, started: Promise<boolean>): Promise<void> | undefined {
     this.jobEnded(run);
     // From here on the record is not the consumer's to change (a late progress call).
-    (consumer as TaskConsumer | null)?.end();
+    consumer.end();
     if (status === null) {
       if (!run.handedBack) this.lose(run, 'its start was refused');
       return;
     }
     if (run.handedBack) return;
+    const store = this.backend.store;
     // What the run reports: the task as the job left it (if it read it), with the run's outcome;
     // else the runtime's own record, which already carries the outcome (no copy).
-    const changed = (consumer as TaskConsumer | null)?.changed() ?? null;
+    const changed = consumer.changed();
     const outcome: WireTask = changed
       ? Object.assign(changed, { status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker })
       : task;
     if (status === RETRY) {
       const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
-      this.log.warn(`${info} failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
-      await this.writer.outcome(run, (fence) => store.retry(outcome, fence), started);
-      return;
+      this.log.warn(`task.${task.name}(${task.id}) failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
+      return this.writer.outcome(run, (fence) => store.retry(outcome, fence), started);
     }
     outcome.time_ended = Date.now() / 1000;
-    if (status === FAILURE) this.log.warn(`${info} failed: ${String(task.result)}`);
-    if (status === REVOKED) this.log.warn(`${info} was revoked: ${String(task.result)}`);
-    await this.writer.outcome(run, (fence) => store.finish(outcome, fence), started);
-  }
-
-  private fenceOf(run: ActiveRun): Fence {
-    return { worker: this.worker.id, token: run.token };
+    if (status === FAILURE) this.log.warn(`task.${task.name}(${task.id}) failed: ${String(task.result)}`);
+    if (status === REVOKED) this.log.warn(`task.${task.name}(${task.id}) was revoked: ${String(task.result)}`);
+    return this.writer.outcome(run, (fence) => store.finish(outcome, fence), started);
   }
 
   /**

@@ -89,7 +89,7 @@ export abstract class MemoryCore {
     if (task.lock_id) {
       const holder = this.locks.get(task.lock_id);
       const held = holder !== undefined ? this.tasks.get(holder) : undefined;
-      if (held && !READY_STATES.has(held.task.status)) return null;
+      if (held && !READY_STATES.has(held.status)) return null;
     }
     // The producer's clock does not count: its times move by the gap between the two clocks.
     // Stamped in place: the store's own copy, or an object its caller handed over (shareObjects).

@@ -12,9 +12,11 @@ import { SortedEntries } from './sorted-entries.js';
 /** Tasks a page may read beyond those it returns: past it, the page ends early with a cursor. */
 export const SCAN_BUDGET = 10_000;
 
-/** What the listing sorts: a task and its queueing order. */
+/** What the listing sorts: a task (its name and status at hand) and its queueing order. */
 export interface Listed {
   readonly seq: number;
+  readonly name: string;
+  readonly status: TaskStatus;
   readonly task: WireTask;
 }
 
@@ -60,8 +62,8 @@ export class TaskListing<T extends Listed = Listed> {
   /** Lists a new entry (its task's name and status). */
   add(entry: T): void {
     this.all.add(entry);
-    this.index(this.byName, entry.task.name).add(entry);
-    this.index(this.byStatus, entry.task.status).add(entry);
+    this.index(this.byName, entry.name).add(entry);
+    this.index(this.byStatus, entry.status).add(entry);
   }
 
   /** Moves a listed entry from one status index to another. */
@@ -73,8 +75,8 @@ export class TaskListing<T extends Listed = Listed> {
 
   remove(entry: T): void {
     this.all.delete(entry.seq);
-    this.byName.get(entry.task.name)?.delete(entry.seq);
-    this.byStatus.get(entry.task.status)?.delete(entry.seq);
+    this.byName.get(entry.name)?.delete(entry.seq);
+    this.byStatus.get(entry.status)?.delete(entry.seq);
   }
 
   clear(): void {
@@ -87,15 +89,16 @@ export class TaskListing<T extends Listed = Listed> {
   page(filter: StoreFilter, page: PageRequest, get: (id: string) => T | undefined): StoredPage {
     const bound = checkPage(page);
     const status = filter.status ? new Set<number>(filter.status) : null;
-    const matches = (t: WireTask) =>
-      (filter.name === undefined || t.name === filter.name) &&
-      (status === null || status.has(t.status)) &&
-      (filter.from_task === undefined || t.from_task === filter.from_task);
+    // Name and status from the entry: only a from_task filter reads the task (unpacks an ended one).
+    const matches = (e: T) =>
+      (filter.name === undefined || e.name === filter.name) &&
+      (status === null || status.has(e.status)) &&
+      (filter.from_task === undefined || e.task.from_task === filter.from_task);
     const tasks: WireTask[] = [];
     let read = 0;
     let last = 0;
     for (const entry of this.source(filter, bound, get)) {
-      if (matches(entry.task)) {
+      if (matches(entry)) {
         // One more match past a full page: there is a next page, and it starts below the last.
         if (tasks.length === page.limit) return { tasks, cursor: String(last) };
         tasks.push(entry.task);

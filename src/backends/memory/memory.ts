@@ -157,7 +157,7 @@ export class MemoryStore extends MemoryCore implements TaskStore {
     const chosen = checkPurge(olderThanMs, limit, statuses);
     return this.ended.purge(this.clock() - olderThanMs, limit, chosen, (id) => {
       const entry = this.tasks.get(id);
-      if (!entry || !READY_STATES.has(entry.task.status)) return false;
+      if (!entry || !READY_STATES.has(entry.status)) return false;
       this.tasks.delete(entry);
       return true;
     });
