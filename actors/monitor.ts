@@ -24,6 +24,12 @@ import { spawnWorker, type WorkerHandle } from './worker.js';
 import { recoverExpired, ResultPurger } from './monitor-upkeep.js';
 import { startWorker } from '../src/worker/worker-runtime.js';
 
+/**
+ * How long a worker may take to report ready (seconds) when the queue's silence `timeout` is
+ * shorter: starting a child and loading its jobs can take seconds on a loaded machine.
+ */
+const BOOT_TIMEOUT_S = 60;
+
 /** A TaskQueue's workers crashed past their restart budget (the monitor escalates to the arbiter). */
 export class RestartBudgetExceeded extends PulsarTasksError {}
 
@@ -170,6 +176,7 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
         handle.view.pid = message.pid;
         handle.view.threadId = message.threadId ?? null;
         handle.lastHeartbeat = Date.now();
+        handle.ready = true;
         log.info(`worker ${message.workerId} started (${s.concurrency}, pid ${message.pid}${message.threadId ? `, thread ${message.threadId}` : ''})`);
         app.workerStart(handle.view);
         break;
@@ -259,10 +266,13 @@ export async function startTaskQueueMonitor(app: TaskQueue, parent: AnyRef, opti
   const housekeep = () => {
     const now = Date.now();
     for (const [id, handle] of workers) {
-      if (now - handle.lastHeartbeat > s.timeout * 1000) {
-        log.warn(`worker ${id} silent for more than ${s.timeout}s: replacing it`);
+      // A worker still starting (loading its jobs, on a loaded machine) is not silent yet.
+      const limit = handle.ready ? s.timeout : Math.max(s.timeout, BOOT_TIMEOUT_S);
+      if (now - handle.lastHeartbeat > limit * 1000) {
+        const what = handle.ready ? 'silent' : 'not started';
+        log.warn(`worker ${id} ${what} for more than ${limit}s: replacing it`);
         handle.lastHeartbeat = now;
-        tell(handle.ref, { type: 'kill', reason: 'unresponsive', detail: `silent for more than ${s.timeout}s` });
+        tell(handle.ref, { type: 'kill', reason: 'unresponsive', detail: `${what} for more than ${limit}s` });
       }
     }
     recoverExpired(backend.store, s.maxRedeliveries, log);

@@ -43,6 +43,8 @@ export interface WorkerHandle {
   ref: TypedRef<WorkerMessage>;
   view: WorkerView;
   lastHeartbeat: number;
+  /** Set once the worker reported ready: until then its start may take `bootTimeout`, not `timeout`. */
+  ready: boolean;
   /**
    * Stops the worker without the mailbox: for when the tree is out of reach (nact drops messages
    * to the children of a stopped actor, as when an embedding parent stops).
@@ -165,7 +167,7 @@ export function spawnWorker(spec: WorkerSpec): WorkerHandle {
     return done;
   }
 
-  const handle: WorkerHandle = { ref, view, lastHeartbeat: Date.now(), shutdown };
+  const handle: WorkerHandle = { ref, view, lastHeartbeat: Date.now(), ready: false, shutdown };
 
   if (spec.mode === 'inline') {
     const store: TaskStore = spec.localStore

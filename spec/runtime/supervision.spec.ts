@@ -79,6 +79,23 @@ describe('supervision', function () {
     expect(replaced.id).to.not.equal(first?.id);
   });
 
+  it('keeps a process worker whose start takes longer than the silence timeout: a slow boot is not silence', async () => {
+    const ready: string[] = [];
+    let tq: TaskQueue;
+    ({ arbiter, tq } = await startQueue({
+      name: 'slowboot',
+      workers: 1,
+      concurrency: 'process',
+      timeout: 1,
+      taskPaths: [...TASK_PATHS, 'spec/fixtures/slow-boot/*'],
+      workerStart: (worker) => ready.push(worker.id),
+    }));
+    const task = await tq.backend.waitForTask((await tq.backend.queueTask('slowbootprobe')) as string, 60);
+    expect(task?.result).to.equal('booted');
+    expect(ready, 'workers that reported ready').to.have.length(1);
+    expect(task?.worker).to.equal(ready[0]);
+  });
+
   it('revokes a task past its timeout and replaces a process worker whose job ignores the signal', async () => {
     let tq: TaskQueue;
     ({ arbiter, tq } = await startQueue({ name: 'stuck', workers: 1, concurrency: 'process' }));
