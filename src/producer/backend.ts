@@ -31,7 +31,7 @@ import { TaskWaiters } from './task-waiters.js';
 import { checkSearch, searchPage, searching, type TaskSearch } from './task-search.js';
 import { TaskDecoder } from './task-decoder.js';
 import { buildTask, idempotencyKeyOf, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
-import type { BackendOptions, EventFiltering, JobListEntry, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
+import type { BackendOptions, EventFiltering, JobListEntry, SubscriptionEpoch, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
 
 export type { QueueItem };
 
@@ -63,6 +63,8 @@ export class TaskBackend {
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   /** The events the store client was last told this backend needs (see narrowEvents). */
   private wantedEvents: string | null = null;
+  /** The last subscription change still waiting for the store's confirmation, if any. */
+  private narrowing: Promise<void> | null = null;
   private closed = false;
   protected readonly log;
 
@@ -142,6 +144,9 @@ export class TaskBackend {
     const keys = items.map((item) => idempotencyKeyOf(item));
     const names = this.schedule.entries.size ? tasks.map((t) => t.name) : [];
     // The store may keep these records as they are: they are the tasks' own (see buildTask).
+    // Queued under a live subscription: a wait for one of them needs no first read.
+    const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
+    if (epoch !== null && this.unsubscribe) this.waiters.track(tasks.map((t) => t.id), epoch);
     const ids = await this.store.queue(
       tasks,
       keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined,
@@ -226,7 +231,8 @@ export class TaskBackend {
       if (!(err instanceof BackendUnavailable)) throw err;
       this.unsubscribe = null;
     }
-    return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500));
+    const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
+    return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500), epoch);
   }
 
   // ---- events -----------------------------------------------------------------------------
@@ -245,7 +251,7 @@ export class TaskBackend {
     return this;
   }
 
-  /** Resolves once this backend receives the application's broadcasts. */
+  /** Resolves once this backend receives the application's broadcasts it listens to. */
   ensureSubscribed(): Promise<unknown> {
     if (!this.unsubscribe) {
       this.unsubscribe = this.store.subscribe((event, id) => {
@@ -255,12 +261,13 @@ export class TaskBackend {
       this.wantedEvents = null;
       this.narrowEvents();
     }
-    return this.unsubscribe;
+    return this.narrowing ? Promise.all([this.unsubscribe, this.narrowing]) : this.unsubscribe;
   }
 
   /**
-   * Tells a store client that can narrow its events (local://) which ones this backend needs:
-   * `task_done` (waiters) and those with listeners. Nothing else crosses the mailbox.
+   * Tells a store client that can narrow its events (local://, redis://) which ones this backend
+   * needs: `task_done` (waiters) and those with listeners. Nothing else crosses the mailbox or
+   * the subscriber connection; `ensureSubscribed` waits for the change to be confirmed.
    */
   private narrowEvents(): void {
     const store = this.store as Partial<EventFiltering>;
@@ -269,7 +276,13 @@ export class TaskBackend {
     const key = events.join();
     if (key === this.wantedEvents) return;
     this.wantedEvents = key;
-    store.wantEvents(events);
+    const change = store.wantEvents(events);
+    if (!change) return;
+    const narrowing: Promise<void> = change.catch((err: unknown) => this.log.error(`cannot change the event subscription: ${String(err)}`));
+    this.narrowing = narrowing;
+    void narrowing.then(() => {
+      if (this.narrowing === narrowing) this.narrowing = null;
+    });
   }
 
   /**
