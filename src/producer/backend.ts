@@ -63,7 +63,7 @@ export class TaskBackend {
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   /** The events the store client was last told this backend needs (see narrowEvents). */
   private wantedEvents: string | null = null;
-  /** The last subscription change still waiting for the store's confirmation, if any. */
+  /** The last subscription change the store confirms (or confirmed), if it does. */
   private narrowing: Promise<void> | null = null;
   private closed = false;
   protected readonly log;
@@ -224,7 +224,8 @@ export class TaskBackend {
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
     if (timeout !== undefined && timeout !== null) seconds(timeout, 'waitForTask timeout', MAX_TIMEOUT_SECONDS);
     try {
-      await this.ensureSubscribed();
+      // Waiters need task_done only, subscribed from the start: no listener change is waited for.
+      await this.subscription();
     } catch (err) {
       // A store outage: the waiter's re-reads ride it out until its own timeout; the next wait
       // subscribes again.
@@ -253,6 +254,12 @@ export class TaskBackend {
 
   /** Resolves once this backend receives the application's broadcasts it listens to. */
   ensureSubscribed(): Promise<unknown> {
+    const subscribed = this.subscription();
+    return this.narrowing ? Promise.all([subscribed, this.narrowing]) : subscribed;
+  }
+
+  /** The store subscription (made on first use), with `task_done` at least. */
+  private subscription(): Promise<() => Promise<void>> {
     if (!this.unsubscribe) {
       this.unsubscribe = this.store.subscribe((event, id) => {
         if (event === 'task_done') this.waiters.notify(id);
@@ -261,7 +268,7 @@ export class TaskBackend {
       this.wantedEvents = null;
       this.narrowEvents();
     }
-    return this.narrowing ? Promise.all([this.unsubscribe, this.narrowing]) : this.unsubscribe;
+    return this.unsubscribe;
   }
 
   /**
@@ -277,12 +284,7 @@ export class TaskBackend {
     if (key === this.wantedEvents) return;
     this.wantedEvents = key;
     const change = store.wantEvents(events);
-    if (!change) return;
-    const narrowing: Promise<void> = change.catch((err: unknown) => this.log.error(`cannot change the event subscription: ${String(err)}`));
-    this.narrowing = narrowing;
-    void narrowing.then(() => {
-      if (this.narrowing === narrowing) this.narrowing = null;
-    });
+    this.narrowing = change ? change.catch((err: unknown) => this.log.error(`cannot change the event subscription: ${String(err)}`)) : null;
   }
 
   /**

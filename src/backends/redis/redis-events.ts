@@ -101,6 +101,8 @@ export class RedisEvents {
       for (const c of add) this.subscribed.add(c);
       for (const c of drop) this.subscribed.delete(c);
       if (!this.doneWanted()) this.live = false;
+      // Disconnected: the reconnection subscribes to what is wanted then (resubscribeAll).
+      if (sub.status !== 'ready') return;
       if (add.length) await sub.subscribe(...add);
       if (drop.length) await sub.unsubscribe(...drop);
       if (this.doneWanted() && epoch === this.epoch && sub.status === 'ready') this.live = true;
@@ -144,10 +146,15 @@ export class RedisEvents {
     if (this.doneWanted() && epoch === this.epoch) this.live = true;
   }
 
-  /** After a reconnection: confirms the channels again (SUBSCRIBE is idempotent), then live. */
+  /**
+   * After a reconnection: confirms the channels wanted (SUBSCRIBE is idempotent) and drops any
+   * other that ioredis subscribed again, then live.
+   */
   private async resubscribeAll(): Promise<void> {
     const sub = this.link.subscriber;
     const epoch = this.epoch;
+    const unwanted = [...this.events.keys()].filter((c) => !this.subscribed.has(c));
+    if (unwanted.length) await sub.unsubscribe(...unwanted);
     await sub.subscribe(...this.subscribed);
     if (this.doneWanted() && epoch === this.epoch && sub.status === 'ready') this.live = true;
   }
