@@ -146,11 +146,14 @@ export class TaskBackend {
     // The store may keep these records as they are: they are the tasks' own (see buildTask).
     // Queued under a live subscription: a wait for one of them needs no first read.
     const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
-    if (epoch !== null && this.unsubscribe) this.waiters.track(tasks.map((t) => t.id), epoch);
-    const ids = await this.store.queue(
-      tasks,
-      keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined,
-    );
+    const tracked = epoch !== null && this.unsubscribe ? tasks.map((t) => t.id) : [];
+    this.waiters.track(tracked, epoch ?? 0);
+    const ids = await this.store
+      .queue(tasks, keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined)
+      .catch((err: unknown) => {
+        this.waiters.untrack(tracked);
+        throw err;
+      });
     if (names.length) {
       const now = DateTime.fromMillis(nowMs);
       for (const name of names) this.schedule.counted(name, now);

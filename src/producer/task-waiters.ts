@@ -28,14 +28,26 @@ export class TaskWaiters {
     this.waiters.get(id)?.forEach((fn) => fn());
   }
 
-  /** Tasks about to be queued while the subscription is live under `epoch`. */
+  /**
+   * Tasks about to be queued while the subscription is live under `epoch` (an id whose task_done
+   * already arrived stays so: its wait reads first).
+   */
   track(ids: readonly string[], epoch: number): void {
     for (const id of ids) {
+      if (this.tracked.get(id) === DONE || this.older.get(id) === DONE) continue;
       this.tracked.set(id, epoch);
       if (this.tracked.size >= TRACKED_PER_GENERATION) {
         this.older = this.tracked;
         this.tracked = new Map();
       }
+    }
+  }
+
+  /** Tasks whose queueing failed: a wait for one reads first. */
+  untrack(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.tracked.delete(id);
+      this.older.delete(id);
     }
   }
 
