@@ -82,5 +82,15 @@ export type JobListEntry = [string, { [key: string]: Json }];
  * the backend tells it which events somebody listens to, and no other event is sent to it.
  */
 export interface EventFiltering {
-  wantEvents(events: readonly TaskEvent[] | null): void;
+  /** May resolve once the store confirmed the change. */
+  wantEvents(events: readonly TaskEvent[] | null): void | Promise<void>;
+}
+
+/**
+ * A store client that can tell whether its subscription may have missed a `task_done` (redis://):
+ * null while it may, else an epoch that changes whenever a broadcast may have been lost. A wait for
+ * a task queued under the same epoch needs no first read.
+ */
+export interface SubscriptionEpoch {
+  subscriptionEpoch(): number | null;
 }

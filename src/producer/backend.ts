@@ -31,7 +31,7 @@ import { TaskWaiters } from './task-waiters.js';
 import { checkSearch, searchPage, searching, type TaskSearch } from './task-search.js';
 import { TaskDecoder } from './task-decoder.js';
 import { buildTask, idempotencyKeyOf, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
-import type { BackendOptions, EventFiltering, JobListEntry, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
+import type { BackendOptions, EventFiltering, JobListEntry, SubscriptionEpoch, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
 
 export type { QueueItem };
 
@@ -63,6 +63,8 @@ export class TaskBackend {
   private unsubscribe: Promise<() => Promise<void>> | null = null;
   /** The events the store client was last told this backend needs (see narrowEvents). */
   private wantedEvents: string | null = null;
+  /** The last subscription change the store confirms (or confirmed), if it does. */
+  private narrowing: Promise<void> | null = null;
   private closed = false;
   protected readonly log;
 
@@ -142,10 +144,16 @@ export class TaskBackend {
     const keys = items.map((item) => idempotencyKeyOf(item));
     const names = this.schedule.entries.size ? tasks.map((t) => t.name) : [];
     // The store may keep these records as they are: they are the tasks' own (see buildTask).
-    const ids = await this.store.queue(
-      tasks,
-      keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined,
-    );
+    // Queued under a live subscription: a wait for one of them needs no first read.
+    const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
+    const tracked = epoch !== null && this.unsubscribe ? tasks.map((t) => t.id) : [];
+    this.waiters.track(tracked, epoch ?? 0);
+    const ids = await this.store
+      .queue(tasks, keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined)
+      .catch((err: unknown) => {
+        this.waiters.untrack(tracked);
+        throw err;
+      });
     if (names.length) {
       const now = DateTime.fromMillis(nowMs);
       for (const name of names) this.schedule.counted(name, now);
@@ -219,14 +227,16 @@ export class TaskBackend {
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
     if (timeout !== undefined && timeout !== null) seconds(timeout, 'waitForTask timeout', MAX_TIMEOUT_SECONDS);
     try {
-      await this.ensureSubscribed();
+      // Waiters need task_done only, subscribed from the start: no listener change is waited for.
+      await this.subscription();
     } catch (err) {
       // A store outage: the waiter's re-reads ride it out until its own timeout; the next wait
       // subscribes again.
       if (!(err instanceof BackendUnavailable)) throw err;
       this.unsubscribe = null;
     }
-    return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500));
+    const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
+    return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500), epoch);
   }
 
   // ---- events -----------------------------------------------------------------------------
@@ -245,8 +255,14 @@ export class TaskBackend {
     return this;
   }
 
-  /** Resolves once this backend receives the application's broadcasts. */
+  /** Resolves once this backend receives the application's broadcasts it listens to. */
   ensureSubscribed(): Promise<unknown> {
+    const subscribed = this.subscription();
+    return this.narrowing ? Promise.all([subscribed, this.narrowing]) : subscribed;
+  }
+
+  /** The store subscription (made on first use), with `task_done` at least. */
+  private subscription(): Promise<() => Promise<void>> {
     if (!this.unsubscribe) {
       this.unsubscribe = this.store.subscribe((event, id) => {
         if (event === 'task_done') this.waiters.notify(id);
@@ -259,8 +275,9 @@ export class TaskBackend {
   }
 
   /**
-   * Tells a store client that can narrow its events (local://) which ones this backend needs:
-   * `task_done` (waiters) and those with listeners. Nothing else crosses the mailbox.
+   * Tells a store client that can narrow its events (local://, redis://) which ones this backend
+   * needs: `task_done` (waiters) and those with listeners. Nothing else crosses the mailbox or
+   * the subscriber connection; `ensureSubscribed` waits for the change to be confirmed.
    */
   private narrowEvents(): void {
     const store = this.store as Partial<EventFiltering>;
@@ -269,7 +286,8 @@ export class TaskBackend {
     const key = events.join();
     if (key === this.wantedEvents) return;
     this.wantedEvents = key;
-    store.wantEvents(events);
+    const change = store.wantEvents(events);
+    this.narrowing = change ? change.catch((err: unknown) => this.log.error(`cannot change the event subscription: ${String(err)}`)) : null;
   }
 
   /**

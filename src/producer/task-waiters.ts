@@ -5,21 +5,79 @@
 import { BackendUnavailable, TaskTimeoutError } from '../model/errors.js';
 import type { Task } from '../model/task.js';
 
+/** How many tracked ids one generation holds (two are kept: an older id is read as untracked). */
+const TRACKED_PER_GENERATION = 4096;
+/** The tracked state of an id whose `task_done` arrived. */
+const DONE = -1;
+
 /** The waiters of one backend. */
 export class TaskWaiters {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /**
+   * Ids queued here while the subscription was live, by the epoch it had then (DONE once their
+   * `task_done` arrived): a wait for one still pending under the same epoch cannot have missed its
+   * completion, and skips its first read. Two bounded generations; a forgotten id is read.
+   */
+  private tracked = new Map<string, number>();
+  private older = new Map<string, number>();
 
   /** A `task_done` for `id` arrived: its waiters read the task again. */
   notify(id: string): void {
+    if (this.tracked.has(id)) this.tracked.set(id, DONE);
+    else if (this.older.has(id)) this.older.set(id, DONE);
     this.waiters.get(id)?.forEach((fn) => fn());
+  }
+
+  /**
+   * Tasks about to be queued while the subscription is live under `epoch` (an id whose task_done
+   * already arrived stays so: its wait reads first).
+   */
+  track(ids: readonly string[], epoch: number): void {
+    for (const id of ids) {
+      if (this.tracked.get(id) === DONE || this.older.get(id) === DONE) continue;
+      this.tracked.set(id, epoch);
+      if (this.tracked.size >= TRACKED_PER_GENERATION) {
+        this.older = this.tracked;
+        this.tracked = new Map();
+      }
+    }
+  }
+
+  /** Tasks whose queueing failed: a wait for one reads first. */
+  untrack(ids: readonly string[]): void {
+    for (const id of ids) {
+      this.tracked.delete(id);
+      this.older.delete(id);
+    }
+  }
+
+  /**
+   * True when a wait for `id` starting now cannot miss its completion without a first read: it was
+   * queued under `epoch` (the subscription's now) and its `task_done` has not arrived. Forgets it.
+   */
+  private pendingUnder(id: string, epoch: number | null): boolean {
+    const at = this.tracked.get(id) ?? this.older.get(id);
+    if (at === undefined) return false;
+    this.tracked.delete(id);
+    this.older.delete(id);
+    return epoch !== null && at === epoch;
   }
 
   /**
    * Resolves once `read(id)` gives a ready task (null if there is no such task); rejects
    * TaskTimeoutError after `timeout` seconds. The caller must already receive broadcasts, so no
-   * completion between the first read and the next broadcast is missed.
+   * completion between the first read and the next broadcast is missed. `epoch`: the
+   * subscription's now (SubscriptionEpoch), when the store has one; a task tracked under it whose
+   * completion has not arrived is not read before its broadcast (or the safety re-read).
    */
-  wait(id: string, timeout: number | undefined | null, read: (id: string) => Promise<Task | null>, recheckMs: number): Promise<Task | null> {
+  wait(
+    id: string,
+    timeout: number | undefined | null,
+    read: (id: string) => Promise<Task | null>,
+    recheckMs: number,
+    epoch: number | null = null,
+  ): Promise<Task | null> {
+    const firstRead = !this.pendingUnder(id, epoch);
     return new Promise<Task | null>((resolve, reject) => {
       let settled = false;
       let checking = false;
@@ -63,7 +121,7 @@ export class TaskWaiters {
       if (timeout !== undefined && timeout !== null) {
         timer = setTimeout(() => finish(() => reject(new TaskTimeoutError(id, Number(timeout)))), Math.max(0, Number(timeout) * 1000));
       }
-      check();
+      if (firstRead) check();
     });
   }
 

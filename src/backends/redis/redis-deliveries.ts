@@ -38,7 +38,9 @@ export class RedisDeliveries {
     private readonly link: RedisLink,
     private readonly fallbackWaitMs: number,
   ) {
-    this.puller = new RedisPuller(keys, link);
+    // Each pull script goes behind the writes pending (a worker pulls again at once while it has
+    // free slots, and the starts of its last pull must not wait behind that pull).
+    this.puller = new RedisPuller(keys, link, () => this.flushWrites());
     this.starts = new WriteBatch((args, waitMs) => link.run((r) => scripts.start.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
     this.finishes = new WriteBatch((args, waitMs) => link.run((r) => scripts.finish.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
   }
@@ -51,9 +53,8 @@ export class RedisDeliveries {
 
   async pull(request: PullRequest): Promise<Delivery[]> {
     checkPull(request);
-    // The starts of the previous pull go first, as unbatched: a worker pulls again at once while
-    // it has free slots, and its tasks must not wait behind that pull.
-    this.flushWrites();
+    // A pull that starts with the blocking wait sends nothing on the command connection: the
+    // writes pending leave with the turn (a finish in the same turn may join its start).
     return this.puller.pull(request);
   }
 
@@ -62,7 +63,6 @@ export class RedisDeliveries {
    * deliveries, ms until the next delayed eta, ms the worker stays interrupted (0: it is not).
    */
   pullStep(request: PullRequest): Promise<[Delivery[], number, number]> {
-    this.flushWrites();
     return this.puller.pullOnce(request);
   }
 

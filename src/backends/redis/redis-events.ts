@@ -2,7 +2,14 @@
  * Broadcasts of the redis:// store: each event of an application on its own namespaced pub/sub
  * channel. A message carries the ids of every task one script run changed, space-separated (one
  * id alone when it changed one task); each id reaches the listeners as one event. One subscriber
- * connection per store serves every listener.
+ * connection per store serves every listener, subscribed only to the channels of the events
+ * somebody wants (`wantEvents`; every event until told): Redis then fans out fewer messages and
+ * this process parses fewer.
+ *
+ * The subscription has an epoch: a number that changes whenever the subscriber connection drops
+ * (messages may have been lost) and that is null while the `task_done` channels are not
+ * confirmed on the current connection. A caller that saw the same epoch before and after knows
+ * it missed no `task_done` in between.
  */
 import { TASK_EVENTS, type EventListener, type TaskEvent } from '../../store/contract.js';
 import type { RedisKeys } from './redis-codec.js';
@@ -13,7 +20,16 @@ export class RedisEvents {
   private readonly listeners = new Set<EventListener>();
   /** Event of each channel of the application. */
   private readonly events = new Map<string, TaskEvent>();
+  /** The events wanted (null: every event). */
+  private wanted: ReadonlySet<TaskEvent> | null = null;
+  /** Channels subscribed to, or being subscribed to, on the subscriber connection. */
+  private readonly subscribed = new Set<string>();
   private subscribing: Promise<void> | null = null;
+  /** Channel changes, in order (each waits for the one before). */
+  private changing: Promise<void> = Promise.resolve();
+  private epoch = 0;
+  /** The `task_done` channels are confirmed on the current connection. */
+  private live = false;
 
   /** `keys`: of the app, or of each of its shards (their channels are listened to together). */
   constructor(
@@ -23,7 +39,7 @@ export class RedisEvents {
     for (const k of Array.isArray(keys) ? keys : [keys]) for (const event of TASK_EVENTS) this.events.set(k.channel(event), event);
   }
 
-  /** Resolves once Redis confirmed the subscription to every channel of the app. */
+  /** Resolves once Redis confirmed the subscription to the channels of the wanted events. */
   async subscribe(listener: EventListener): Promise<() => Promise<void>> {
     this.link.checkOpen();
     this.listeners.add(listener);
@@ -39,9 +55,60 @@ export class RedisEvents {
     };
   }
 
+  /**
+   * Narrows the subscription to `events` (null: every event). Resolves once Redis confirmed the
+   * change (at once before the first `subscribe`, which subscribes to these).
+   */
+  wantEvents(events: readonly TaskEvent[] | null): Promise<void> {
+    this.wanted = events ? new Set(events) : null;
+    if (!this.subscribing) return Promise.resolve();
+    return this.resubscribe();
+  }
+
+  /**
+   * The subscription's epoch (see the module's note): null while `task_done` broadcasts may be
+   * missed, else a number that changes when the subscriber connection drops.
+   */
+  subscriptionEpoch(): number | null {
+    return this.live ? this.epoch : null;
+  }
+
   /** Forgets every listener (the store closes). */
   clear(): void {
     this.listeners.clear();
+    this.live = false;
+  }
+
+  private channelsWanted(): string[] {
+    const out: string[] = [];
+    for (const [channel, event] of this.events) if (!this.wanted || this.wanted.has(event)) out.push(channel);
+    return out;
+  }
+
+  private doneWanted(): boolean {
+    return !this.wanted || this.wanted.has('task_done');
+  }
+
+  /** Brings the subscriber's channels to those wanted now (after any change still on its way). */
+  private resubscribe(): Promise<void> {
+    const run = this.changing.then(async () => {
+      await this.subscribing;
+      const sub = this.link.subscriber;
+      const target = new Set(this.channelsWanted());
+      const add = [...target].filter((c) => !this.subscribed.has(c));
+      const drop = [...this.subscribed].filter((c) => !target.has(c));
+      const epoch = this.epoch;
+      for (const c of add) this.subscribed.add(c);
+      for (const c of drop) this.subscribed.delete(c);
+      if (!this.doneWanted()) this.live = false;
+      // Disconnected: the reconnection subscribes to what is wanted then (resubscribeAll).
+      if (sub.status !== 'ready') return;
+      if (add.length) await sub.subscribe(...add);
+      if (drop.length) await sub.unsubscribe(...drop);
+      if (this.doneWanted() && epoch === this.epoch && sub.status === 'ready') this.live = true;
+    });
+    this.changing = run.catch(() => undefined);
+    return run;
   }
 
   private async startSubscriber(): Promise<void> {
@@ -49,7 +116,7 @@ export class RedisEvents {
     if (!sub.listenerCount('message')) {
       sub.on('message', (channel: string, message: string) => {
         const event = this.events.get(channel);
-        if (!event) return;
+        if (!event || (this.wanted && !this.wanted.has(event))) return;
         for (const id of message.split(' ')) {
           if (!id) continue;
           for (const listener of this.listeners) {
@@ -61,8 +128,34 @@ export class RedisEvents {
           }
         }
       });
+      // Messages published while the connection is down are lost: a new epoch. ioredis subscribes
+      // again on its own once it reconnects; the epoch is live again once Redis confirmed it.
+      sub.on('close', () => {
+        this.epoch += 1;
+        this.live = false;
+      });
+      sub.on('ready', () => {
+        if (this.subscribing && this.subscribed.size) void this.resubscribeAll().catch(() => undefined);
+      });
     }
     await this.link.ready(sub);
-    await sub.subscribe(...this.events.keys());
+    const channels = this.channelsWanted();
+    const epoch = this.epoch;
+    for (const c of channels) this.subscribed.add(c);
+    await sub.subscribe(...channels);
+    if (this.doneWanted() && epoch === this.epoch) this.live = true;
+  }
+
+  /**
+   * After a reconnection: confirms the channels wanted (SUBSCRIBE is idempotent) and drops any
+   * other that ioredis subscribed again, then live.
+   */
+  private async resubscribeAll(): Promise<void> {
+    const sub = this.link.subscriber;
+    const epoch = this.epoch;
+    const unwanted = [...this.events.keys()].filter((c) => !this.subscribed.has(c));
+    if (unwanted.length) await sub.unsubscribe(...unwanted);
+    await sub.subscribe(...this.subscribed);
+    if (this.doneWanted() && epoch === this.epoch && sub.status === 'ready') this.live = true;
   }
 }

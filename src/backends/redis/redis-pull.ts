@@ -12,6 +12,12 @@
  *
  * A pull whose reply is lost with the connection leaves tasks owned by a worker that never got
  * them: after such a failure its next pull asks the script to put the unknown ones back.
+ *
+ * A pull that found the queue drained (it got fewer tasks than asked) is remembered with the next
+ * delayed task's eta: the worker's next pull goes straight to the blocking wait instead of running
+ * an empty pull first. Every queue, retry and recovery pushes a wake-up token, and only a pull
+ * that found the queue empty clears them, so a task queued since is not missed; a stale token
+ * costs one spurious pull.
  */
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
@@ -43,11 +49,24 @@ export class RedisPuller {
   /** Workers whose parked pulls must end now, with the wake-ups of the pulls parked. */
   private readonly interrupted = new Set<string>();
   private readonly parked = new Map<string, Set<() => void>>();
+  /** Workers whose last pull found the queue drained: performance.now() by which the next delayed task is due. */
+  private readonly drained = new Map<string, number>();
 
+  /** `beforeScript`: runs before each pull script is sent (the store sends its pending writes first). */
   constructor(
     private readonly keys: RedisKeys,
     private readonly link: RedisLink,
+    private readonly beforeScript: () => void = () => undefined,
   ) {}
+
+  /**
+   * True when the worker's next pull (this `request`) starts with the blocking wait: its last pull
+   * found the queue drained. Nothing is sent on the command connection before that wait.
+   */
+  blocksFirst(request: PullRequest): boolean {
+    const due = this.drained.get(request.worker);
+    return due !== undefined && request.waitMs > 0 && request.max > 0 && !this.resync.has(request.worker) && due > performance.now();
+  }
 
   /**
    * One script run moves due delayed tasks and pops ready ones. When none is ready it blocks on the
@@ -57,6 +76,13 @@ export class RedisPuller {
     if (request.max <= 0 || this.link.isClosed) return [];
     this.interrupted.delete(request.worker);
     const deadline = performance.now() + request.waitMs;
+    if (this.blocksFirst(request)) {
+      const due = this.drained.get(request.worker) as number;
+      this.drained.delete(request.worker);
+      if (await this.block(request.worker, Math.min(request.waitMs, due - performance.now()))) return [];
+      if (this.link.isClosed || this.interrupted.has(request.worker)) return [];
+    }
+    this.drained.delete(request.worker);
     for (;;) {
       const [deliveries, nextInMs, haltedMs] = await this.pullOnce(request);
       if (deliveries.length || request.waitMs <= 0) return deliveries;
@@ -81,6 +107,7 @@ export class RedisPuller {
     if (!mine) this.byWorker.set(worker, (mine = new Set()));
     const resync = this.resync.has(worker);
     const args = [k.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', JSON.stringify(EXPIRED_MESSAGE), ...(resync ? mine : [])];
+    this.beforeScript();
     const sentAt = performance.now();
     let reply: unknown[];
     try {
@@ -102,7 +129,10 @@ export class RedisPuller {
       this.held.set(id, { worker, token, leaseEnd: sentAt + request.leaseMs, encoded: stored.encoded, values: stored.values });
       deliveries.push({ task: stored.task, token });
     }
-    return [deliveries, reply[0] === '' || reply[0] === undefined ? Infinity : Number(reply[0]), 0];
+    const drained = reply[0] !== '' && reply[0] !== undefined;
+    const nextInMs = drained && reply[0] !== 'e' ? Number(reply[0]) : Infinity;
+    if (drained && deliveries.length) this.drained.set(worker, sentAt + nextInMs);
+    return [deliveries, nextInMs, 0];
   }
 
   /** The worker is done with a delivery (whatever the outcome): a resync may hand it back. */
@@ -155,6 +185,7 @@ export class RedisPuller {
     for (const id of this.byWorker.get(worker) ?? []) this.held.delete(id);
     this.byWorker.delete(worker);
     this.resync.delete(worker);
+    this.drained.delete(worker);
   }
 
   /** Ends the parked pulls of `worker` in this process at once (they answer []). */

@@ -281,6 +281,16 @@ export class ShardedRedisStore implements TaskStore {
     return this.events ? this.events.subscribe(listener) : this.shards[0]!.subscribe(listener);
   }
 
+  /** Subscribes only to the channels of `events` (null: every event); resolves once confirmed. */
+  wantEvents(events: readonly TaskEvent[] | null): Promise<void> {
+    return this.events ? this.events.wantEvents(events) : this.shards[0]!.wantEvents(events);
+  }
+
+  /** Null while a `task_done` broadcast may be missed; else changes whenever one may have been. */
+  subscriptionEpoch(): number | null {
+    return this.events ? this.events.subscriptionEpoch() : this.shards[0]!.subscriptionEpoch();
+  }
+
   progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {
     return this.at(taskId).progress(taskId, value, fence);
   }

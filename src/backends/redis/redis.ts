@@ -245,9 +245,19 @@ export class RedisStore implements TaskStore {
     await this.run((r) => r.publish(this.keys.channel(event), taskId));
   }
 
-  /** Resolves once Redis confirmed the subscription to every channel of the app. */
+  /** Resolves once Redis confirmed the subscription to the channels of the wanted events. */
   subscribe(listener: EventListener): Promise<() => Promise<void>> {
     return this.events.subscribe(listener);
+  }
+
+  /** Subscribes only to the channels of `events` (null: every event); resolves once confirmed. */
+  wantEvents(events: readonly TaskEvent[] | null): Promise<void> {
+    return this.events.wantEvents(events);
+  }
+
+  /** Null while a `task_done` broadcast may be missed; else changes whenever one may have been. */
+  subscriptionEpoch(): number | null {
+    return this.events.subscriptionEpoch();
   }
 
   async progress(taskId: string, value: Json, fence?: Fence): Promise<boolean> {

@@ -4,8 +4,9 @@
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
 --       then (resync only) the ids the worker holds
--- Returns { ms until the next delayed task or '', token1, id1, task1 fields (flat), token2, ... }, or
--- { 'halt:<ms>' } while the worker is interrupted (TaskStore.interrupt: it is stopping).
+-- Returns { drained, token1, id1, task1 fields (flat), token2, ... }, or { 'halt:<ms>' } while the
+-- worker is interrupted (TaskStore.interrupt: it is stopping). `drained` is '' unless the queue was
+-- found empty; then the ms until the next delayed task is due, or 'e' when none is delayed.
 local now = now_ms()
 local max, worker = tonumber(ARGV[2]), ARGV[4]
 local halted = redis.call('PTTL', P .. 'halt:' .. worker)
@@ -37,9 +38,12 @@ for _, id in ipairs(due) do
   redis.call('ZREM', P .. 'delayed', id)
 end
 local out = { '' }
-local got, budget = 0, max + 1000
+local got, budget, empty = 0, max + 1000, false
 while got < max and budget > 0 do
-  local popped = redis.call('ZPOPMIN', KEYS[1], math.min(max - got, budget))
+  local asked = math.min(max - got, budget)
+  local popped = redis.call('ZPOPMIN', KEYS[1], asked)
+  -- Fewer than asked: nothing is left in the queue.
+  if #popped < 2 * asked then empty = true end
   if #popped == 0 then break end
   for k = 1, #popped, 2 do
     budget = budget - 1
@@ -82,10 +86,11 @@ if got > 0 then
     out[k] = token
   end
 end
-if got == 0 then
-  -- Nothing ready: stale wake-up tokens would only make blocked pulls spin.
+-- Nothing left ready: stale wake-up tokens would only make blocked pulls spin (a task queued from
+-- now on pushes its own). This pull learns the next delayed task's eta itself.
+if got == 0 or empty then
   redis.call('DEL', P .. 'wakeup')
   local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
-  if nxt[2] then out[1] = math.max(0, tonumber(nxt[2]) - now) end
+  out[1] = nxt[2] and math.max(0, tonumber(nxt[2]) - now) or 'e'
 end
 return out

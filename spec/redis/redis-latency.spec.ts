@@ -1,0 +1,190 @@
+/**
+ * What a task costs on the way from queue to result on redis://, counted in messages, reads and
+ * script runs: the producer subscribes only to the events somebody listens to, a wait for a task
+ * queued under a live subscription reads it once (after its task_done), and a worker whose last
+ * pull drained the queue waits for a wake-up instead of running an empty pull first.
+ */
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
+import { scripts } from '../../src/backends/redis/redis-scripts.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import { STARTED, SUCCESS } from '../../src/model/states.js';
+import type { WireTask } from '../../src/model/task.js';
+import type { TaskEvent } from '../../src/store/contract.js';
+import { dropNamespace, rawClient, redisAvailable, specUrl } from './redis-env.js';
+
+describe('redis:// per-task latency', function () {
+  let registry: JobRegistry;
+  let raw: Redis;
+  const closing: (() => Promise<void>)[] = [];
+
+  before(async function () {
+    if (!(await redisAvailable())) this.skip();
+    registry = await JobRegistry.load(['jobs/*']);
+    raw = rawClient();
+  });
+
+  afterEach(async () => {
+    await Promise.all(closing.splice(0).map((close) => close()));
+  });
+
+  after(async () => {
+    raw?.disconnect();
+    await dropNamespace().catch(() => undefined);
+  });
+
+  /** A producer backend and a bare worker-side store of a fresh app. */
+  function app(): { name: string; producer: TaskBackend; store: RedisStore } {
+    const name = `lat-${Math.random().toString(36).slice(2, 8)}`;
+    const producer = new TaskBackend(createRedisStore(specUrl(), name), { name, url: specUrl(), registry });
+    const store = createRedisStore(specUrl(), name);
+    closing.push(() => producer.close(0), () => store.close());
+    return { name, producer, store };
+  }
+
+  /** Pulls the task `id` as worker 'w' and finishes it SUCCESS. */
+  async function runOne(store: RedisStore, id: string): Promise<void> {
+    const [delivery] = await store.pull({ worker: 'w', max: 1, leaseMs: 30_000, waitMs: 0 });
+    expect(delivery?.task.id).to.equal(id);
+    const done: WireTask = { ...(delivery as { task: WireTask }).task, status: SUCCESS, result: 3, worker: 'w', time_ended: Date.now() / 1000 };
+    expect(await store.finish(done, { worker: 'w', token: (delivery as { token: number }).token })).to.equal(true);
+  }
+
+  /** Counts the producer's task reads; `first` resolves at the first. */
+  function countReads(producer: TaskBackend): { reads: () => number; first: Promise<void> } {
+    const store = producer.store;
+    const get = store.get.bind(store);
+    let reads = 0;
+    let firstRead = (): void => undefined;
+    const first = new Promise<void>((resolve) => (firstRead = resolve));
+    store.get = (ids: string[]) => {
+      reads += 1;
+      firstRead();
+      return get(ids);
+    };
+    return { reads: () => reads, first };
+  }
+
+  /** How many clients are subscribed to the channel of each event of app `name`. */
+  async function subscribers(store: RedisStore, events: TaskEvent[]): Promise<number[]> {
+    const reply = (await raw.call('PUBSUB', 'NUMSUB', ...events.map((e) => store.channel(e)))) as (string | number)[];
+    return events.map((_, i) => Number(reply[2 * i + 1]));
+  }
+
+  /** Counts the pull script runs while `fn` runs. */
+  async function pullRuns(fn: () => Promise<void>): Promise<number> {
+    const target = scripts.pull;
+    const run = target.run;
+    let runs = 0;
+    target.run = function (this: typeof target, ...args: Parameters<typeof run>) {
+      runs += 1;
+      return run.apply(this, args);
+    };
+    try {
+      await fn();
+    } finally {
+      target.run = run;
+    }
+    return runs;
+  }
+
+  it('subscribes to task_done only, and to another event only while somebody listens to it', async () => {
+    const { producer, store } = app();
+    await producer.ensureSubscribed();
+    expect(await subscribers(store, ['task_done', 'task_queued', 'task_started'])).to.deep.equal([1, 0, 0]);
+    const seen: string[] = [];
+    const listener = (id: string) => seen.push(id);
+    producer.on('task_started', listener);
+    await producer.ensureSubscribed();
+    expect(await subscribers(store, ['task_done', 'task_queued', 'task_started'])).to.deep.equal([1, 0, 1]);
+    const id = (await producer.queueTask('addition', { a: 1, b: 2 })) as string;
+    const [delivery] = await store.pull({ worker: 'w', max: 1, leaseMs: 30_000, waitMs: 0 });
+    let heard = (): void => undefined;
+    const started = new Promise<void>((resolve) => (heard = resolve));
+    producer.on('task_started', heard);
+    await store.start({ ...(delivery as { task: WireTask }).task, status: STARTED, worker: 'w' }, { worker: 'w', token: (delivery as { token: number }).token });
+    await started;
+    expect(seen).to.deep.equal([id]);
+    producer.off('task_started', listener);
+    producer.off('task_started', heard);
+    await producer.ensureSubscribed();
+    expect(await subscribers(store, ['task_done', 'task_queued', 'task_started'])).to.deep.equal([1, 0, 0]);
+  });
+
+  it('reads a task queued under a live subscription once, after its task_done', async () => {
+    const { producer, store } = app();
+    await producer.ensureSubscribed();
+    const { reads } = countReads(producer);
+    const id = (await producer.queueTask('addition', { a: 1, b: 2 })) as string;
+    const waiting = producer.waitForTask(id, 10);
+    await runOne(store, id);
+    const task = await waiting;
+    expect(task?.status).to.equal(SUCCESS);
+    expect(reads()).to.equal(1);
+  });
+
+  it('reads at once a task whose task_done arrived before the wait', async () => {
+    const { producer, store } = app();
+    await producer.ensureSubscribed();
+    const { reads } = countReads(producer);
+    const id = (await producer.queueTask('addition', { a: 1, b: 2 })) as string;
+    const done = new Promise<void>((resolve) => producer.on('task_done', (doneId) => doneId === id && resolve()));
+    await runOne(store, id);
+    await done;
+    expect((await producer.waitForTask(id, 10))?.status).to.equal(SUCCESS);
+    expect(reads()).to.equal(1);
+  });
+
+  it('reads first again once the subscriber connection dropped after the task was queued', async () => {
+    const { producer, store } = app();
+    await producer.ensureSubscribed();
+    const { reads, first } = countReads(producer);
+    const id = (await producer.queueTask('addition', { a: 1, b: 2 })) as string;
+    // A task_done published while the subscriber is down would be lost: the wait cannot rely on it.
+    const sub = (producer.store as RedisStore).link.subscriber;
+    const back = new Promise<void>((resolve) => sub.once('ready', () => resolve()));
+    sub.disconnect(true);
+    await back;
+    // The subscription is live again (a task_done arrives) before the wait starts.
+    const other = (await producer.queueTask('addition', { a: 2, b: 2 })) as string;
+    const heard = new Promise<void>((resolve) => producer.on('task_done', (doneId) => doneId === other && resolve()));
+    const deliveries = await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 });
+    expect(deliveries.map((d) => d.task.id)).to.deep.equal([id, other]);
+    const finish = async ({ task, token }: { task: WireTask; token: number }) =>
+      expect(await store.finish({ ...task, status: SUCCESS, result: 4, worker: 'w' }, { worker: 'w', token })).to.equal(true);
+    await finish(deliveries[1] as { task: WireTask; token: number });
+    await heard;
+    expect(reads()).to.equal(0);
+    const waiting = producer.waitForTask(id, 10);
+    await first;
+    expect(reads()).to.equal(1);
+    await finish(deliveries[0] as { task: WireTask; token: number });
+    expect((await waiting)?.status).to.equal(SUCCESS);
+  });
+
+  it('goes from a pull that drained the queue straight to the blocking wait, without an empty pull', async () => {
+    const { producer, store } = app();
+    await producer.queueTask('addition', { a: 1, b: 2 });
+    expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 })).to.have.length(1);
+    // Nothing comes: one pull script run, after the wait (an empty one before it would make two).
+    const runs = await pullRuns(async () => {
+      expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 200 })).to.deep.equal([]);
+    });
+    expect(runs).to.equal(1);
+  });
+
+  it('wakes the pull after a drained one for the next delayed task, and for a task queued meanwhile', async () => {
+    const { producer, store } = app();
+    await producer.queueTask('addition', { a: 1, b: 2 });
+    const delayed = await producer.queueTask('addition', { a: 2, b: 2 }, { delay: 0.3 });
+    expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 })).to.have.length(1);
+    // The drained pull's reply carried the delayed task's eta: the wait ends for it.
+    const got = await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 });
+    expect(got.map((d) => d.task.id)).to.deep.equal([delayed]);
+    // A task queued after a drained pull, before the next one: its wake-up token ends the wait.
+    const queued = await producer.queueTask('addition', { a: 3, b: 2 });
+    expect((await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 })).map((d) => d.task.id)).to.deep.equal([queued]);
+  });
+});
