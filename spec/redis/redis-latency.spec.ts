@@ -8,12 +8,12 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
-import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import type { TaskEvent } from '../../src/store/contract.js';
 import { dropNamespace, rawClient, redisAvailable, specUrl } from './redis-env.js';
+import { countRuns } from './redis-tasks.js';
 
 describe('redis:// per-task latency', function () {
   let registry: JobRegistry;
@@ -71,23 +71,6 @@ describe('redis:// per-task latency', function () {
   async function subscribers(store: RedisStore, events: TaskEvent[]): Promise<number[]> {
     const reply = (await raw.call('PUBSUB', 'NUMSUB', ...events.map((e) => store.channel(e)))) as (string | number)[];
     return events.map((_, i) => Number(reply[2 * i + 1]));
-  }
-
-  /** Counts the pull script runs while `fn` runs. */
-  async function pullRuns(fn: () => Promise<void>): Promise<number> {
-    const target = scripts.pull;
-    const run = target.run;
-    let runs = 0;
-    target.run = function (this: typeof target, ...args: Parameters<typeof run>) {
-      runs += 1;
-      return run.apply(this, args);
-    };
-    try {
-      await fn();
-    } finally {
-      target.run = run;
-    }
-    return runs;
   }
 
   it('subscribes to task_done only, and to another event only while somebody listens to it', async () => {
@@ -169,7 +152,7 @@ describe('redis:// per-task latency', function () {
     await producer.queueTask('addition', { a: 1, b: 2 });
     expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 })).to.have.length(1);
     // Nothing comes: one pull script run, after the wait (an empty one before it would make two).
-    const runs = await pullRuns(async () => {
+    const runs = await countRuns('pull', async () => {
       expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 200 })).to.deep.equal([]);
     });
     expect(runs).to.equal(1);

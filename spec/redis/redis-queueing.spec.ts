@@ -6,28 +6,10 @@
 import { expect } from 'chai';
 import type { RedisClient } from '../../src/backends/redis/redis-link.js';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
-import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import { dropNamespace, redisAvailable } from './redis-env.js';
-import { appName, Stores, wireTask } from './redis-tasks.js';
-
-/** Counts the runs of a script while `fn` runs. */
-async function countRuns(script: keyof typeof scripts, fn: () => Promise<void>): Promise<number> {
-  const target = scripts[script];
-  const run = target.run;
-  let runs = 0;
-  target.run = function (this: typeof target, ...args: Parameters<typeof run>) {
-    runs += 1;
-    return run.apply(this, args);
-  };
-  try {
-    await fn();
-  } finally {
-    target.run = run;
-  }
-  return runs;
-}
+import { appName, countRuns, Stores, wireTask } from './redis-tasks.js';
 
 /** Fault injection: the next command runs in Redis (or not, `reach: false`), then its reply is lost. */
 function loseNextReply(store: RedisStore, reach = true): void {

@@ -3,9 +3,27 @@
  * finish and the rest as producers and workers would, without a registry or a TaskBackend.
  */
 import { RedisStore, type RedisStoreOptions } from '../../src/backends/redis/redis.js';
+import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { specUrl } from './redis-env.js';
 
 export { wireTask } from '../support/wire-task.js';
+
+/** Counts the runs of a script (every store of this process) while `fn` runs. */
+export async function countRuns(script: keyof typeof scripts, fn: () => Promise<void>): Promise<number> {
+  const target = scripts[script];
+  const run = target.run;
+  let runs = 0;
+  target.run = function (this: typeof target, ...args: Parameters<typeof run>) {
+    runs += 1;
+    return run.apply(this, args);
+  };
+  try {
+    await fn();
+  } finally {
+    target.run = run;
+  }
+  return runs;
+}
 
 /** A fresh application name. */
 export function appName(prefix = 'app'): string {

@@ -6,12 +6,12 @@
 import { expect } from 'chai';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
-import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import type { Fence } from '../../src/store/contract.js';
 import { dropNamespace, redisAvailable, specUrl } from './redis-env.js';
+import { countRuns } from './redis-tasks.js';
 
 describe('redis:// batched worker writes', function () {
   let registry: JobRegistry;
@@ -40,23 +40,6 @@ describe('redis:// batched worker writes', function () {
     const deliveries = await store.pull({ worker: 'w', max: n, leaseMs: 30_000, waitMs: 0 });
     expect(deliveries).to.have.length(n);
     return { store, tasks: deliveries.map((d) => d.task), fences: deliveries.map((d) => ({ worker: 'w', token: d.token })) };
-  }
-
-  /** Counts the runs of a script while `fn` runs. */
-  async function countRuns(script: keyof typeof scripts, fn: () => Promise<void>): Promise<number> {
-    const target = scripts[script];
-    const run = target.run;
-    let runs = 0;
-    target.run = function (this: typeof target, ...args: Parameters<typeof run>) {
-      runs += 1;
-      return run.apply(this, args);
-    };
-    try {
-      await fn();
-    } finally {
-      target.run = run;
-    }
-    return runs;
   }
 
   it('starts and finishes the tasks of one turn in one script run each, answering each task on its own', async () => {
