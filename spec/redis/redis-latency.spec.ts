@@ -14,6 +14,7 @@ import type { WireTask } from '../../src/model/task.js';
 import type { TaskEvent } from '../../src/store/contract.js';
 import { dropNamespace, rawClient, redisAvailable, specUrl } from './redis-env.js';
 import { countRuns } from './redis-tasks.js';
+import { logSettings } from '../../src/infra/logger.js';
 
 describe('redis:// per-task latency', function () {
   let registry: JobRegistry;
@@ -72,6 +73,34 @@ describe('redis:// per-task latency', function () {
     const reply = (await raw.call('PUBSUB', 'NUMSUB', ...events.map((e) => store.channel(e)))) as (string | number)[];
     return events.map((_, i) => Number(reply[2 * i + 1]));
   }
+
+  it('logs nothing when a listener goes after the backend closed (no subscription change is tried)', async () => {
+    const { producer } = app();
+    const listener = (): void => undefined;
+    producer.on('task_started', listener);
+    await producer.ensureSubscribed();
+    const store = producer.store as RedisStore;
+    const want = store.wantEvents.bind(store);
+    const changes: Promise<void>[] = [];
+    store.wantEvents = (events) => {
+      const change = want(events);
+      changes.push(change);
+      return change;
+    };
+    const lines: string[] = [];
+    const write = logSettings.write;
+    logSettings.write = (line) => lines.push(line);
+    try {
+      await producer.close(0);
+      producer.off('task_started', listener);
+      await Promise.allSettled(changes);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      logSettings.write = write;
+    }
+    expect(changes, 'subscription changes tried after close').to.have.length(0);
+    expect(lines.filter((line) => / ERROR /.test(line))).to.deep.equal([]);
+  });
 
   it('subscribes to task_done only, and to another event only while somebody listens to it', async () => {
     const { producer, store } = app();

@@ -281,13 +281,19 @@ export class TaskBackend {
    */
   private narrowEvents(): void {
     const store = this.store as Partial<EventFiltering>;
-    if (!store.wantEvents || !this.unsubscribe) return;
+    // A closed backend's store is closed too: listeners that go now change nothing.
+    if (!store.wantEvents || !this.unsubscribe || this.closed) return;
     const events = TASK_EVENTS.filter((e) => e === 'task_done' || this.emitter.listenerCount(e) > 0);
     const key = events.join();
     if (key === this.wantedEvents) return;
     this.wantedEvents = key;
     const change = store.wantEvents(events);
-    this.narrowing = change ? change.catch((err: unknown) => this.log.error(`cannot change the event subscription: ${String(err)}`)) : null;
+    this.narrowing = change
+      ? change.catch((err: unknown) => {
+          // A change still on its way when the backend closed fails with the connection: not news.
+          if (!this.closed) this.log.error(`cannot change the event subscription: ${String(err)}`);
+        })
+      : null;
   }
 
   /**
