@@ -134,11 +134,14 @@ export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: 
     }
   });
   let subscribers = 0;
+  let clientClosed = false;
   /** Keys of this client's batched subscriptions, and the events they want (null: every event). */
   const keys = new Set<string>();
   let wanted: TaskEvent[] | null = null;
   const transport: StoreTransport = {
     call(method: StoreMethod, args: unknown[], timeoutMs: number) {
+      // Its replies would go to a reply actor that may be gone with its parent: no answer, ever.
+      if (clientClosed) return Promise.reject(new BackendUnavailable(`local store ${method}: the local store client is closed`));
       let sent: unknown[];
       try {
         sent = KEEPS_ARGUMENTS.has(method) ? structuredClone(args) : args;
@@ -173,6 +176,7 @@ export function localStoreClient(storeRef: TypedRef<LocalStoreMessage>, parent: 
       for (const key of keys) tell(storeRef, { type: 'subscription_events', key, events: wanted });
     },
     async close() {
+      clientClosed = true;
       outbox.flushNow();
       for (const ref of subscriberRefs) stopActor(ref);
       subscriberRefs.clear();

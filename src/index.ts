@@ -11,6 +11,7 @@ export {
   ImproperlyConfigured,
   InvalidTaskArguments,
   AskTimeoutError,
+  BackendClosed,
   BackendUnavailable,
 } from './model/errors.js';
 export { Job, PeriodicJob, type JobClass, type JobConsumer, type JobType, type CanOverlap } from './job/job.js';

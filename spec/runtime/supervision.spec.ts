@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { Arbiter } from '../../actors/arbiter.js';
-import { FAILURE, REVOKED, SUCCESS } from '../../src/model/states.js';
+import { FAILURE, QUEUED, REVOKED, SUCCESS } from '../../src/model/states.js';
 import { TaskQueue } from '../../src/app/taskqueue.js';
 import { alive, eventually, MODES, nextEvent, startQueue, TASK_PATHS } from '../support/runtime.js';
 
@@ -142,6 +142,27 @@ describe('supervision', function () {
     const id = (await tq.backend.queueTask('addition', { a: 1, b: 2 })) as string;
     expect((await tq.backend.waitForTask(id, 60))?.result).to.equal(3);
     expect(failed).to.deep.equal([]);
+  });
+
+  it('fails a wait on the backend a restarted TaskQueue left behind, naming why, instead of hanging', async function () {
+    this.timeout(20_000);
+    arbiter = new Arbiter({ handleSignals: false, queueRestarts: { intensity: 5, period: 60, backoffMs: 100 } });
+    const tq = arbiter.add(new TaskQueue({ name: 'waitrestart', taskPaths: TASK_PATHS, workers: 1, concurrency: 'thread', concurrentTasks: 1, restartIntensity: 0 }));
+    await arbiter.start();
+    const old = tq.backend;
+    const later = (await old.queueTask('addition', { a: 1, b: 2 }, { delay: 3600 })) as string;
+    const waited = old.waitForTask(later, 60).then(
+      () => null,
+      (err: Error) => err,
+    );
+    const restarted = new Promise<void>((resolve) => arbiter!.once('app_restarted', () => resolve()));
+    await old.queueTask('crash', { code: 5 });
+    const error = await waited;
+    expect(error?.name).to.equal('BackendClosed');
+    expect(error?.message).to.match(/waitrestart is closed .*read tq.backend again/);
+    await restarted;
+    expect(tq.backend).to.not.equal(old);
+    expect((await tq.backend.getTask(later))?.status, 'the task outlived the restart (local:// belongs to the arbiter)').to.equal(QUEUED);
   });
 
   it('gives up on a TaskQueue failing past the arbiter\'s own policy: app_failed, and join() rejects', async () => {

@@ -46,3 +46,9 @@ export class AskTimeoutError extends PulsarTasksError {
 
 /** The backend (its store or its connection) is closed or cannot be reached. */
 export class BackendUnavailable extends PulsarTasksError {}
+
+/**
+ * This TaskBackend was closed (its TaskQueue stopped, or restarted with a new backend): a wait on
+ * it can never end, so it fails at once instead of riding it out as an outage.
+ */
+export class BackendClosed extends PulsarTasksError {}

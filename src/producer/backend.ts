@@ -6,7 +6,7 @@
 import { describeKwargsSchema } from '../job/kwargs-schema.js';
 import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
-import { BackendUnavailable, InvalidTaskArguments } from '../model/errors.js';
+import { BackendClosed, BackendUnavailable, InvalidTaskArguments } from '../model/errors.js';
 import { generateTaskIds } from '../job/ids.js';
 import type { Job } from '../job/job.js';
 import type { Json, JsonObject } from '../model/json.js';
@@ -66,6 +66,8 @@ export class TaskBackend {
   /** The last subscription change the store confirms (or confirmed), if it does. */
   private narrowing: Promise<void> | null = null;
   private closed = false;
+  /** Set once close() stopped the worker side: every wait fails from then on. */
+  private waitsEnded = false;
   protected readonly log;
 
   constructor(
@@ -226,6 +228,7 @@ export class TaskBackend {
    */
   async waitForTask(id: string, timeout?: number): Promise<Task | null> {
     if (timeout !== undefined && timeout !== null) seconds(timeout, 'waitForTask timeout', MAX_TIMEOUT_SECONDS);
+    if (this.waitsEnded) throw this.closedError();
     try {
       // Waiters need task_done only, subscribed from the start: no listener change is waited for.
       await this.subscription();
@@ -236,7 +239,12 @@ export class TaskBackend {
       this.unsubscribe = null;
     }
     const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
-    return this.waiters.wait(id, timeout, (taskId) => this.getTask(taskId), Math.max(1000, this.pollTimeout * 2500), epoch);
+    const read = (taskId: string) => (this.waitsEnded ? Promise.reject(this.closedError()) : this.getTask(taskId));
+    return this.waiters.wait(id, timeout, read, Math.max(1000, this.pollTimeout * 2500), epoch);
+  }
+
+  private closedError(): BackendClosed {
+    return new BackendClosed(`the backend of ${this.name} is closed (its TaskQueue stopped or restarted: read tq.backend again)`);
   }
 
   // ---- events -----------------------------------------------------------------------------
@@ -351,6 +359,10 @@ export class TaskBackend {
     if (this.closed) return;
     this.closed = true;
     if (this.runtime) await this.runtime.stop(graceSeconds * 1000);
+    // Waits on a closed backend can never end (a job still running in the grace period above could
+    // wait on it): they fail now, naming why.
+    this.waitsEnded = true;
+    this.waiters.recheckAll();
     if (this.unsubscribe) {
       try {
         await (await this.unsubscribe)();

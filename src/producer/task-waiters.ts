@@ -21,6 +21,11 @@ export class TaskWaiters {
   private tracked = new Map<string, number>();
   private older = new Map<string, number>();
 
+  /** Every waiter reads its task again (the backend closed: their reads fail, and so do they). */
+  recheckAll(): void {
+    for (const set of [...this.waiters.values()]) set.forEach((fn) => fn());
+  }
+
   /** A `task_done` for `id` arrived: its waiters read the task again. */
   notify(id: string): void {
     if (this.tracked.has(id)) this.tracked.set(id, DONE);

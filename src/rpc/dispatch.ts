@@ -70,7 +70,7 @@ async function answer(value: unknown, call: CallContext, log: RequestErrorLog): 
  * outage is one: its store logs it once when it starts and once when it ends.
  */
 function isExpected(err: unknown): boolean {
-  return err instanceof Error && ['TaskNotAvailable', 'TaskTimeoutError', 'BackendUnavailable', 'TaskNotFound', 'TaskNotRetryable', 'InvalidOperation'].includes(err.name);
+  return err instanceof Error && ['TaskNotAvailable', 'TaskTimeoutError', 'BackendUnavailable', 'BackendClosed', 'TaskNotFound', 'TaskNotRetryable', 'InvalidOperation'].includes(err.name);
 }
 
 /**
