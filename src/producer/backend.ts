@@ -4,7 +4,6 @@
  * `startWorker`, so nothing here imports it.
  */
 import { describeKwargsSchema } from '../job/kwargs-schema.js';
-import { EventEmitter } from 'node:events';
 import { DateTime } from 'luxon';
 import { BackendClosed, BackendUnavailable, InvalidTaskArguments } from '../model/errors.js';
 import { generateTaskIds } from '../job/ids.js';
@@ -20,7 +19,6 @@ import {
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
   DEFAULT_PAGE_LIMIT,
   MAX_PAGE_LIMIT,
-  TASK_EVENTS,
   type Fence,
   type StoreFilter,
   type TaskEvent,
@@ -28,10 +26,11 @@ import {
 } from '../store/contract.js';
 import { Task } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
+import { BackendEvents } from './backend-events.js';
 import { checkSearch, searchPage, searching, type TaskSearch } from './task-search.js';
 import { TaskDecoder } from './task-decoder.js';
 import { buildTask, idempotencyKeyOf, nonNegativeInt, positiveInt, type QueueItem } from './task-builder.js';
-import type { BackendOptions, EventFiltering, JobListEntry, SubscriptionEpoch, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
+import type { BackendOptions, JobListEntry, SubscriptionEpoch, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
 
 export type { QueueItem };
 
@@ -57,14 +56,9 @@ export class TaskBackend {
   /** The worker side attached by `startWorker` (src/worker), if any. */
   runtime: WorkerSide | null = null;
 
-  private readonly emitter = new EventEmitter();
   private readonly waiters = new TaskWaiters();
+  private readonly events: BackendEvents;
   private readonly decoder: TaskDecoder;
-  private unsubscribe: Promise<() => Promise<void>> | null = null;
-  /** The events the store client was last told this backend needs (see narrowEvents). */
-  private wantedEvents: string | null = null;
-  /** The last subscription change the store confirms (or confirmed), if it does. */
-  private narrowing: Promise<void> | null = null;
   private closed = false;
   /** Set once close() stopped the worker side: every wait fails from then on. */
   private waitsEnded = false;
@@ -85,8 +79,8 @@ export class TaskBackend {
     this.maxRedeliveries = options.maxRedeliveries ?? 1;
     this.limits = taskLimits(options.limits);
     this.idempotencyWindowMs = Math.round(1000 * (options.idempotencyWindow ?? DEFAULT_IDEMPOTENCY_WINDOW_MS / 1000));
-    this.emitter.setMaxListeners(0);
     this.log = getLogger(`pulsar.${this.name}.backend`);
+    this.events = new BackendEvents(store, this.waiters, this.log);
     this.decoder = new TaskDecoder(this.log);
     this.schedule = new PeriodicSchedule(store, this.registry, this.log, this.schedulePeriodic);
   }
@@ -148,7 +142,7 @@ export class TaskBackend {
     // The store may keep these records as they are: they are the tasks' own (see buildTask).
     // Queued under a live subscription: a wait for one of them needs no first read.
     const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
-    const tracked = epoch !== null && this.unsubscribe ? tasks.map((t) => t.id) : [];
+    const tracked = epoch !== null && this.events.subscribed ? tasks.map((t) => t.id) : [];
     this.waiters.track(tracked, epoch ?? 0);
     const ids = await this.store
       .queue(tasks, keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined)
@@ -231,12 +225,12 @@ export class TaskBackend {
     if (this.waitsEnded) throw this.closedError();
     try {
       // Waiters need task_done only, subscribed from the start: no listener change is waited for.
-      await this.subscription();
+      await this.events.subscription();
     } catch (err) {
       // A store outage: the waiter's re-reads ride it out until its own timeout; the next wait
       // subscribes again.
       if (!(err instanceof BackendUnavailable)) throw err;
-      this.unsubscribe = null;
+      this.events.forget();
     }
     const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
     const read = (taskId: string) => (this.waitsEnded ? Promise.reject(this.closedError()) : this.getTask(taskId));
@@ -251,57 +245,18 @@ export class TaskBackend {
 
   /** Listens to an event of this application, from any process; the listener gets the task id. */
   on(event: TaskEvent, listener: (taskId: string) => void): this {
-    this.emitter.on(event, listener);
-    void this.ensureSubscribed().catch((err: unknown) => this.log.error(`cannot subscribe to events: ${String(err)}`));
-    this.narrowEvents();
+    this.events.on(event, listener);
     return this;
   }
 
   off(event: TaskEvent, listener: (taskId: string) => void): this {
-    this.emitter.off(event, listener);
-    this.narrowEvents();
+    this.events.off(event, listener);
     return this;
   }
 
   /** Resolves once this backend receives the application's broadcasts it listens to. */
   ensureSubscribed(): Promise<unknown> {
-    const subscribed = this.subscription();
-    return this.narrowing ? Promise.all([subscribed, this.narrowing]) : subscribed;
-  }
-
-  /** The store subscription (made on first use), with `task_done` at least. */
-  private subscription(): Promise<() => Promise<void>> {
-    if (!this.unsubscribe) {
-      this.unsubscribe = this.store.subscribe((event, id) => {
-        if (event === 'task_done') this.waiters.notify(id);
-        this.emitter.emit(event, id);
-      });
-      this.wantedEvents = null;
-      this.narrowEvents();
-    }
-    return this.unsubscribe;
-  }
-
-  /**
-   * Tells a store client that can narrow its events (local://, redis://) which ones this backend
-   * needs: `task_done` (waiters) and those with listeners. Nothing else crosses the mailbox or
-   * the subscriber connection; `ensureSubscribed` waits for the change to be confirmed.
-   */
-  private narrowEvents(): void {
-    const store = this.store as Partial<EventFiltering>;
-    // A closed backend's store is closed too: listeners that go now change nothing.
-    if (!store.wantEvents || !this.unsubscribe || this.closed) return;
-    const events = TASK_EVENTS.filter((e) => e === 'task_done' || this.emitter.listenerCount(e) > 0);
-    const key = events.join();
-    if (key === this.wantedEvents) return;
-    this.wantedEvents = key;
-    const change = store.wantEvents(events);
-    this.narrowing = change
-      ? change.catch((err: unknown) => {
-          // A change still on its way when the backend closed fails with the connection: not news.
-          if (!this.closed) this.log.error(`cannot change the event subscription: ${String(err)}`);
-        })
-      : null;
+    return this.events.ensureSubscribed();
   }
 
   /**
@@ -358,18 +313,13 @@ export class TaskBackend {
   async close(graceSeconds = 10): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.events.freeze();
     if (this.runtime) await this.runtime.stop(graceSeconds * 1000);
     // Waits on a closed backend can never end (a job still running in the grace period above could
     // wait on it): they fail now, naming why.
     this.waitsEnded = true;
     this.waiters.recheckAll();
-    if (this.unsubscribe) {
-      try {
-        await (await this.unsubscribe)();
-      } catch {
-        // the store may already be gone
-      }
-    }
+    await this.events.close();
     await this.store.close();
   }
 }
