@@ -8,17 +8,7 @@ import { MemoryStore } from '../../src/backends/memory/memory.js';
 import { FAILURE, READY_STATES, RETRY, STARTED, SUCCESS } from '../../src/model/states.js';
 import { EXPIRED_MESSAGE } from '../../src/store/contract.js';
 import type { WireTask } from '../../src/model/task.js';
-import { ManualClock, wireTask } from './memory-support.js';
-
-/** A small seeded PRNG (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { ManualClock, seededRandom as random, wireTask } from './memory-support.js';
 
 type Place = { at: 'waiting' } | { at: 'flight'; worker: string; token: number; started: boolean; task: WireTask } | { at: 'ended' };
 

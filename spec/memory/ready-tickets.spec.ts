@@ -5,19 +5,10 @@
  */
 import { expect } from 'chai';
 import { ReadyTickets, type Ticket } from '../../src/backends/memory/memory-queues.js';
+import { seededRandom as random } from './memory-support.js';
 
 interface T extends Ticket {
   stale: boolean;
-}
-
-/** A small deterministic pseudo-random generator (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const expected = (tickets: T[]) =>
