@@ -4,7 +4,8 @@
  * driver process (bench/drivers/), never two at once, 3 passes interleaved (A B C D, A B C D, ...),
  * always with 2 worker processes × 50 concurrent tasks. Measured: throughput (5000 no-op tasks
  * queued in bulk, timed to the last completion, median of 5 rounds per pass), latency (500
- * sequential queue → result round trips per pass), memory (RSS of producer and workers after the
+ * sequential queue → result round trips per pass, then 500 more after 2000 untimed: the steady
+ * state of a long-running process), memory (RSS of producer and workers after the
  * rounds), CPU time per task of every process involved, and Redis commands per task (exact via
  * MONITOR, and INFO commandstats deltas). Prints markdown tables, writes bench/results.json.
  * Then the scaling run (bench/lib/scaling.ts → bench/scaling.svg, bench/scaling.json) unless BENCH_SCALING=0.
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
         const result = await runDriver(DRIVER_FILES[contender], { type: 'run', contender, settings, namespace }, budget);
         passes.get(contender)?.push(result);
         const r = result.report;
-        console.error(`- pass ${pass} ${contender}: ${r.throughput.medianTasksPerSec} tasks/s, p50 ${r.latency.p50} ms, CPU ${r.cpu.total} ms/1k tasks`);
+        console.error(`- pass ${pass} ${contender}: ${r.throughput.medianTasksPerSec} tasks/s, p50 ${r.latency.p50} ms (steady ${r.steadyLatency.p50}), CPU ${r.cpu.total} ms/1k tasks`);
       } catch (err) {
         const error = err instanceof Error ? err.message : String(err);
         console.error(`- pass ${pass} ${contender}: FAILED: ${error}`);

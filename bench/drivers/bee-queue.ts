@@ -9,7 +9,7 @@ import BeeQueue from 'bee-queue';
 import { CompletionCounter } from '../lib/completion.js';
 import { contenderResult, serveDriver, throughputPhase, throughputResult, timedRounds } from '../lib/driver-kit.js';
 import { startFixture, type FixtureProcess } from '../lib/fixture-host.js';
-import { additionData, latencyRun } from '../lib/measure.js';
+import { additionData, latencyRuns } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
 import type { DriverRequest, DriverResult, ThroughputResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
@@ -55,9 +55,8 @@ async function measure({ contender, settings, namespace, scope }: DriverRequest)
     const { rounds, measured, monitored } = await throughputPhase(phase);
 
     latencyPhase = true;
-    const latencySamplesMs = await latencyRun(
-      settings.latencyTasks,
-      settings.latencyWarmup,
+    const latency = await latencyRuns(
+      settings,
       async (i) => {
         const job = await queue.createJob(additionData(i)).save();
         if (finished.has(job.id)) {
@@ -67,12 +66,11 @@ async function measure({ contender, settings, namespace, scope }: DriverRequest)
         }
         return new Promise<unknown>((resolve) => waiters.set(job.id, resolve)).finally(() => waiters.delete(job.id));
       },
-      settings.deadlineMs,
     );
     const setup =
         `${settings.workers} worker processes (bench/fixtures/bee-queue-worker.ts), each process(${settings.concurrency}); ` +
         'producer saveAll, completion by `job succeeded` events, latency = createJob().save() + its `job succeeded`';
-    return contenderResult(contender, setup, rounds, latencySamplesMs, measured, monitored);
+    return contenderResult(contender, setup, rounds, latency, measured, monitored);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await queue.destroy().catch((err: unknown) => console.error(`bee-queue destroy: ${String(err)}`));

@@ -9,7 +9,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { CompletionCounter } from '../lib/completion.js';
 import { contenderResult, serveDriver, throughputPhase, throughputResult, timedRounds } from '../lib/driver-kit.js';
 import { startFixture, type FixtureProcess } from '../lib/fixture-host.js';
-import { additionData, latencyRun } from '../lib/measure.js';
+import { additionData, latencyRuns } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
 import type { DriverRequest, DriverResult, ThroughputResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
@@ -42,20 +42,18 @@ async function measure({ contender, settings, namespace, scope }: DriverRequest)
     const { rounds, measured, monitored } = await throughputPhase(phase);
     events.off('completed', counter.done);
 
-    const latencySamplesMs = await latencyRun(
-      settings.latencyTasks,
-      settings.latencyWarmup,
+    const latency = await latencyRuns(
+      settings,
       async (i) => {
         const job = await queue.add(QUEUE, additionData(i));
         return job.waitUntilFinished(events, settings.deadlineMs);
       },
-      settings.deadlineMs,
     );
     const setup =
         `${settings.workers} worker processes (bench/fixtures/bullmq-worker.ts), each one Worker with concurrency ${settings.concurrency}, in-process processor; ` +
         'producer Queue.addBulk, completion by QueueEvents `completed` (events stream maxLen raised to 5 × tasks so none is trimmed), ' +
         'jobs kept after completion (default), latency = add + waitUntilFinished';
-    return contenderResult(contender, setup, rounds, latencySamplesMs, measured, monitored);
+    return contenderResult(contender, setup, rounds, latency, measured, monitored);
   } finally {
     await Promise.all(workers.map((w) => w.stop()));
     await events.close();

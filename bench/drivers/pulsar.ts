@@ -13,7 +13,7 @@ import { configureLogging } from '../../src/infra/logger.js';
 import { TaskQueue } from '../../src/app/taskqueue.js';
 import { CompletionCounter } from '../lib/completion.js';
 import { contenderResult, serveDriver, throughputPhase, throughputResult, timedRounds } from '../lib/driver-kit.js';
-import { additionData, latencyRun } from '../lib/measure.js';
+import { additionData, latencyRuns } from '../lib/measure.js';
 import { ownMemory } from '../lib/proc.js';
 import type { DriverRequest, DriverResult, ThroughputResult } from '../lib/protocol.js';
 import { statsConnection } from '../lib/redis-stats.js';
@@ -71,15 +71,13 @@ async function measure({ contender, settings: requested, namespace, scope }: Dri
     if (scope === 'throughput') return throughputResult(contender, settings, await timedRounds(phase));
     const { rounds, measured, monitored } = await throughputPhase(phase);
 
-    const latencySamplesMs = await latencyRun(
-      settings.latencyTasks,
-      settings.latencyWarmup,
+    const latency = await latencyRuns(
+      settings,
       async (i) => {
         const id = await backend.queueTask('addition', additionData(i));
         if (id === null) throw new Error('latency task not queued');
         return (await backend.waitForTask(id, settings.deadlineMs / 1000))?.result;
       },
-      settings.deadlineMs,
     );
     const setup =
         `taskBackend ${url.replace(/\?.*$/, '')}; Arbiter + TaskQueue in the producer process, ` +
@@ -87,7 +85,7 @@ async function measure({ contender, settings: requested, namespace, scope }: Dri
           ? `one inline worker (concurrency: 'inline', in the producer process) × concurrentTasks ${settings.concurrency}, ${settings.tasks} tasks per round, jobs/*; `
           : `${settings.workers} process workers (concurrency: 'process') × concurrentTasks ${settings.concurrency}, jobs/*; `) +
         'producer backend.queueTasks (bulk), completion by task_done broadcasts, latency = queueTask + waitForTask';
-    return contenderResult(contender, setup, rounds, latencySamplesMs, measured, monitored);
+    return contenderResult(contender, setup, rounds, latency, measured, monitored);
   } finally {
     // The backend's own cleanup: removes this app's tasks (its Redis keys, for redis://).
     await Promise.resolve()

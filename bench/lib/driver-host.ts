@@ -14,7 +14,7 @@ type Answer = Exclude<DriverReply, { type: 'failed' }>;
 export async function runDriver(file: string, request: DriverRequest, timeoutMs: number): Promise<DriverResult> {
   const answer = await runChild(file, { ...request, scope: 'full' }, timeoutMs);
   if (answer.type !== 'report') throw new Error(`${request.contender}: the driver answered ${answer.type}, not a full report`);
-  return { report: answer.report, latencySamplesMs: answer.latencySamplesMs };
+  return { report: answer.report, latencySamplesMs: answer.latencySamplesMs, steadyLatencySamplesMs: answer.steadyLatencySamplesMs };
 }
 
 /** The same for one point of the scaling run: only the throughput rounds, at the request's workers × concurrency. */

@@ -51,7 +51,7 @@ export function contenderResult(
   contender: ContenderId,
   setup: string,
   rounds: ThroughputRound[],
-  latencySamplesMs: number[],
+  latency: { cold: number[]; steady: number[] },
   measured: WindowResult,
   monitored: RedisUsage | null,
 ): DriverResult {
@@ -60,12 +60,14 @@ export function contenderResult(
       contender,
       setup,
       throughput: { rounds, medianTasksPerSec: median(rounds.map((r) => r.tasksPerSec)) },
-      latency: summarizeLatency(latencySamplesMs),
+      latency: summarizeLatency(latency.cold),
+      steadyLatency: summarizeLatency(latency.steady),
       memory: measured.memory,
       cpu: measured.cpu,
       redis: measured.commandstats && monitored ? { commandstats: measured.commandstats, monitor: monitored } : null,
     },
-    latencySamplesMs,
+    latencySamplesMs: latency.cold,
+    steadyLatencySamplesMs: latency.steady,
   };
 }
 

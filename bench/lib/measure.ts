@@ -4,7 +4,7 @@
  * round trips (queue one task, wait for its result, repeat).
  */
 import type { CompletionCounter } from './completion.js';
-import type { ThroughputRound } from './protocol.js';
+import type { BenchSettings, ThroughputRound } from './protocol.js';
 import { round } from './stats.js';
 
 /** Queues `tasks` with `queueBulk` and times until `counter` has seen them all done. */
@@ -49,6 +49,22 @@ export async function latencyRun(
     if (i >= warmup) times.push(elapsed);
   }
   return times;
+}
+
+/**
+ * The two latency runs of a driver: `cold`, the first `latencyTasks` samples after
+ * `latencyWarmup` untimed round trips (a process that just started), then `steady`, as many again
+ * after `steadyWarmup` more untimed ones (once the JIT has optimized the sequential path).
+ */
+export async function latencyRuns(
+  settings: Pick<BenchSettings, 'latencyTasks' | 'latencyWarmup' | 'steadyWarmup' | 'deadlineMs'>,
+  roundTrip: (i: number) => Promise<unknown>,
+): Promise<{ cold: number[]; steady: number[] }> {
+  const cold = await latencyRun(settings.latencyTasks, settings.latencyWarmup, roundTrip, settings.deadlineMs);
+  // The steady run's warm-up alone may take several seconds: its deadline grows with it.
+  const deadlineMs = settings.deadlineMs + settings.steadyWarmup * 10;
+  const steady = await latencyRun(settings.latencyTasks, settings.steadyWarmup, roundTrip, deadlineMs);
+  return { cold, steady };
 }
 
 /** Kwargs of the no-op addition task number `i`: `{ a: i, b: 1 }`. */

@@ -20,6 +20,7 @@ export function mergePasses(passes: readonly DriverResult[]): ContenderReport {
     setup: first.report.setup,
     throughput: { rounds, medianTasksPerSec: Math.round(median(rounds.map((r) => r.tasksPerSec))) },
     latency: summarizeLatency(passes.flatMap((p) => p.latencySamplesMs)),
+    steadyLatency: summarizeLatency(passes.flatMap((p) => p.steadyLatencySamplesMs)),
     memory: mergeMemory(reports.map((r) => r.memory)),
     cpu: mergeCpu(reports.map((r) => r.cpu)),
     redis: quietest?.redis ?? null,

@@ -32,6 +32,11 @@ export interface BenchSettings {
   latencyTasks: number;
   /** Untimed round trips before the latency samples. */
   latencyWarmup: number;
+  /**
+   * Further untimed round trips after those samples, before as many again: the steady-state
+   * latency of a process whose sequential path the JIT has optimized (a long-running service).
+   */
+  steadyWarmup: number;
   /** Worker processes per contender. */
   workers: number;
   /** Tasks one worker runs at once. */
@@ -156,6 +161,8 @@ export interface ContenderReport {
   setup: string;
   throughput: { rounds: ThroughputRound[]; medianTasksPerSec: number };
   latency: LatencySummary;
+  /** The same after `steadyWarmup` more round trips (see BenchSettings). */
+  steadyLatency: LatencySummary;
   memory: MemoryReport;
   cpu: CpuReport;
   /** null for local://. */
@@ -166,6 +173,7 @@ export interface ContenderReport {
 export interface DriverResult {
   report: ContenderReport;
   latencySamplesMs: number[];
+  steadyLatencySamplesMs: number[];
 }
 
 /** What a driver returns for scope `throughput`: the timed rounds alone. */

@@ -17,6 +17,8 @@ export interface Ratio {
   p50: number;
   p95: number;
   p99: number;
+  /** p50 after the steady-state warm-up (BenchSettings.steadyWarmup). */
+  steadyP50: number;
   /** null when either side has no Redis command count. */
   commandsPerTask: number | null;
   /** CPU time per task, every process of both sides counted (producer, workers, redis-server). */
@@ -48,6 +50,7 @@ export function ratiosToBullmq(outcomes: readonly Outcome[]): Ratio[] {
       p50: ratio(r.latency.p50, base.latency.p50),
       p95: ratio(r.latency.p95, base.latency.p95),
       p99: ratio(r.latency.p99, base.latency.p99),
+      steadyP50: ratio(r.steadyLatency.p50, base.steadyLatency.p50),
       commandsPerTask: r.redis && base.redis ? ratio(r.redis.monitor.commandsPerTask, base.redis.monitor.commandsPerTask) : null,
       cpuPerTask: ratio(r.cpu.total, base.cpu.total),
       redisBytesPerTask: r.memory.redisBytesPerTask && base.memory.redisBytesPerTask ? ratio(r.memory.redisBytesPerTask, base.memory.redisBytesPerTask) : null,
@@ -61,13 +64,13 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
   const lines = [
     `### ${title}`,
     '',
-    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | producer RSS start → end (heap after GC: before → after the rounds, bytes kept per task), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task | Redis bytes kept / finished task |',
-    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | steady p50 / p99 (ms) | producer RSS start → end (heap after GC: before → after the rounds, bytes kept per task), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task | Redis bytes kept / finished task |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const o of outcomes) {
     const label = LABELS[o.contender];
-    if (o.status === 'skipped') lines.push(`| ${label} | skipped: ${o.reason} | | | | | | | | |`);
-    else if (o.status === 'failed') lines.push(`| ${label} | FAILED: ${firstLine(o.error)} | | | | | | | | |`);
+    if (o.status === 'skipped') lines.push(`| ${label} | skipped: ${o.reason} | | | | | | | | | |`);
+    else if (o.status === 'failed') lines.push(`| ${label} | FAILED: ${firstLine(o.error)} | | | | | | | | | |`);
     else {
       const r = o.report;
       const m = r.memory;
@@ -76,7 +79,7 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
       const server = r.redis ? String(r.redis.commandstats.commandsPerTask) : '—';
       lines.push(
         `| ${label} | ${r.throughput.medianTasksPerSec} | ${spread(r.throughput.rounds.map((x) => x.tasksPerSec))} | ` +
-          `${r.latency.p50} / ${r.latency.p95} / ${r.latency.p99} | ${m.producerRssStartMb} → ${m.producerRssMb} (${m.producerHeapBeforeGcMb} → ${m.producerHeapAfterGcMb}, ${m.producerRetainedBytesPerTask} B/task) | ` +
+          `${r.latency.p50} / ${r.latency.p95} / ${r.latency.p99} | ${r.steadyLatency.p50} / ${r.steadyLatency.p99} | ${m.producerRssStartMb} → ${m.producerRssMb} (${m.producerHeapBeforeGcMb} → ${m.producerHeapAfterGcMb}, ${m.producerRetainedBytesPerTask} B/task) | ` +
           `${m.workerRssMb.map((w) => w ?? '?').join(' + ')} | ${cpu(r)} | ${redis} | ${server} | ${m.redisBytesPerTask ?? '—'} |`,
       );
     }
@@ -84,11 +87,11 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
   if (ratios.length) {
     lines.push(
       '',
-      '| ÷ BullMQ (same run) | throughput (↑ better) | p50 (↓ better) | p95 | p99 | CPU per task (↓ better) | Redis cmds/task (↓ better) | Redis bytes / finished task (↓ better) |',
-      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      '| ÷ BullMQ (same run) | throughput (↑ better) | p50 (↓ better) | p95 | p99 | steady p50 | CPU per task (↓ better) | Redis cmds/task (↓ better) | Redis bytes / finished task (↓ better) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const r of ratios) {
-      lines.push(`| ${LABELS[r.contender]} | ${r.throughput} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.cpuPerTask} | ${r.commandsPerTask ?? '—'} | ${r.redisBytesPerTask ?? '—'} |`);
+      lines.push(`| ${LABELS[r.contender]} | ${r.throughput} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.steadyP50} | ${r.cpuPerTask} | ${r.commandsPerTask ?? '—'} | ${r.redisBytesPerTask ?? '—'} |`);
     }
   } else {
     lines.push('', '_No ratios: BullMQ was not measured in this run._');
@@ -100,7 +103,8 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
     `Each contender ran ${settings.passes} times, interleaved with the others, each time in a fresh driver process. ` +
       `Throughput: ${settings.tasks} no-op tasks queued in one bulk call, timed until the producer saw the last completion; ` +
       `median of ${settings.rounds * settings.passes} rounds (${settings.rounds} per pass, after an untimed ${settings.warmupTasks}-task round). ` +
-      `Latency: ${settings.latencyTasks} sequential queue → result round trips per pass (after ${settings.latencyWarmup} untimed), percentiles over all passes. ` +
+      `Latency: ${settings.latencyTasks} sequential queue → result round trips per pass (after ${settings.latencyWarmup} untimed), percentiles over all passes; ` +
+      `steady: ${settings.latencyTasks} more after a further ${settings.steadyWarmup} untimed, once the JIT has optimized the sequential path (a long-running service). ` +
       'Memory and CPU (utime + stime from /proc, per 1000 tasks) over the timed rounds, median of the passes; the heap after GC is what the producer retains. ' +
       'Redis commands: one more round watched with MONITOR, counting only the contender\'s connections (`sent` = requests its clients made, ' +
       '`in scripts` = commands its Lua scripts ran); INFO commandstats counts every client of the server over the timed rounds. ' +

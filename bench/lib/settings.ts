@@ -1,7 +1,7 @@
 /**
  * The run's settings: the brief's defaults (5000 tasks, 2 workers × 50, 500 latency samples),
  * overridable from the environment for quick looks:
- * BENCH_TASKS, BENCH_INLINE_TASKS, BENCH_ROUNDS, BENCH_PASSES, BENCH_LATENCY, BENCH_LATENCY_WARMUP, BENCH_REDIS_URL, BENCH_ONLY (comma-separated ids).
+ * BENCH_TASKS, BENCH_INLINE_TASKS, BENCH_ROUNDS, BENCH_PASSES, BENCH_LATENCY, BENCH_LATENCY_WARMUP, BENCH_STEADY_WARMUP, BENCH_REDIS_URL, BENCH_ONLY (comma-separated ids).
  * The scaling run (bench/lib/scaling.ts: redis:// vs BullMQ vs bee-queue at 2 workers × 1/10/50/200
  * concurrent tasks and 1/2/4 workers × 50, drawn to bench/scaling.svg) follows the comparison:
  * BENCH_SCALING=0 skips it (`npm run bench:scaling` runs it alone); BENCH_SCALING_PASSES (default 2)
@@ -38,6 +38,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): { settings: 
     warmupTasks: 5000,
     latencyTasks: positive(env.BENCH_LATENCY, 500, 'BENCH_LATENCY'),
     latencyWarmup: positive(env.BENCH_LATENCY_WARMUP, 50, 'BENCH_LATENCY_WARMUP'),
+    steadyWarmup: positive(env.BENCH_STEADY_WARMUP, 2000, 'BENCH_STEADY_WARMUP'),
     workers: 2,
     concurrency: 50,
     redis: null,
