@@ -6,10 +6,13 @@
  */
 import type { Fence } from '../../store/contract.js';
 import { BinaryHeap } from './binary-heap.js';
+import type { Entry } from './stored-tasks.js';
 
 /** One delivery of a task: its holder, its token, its lease. */
 export interface Flight {
   readonly id: string;
+  /** The stored task in flight (its entry outlives the flight: only ended tasks are deleted). */
+  readonly entry: Entry;
   readonly worker: string;
   readonly token: number;
   /** Lease deadline, store clock (epoch ms). */
@@ -54,9 +57,10 @@ export class Flights {
     return flight && flight.worker === fence.worker && flight.token === fence.token ? flight : undefined;
   }
 
-  add(id: string, worker: string, token: number, deadline: number): Flight {
+  add(entry: Entry, worker: string, token: number, deadline: number): Flight {
+    const id = entry.id;
     const first = this.byWorker.get(worker) ?? null;
-    const flight: Flight = { id, worker, token, deadline, started: false, lease: 0, prev: null, next: first };
+    const flight: Flight = { id, entry, worker, token, deadline, started: false, lease: 0, prev: null, next: first };
     this.byId.set(id, flight);
     if (first) first.prev = flight;
     this.byWorker.set(worker, flight);
