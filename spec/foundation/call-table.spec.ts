@@ -48,6 +48,27 @@ describe('the call table of a carried store', () => {
     calls.close();
   });
 
+  it('routes every answer while calls are always pending (a pipeline that never drains)', async () => {
+    const calls = table();
+    const window: { rid: number; answer: Promise<unknown>; i: number }[] = [];
+    const answers: Promise<unknown>[] = [];
+    for (let i = 0; i < 20_000; i++) {
+      const call = { i, ...calls.add('finish', 60_000) };
+      window.push(call);
+      answers.push(call.answer);
+      // Ten calls stay pending; the oldest but one is answered first now and then (out of order).
+      if (window.length > 10) {
+        const at = i % 7 === 0 ? 1 : 0;
+        const [done] = window.splice(at, 1);
+        calls.resolve((done as { rid: number }).rid, (done as { i: number }).i);
+      }
+    }
+    for (const call of window) calls.resolve(call.rid, call.i);
+    expect(await Promise.all(answers)).to.deep.equal(Array.from({ length: 20_000 }, (_, i) => i));
+    expect(calls.size).to.equal(0);
+    calls.close();
+  });
+
   it('fails a call that got no answer within its time, naming it, and only that one', async () => {
     const calls = table();
     const slow = calls.add('numQueued', 1);

@@ -24,7 +24,7 @@ interface PendingCall {
   reject: (error: Error) => void;
 }
 
-/** Answered slots allowed before the array is rebuilt (its live calls moved to the stragglers). */
+/** Answered slots the array may hold before it is trimmed or rebuilt. */
 const REBUILD_AT = 4096;
 
 /** The pending calls of one client. */
@@ -87,34 +87,49 @@ export class CallTable {
       call = this.slots[at];
       if (!call) return undefined;
       this.slots[at] = undefined;
+      this.count -= 1;
       this.advance();
     } else {
       call = this.stragglers?.get(rid);
       if (!call) return undefined;
       (this.stragglers as Map<number, PendingCall>).delete(rid);
       if (!this.stragglers?.size) this.stragglers = null;
+      this.count -= 1;
     }
-    this.count -= 1;
     // No call waits: the timer no longer keeps the process alive.
     if (this.count === 0) this.sweeper?.unref();
     return call;
   }
 
-  /** Moves the head past answered calls; rebuilds the array once it is mostly answered slots. */
+  /**
+   * Moves the head past answered calls, and keeps the array from filling with answered slots:
+   * those ahead of the first pending call are dropped once they are many, and when a call pending
+   * long (a parked pull) holds thousands of answered slots behind it, the calls still pending move
+   * to the stragglers and the array starts over.
+   */
   private advance(): void {
     const slots = this.slots;
-    while (this.head < slots.length && slots[this.head] === undefined) this.head += 1;
-    if (this.head < REBUILD_AT) return;
-    if (this.head === slots.length) {
+    let head = this.head;
+    while (head < slots.length && slots[head] === undefined) head += 1;
+    this.head = head;
+    if (head === slots.length) {
+      this.base += head;
       slots.length = 0;
-      this.base += this.head;
       this.head = 0;
       return;
     }
-    // A call pending far behind the others (a parked pull): it moves to the stragglers, and the
-    // array starts over behind it.
+    if (head >= REBUILD_AT) {
+      slots.copyWithin(0, head);
+      slots.length -= head;
+      this.base += head;
+      this.head = 0;
+      return;
+    }
+    const span = slots.length - head;
+    const live = this.count - (this.stragglers?.size ?? 0);
+    if (span < REBUILD_AT || live * 4 >= span) return;
     const stragglers = (this.stragglers ??= new Map());
-    for (let i = this.head; i < slots.length; i++) {
+    for (let i = head; i < slots.length; i++) {
       const call = slots[i];
       if (call) stragglers.set(this.base + i, call);
     }
