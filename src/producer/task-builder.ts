@@ -44,13 +44,15 @@ export function buildTask(registry: JobRegistry, item: QueueItem, nowMs: number,
   const problem = kwargsProblem(job.name, job.kwargsSchema ?? null, ownKwargs);
   if (problem) throw new InvalidTaskArguments(problem);
   const [id, lockId] = generateTaskIds(job, ownKwargs);
-  let dateTime: DateTime | null = null;
-  const now = () => (dateTime ??= DateTime.fromMillis(nowMs));
+  // luxon only for a task with an expiry, a delay or a DateTime eta (no closure per task: tsx
+  // names every function a call makes, a defineProperty each).
+  const needsNow = (options.expiry !== undefined && options.expiry !== null) || !!job.expires || options.delay !== undefined || DateTime.isDateTime(options.eta);
+  const now = needsNow ? DateTime.fromMillis(nowMs) : null;
   const expiry =
     options.expiry !== undefined && options.expiry !== null
-      ? expiryTime(options.expiry, now())
+      ? expiryTime(options.expiry, now as DateTime)
       : job.expires
-        ? expiryTime(job.expires, now())
+        ? expiryTime(job.expires, now as DateTime)
         : null;
   const timeout = options.timeout !== undefined ? options.timeout : job.timeout;
   const eta = etaOf(options, nowMs, now);
@@ -85,8 +87,11 @@ export function buildTask(registry: JobRegistry, item: QueueItem, nowMs: number,
  * cannot vouch for (not plain JSON, or possibly over the limit) go through the full check, which
  * throws naming the problem.
  */
+function plainObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 function checkedCopies(jobName: string, kwargs: unknown, metaParams: unknown, limits: TaskLimits): [JsonObject, JsonObject] {
-  const plainObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
   const k = plainObject(kwargs) ? copyPlainJson(kwargs) : undefined;
   const m = metaParams === undefined ? { copy: NO_META, maxBytes: 0 } : plainObject(metaParams) ? copyPlainJson(metaParams) : undefined;
   if (!k || !m || k.maxBytes + m.maxBytes > limits.maxArgumentBytes) {
@@ -129,16 +134,16 @@ function bounded(v: number, what: string, min: number, max: number): number {
 }
 
 /** The eta of a task in epoch seconds (whole ms), or null. */
-function etaOf(options: QueueOptions, nowMs: number, now: () => DateTime): number | null {
+function etaOf(options: QueueOptions, nowMs: number, now: DateTime | null): number | null {
   if (options.eta !== undefined) {
-    if (DateTime.isDateTime(options.eta)) return boundedTime(options.eta, 'eta', now()).toMillis() / 1000;
+    if (DateTime.isDateTime(options.eta)) return boundedTime(options.eta, 'eta', now as DateTime).toMillis() / 1000;
     const eta = finite(options.eta, 'eta');
     if (Math.abs(eta - nowMs / 1000) > MAX_DELAY_SECONDS) {
       throw new InvalidTaskArguments(`eta must be epoch seconds within 10 years of now, got ${eta}`);
     }
     return Math.round(eta * 1000) / 1000;
   }
-  if (options.delay !== undefined) return now().plus({ milliseconds: seconds(options.delay, 'delay') * 1000 }).toMillis() / 1000;
+  if (options.delay !== undefined) return (now as DateTime).plus({ milliseconds: seconds(options.delay, 'delay') * 1000 }).toMillis() / 1000;
   return null;
 }
 

@@ -35,6 +35,8 @@ export interface ActiveRun {
   /** The token the `run` event named: `settled` names the same, though a re-delivery was adopted since. */
   runToken: number;
   job: JobRun | null;
+  /** The answer to the run's start once it came (false also when it failed), null before. */
+  startOwned: boolean | null;
   /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
   leaseUntil: number;
   /** Settles once the run ended and was recorded (or could not be): made only for who waits for it. */

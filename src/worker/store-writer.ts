@@ -5,7 +5,8 @@
  */
 import type { Logger } from '../infra/logger.js';
 import { READY_STATES, RETRY } from '../model/states.js';
-import type { Fence, TaskStore } from '../store/contract.js';
+import type { WireTask } from '../model/task.js';
+import type { TaskStore } from '../store/contract.js';
 
 /** What the writer needs of a run. */
 export interface FencedRun {
@@ -16,7 +17,15 @@ export interface FencedRun {
   readonly leaseUntil: number;
   /** Handed back by a stopping worker: no more waiting. */
   readonly handedBack: boolean;
+  /**
+   * The answer to the run's start once it came (true: saved; false: refused, or it failed), null
+   * before: set by whoever waits for the start (the worker runtime).
+   */
+  readonly startOwned?: boolean | null;
 }
+
+/** The fenced writes about a task: the store method and the record it is given. */
+export type FencedWrite = 'start' | 'finish' | 'retry';
 
 const FIRST_RETRY_MS = 100;
 const DONE: Promise<void> = Promise.resolve();
@@ -33,21 +42,39 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
   ) {}
 
   /**
-   * Writes a run's outcome; a fenced-off write (the task was delivered elsewhere) is reported, not
-   * retried. With `started` (the answer of the run's start), the outcome goes without waiting for
-   * it: the store serves this worker's calls in order and fences both by the same delivery, so the
-   * outcome is saved only if the start was (a start refused names a delivery that is not current,
-   * and a token never becomes current again). A refused start is what is reported then, whatever
-   * the outcome's answer.
+   * Writes a run's outcome (`method` of the store with `task`); a fenced-off write (the task was
+   * delivered elsewhere) is reported, not retried. With `started` (the answer of the run's start),
+   * the outcome goes without waiting for it: the store serves this worker's calls in order and
+   * fences both by the same delivery, so the outcome is saved only if the start was (a start
+   * refused names a delivery that is not current, and a token never becomes current again). A
+   * refused start is what is reported then, whatever the outcome's answer. The start's answer is
+   * read from the run when it came already (the common case: it was answered first), else waited for.
    */
-  outcome(run: R, op: (fence: Fence) => Promise<boolean>, started?: Promise<boolean>): Promise<void> {
+  outcome(run: R, method: FencedWrite, task: WireTask, started?: Promise<boolean>): Promise<void> {
     if (run.handedBack) return DONE;
     // Promise reactions, no async frame: this runs once per task.
-    const saving = this.write(run, op);
+    const saving = this.write(run, method, task);
     if (!started) return saving.then((saved) => this.saved(run, saved));
-    return started.then(
-      (owned) => (owned ? saving.then((saved) => this.saved(run, saved)) : this.refused(run, saving)),
-      () => this.refused(run, saving),
+    return saving.then(
+      (saved) => {
+        const owned = run.startOwned;
+        if (owned === true) return this.saved(run, saved);
+        if (owned === false) return this.refused(run);
+        return started.then(
+          (ok) => (ok ? this.saved(run, saved) : this.refused(run)),
+          () => this.refused(run),
+        );
+      },
+      (err: unknown) => {
+        if (run.startOwned === false) return this.refused(run);
+        return started.then(
+          (ok) => {
+            if (!ok) return this.refused(run);
+            throw err;
+          },
+          () => this.refused(run),
+        );
+      },
     );
   }
 
@@ -57,8 +84,7 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
   }
 
   /** The run's start was refused: that is what is reported, whatever the outcome's answer. */
-  private refused(run: R, saving: Promise<boolean>): void {
-    saving.catch(() => undefined);
+  private refused(run: R): void {
     if (!run.handedBack) this.lose(run, 'its start was refused');
   }
 
@@ -67,18 +93,19 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
    * again until the lease runs out (then the error is thrown). A write refused because the task
    * was delivered to this same worker again meanwhile is sent again under the new token.
    */
-  write(run: FencedRun, op: (fence: Fence) => Promise<boolean>): Promise<boolean> {
-    // The common case, one write that is answered, without the retry loop's machinery.
+  write(run: FencedRun, method: FencedWrite, task: WireTask): Promise<boolean> {
+    // The common case, one write that is answered, without the retry loop's machinery (and no
+    // closure for the write itself: the method's name and the record are enough).
     const token = run.token;
     let first: Promise<boolean>;
     try {
-      first = op({ worker: this.worker, token });
+      first = this.store[method](task, { worker: this.worker, token });
     } catch (err) {
       first = Promise.reject(err);
     }
     return first.then(
-      (saved) => (saved || run.token === token ? saved : this.retrying(run, op, null)),
-      (err: unknown) => this.retrying(run, op, err),
+      (saved) => (saved || run.token === token ? saved : this.retrying(run, method, task, null)),
+      (err: unknown) => this.retrying(run, method, task, err),
     );
   }
 
@@ -86,7 +113,7 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
    * The write again (`error`: what the first attempt threw, null when it was refused under a
    * token that has changed since).
    */
-  private async retrying(run: FencedRun, op: (fence: Fence) => Promise<boolean>, error: unknown): Promise<boolean> {
+  private async retrying(run: FencedRun, method: FencedWrite, task: WireTask, error: unknown): Promise<boolean> {
     let wait = FIRST_RETRY_MS;
     let failed = false;
     if (error !== null) {
@@ -100,7 +127,7 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
     for (;;) {
       const token = run.token;
       try {
-        const saved = await op({ worker: this.worker, token });
+        const saved = await this.store[method](task, { worker: this.worker, token });
         if (failed) this.log.info(`task ${run.id}: saved once the store answered again`);
         if (saved) return true;
         if (run.token !== token) continue;

@@ -146,12 +146,12 @@ export class WorkerRuntime extends EventEmitter {
       current.token = token;
       current.lost = false;
       current.leaseUntil = leaseUntil;
-      void this.writer.write(current, (fence) => this.backend.store.start({ ...wire, status: STARTED, worker: this.worker.id }, fence));
+      void this.writer.write(current, 'start', { ...wire, status: STARTED, worker: this.worker.id });
       return;
     }
     this.pulled += 1;
     this.busy += 1;
-    const run: ActiveRun = { id: wire.id, name: wire.name, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, done: null, settled: null };
+    const run: ActiveRun = { id: wire.id, name: wire.name, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, startOwned: null, done: null, settled: null };
     this.runs.set(wire.id, run);
     this.execute(wire, run);
   }
@@ -233,13 +233,12 @@ export class WorkerRuntime extends EventEmitter {
    * run goes on from the callback its JobRun calls once the job is over.
    */
   private execute(wire: WireTask, run: ActiveRun): void {
-    const store = this.backend.store;
     // The pulled object may be the store's: never changed here.
     const job = this.backend.registry.get(wire.name);
     if (!job) {
       this.jobEnded(run);
       const ended: WireTask = { ...wire, status: FAILURE, result: new TaskNotAvailable(wire.name).message, time_ended: Date.now() / 1000 };
-      return this.recorded(run, this.writer.outcome(run, (fence) => store.finish(ended, fence)));
+      return this.recorded(run, this.writer.outcome(run, 'finish', ended));
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
     const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, wire.kwargs);
@@ -247,7 +246,7 @@ export class WorkerRuntime extends EventEmitter {
       const ended: WireTask = { ...wire, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
       this.jobEnded(run);
       this.log.warn(`task.${wire.name}(${wire.id}) not run: ${badKwargs}`);
-      return this.recorded(run, this.writer.outcome(run, (fence) => store.finish(ended, fence)));
+      return this.recorded(run, this.writer.outcome(run, 'finish', ended));
     }
     const startedAtMs = Date.now();
     // The runtime's own record of the run: the job's outcome is written into it, and it is what
@@ -257,8 +256,7 @@ export class WorkerRuntime extends EventEmitter {
     // the job can make a store call of its own, and each store serves one caller's calls in order,
     // so the store records STARTED (and broadcasts task_started) before anything the job does; the
     // outcome is saved only once start said this delivery owns the task.
-    const startRecord: WireTask = { ...task };
-    const started = this.writer.write(run, (fence) => store.start(startRecord, fence));
+    const started = this.writer.write(run, 'start', { ...task });
     run.runToken = run.token;
     if (this.listenerCount('run')) {
       this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
@@ -274,9 +272,16 @@ export class WorkerRuntime extends EventEmitter {
     });
     const consumer = new TaskConsumer(task, job, this.backend, this.worker, jobRun, (): Fence => ({ worker: this.worker.id, token: run.token }));
     run.job = jobRun;
+    // The start's answer is kept on the run: the outcome's answer reads it instead of waiting.
     started.then(
-      (owned) => owned || jobRun.lost(),
-      () => jobRun.lost(),
+      (owned) => {
+        run.startOwned = owned;
+        if (!owned) jobRun.lost();
+      },
+      () => {
+        run.startOwned = false;
+        jobRun.lost();
+      },
     );
     jobRun.start(consumer);
   }
@@ -291,7 +296,6 @@ export class WorkerRuntime extends EventEmitter {
       return;
     }
     if (run.handedBack) return;
-    const store = this.backend.store;
     // What the run reports: the task as the job left it (if it read it), with the run's outcome;
     // else the runtime's own record, which already carries the outcome (no copy).
     const changed = consumer.changed();
@@ -301,12 +305,12 @@ export class WorkerRuntime extends EventEmitter {
     if (status === RETRY) {
       const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
       this.log.warn(`task.${task.name}(${task.id}) failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
-      return this.writer.outcome(run, (fence) => store.retry(outcome, fence), started);
+      return this.writer.outcome(run, 'retry', outcome, started);
     }
     outcome.time_ended = Date.now() / 1000;
     if (status === FAILURE) this.log.warn(`task.${task.name}(${task.id}) failed: ${String(task.result)}`);
     if (status === REVOKED) this.log.warn(`task.${task.name}(${task.id}) was revoked: ${String(task.result)}`);
-    return this.writer.outcome(run, (fence) => store.finish(outcome, fence), started);
+    return this.writer.outcome(run, 'finish', outcome, started);
   }
 
   /**

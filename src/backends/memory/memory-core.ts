@@ -116,7 +116,7 @@ export abstract class MemoryCore {
     });
     return entries.map((entry) => {
       const token = ++entry.token;
-      this.flights.add(entry.task.id, worker, token, now + leaseMs);
+      this.flights.add(entry, worker, token, now + leaseMs);
       return { task: this.copy(entry.task), token };
     });
   }
@@ -137,7 +137,7 @@ export abstract class MemoryCore {
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
     flight.started = true;
-    this.tasks.save(this.entry(task.id), this.copy(task));
+    this.tasks.save(flight.entry, this.copy(task));
     this.emit('task_started', task.id);
     return true;
   }
@@ -147,13 +147,8 @@ export abstract class MemoryCore {
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
     this.flights.remove(flight);
-    this.complete(this.entry(task.id), this.copy(task), this.clock());
+    this.complete(flight.entry, this.copy(task), this.clock());
     return true;
-  }
-
-  /** The entry of a task in flight (a flight's task is always stored). */
-  protected entry(id: string): Entry {
-    return this.tasks.get(id) as Entry;
   }
 
   /** Saves a ready task, releases its lock, tells waiters. */
@@ -170,7 +165,7 @@ export abstract class MemoryCore {
     this.flights.remove(flight);
     const now = this.clock();
     const at = now + Math.max(0, task.retry_delay) * 1000;
-    const entry = this.entry(task.id);
+    const entry = flight.entry;
     this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
     this.waiting.enqueue(entry, at, now);
     this.emit('task_queued', task.id);

@@ -6,10 +6,13 @@
  */
 import type { Fence } from '../../store/contract.js';
 import { BinaryHeap } from './binary-heap.js';
+import type { Entry } from './stored-tasks.js';
 
 /** One delivery of a task: its holder, its token, its lease. */
 export interface Flight {
   readonly id: string;
+  /** The stored task in flight (its entry outlives the flight: only ended tasks are deleted). */
+  readonly entry: Entry;
   readonly worker: string;
   readonly token: number;
   /** Lease deadline, store clock (epoch ms). */
@@ -18,6 +21,9 @@ export interface Flight {
   started: boolean;
   /** Bumped by each renewal: only the heap entry of the latest lease is live. */
   lease: number;
+  /** The neighbours in its worker's list of flights (no Set per worker to churn). */
+  prev: Flight | null;
+  next: Flight | null;
 }
 
 /** A lease as it was when pushed: stale once the flight is gone or renewed. */
@@ -30,10 +36,15 @@ interface LeaseEntry {
 /** Heap entries allowed beyond twice the live flights before the heap is rebuilt. */
 const SLACK = 1024;
 
-/** The flights of one store: by id, by worker, and their leases by deadline. */
+/**
+ * The flights of one store: by id, by worker, and their leases by deadline. A worker's flights
+ * are a linked list through the flights themselves: a Set of ids per worker, filled and emptied
+ * with every batch, rehashed its table again and again (garbage on every pull and finish).
+ */
 export class Flights {
   private readonly byId = new Map<string, Flight>();
-  private readonly byWorker = new Map<string, Set<string>>();
+  /** The first flight of each worker's list. */
+  private readonly byWorker = new Map<string, Flight>();
   private readonly leases = new BinaryHeap<LeaseEntry>((a, b) => a.deadline < b.deadline);
 
   get size(): number {
@@ -46,12 +57,13 @@ export class Flights {
     return flight && flight.worker === fence.worker && flight.token === fence.token ? flight : undefined;
   }
 
-  add(id: string, worker: string, token: number, deadline: number): Flight {
-    const flight: Flight = { id, worker, token, deadline, started: false, lease: 0 };
+  add(entry: Entry, worker: string, token: number, deadline: number): Flight {
+    const id = entry.id;
+    const first = this.byWorker.get(worker) ?? null;
+    const flight: Flight = { id, entry, worker, token, deadline, started: false, lease: 0, prev: null, next: first };
     this.byId.set(id, flight);
-    let owned = this.byWorker.get(worker);
-    if (!owned) this.byWorker.set(worker, (owned = new Set()));
-    owned.add(id);
+    if (first) first.prev = flight;
+    this.byWorker.set(worker, flight);
     this.leases.push({ deadline, lease: 0, flight });
     return flight;
   }
@@ -68,16 +80,21 @@ export class Flights {
   remove(flight: Flight): void {
     if (this.byId.get(flight.id) !== flight) return;
     this.byId.delete(flight.id);
-    const owned = this.byWorker.get(flight.worker);
-    owned?.delete(flight.id);
-    if (owned && !owned.size) this.byWorker.delete(flight.worker);
+    const { prev, next } = flight;
+    if (next) next.prev = prev;
+    if (prev) prev.next = next;
+    else if (next) this.byWorker.set(flight.worker, next);
+    else this.byWorker.delete(flight.worker);
+    flight.prev = flight.next = null;
     this.compact();
   }
 
   /** The flights of `worker`. */
   ofWorker(worker: string): Flight[] {
-    const owned = this.byWorker.get(worker);
-    return owned ? [...owned].map((id) => this.byId.get(id) as Flight) : [];
+    const owned: Flight[] = [];
+    for (let flight = this.byWorker.get(worker); flight; flight = flight.next ?? undefined) owned.push(flight);
+    // Oldest first, as they were added.
+    return owned.reverse();
   }
 
   /** The flights whose lease deadline is before `now`, soonest first (still live: remove them). */

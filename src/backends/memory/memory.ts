@@ -93,7 +93,7 @@ export class MemoryStore extends MemoryCore implements TaskStore {
   /** Ends a flight and queues its task again with nothing counted. */
   private handBack(flight: Flight, now: number): string {
     this.flights.remove(flight);
-    const entry = this.entry(flight.id);
+    const entry = flight.entry;
     // A task that never started is as it was when pulled; a started one waits again as QUEUED.
     if (flight.started) this.tasks.save(entry, { ...entry.task, status: QUEUED, worker: null, time_started: null });
     this.waiting.enqueue(entry, 0, now);
@@ -113,7 +113,7 @@ export class MemoryStore extends MemoryCore implements TaskStore {
         continue;
       }
       this.flights.remove(flight);
-      const entry = this.entry(flight.id);
+      const entry = flight.entry;
       const task = entry.task;
       if (task.redeliveries < request.maxRedeliveries) {
         this.tasks.save(entry, { ...task, status: QUEUED, redeliveries: task.redeliveries + 1, worker: null, time_started: null });
