@@ -7,9 +7,10 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
+import type { RedisStore } from '../../src/backends/redis/redis.js';
 import type { WireTask } from '../../src/model/task.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
-import { appName, Stores } from './redis-tasks.js';
+import { appName, Stores, wireTask } from './redis-tasks.js';
 
 describe('redis:// task layout', function () {
   const stores = new Stores();
@@ -64,6 +65,32 @@ describe('redis:// task layout', function () {
     const again = await store.pull({ worker: 'w2', max: 5, leaseMs: 60_000, waitMs: 0 });
     expect(again.map((d) => d.task.id)).to.deep.equal(['old-b']);
     expect((await store.get(['old-a']))[0]).to.deep.include({ status: SUCCESS, result: 3 });
+  });
+
+  it('finds what a worker holds from the fence hash alone (ids sharing a prefix or holding colons kept apart), and drops an older owned set', async () => {
+    const name = appName('held');
+    const store = stores.store(name);
+    const p = `${NAMESPACE}:{${name}}:`;
+    const workers = ['w', 'w:1', 'w1', 'x:w'];
+    const ids = (await store.queue(workers.map(() => wireTask()))) as string[];
+    const held = new Map<string, string>();
+    for (const worker of workers) {
+      const [d] = await store.pull({ worker, max: 1, leaseMs: 600_000, waitMs: 0 });
+      held.set(worker, d!.task.id);
+    }
+    expect(new Set(held.values()).size).to.equal(ids.length);
+    // A set of the previous layout, naming a task the worker no longer holds: not read, dropped.
+    await raw.sadd(`${p}owned:w`, held.get('w1')!);
+    const keys = async (): Promise<string[]> => (await raw.keys(`${p}owned:*`)).sort();
+    expect(await keys()).to.deep.equal([`${p}owned:w`]);
+    const owners = async (s: RedisStore, worker: string): Promise<string[]> => (await s.recover({ maxRedeliveries: 1, worker })).returned;
+    expect(await owners(store, 'w')).to.deep.equal([held.get('w')]);
+    expect(await keys(), 'no per-worker set left').to.deep.equal([]);
+    expect(await store.release('w:1')).to.deep.equal([held.get('w:1')]);
+    expect(await owners(store, 'x')).to.deep.equal([]);
+    expect(await owners(store, 'x:w')).to.deep.equal([held.get('x:w')]);
+    expect(await raw.hkeys(`${p}fence`)).to.deep.equal([held.get('w1')]);
+    expect(await keys(), 'pull, recover and release write no per-worker set').to.deep.equal([]);
   });
 
   it('stores a new task without its id, time_queued, null fields and fields at their default, and reads them back', async () => {

@@ -83,11 +83,6 @@ export class RedisKeys {
     return this.task + id;
   }
 
-  /** The ids a worker holds in flight (set): recover, release and resync read only this. */
-  owned(worker: string): string {
-    return `${this.prefix}owned:${worker}`;
-  }
-
   /** Present (for a moment) while `worker` is interrupted: its pulls take nothing. */
   halt(worker: string): string {
     return `${this.prefix}halt:${worker}`;

@@ -111,11 +111,10 @@ local function release_lock(id, lock_json)
   if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
 end
 
--- The task leaves the in-flight set, its worker's owned set and the fence hash (deferred: a
--- script that could meet the same id again tracks it itself).
-local function leave_flight(id, owner)
+-- The task leaves the in-flight set and the fence hash (deferred: a script that could meet the
+-- same id again tracks it itself).
+local function leave_flight(id)
   defer('ZREM', P .. 'inflight', id)
-  if owner then defer('SREM', P .. 'owned:' .. owner, id) end
   defer('HDEL', P .. 'fence', id)
 end
 
@@ -160,6 +159,18 @@ end
 -- The worker of a fence value `worker:token` (worker ids may hold colons, tokens are digits).
 local function owner_of(fence)
   return fence and string.match(fence, '^(.*):%d+$')
+end
+
+-- The ids `worker` holds in flight: read from the fence hash (bounded by what the app has in flight),
+-- so that no per-worker index is written on every pull and finish. Older versions also kept an
+-- `owned:<worker>` set: dropped here (the fence hash names the same deliveries).
+local function held_by(worker)
+  local ids, all = {}, redis.call('HGETALL', P .. 'fence')
+  for k = 1, #all, 2 do
+    if owner_of(all[k + 1]) == worker then ids[#ids + 1] = all[k] end
+  end
+  redis.call('DEL', P .. 'owned:' .. worker)
+  return ids
 end
 
 -- The current deliveries of `ids` (false where not in flight), one HMGET per 1000.

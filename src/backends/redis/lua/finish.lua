@@ -39,7 +39,7 @@ for t, id in ipairs(ids) do
     h[#h + 1] = '_fin'
     h[#h + 1] = fence
     redis.call('HSET', key, unpack(h))
-    leave_flight(id, worker)
+    leave_flight(id)
     -- Only changed fields are sent: a status not sent is the stored one.
     local status = sent('status', from_arg, to_arg, from)
     move(id, from, status, tq)
