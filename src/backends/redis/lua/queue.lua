@@ -79,25 +79,25 @@ for t = 1, n do
       -- one ms keep their order (a string: Lua would print the number with 14 digits only).
       local tq = string.format('%.0f.%03d', now, seq % 1000)
       local shift = now - queued
-      -- One HSET: the client's fields (its non-null ones), then the store's.
-      local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
-      local m = #h
-      -- time_queued is read from _tq; a queue score of 0 (priority 0) is not stored.
-      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5], h[m + 6] = '_qm', qm, '_tq', tq, 'status', '6'
-      if score ~= '0' then
-        h[m + 7], h[m + 8] = '_score', score
-      end
-      local due = nil
+      -- One HSET: the store's fields, then the client's non-null ones straight from ARGV (no table
+      -- built per task; the client leaves out every field the store writes). time_queued is read
+      -- from _tq.
+      redis.call('HSET', key, '_qm', qm, '_tq', tq, 'status', '6', unpack(ARGV, first, first + 2 * nfields - 1))
+      -- Rarer store fields in a second HSET: a queue score of 0 (priority 0) is not stored.
+      local more, due = nil, nil
+      if score ~= '0' then more = { '_score', score } end
       if eta ~= '' then
         due = tonumber(eta) + shift
-        h[#h + 1] = 'eta'
-        h[#h + 1] = secs(due)
+        more = more or {}
+        more[#more + 1] = 'eta'
+        more[#more + 1] = secs(due)
       end
       if expiry ~= '' then
-        h[#h + 1] = 'expiry'
-        h[#h + 1] = secs(tonumber(expiry) + shift)
+        more = more or {}
+        more[#more + 1] = 'expiry'
+        more[#more + 1] = secs(tonumber(expiry) + shift)
       end
-      redis.call('HSET', key, unpack(h))
+      if more then redis.call('HSET', key, unpack(more)) end
       if due and due > now then
         defer('ZADD', P .. 'delayed', due, id)
       else
