@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
+import { QUEUED, REVOKED, STARTED, SUCCESS, type TaskStatus } from '../../src/model/states.js';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
 import type { WireTask } from '../../src/model/task.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
@@ -105,6 +105,39 @@ describe('redis:// task layout', function () {
     const stored = await raw.hgetall(`${NAMESPACE}:{${name}}:t:lean-1`);
     expect(Object.keys(stored).sort()).to.deep.equal(['_qm', '_tq', 'name', 'status']);
     const [back] = await store.get(['lean-1']);
-    expect(back).to.deep.equal({ ...task, time_queued: Math.floor(Number(stored._tq)) / 1000 });
+    // Its listing score: store ms times 1000 plus the sequence, an integer.
+    expect(stored._tq).to.match(/^\d{16}$/);
+    expect(back).to.deep.equal({ ...task, time_queued: Math.floor(Number(stored._tq) / 1000) / 1000 });
+  });
+
+  it('lists tasks scored by the previous layout (ms, sequence in the fraction) after newer ones, each in queue order, through their moves', async () => {
+    const name = appName('scores');
+    const store = stores.store(name);
+    const p = `${NAMESPACE}:{${name}}:`;
+    const now = await store.now();
+    await storeOldTask(name, 'old-1', 1, now - 2000);
+    await storeOldTask(name, 'old-2', 2, now - 2000);
+    await raw.set(`${p}seq`, '2');
+    // One batch: queued in the same ms (or a few), ordered by their sequence.
+    const fresh = (await store.queue(Array.from({ length: 5 }, () => wireTask()))) as string[];
+    const listed = async (status?: TaskStatus): Promise<string[]> =>
+      (await store.list(status === undefined ? {} : { status: [status] }, { limit: 20, cursor: null })).tasks.map((t) => t.id);
+    const newestFirst = [...fresh].reverse();
+    expect(await listed()).to.deep.equal([...newestFirst, 'old-2', 'old-1']);
+    for (const id of fresh) expect(Number(await raw.zscore(`${p}s:6`, id)), 'an integer score').to.satisfy(Number.isSafeInteger);
+    // Pulled, started and finished: each listing keeps the order, old scores with them.
+    const pulled = await store.pull({ worker: 'w', max: 7, leaseMs: 60_000, waitMs: 0 });
+    expect(pulled.map((d) => d.task.id)).to.deep.equal(['old-1', 'old-2', ...fresh]);
+    for (const d of pulled) expect(await store.start({ ...d.task, status: STARTED, worker: 'w', time_started: Date.now() / 1000 }, { worker: 'w', token: d.token })).to.equal(true);
+    expect(await listed(STARTED)).to.deep.equal([...newestFirst, 'old-2', 'old-1']);
+    for (const d of pulled.slice(0, 4)) {
+      expect(await store.finish({ ...d.task, status: SUCCESS, result: 1, time_ended: Date.now() / 1000 }, { worker: 'w', token: d.token })).to.equal(true);
+    }
+    expect(await listed(SUCCESS)).to.deep.equal([fresh[1], fresh[0], 'old-2', 'old-1']);
+    expect(await listed()).to.deep.equal([...newestFirst, 'old-2', 'old-1']);
+    // Time queued read back from either form: the store's ms.
+    const [o, n] = await store.get(['old-1', fresh[0] as string]);
+    expect(o?.time_queued).to.equal((now - 2000) / 1000);
+    expect(Math.abs((n?.time_queued as number) * 1000 - now)).to.be.below(60_000);
   });
 });
