@@ -125,6 +125,21 @@ describe('redis:// per-task latency', function () {
     expect(await subscribers(store, ['task_done', 'task_queued', 'task_started'])).to.deep.equal([1, 0, 0]);
   });
 
+  it('answers a subscribe made while a channel change is on its way only once Redis confirmed the change', async () => {
+    // A worker child's event gate (actors/child-events.ts) subscribes on its own store right after
+    // the backend asked for the channels of a new listener: its listener must not miss the events
+    // of tasks queued as soon as it is told it listens.
+    const { store } = app();
+    await (await store.subscribe(() => undefined))();
+    await store.wantEvents(['task_done', 'task_started']);
+    expect(await subscribers(store, ['task_done', 'task_queued', 'task_started'])).to.deep.equal([1, 0, 1]);
+    // The last listener of task_started went (a change on its way), then one of task_queued came.
+    void store.wantEvents(['task_done']);
+    void store.wantEvents(['task_done', 'task_queued']);
+    await store.subscribe(() => undefined);
+    expect(await subscribers(store, ['task_done', 'task_queued', 'task_started'])).to.deep.equal([1, 1, 0]);
+  });
+
   it('reads a task queued under a live subscription once, after its task_done', async () => {
     const { producer, store } = app();
     await producer.ensureSubscribed();

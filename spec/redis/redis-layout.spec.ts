@@ -6,10 +6,11 @@
  */
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
-import { QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
+import { QUEUED, REVOKED, STARTED, SUCCESS, type TaskStatus } from '../../src/model/states.js';
+import type { RedisStore } from '../../src/backends/redis/redis.js';
 import type { WireTask } from '../../src/model/task.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
-import { appName, Stores } from './redis-tasks.js';
+import { appName, Stores, wireTask } from './redis-tasks.js';
 
 describe('redis:// task layout', function () {
   const stores = new Stores();
@@ -66,6 +67,32 @@ describe('redis:// task layout', function () {
     expect((await store.get(['old-a']))[0]).to.deep.include({ status: SUCCESS, result: 3 });
   });
 
+  it('finds what a worker holds from the fence hash alone (ids sharing a prefix or holding colons kept apart), and drops an older owned set', async () => {
+    const name = appName('held');
+    const store = stores.store(name);
+    const p = `${NAMESPACE}:{${name}}:`;
+    const workers = ['w', 'w:1', 'w1', 'x:w'];
+    const ids = (await store.queue(workers.map(() => wireTask()))) as string[];
+    const held = new Map<string, string>();
+    for (const worker of workers) {
+      const [d] = await store.pull({ worker, max: 1, leaseMs: 600_000, waitMs: 0 });
+      held.set(worker, d!.task.id);
+    }
+    expect(new Set(held.values()).size).to.equal(ids.length);
+    // A set of the previous layout, naming a task the worker no longer holds: not read, dropped.
+    await raw.sadd(`${p}owned:w`, held.get('w1')!);
+    const keys = async (): Promise<string[]> => (await raw.keys(`${p}owned:*`)).sort();
+    expect(await keys()).to.deep.equal([`${p}owned:w`]);
+    const owners = async (s: RedisStore, worker: string): Promise<string[]> => (await s.recover({ maxRedeliveries: 1, worker })).returned;
+    expect(await owners(store, 'w')).to.deep.equal([held.get('w')]);
+    expect(await keys(), 'no per-worker set left').to.deep.equal([]);
+    expect(await store.release('w:1')).to.deep.equal([held.get('w:1')]);
+    expect(await owners(store, 'x')).to.deep.equal([]);
+    expect(await owners(store, 'x:w')).to.deep.equal([held.get('x:w')]);
+    expect(await raw.hkeys(`${p}fence`)).to.deep.equal([held.get('w1')]);
+    expect(await keys(), 'pull, recover and release write no per-worker set').to.deep.equal([]);
+  });
+
   it('stores a new task without its id, time_queued, null fields and fields at their default, and reads them back', async () => {
     const name = appName('lean');
     const store = stores.store(name);
@@ -78,6 +105,39 @@ describe('redis:// task layout', function () {
     const stored = await raw.hgetall(`${NAMESPACE}:{${name}}:t:lean-1`);
     expect(Object.keys(stored).sort()).to.deep.equal(['_qm', '_tq', 'name', 'status']);
     const [back] = await store.get(['lean-1']);
-    expect(back).to.deep.equal({ ...task, time_queued: Math.floor(Number(stored._tq)) / 1000 });
+    // Its listing score: store ms times 1000 plus the sequence, an integer.
+    expect(stored._tq).to.match(/^\d{16}$/);
+    expect(back).to.deep.equal({ ...task, time_queued: Math.floor(Number(stored._tq) / 1000) / 1000 });
+  });
+
+  it('lists tasks scored by the previous layout (ms, sequence in the fraction) after newer ones, each in queue order, through their moves', async () => {
+    const name = appName('scores');
+    const store = stores.store(name);
+    const p = `${NAMESPACE}:{${name}}:`;
+    const now = await store.now();
+    await storeOldTask(name, 'old-1', 1, now - 2000);
+    await storeOldTask(name, 'old-2', 2, now - 2000);
+    await raw.set(`${p}seq`, '2');
+    // One batch: queued in the same ms (or a few), ordered by their sequence.
+    const fresh = (await store.queue(Array.from({ length: 5 }, () => wireTask()))) as string[];
+    const listed = async (status?: TaskStatus): Promise<string[]> =>
+      (await store.list(status === undefined ? {} : { status: [status] }, { limit: 20, cursor: null })).tasks.map((t) => t.id);
+    const newestFirst = [...fresh].reverse();
+    expect(await listed()).to.deep.equal([...newestFirst, 'old-2', 'old-1']);
+    for (const id of fresh) expect(Number(await raw.zscore(`${p}s:6`, id)), 'an integer score').to.satisfy(Number.isSafeInteger);
+    // Pulled, started and finished: each listing keeps the order, old scores with them.
+    const pulled = await store.pull({ worker: 'w', max: 7, leaseMs: 60_000, waitMs: 0 });
+    expect(pulled.map((d) => d.task.id)).to.deep.equal(['old-1', 'old-2', ...fresh]);
+    for (const d of pulled) expect(await store.start({ ...d.task, status: STARTED, worker: 'w', time_started: Date.now() / 1000 }, { worker: 'w', token: d.token })).to.equal(true);
+    expect(await listed(STARTED)).to.deep.equal([...newestFirst, 'old-2', 'old-1']);
+    for (const d of pulled.slice(0, 4)) {
+      expect(await store.finish({ ...d.task, status: SUCCESS, result: 1, time_ended: Date.now() / 1000 }, { worker: 'w', token: d.token })).to.equal(true);
+    }
+    expect(await listed(SUCCESS)).to.deep.equal([fresh[1], fresh[0], 'old-2', 'old-1']);
+    expect(await listed()).to.deep.equal([...newestFirst, 'old-2', 'old-1']);
+    // Time queued read back from either form: the store's ms.
+    const [o, n] = await store.get(['old-1', fresh[0] as string]);
+    expect(o?.time_queued).to.equal((now - 2000) / 1000);
+    expect(Math.abs((n?.time_queued as number) * 1000 - now)).to.be.below(60_000);
   });
 });

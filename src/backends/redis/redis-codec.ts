@@ -83,11 +83,6 @@ export class RedisKeys {
     return this.task + id;
   }
 
-  /** The ids a worker holds in flight (set): recover, release and resync read only this. */
-  owned(worker: string): string {
-    return `${this.prefix}owned:${worker}`;
-  }
-
   /** Present (for a moment) while `worker` is interrupted: its pulls take nothing. */
   halt(worker: string): string {
     return `${this.prefix}halt:${worker}`;
@@ -132,7 +127,7 @@ export class RedisKeys {
 /**
  * What a hash field that is not stored stands for (JSON): a new task is stored without its id (the
  * key names it), its null fields and those still at their default, and its time_queued is read
- * from its listing score `_tq`. About half of a task's fields are left out that way.
+ * from its listing score `_tq` (listingMs). About half of a task's fields are left out that way.
  */
 const DEFAULTS: Readonly<Record<string, string>> = {
   retries: '0',
@@ -184,6 +179,15 @@ export function secondsJson(ms: number): string {
   return JSON.stringify(ms / 1000);
 }
 
+/**
+ * The store ms of a listing score (`_tq`): ms times 1000 plus the last 3 digits of a sequence (an
+ * integer: a small zset keeps it as one), or, stored by older versions (below 1e14), ms with the
+ * sequence in the fraction. As `tq_ms` in lua/_lib.lua.
+ */
+export function listingMs(score: number): number {
+  return score >= 1e14 ? Math.floor(score / 1000) : Math.floor(score);
+}
+
 /** A task decoded from its hash, with each wire key's value and stored JSON in WIRE_KEYS order. */
 export interface StoredTask {
   task: WireTask;
@@ -213,8 +217,8 @@ export function decodeStored(flat: unknown, id: string): StoredTask | null {
     else if (field === '_tq') tq = String(flat[i + 1]);
     else if (field === '_progress') progress = String(flat[i + 1]);
   }
-  // Time queued: whole store ms of the listing score (its fraction is a sequence).
-  if (encoded[TIME_QUEUED] === undefined && tq !== undefined) encoded[TIME_QUEUED] = secondsJson(Math.floor(Number(tq)));
+  // Time queued: the store ms of the listing score.
+  if (encoded[TIME_QUEUED] === undefined && tq !== undefined) encoded[TIME_QUEUED] = secondsJson(listingMs(Number(tq)));
   const values: unknown[] = new Array(WIRE_KEYS.length);
   for (let k = 0; k < WIRE_KEYS.length; k++) {
     const raw = encoded[k] ?? DEFAULTS[WIRE_KEYS[k] as string] ?? 'null';

@@ -39,12 +39,17 @@ export class RedisEvents {
     for (const k of Array.isArray(keys) ? keys : [keys]) for (const event of TASK_EVENTS) this.events.set(k.channel(event), event);
   }
 
-  /** Resolves once Redis confirmed the subscription to the channels of the wanted events. */
+  /**
+   * Resolves once Redis confirmed the subscription to the channels of the wanted events, the
+   * channel changes asked before this call included (a worker child's event gate subscribes right
+   * after its backend asked for a new listener's channels: actors/child-events.ts).
+   */
   async subscribe(listener: EventListener): Promise<() => Promise<void>> {
     this.link.checkOpen();
     this.listeners.add(listener);
     try {
       await (this.subscribing ??= this.startSubscriber());
+      await this.changing;
     } catch (err) {
       this.subscribing = null;
       this.listeners.delete(listener);

@@ -65,7 +65,7 @@ export function checkFilter(filter: StoreFilter): void {
   }
 }
 
-/** A listed task and its listing score (`_tq`: time queued in store ms, a sequence in the fraction). */
+/** A listed task and its listing score (`_tq`: time queued, see listingMs in redis-codec.ts). */
 export interface ListedRow {
   task: WireTask;
   score: string;

@@ -1,6 +1,6 @@
 /**
  * Listings of a sharded queue: newest queued first across every shard, merged by listing score
- * (time queued in store ms, each shard's sequence in the fraction). The cursor carries one
+ * (time queued with each shard's sequence: listingMs in redis-codec.ts). The cursor carries one
  * position per shard: `s1.` and base64url JSON of an array whose entries are '' (not started),
  * the shard's own cursor `score:id`, or null (read to its end).
  *

@@ -2,8 +2,9 @@
 -- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
 -- Store-only task hash fields: _qm (queue sequence: the member in the queue zset is the sequence,
 -- zero-padded to 16 digits, ':' and the id; older versions stored that whole member), _score (queue score, absent for 0), _tq (listing
--- score: time queued, store ms, with a sequence in the fraction; the wire time_queued is read from
--- it), _fin (`worker:token` of the delivery whose
+-- score: time queued, store ms times 1000 plus a sequence's last 3 digits; older versions stored
+-- the ms with the sequence in the fraction (a score below 1e14): see tq_ms; the wire time_queued
+-- is read from it), _fin (`worker:token` of the delivery whose
 -- finish or retry was saved), _progress. Deliveries in flight are in the app's `fence` hash.
 local P = ARGV[1]
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
@@ -92,7 +93,15 @@ local function ms_of(json)
   return nil
 end
 
--- Time queued (store ms) of a task: its _tq, else its listing score (tasks of older versions).
+-- The store ms of a listing score (a number): ms times 1000 plus a sequence, or (older versions,
+-- below 1e14) ms with the sequence in the fraction. A task keeps its score's form for its life:
+-- older tasks list as queued before newer ones, as they were.
+local function tq_ms(tq)
+  if tq >= 1e14 then return math.floor(tq / 1000) end
+  return math.floor(tq)
+end
+
+-- Listing score of a task: its _tq, else its listing score (tasks of older versions).
 local function tq_of(id, tq)
   return tq or redis.call('ZSCORE', P .. 'all', id) or 0
 end
@@ -111,11 +120,10 @@ local function release_lock(id, lock_json)
   if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
 end
 
--- The task leaves the in-flight set, its worker's owned set and the fence hash (deferred: a
--- script that could meet the same id again tracks it itself).
-local function leave_flight(id, owner)
+-- The task leaves the in-flight set and the fence hash (deferred: a script that could meet the
+-- same id again tracks it itself).
+local function leave_flight(id)
   defer('ZREM', P .. 'inflight', id)
-  if owner then defer('SREM', P .. 'owned:' .. owner, id) end
   defer('HDEL', P .. 'fence', id)
 end
 
@@ -162,6 +170,18 @@ local function owner_of(fence)
   return fence and string.match(fence, '^(.*):%d+$')
 end
 
+-- The ids `worker` holds in flight: read from the fence hash (bounded by what the app has in flight),
+-- so that no per-worker index is written on every pull and finish. Older versions also kept an
+-- `owned:<worker>` set: dropped here (the fence hash names the same deliveries).
+local function held_by(worker)
+  local ids, all = {}, redis.call('HGETALL', P .. 'fence')
+  for k = 1, #all, 2 do
+    if owner_of(all[k + 1]) == worker then ids[#ids + 1] = all[k] end
+  end
+  redis.call('DEL', P .. 'owned:' .. worker)
+  return ids
+end
+
 -- The current deliveries of `ids` (false where not in flight), one HMGET per 1000.
 local function fences(ids)
   local out = {}
@@ -188,7 +208,7 @@ local function stored_as(id, field, json)
   end
   if field == 'time_queued' then
     local tq = tonumber(redis.call('HGET', tkey(id), '_tq') or '')
-    return tq ~= nil and ms_of(json) == math.floor(tq)
+    return tq ~= nil and ms_of(json) == tq_ms(tq)
   end
   return json == (DEFAULTS[field] or 'null')
 end

@@ -1,6 +1,6 @@
 -- One page of a task listing, newest queued first (TaskStore.list). Reads an index (the
--- per-status listings, merged, or the job name's listing, all zsets scored by time queued in store
--- ms with a sequence in the fraction, so that order holds within a ms) from the
+-- per-status listings, merged, or the job name's listing, all zsets scored by time queued: store ms
+-- times 1000 plus a sequence, so that order holds within a ms (_lib.lua: tq_ms)) from the
 -- cursor on, and examines at most `budget` entries: a page may hold fewer tasks than `limit` (even
 -- none) with a cursor, but a call never walks the whole store.
 -- KEYS: 1 all (routing only: every task is listed under its one status, s:<code>, and the

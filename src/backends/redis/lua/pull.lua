@@ -1,5 +1,5 @@
 -- Moves due delayed tasks to the queue, then pops up to `max` ready tasks into the in-flight set
--- owned by `worker`, each with a new fencing token (TaskStore.pull). A task whose expiry passed is
+-- for `worker`, each with a new fencing token (TaskStore.pull). A task whose expiry passed is
 -- not handed out: it ends REVOKED. One round trip per pull; the store's clock throughout.
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
@@ -12,17 +12,16 @@ local max, worker = tonumber(ARGV[2]), ARGV[4]
 local halted = redis.call('PTTL', P .. 'halt:' .. worker)
 if halted > 0 then return { 'halt:' .. halted } end
 local deadline = now + tonumber(ARGV[3])
-local owned = P .. 'owned:' .. worker
 if ARGV[5] == '1' then
-  -- The reply of an earlier pull was lost with the connection: tasks this worker owns but never
+  -- The reply of an earlier pull was lost with the connection: tasks this worker holds but never
   -- received go back to their place in the queue (they never started: nothing is counted).
   local held = {}
   for k = 7, #ARGV do held[ARGV[k]] = true end
-  for _, id in ipairs(redis.call('SMEMBERS', owned)) do
+  for _, id in ipairs(held_by(worker)) do
     if not held[id] then
       local m = redis.call('HMGET', tkey(id), 'status', '_qm', '_score')
       if m[1] == '6' or m[1] == '4' then
-        leave_flight(id, worker)
+        leave_flight(id)
         redis.call('ZADD', KEYS[1], m[3] or '0', member_of(id, m[2]))
       end
     end
@@ -67,7 +66,6 @@ while got < max and budget > 0 do
         became_ready(id, f[1], '3', tq_of(id, f[2]), now, f[3])
       else
         defer('ZADD', P .. 'inflight', deadline, id)
-        defer('SADD', owned, id)
         out[#out + 1] = id
         out[#out + 1] = id
         out[#out + 1] = fields

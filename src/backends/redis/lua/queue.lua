@@ -14,6 +14,7 @@
 -- non-overlap lock held it back; -1 alone when the periodic run was not claimed (someone else
 -- claimed it, or it is not due yet on the store's clock).
 local now = now_ms()
+local now_s = string.format('%d', now)
 local n, window, claim = tonumber(ARGV[2]), ARGV[3], ARGV[4]
 if claim ~= '' then
   -- A run is claimed when it is due on the store's clock (a minute's grace): a scheduler whose
@@ -75,29 +76,30 @@ for t = 1, n do
       local seq = seq0 + t
       local qm = string.format('%d', seq)
       local member = member_of(id, qm)
-      -- Listing score: the store's ms, with the sequence in the fraction so that tasks queued in
-      -- one ms keep their order (a string: Lua would print the number with 14 digits only).
-      local tq = string.format('%.0f.%03d', now, seq % 1000)
+      -- Listing score: the store's ms times 1000 plus the sequence's last 3 digits, so that tasks
+      -- queued in one ms keep their order; an integer (exact in a double until 2255), which a small
+      -- zset keeps as an integer, not a string it parses again at every insert (_lib.lua).
+      local tq = now_s .. string.format('%03d', seq % 1000)
       local shift = now - queued
-      -- One HSET: the client's fields (its non-null ones), then the store's.
-      local h = { unpack(ARGV, first, first + 2 * nfields - 1) }
-      local m = #h
-      -- time_queued is read from _tq; a queue score of 0 (priority 0) is not stored.
-      h[m + 1], h[m + 2], h[m + 3], h[m + 4], h[m + 5], h[m + 6] = '_qm', qm, '_tq', tq, 'status', '6'
-      if score ~= '0' then
-        h[m + 7], h[m + 8] = '_score', score
-      end
-      local due = nil
+      -- One HSET: the store's fields, then the client's non-null ones straight from ARGV (no table
+      -- built per task; the client leaves out every field the store writes). time_queued is read
+      -- from _tq.
+      redis.call('HSET', key, '_qm', qm, '_tq', tq, 'status', '6', unpack(ARGV, first, first + 2 * nfields - 1))
+      -- Rarer store fields in a second HSET: a queue score of 0 (priority 0) is not stored.
+      local more, due = nil, nil
+      if score ~= '0' then more = { '_score', score } end
       if eta ~= '' then
         due = tonumber(eta) + shift
-        h[#h + 1] = 'eta'
-        h[#h + 1] = secs(due)
+        more = more or {}
+        more[#more + 1] = 'eta'
+        more[#more + 1] = secs(due)
       end
       if expiry ~= '' then
-        h[#h + 1] = 'expiry'
-        h[#h + 1] = secs(tonumber(expiry) + shift)
+        more = more or {}
+        more[#more + 1] = 'expiry'
+        more[#more + 1] = secs(tonumber(expiry) + shift)
       end
-      redis.call('HSET', key, unpack(h))
+      if more then redis.call('HSET', key, unpack(more)) end
       if due and due > now then
         defer('ZADD', P .. 'delayed', due, id)
       else

@@ -6,12 +6,12 @@
 -- ARGV: 1 prefix, 2 max redeliveries, 3 worker ('' for expired leases), 4 lost message for 1
 --       redelivery (JSON), 5 lost message template (JSON) with 987654321 standing for the count
 -- Returns { requeued ids, failed ids, returned ids }. Costs what expired (at most 1000 a run) or
--- what the worker holds.
+-- what the app has in flight (the fence hash) for a dead worker.
 local now = now_ms()
 local maxRedeliveries, worker = tonumber(ARGV[2]), ARGV[3]
 local ids
 if worker ~= '' then
-  ids = redis.call('SMEMBERS', P .. 'owned:' .. worker)
+  ids = held_by(worker)
 else
   ids = redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', '(' .. now, 'LIMIT', 0, 1000)
 end
@@ -21,8 +21,7 @@ for _, id in ipairs(ids) do
   local f = redis.call('HMGET', key, 'status', 'redeliveries', 'lock_id', '_score', '_qm', '_tq')
   local owner = owner_of(redis.call('HGET', P .. 'fence', id))
   local mine = worker == '' or owner == worker
-  if mine then leave_flight(id, owner) end
-  if worker ~= '' then redis.call('SREM', P .. 'owned:' .. worker, id) end
+  if mine then leave_flight(id) end
   -- Skip tasks gone (flushed), already ready, or (never expected) held by another worker.
   if mine and f[1] and not READY[f[1]] then
     local tq = tq_of(id, f[6])

@@ -3,11 +3,12 @@
 -- worker holds also ends its parked pulls.
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 worker, 3 'all' (every task it holds) or 'some', then (some) id, token pairs
--- Returns the ids handed back. Costs what the worker holds (its owned set), never a scan.
+-- Returns the ids handed back. Costs what the app has in flight (the fence hash), never a scan of
+-- the store.
 local worker = ARGV[2]
 local ids = {}
 if ARGV[3] == 'all' then
-  ids = redis.call('SMEMBERS', P .. 'owned:' .. worker)
+  ids = held_by(worker)
   -- The worker is stopping: its parked pulls end, in whatever process, and take nothing for a
   -- moment (as TaskStore.interrupt).
   redis.call('SET', P .. 'halt:' .. worker, '1', 'PX', 1000)
@@ -22,7 +23,7 @@ local back = {}
 for _, id in ipairs(ids) do
   local key = tkey(id)
   local f = redis.call('HMGET', key, 'status', '_qm', '_score', '_tq')
-  leave_flight(id, worker)
+  leave_flight(id)
   if f[1] and not READY[f[1]] then
     if f[1] == '5' then
       redis.call('HSET', key, 'status', '6', 'worker', 'null', 'time_started', 'null')
