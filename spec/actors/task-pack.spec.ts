@@ -41,6 +41,7 @@ describe('task-pack: wire tasks on a child channel', function () {
     const packed = packTask(task);
     expect(packed).to.be.an('array').with.lengthOf(PACKED_FIELDS.length);
     expect(Object.keys(task)).to.have.members([...PACKED_FIELDS]);
+    PACKED_FIELDS.forEach((field, i) => expect((packed as unknown[])[i], field).to.equal(task[field]));
     expect(unpackTask(cross(packed))).to.deep.equal(task);
   });
 
@@ -68,12 +69,16 @@ describe('task-pack: wire tasks on a child channel', function () {
     expect(crossed).to.deep.equal(deliveries);
   });
 
-  it('sends a record with other fields, a missing field or an undefined value as the object it is', () => {
+  it('sends a record with other fields, a missing or inherited field, an undefined value or a prototype of its own as the object it is', () => {
     const extra = { ...distinctTask(), surprise: 1 } as WireTask;
     const { eta: _eta, ...rest } = distinctTask();
     const missing = rest as WireTask;
     const undefinedValue = { ...distinctTask(), expiry: undefined } as unknown as WireTask;
-    for (const task of [extra, missing, undefinedValue]) {
+    // Its fields all there, but one inherited: JSON would not write it.
+    const { id, ...own } = distinctTask();
+    const inherited = Object.assign(Object.create({ id }) as object, own) as unknown as WireTask;
+    const classy = Object.assign(Object.create({ describe: () => 'a task' }) as object, distinctTask()) as unknown as WireTask;
+    for (const task of [extra, missing, undefinedValue, inherited, classy]) {
       expect(packTask(task)).to.equal(task);
       expect(packArgs('finish', [task, { worker: 'w', token: 1 }])[0]).to.equal(task);
     }
