@@ -1,8 +1,11 @@
 /**
  * What the worker runtime keeps of each run: its settings, the `run` event's payload, the state of
- * one delivery running here, and a bounded wait.
+ * one delivery running here, a bounded wait, and the record (and log line) a run's outcome makes.
  */
+import { secondsText } from '../infra/text.js';
+import { FAILURE, RETRY, REVOKED, type TaskStatus } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
+import type { TaskConsumer } from './consumer.js';
 import type { JobRun, RunJobOptions } from './run-job.js';
 
 export interface RuntimeOptions {
@@ -74,4 +77,29 @@ export async function within(promise: Promise<unknown>, ms: number): Promise<voi
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([promise, new Promise((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);
+}
+
+/**
+ * What a run reports once its job ended with `status`: the task as the job left it (if it read
+ * it), with the run's outcome; else the runtime's own record, which already carries the outcome
+ * (no copy). A task that ended (not RETRY) is stamped with its end time.
+ */
+export function outcomeOf(task: WireTask, consumer: TaskConsumer, status: TaskStatus): WireTask {
+  const changed = consumer.changed();
+  const outcome: WireTask = changed
+    ? Object.assign(changed, { status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker })
+    : task;
+  if (status !== RETRY) outcome.time_ended = Date.now() / 1000;
+  return outcome;
+}
+
+/** The warning a run's outcome is logged with (null for a success). */
+export function outcomeLine(task: WireTask, status: TaskStatus): string | null {
+  if (status === RETRY) {
+    const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
+    return `task.${task.name}(${task.id}) failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`;
+  }
+  if (status === FAILURE) return `task.${task.name}(${task.id}) failed: ${String(task.result)}`;
+  if (status === REVOKED) return `task.${task.name}(${task.id}) was revoked: ${String(task.result)}`;
+  return null;
 }

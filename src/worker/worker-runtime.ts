@@ -5,17 +5,16 @@
  * elsewhere meanwhile changes nothing, and is told (`task_lost`).
  */
 import { kwargsProblem } from '../job/kwargs-schema.js';
-import { secondsText } from '../infra/text.js';
 import { EventEmitter } from 'node:events';
 import { TaskNotAvailable } from '../model/errors.js';
 import type { TaskBackend } from '../producer/backend.js';
 import { TaskConsumer, type WorkerInfo } from './consumer.js';
 import { getLogger } from '../infra/logger.js';
-import { FAILURE, RETRY, REVOKED, STARTED, type TaskStatus } from '../model/states.js';
+import { FAILURE, RETRY, STARTED, type TaskStatus } from '../model/states.js';
 import type { WireTask } from '../model/task.js';
 import type { Delivery, Fence } from '../store/contract.js';
 import { JobRun, type RunJobOptions } from './run-job.js';
-import { runOptions, settled, whenSettled, within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
+import { outcomeLine, outcomeOf, runOptions, settled, whenSettled, within, type ActiveRun, type RunInfo, type RuntimeOptions } from './run-state.js';
 import { LeaseRenewer } from './lease-renewer.js';
 import { StoreWriter } from './store-writer.js';
 
@@ -296,21 +295,10 @@ export class WorkerRuntime extends EventEmitter {
       return;
     }
     if (run.handedBack) return;
-    // What the run reports: the task as the job left it (if it read it), with the run's outcome;
-    // else the runtime's own record, which already carries the outcome (no copy).
-    const changed = consumer.changed();
-    const outcome: WireTask = changed
-      ? Object.assign(changed, { status, result: task.result, stacktrace: task.stacktrace, retries: task.retries, time_started: task.time_started, worker: task.worker })
-      : task;
-    if (status === RETRY) {
-      const delay = task.retry_delay ? ` in ${secondsText(task.retry_delay)}` : '';
-      this.log.warn(`task.${task.name}(${task.id}) failed (attempt ${task.retries} of ${task.max_retries + 1}), retrying${delay}: ${String(task.result)}`);
-      return this.writer.outcome(run, 'retry', outcome, started);
-    }
-    outcome.time_ended = Date.now() / 1000;
-    if (status === FAILURE) this.log.warn(`task.${task.name}(${task.id}) failed: ${String(task.result)}`);
-    if (status === REVOKED) this.log.warn(`task.${task.name}(${task.id}) was revoked: ${String(task.result)}`);
-    return this.writer.outcome(run, 'finish', outcome, started);
+    const outcome = outcomeOf(task, consumer, status);
+    const line = outcomeLine(task, status);
+    if (line) this.log.warn(line);
+    return this.writer.outcome(run, status === RETRY ? 'retry' : 'finish', outcome, started);
   }
 
   /**
