@@ -1,7 +1,8 @@
 /**
- * Result expiry on redis://: purge deletes ready tasks through the per-status `ended:<code>`
- * indexes (scored by end time in ms, the store's clock) that finish, revoke, recover and an expired
- * pull fill, and leaves no trace of them in Redis. The
+ * Result expiry on redis://: purge deletes ready tasks through the per-status `ends:<code>` lists
+ * (entries `<end ms>:<id>` in the order tasks ended, on the store's clock) that finish, revoke,
+ * recover and an expired pull fill, and through the `ended:<code>` zsets older versions filled, and
+ * leaves no trace of them in Redis. The
  * store-independent behaviour is in the backend contract; this spec looks at the keys as well.
  */
 import { expect } from 'chai';
@@ -55,8 +56,15 @@ describe('RedisStore.purge', function () {
   }
 
   const taskKey = (name: string, id: string) => `${NAMESPACE}:{${name}}:t:${id}`;
-  const endedKey = (name: string, status: number) => `${NAMESPACE}:{${name}}:ended:${status}`;
-  const ended = async (name: string) => (await Promise.all([SUCCESS, FAILURE, REVOKED].map((st) => raw.zrange(endedKey(name, st), 0, -1)))).flat();
+  const endedKey = (name: string, status: number) => `${NAMESPACE}:{${name}}:ends:${status}`;
+  /** The zset an older version kept per ready status, scored by end time. */
+  const oldEndedKey = (name: string, status: number) => `${NAMESPACE}:{${name}}:ended:${status}`;
+  /** The ids in the ended lists, each entry checked to be `<end ms>:<id>`. */
+  const ended = async (name: string) =>
+    (await Promise.all([SUCCESS, FAILURE, REVOKED].map((st) => raw.lrange(endedKey(name, st), 0, -1)))).flat().map((entry) => {
+      expect(entry).to.match(/^\d{13}:[0-9a-f]{32}$/);
+      return entry.slice(14);
+    });
   /** Every id in the per-status listings (what the listing of every task merges). */
   const listed = async (name: string) => (await Promise.all([1, 2, 3, 4, 5, 6].map((st) => raw.zrange(`${NAMESPACE}:{${name}}:s:${st}`, 0, -1)))).flat();
 
@@ -166,9 +174,69 @@ describe('RedisStore.purge', function () {
     const revoked = (await p.queueTask('addition', {}, { delay: 60 })) as string;
     expect(await p.revokeTask(revoked)).to.equal(true);
     // What a task that became ready under an older version looks like.
-    await raw.zrem(endedKey(name, REVOKED), revoked);
+    await raw.del(endedKey(name, REVOKED));
     expect(await purgeBefore(s, await cutNow(s), 10)).to.equal(0);
     expect((await p.getTask(revoked))?.status).to.equal(REVOKED);
+  });
+
+  /** `n` REVOKED tasks (each in the REVOKED ended list), their ids in the order they ended. */
+  async function revokedTasks(p: TaskBackend, n: number): Promise<string[]> {
+    const ids: string[] = [];
+    for (let k = 0; k < n; k++) {
+      const id = (await p.queueTask('addition', { a: k }, { delay: 60 })) as string;
+      expect(await p.revokeTask(id)).to.equal(true);
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  it('purges the tasks an older version indexed in its ended zsets, oldest end first with the listed ones', async () => {
+    const name = appName();
+    const p = backend(name);
+    const s = store(name);
+    const [old, listed] = await revokedTasks(p, 2);
+    const at = (await s.now()) - 10_000;
+    // `old` ended under an older version: in the zset, not in the list.
+    await raw.del(endedKey(name, REVOKED));
+    await raw.rpush(endedKey(name, REVOKED), `${at}:${listed}`);
+    await raw.zadd(oldEndedKey(name, REVOKED), at - 1, old as string);
+    expect(await s.purge(1000, 1)).to.equal(1);
+    expect(await p.getTask(old as string)).to.equal(null);
+    expect(await raw.exists(oldEndedKey(name, REVOKED)), 'the zset emptied').to.equal(0);
+    expect(await s.purge(1000, 10)).to.equal(1);
+    expect(await p.getTask(listed as string)).to.equal(null);
+    expect(await raw.exists(endedKey(name, REVOKED), taskKey(name, old as string), taskKey(name, listed as string))).to.equal(0);
+  });
+
+  it('takes a list from its head even where the store clock stepped back, leaving no entry behind', async () => {
+    const name = appName();
+    const p = backend(name);
+    const s = store(name);
+    const [a, b, c] = (await revokedTasks(p, 3)) as [string, string, string];
+    const at = (await s.now()) - 10_000;
+    // b and c ended after a by the list's order, but the store clock read earlier times for them.
+    await raw.del(endedKey(name, REVOKED));
+    await raw.rpush(endedKey(name, REVOKED), `${at}:${a}`, `${at - 10}:${b}`, `${at - 5}:${c}`);
+    expect(await s.purge(1000, 2)).to.equal(2);
+    expect(await p.getTask(a), 'the head goes first').to.equal(null);
+    expect(await p.getTask(b)).to.equal(null);
+    expect(await ended(name)).to.deep.equal([c]);
+    expect(await s.purge(1000, 2)).to.equal(1);
+    expect(await p.getTasks()).to.deep.equal([]);
+    expect(await raw.exists(endedKey(name, REVOKED))).to.equal(0);
+  });
+
+  it('stops at the first entry younger than the age, and takes no limit as every entry', async () => {
+    const name = appName();
+    const p = backend(name);
+    const s = store(name);
+    const ids = await revokedTasks(p, 3);
+    const cut = await cutNow(s);
+    const [young] = await revokedTasks(p, 1);
+    expect(await purgeBefore(s, cut, Infinity)).to.equal(3);
+    expect((await p.getTasks()).map((t) => t.id)).to.deep.equal([young]);
+    for (const id of ids) expect(await raw.exists(taskKey(name, id)), id).to.equal(0);
+    expect(await ended(name)).to.deep.equal([young]);
   });
 
   it('flush() removes the ended index with the rest of the app', async () => {

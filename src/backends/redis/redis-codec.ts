@@ -103,9 +103,12 @@ export class RedisKeys {
     return `${this.prefix}n:${name}`;
   }
 
-  /** Ready tasks of one status (1, 2 or 3), scored by time ended (ms, store clock): what purge walks. */
+  /**
+   * Ready tasks of one status (1, 2 or 3) in the order they ended: a list of `<end ms>:<id>` (ms of
+   * the store clock), what purge walks from its head. Older versions kept `ended:<code>` zsets.
+   */
   ended(status: number): string {
-    return `${this.prefix}ended:${status}`;
+    return `${this.prefix}ends:${status}`;
   }
 
   /** The id a caller-supplied idempotency key stands for, while remembered. */

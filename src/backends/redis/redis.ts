@@ -173,8 +173,8 @@ export class RedisStore implements TaskStore {
 
   /**
    * Deletes up to `limit` ready tasks (of `statuses`, default every ready status) that ended more
-   * than `olderThanMs` ago on Redis's clock, oldest first (purge.lua). Only tasks that became ready
-   * since the per-status ended indexes exist are known to it; older ones stay.
+   * than `olderThanMs` ago on Redis's clock, oldest first (purge.lua: the per-status ended lists, and
+   * the ended zsets of older versions). Tasks that became ready before either existed stay.
    */
   async purge(olderThanMs: number, limit: number, statuses: TaskStatus[] = [...READY_CODES]): Promise<number> {
     checkDuration(olderThanMs, 'olderThanMs');

@@ -41,7 +41,7 @@ for t, id in ipairs(ids) do
     -- Only changed fields are sent: a status not sent is the stored one.
     local status = sent('status', from_arg, to_arg, from)
     move(id, from, status, tq)
-    if READY[status] then defer('ZADD', P .. 'ended:' .. status, now, id) end
+    if READY[status] then ended_at(id, status, now) end
     release_lock(id, lock)
     publish('task_done', id)
     out[t] = 1
