@@ -1,17 +1,19 @@
 /**
  * The redis:// store runs the starts (and the finishes) a worker makes in one turn of the event
  * loop as one script: each task is still checked and answered on its own, and a command issued
- * after a start still reaches Redis after it.
+ * after a start still reaches Redis after it. A finish written in the same turn as its start
+ * carries that start: one finish script saves both, and broadcasts task_started before task_done.
  */
 import { expect } from 'chai';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
 import { JobRegistry } from '../../src/job/registry.js';
-import { STARTED, SUCCESS } from '../../src/model/states.js';
+import { QUEUED, STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
-import type { Fence } from '../../src/store/contract.js';
+import type { Fence, TaskEvent } from '../../src/store/contract.js';
 import { dropNamespace, redisAvailable, specUrl } from './redis-env.js';
 import { countRuns } from './redis-tasks.js';
+import { scripts } from '../../src/backends/redis/redis-scripts.js';
 
 describe('redis:// batched worker writes', function () {
   let registry: JobRegistry;
@@ -89,4 +91,60 @@ describe('redis:// batched worker writes', function () {
     expect(await store.finish(finished, fence)).to.equal(true);
     expect((await store.get([task.id]))[0]).to.deep.equal(finished);
   });
+
+  it('saves a start and its finish written in one turn with one finish script, broadcasting task_started then task_done', async () => {
+    const { store, tasks, fences } = await pulled(2);
+    const [a, b] = tasks as [WireTask, WireTask];
+    const [fa, fb] = fences as [Fence, Fence];
+    const events: [TaskEvent, string][] = [];
+    let bothSeen: () => void = () => undefined;
+    const seen = new Promise<void>((resolve) => (bothSeen = resolve));
+    const unsubscribe = await store.subscribe((event, id) => {
+      if (id === a.id && events.push([event, id]) === 2) bothSeen();
+    });
+    closing.push(unsubscribe);
+    const started: WireTask = { ...a, status: STARTED, worker: 'w', time_started: 1_700_000_000.5 };
+    const finished: WireTask = { ...started, status: SUCCESS, result: 2, time_ended: 1_700_000_000.75 };
+    const answers: boolean[] = [];
+    // The ids the start script runs were given.
+    const startArgs: (string | number)[] = [];
+    const run = scripts.start.run;
+    scripts.start.run = function (this: typeof scripts.start, ...args: Parameters<typeof run>) {
+      startArgs.push(...args[2]);
+      return run.apply(this, args);
+    };
+    let finishRuns = 0;
+    try {
+      finishRuns = await countRuns('finish', async () => {
+        // b only starts in this turn: its start goes in a start script.
+        answers.push(...(await Promise.all([store.start(started, fa), store.start({ ...b, status: STARTED, worker: 'w' }, fb), store.finish(finished, fa)])));
+      });
+    } finally {
+      scripts.start.run = run;
+    }
+    expect(answers).to.deep.equal([true, true, true]);
+    expect(finishRuns).to.equal(1);
+    expect(startArgs).to.include(b.id);
+    expect(startArgs, 'a started by its finish').not.to.include(a.id);
+    expect((await store.get([a.id]))[0]).to.deep.equal(finished);
+    expect((await store.list({ status: [SUCCESS] }, { limit: 10, cursor: null })).tasks.map((t) => t.id)).to.deep.equal([a.id]);
+    expect((await store.list({ status: [STARTED] }, { limit: 10, cursor: null })).tasks.map((t) => t.id)).to.deep.equal([b.id]);
+    expect((await store.list({ status: [QUEUED] }, { limit: 10, cursor: null })).tasks).to.deep.equal([]);
+    await seen;
+    expect(events).to.deep.equal([['task_started', a.id], ['task_done', a.id]]);
+  });
+
+  it('refuses both a start and its finish written in one turn under a stale delivery, saving nothing', async () => {
+    const { store, tasks, fences } = await pulled(1);
+    const task = tasks[0] as WireTask;
+    const stale = { worker: 'w', token: (fences[0] as Fence).token + 1000 };
+    const started: WireTask = { ...task, status: STARTED, worker: 'w' };
+    const answers = await Promise.all([store.start(started, stale), store.finish({ ...started, status: SUCCESS, result: 2 }, stale)]);
+    expect(answers).to.deep.equal([false, false]);
+    expect((await store.get([task.id]))[0]).to.deep.equal(task);
+    // The real delivery still starts and finishes.
+    expect(await store.start(started, fences[0] as Fence)).to.equal(true);
+    expect(await store.finish({ ...started, status: SUCCESS, result: 2 }, fences[0] as Fence)).to.equal(true);
+  });
 });
+

@@ -10,16 +10,28 @@ export class TurnBatcher<T> {
   private items: T[] = [];
   private scheduled: NodeJS.Immediate | null = null;
 
-  /** `flush` gets the items in push order; it must not throw. */
-  constructor(private readonly flush: (items: T[]) => void) {}
+  private readonly flushSoon = (): void => this.flushNow();
+  private readonly flushLater = (): void => {
+    this.scheduled = setImmediate(this.flushSoon);
+  };
+
+  /**
+   * `flush` gets the items in push order; it must not throw. `late`: the batch waits one more turn
+   * (it leaves after the setImmediate callbacks queued behind its first item have run).
+   */
+  constructor(
+    private readonly flush: (items: T[]) => void,
+    private readonly late = false,
+  ) {}
 
   /**
    * Adds an item. The batch leaves from a setImmediate: after every microtask of this turn (so
-   * continuations of one batch of replies all join the same next batch), before the next I/O poll.
+   * continuations of one batch of replies all join the same next batch), before the next I/O poll;
+   * a late batch from the setImmediate after that.
    */
   push(item: T): void {
     this.items.push(item);
-    this.scheduled ??= setImmediate(() => this.flushNow());
+    this.scheduled ??= setImmediate(this.late ? this.flushLater : this.flushSoon);
   }
 
   /** Hands over what is pending now: before something that must not overtake it. */

@@ -41,7 +41,10 @@ export class RedisDeliveries {
     // Each pull script goes behind the writes pending (a worker pulls again at once while it has
     // free slots, and the starts of its last pull must not wait behind that pull).
     this.puller = new RedisPuller(keys, link, () => this.flushWrites());
-    this.starts = new WriteBatch((args, waitMs) => link.run((r) => scripts.start.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
+    // Starts leave a turn late: a worker runs each job from a setImmediate queued behind its start,
+    // so the finish of a job that ends at once finds its start still here and carries it (one
+    // finish script saves both). A store call the job makes sends the starts first (flushWrites).
+    this.starts = new WriteBatch((args, waitMs) => link.run((r) => scripts.start.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs), true);
     this.finishes = new WriteBatch((args, waitMs) => link.run((r) => scripts.finish.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
   }
 
@@ -77,7 +80,7 @@ export class RedisDeliveries {
     const fields = this.puller.changedFields(task, fence.token);
     let started = false;
     try {
-      started = await this.starts.add([task.id, fence.worker, fence.token, fields.length, ...fields], this.waitFor(task.id, fence.token));
+      started = await this.starts.add([task.id, fence.worker, fence.token, fields.length, ...fields], this.waitFor(task.id, fence.token), task.id);
       return started;
     } finally {
       if (!started) this.puller.release(task.id, fence.token);
@@ -90,7 +93,13 @@ export class RedisDeliveries {
     try {
       // The lock id goes along (finish.lua releases it without reading the task): it never changes.
       const lock = JSON.stringify(task.lock_id ?? null);
-      return await this.finishes.add([task.id, fence.worker, fence.token, lock, fields.length, ...fields], this.waitFor(task.id, fence.token));
+      // The start of this delivery not sent yet (the job ended in the turn it started): the finish
+      // carries it, and its answer is the start's (one script saves both, or neither).
+      const start = this.starts.detach(task.id, 1, fence.worker, fence.token);
+      const all = start ? withStart(start.args, fields) : fields;
+      const saving = this.finishes.add([task.id, fence.worker, fence.token, lock, start ? '1' : '', all.length, ...all], this.waitFor(task.id, fence.token));
+      if (start) saving.then(start.resolve, start.reject);
+      return await saving;
     } finally {
       this.puller.release(task.id, fence.token);
     }
@@ -190,4 +199,21 @@ export function checkDuration(ms: number, what: string): void {
 
 function asArray(reply: unknown): unknown[] {
   return Array.isArray(reply) ? reply : [];
+}
+
+/**
+ * The fields a finish writes when it carries its start (`startArgs`: the start's script arguments,
+ * its fields from the 5th on): the start's, but for those the finish sets again, then the finish's.
+ */
+function withStart(startArgs: (string | number)[], fields: string[]): string[] {
+  const all: string[] = [];
+  // A few fields each: a scan beats a set.
+  for (let k = 4; k < startArgs.length; k += 2) {
+    const field = startArgs[k] as string;
+    let again = false;
+    for (let f = 0; f < fields.length && !again; f += 2) again = fields[f] === field;
+    if (!again) all.push(field, startArgs[k + 1] as string);
+  }
+  for (const field of fields) all.push(field);
+  return all;
 }

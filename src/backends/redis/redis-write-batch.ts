@@ -3,7 +3,9 @@
  * one Lua script: a worker starts the tasks of a pull together and finishes together the tasks one
  * reply released, so a batch replaces tens of round trips and script calls by one. Each caller
  * still gets its own task's answer; a failed run fails every call of its batch. The batch waits for
- * Redis (through an outage) as long as the longest wait any of its writes may take.
+ * Redis (through an outage) as long as the longest wait any of its writes may take. A write added
+ * with a key can be taken back out of its batch until the batch leaves (RedisDeliveries: a finish
+ * in the same turn carries its task's start).
  */
 import { TurnBatcher } from '../../infra/turn-batcher.js';
 
@@ -14,18 +16,37 @@ interface PendingWrite {
   waitMs: number;
   resolve: (saved: boolean) => void;
   reject: (err: unknown) => void;
+  /** Set when taken out of its batch before it left (detach). */
+  detached?: boolean;
+}
+
+/** A write taken out of its batch: whoever took it answers it. */
+export interface DetachedWrite {
+  /** Its script arguments. */
+  args: (string | number)[];
+  resolve: (saved: boolean) => void;
+  reject: (err: unknown) => void;
 }
 
 /** One kind of batched write. */
 export class WriteBatch {
   private readonly batcher: TurnBatcher<PendingWrite>;
+  /** The keyed writes of the batch not sent yet. */
+  private readonly keyed = new Map<string, PendingWrite>();
 
   /**
    * `run` gets every task's arguments, concatenated in call order, and the longest wait of the
    * batch; it answers one 0/1 per task.
    */
-  constructor(run: (args: (string | number)[], waitMs: number) => Promise<unknown>) {
-    this.batcher = new TurnBatcher((batch) => {
+  constructor(
+    run: (args: (string | number)[], waitMs: number) => Promise<unknown>,
+    /** The batch leaves a turn later (TurnBatcher `late`). */
+    late = false,
+  ) {
+    this.batcher = new TurnBatcher((all) => {
+      if (this.keyed.size) this.keyed.clear();
+      const batch = all.some((write) => write.detached) ? all.filter((write) => !write.detached) : all;
+      if (!batch.length) return;
       const args: (string | number)[] = [];
       let waitMs = 0;
       for (const write of batch) {
@@ -41,12 +62,28 @@ export class WriteBatch {
           for (const write of batch) write.reject(err);
         },
       );
-    });
+    }, late);
   }
 
   /** Queues one task's write; resolves true when it was saved (the delivery was current). */
-  add(args: (string | number)[], waitMs: number): Promise<boolean> {
-    return new Promise((resolve, reject) => this.batcher.push({ args, waitMs, resolve, reject }));
+  add(args: (string | number)[], waitMs: number, key?: string): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      const write: PendingWrite = { args, waitMs, resolve, reject };
+      if (key !== undefined) this.keyed.set(key, write);
+      this.batcher.push(write);
+    });
+  }
+
+  /**
+   * Takes the write added with `key` out of the batch, if it has not left yet and its arguments
+   * at `at` and `at + 1` are `a` and `b`.
+   */
+  detach(key: string, at: number, a: string | number, b: string | number): DetachedWrite | undefined {
+    const write = this.keyed.get(key);
+    if (!write || write.args[at] !== a || write.args[at + 1] !== b) return undefined;
+    this.keyed.delete(key);
+    write.detached = true;
+    return write;
   }
 
   /** Sends the pending writes now, so that a command issued next cannot overtake them. */

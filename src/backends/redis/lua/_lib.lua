@@ -44,7 +44,26 @@ local function defer(cmd, key, a, b)
   end
 end
 
--- Broadcasts `event` for task `id` (deferred: one message per event and run).
+-- Events whose broadcasts go before any other's (publish_first).
+local pinned = {}
+
+-- Sends the broadcasts pending, each event's ids in one message, events in the order they were
+-- first published, pinned ones first.
+local function flush_published()
+  for _, event in ipairs(published_order) do
+    local ids = published[event]
+    if ids and #ids > 0 then redis.call('PUBLISH', P .. event, table.concat(ids, ' ')) end
+    published[event] = nil
+  end
+  published_order = {}
+  for k, event in ipairs(pinned) do
+    published[event] = {}
+    published_order[k] = event
+  end
+end
+
+-- Broadcasts `event` for task `id` (deferred: one message per event and run; every pending one
+-- leaves at 1000 ids, in order).
 local function publish(event, id)
   local ids = published[event]
   if not ids then
@@ -53,10 +72,15 @@ local function publish(event, id)
     published_order[#published_order + 1] = event
   end
   ids[#ids + 1] = id
-  if #ids >= 1000 then
-    redis.call('PUBLISH', P .. event, table.concat(ids, ' '))
-    published[event] = nil
-  end
+  if #ids >= 1000 then flush_published() end
+end
+
+-- Broadcasts of `event` go before those of any other event for the rest of the run (also after
+-- a flush at 1000 ids). Called before anything is published.
+local function publish_first(event)
+  pinned[#pinned + 1] = event
+  published[event] = published[event] or {}
+  table.insert(published_order, 1, event)
 end
 
 -- Sends the deferred writes, then the broadcasts.
@@ -65,12 +89,8 @@ local function flush_deferred()
     if #d > 2 then redis.call(unpack(d)) end
   end
   deferred, deferred_order = {}, {}
-  for _, event in ipairs(published_order) do
-    local ids = published[event]
-    if ids then redis.call('PUBLISH', P .. event, table.concat(ids, ' ')) end
-    published[event] = nil
-  end
-  published_order = {}
+  pinned = {}
+  flush_published()
 end
 
 -- The store's clock (Redis TIME), epoch ms. Every time a script compares or stamps comes from here.

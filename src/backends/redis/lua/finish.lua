@@ -1,35 +1,51 @@
 -- Saves ready tasks, releases their locks, drops them from in-flight, publishes task_done for each
 -- (TaskStore.finish). The finishes a store has in one turn of its event loop run as one script;
 -- each task is checked (fenced) on its own, and nothing is saved for a stale delivery.
+-- A finish may carry its task's start ('1'): the worker wrote both in one turn (its job ended in
+-- the turn it started). Then this run saves the start too (a task QUEUED goes straight to its end,
+-- the finish's fields holding time_started and worker) and broadcasts task_started before
+-- task_done; the answer is the start's as well. A start that never went alone costs no start
+-- script, listing move or hash write.
 -- KEYS: 1 inflight (routing only)
--- ARGV: 1 prefix, then per task: id, worker, token, its lock id as JSON ('null' for none), n, n
---       field/value entries (only the changed fields: n may be 0)
+-- ARGV: 1 prefix, then per task: id, worker, token, its lock id as JSON ('null' for none), '1'
+--       when it carries its start (else ''), n, n field/value entries (only the changed fields: n
+--       may be 0)
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
 -- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
 local now = now_ms()
-local ids, at = {}, {}
+local ids, at, starting = {}, {}, {}
 local i = 2
 while i <= #ARGV do
   ids[#ids + 1] = ARGV[i]
   at[#at + 1] = i
-  i = i + 5 + tonumber(ARGV[i + 4])
+  if ARGV[i + 4] == '1' then starting[#starting + 1] = ARGV[i] end
+  i = i + 6 + tonumber(ARGV[i + 5])
 end
--- The deliveries of the whole batch, and which tasks are listed STARTED (with their listing score),
--- read at once (the status of any other is read on its own); `ended` holds the ids this run took
--- out of flight (a second write of one in the batch finds it finished).
+-- The deliveries of the whole batch, and which tasks are listed STARTED (or QUEUED, for those
+-- carrying their start) with their listing score, read at once (the status of any other is read
+-- on its own); `ended` holds the ids this run took out of flight (a second write of one in the
+-- batch finds it finished).
 local current, running, ended = fences(ids), scores(P .. 's:5', ids), {}
+local queued = {}
+if #starting > 0 then
+  publish_first('task_started')
+  local found = scores(P .. 's:6', starting)
+  for k, id in ipairs(starting) do queued[id] = found[k] end
+end
 local out = {}
 for t, id in ipairs(ids) do
   i = at[t]
-  local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
-  local from_arg, to_arg = i + 5, i + 4 + n
+  local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 5])
+  local with_start = ARGV[i + 4] == '1'
+  local from_arg, to_arg = i + 6, i + 5 + n
   local fence = worker .. ':' .. token
   local key = tkey(id)
   local flying = current[t] and not ended[id]
   if flying and current[t] == fence then
     ended[id] = true
     local from, tq = '5', running[t]
+    if with_start and queued[id] then from, tq = '6', queued[id] end
     if not tq then
       local f = redis.call('HMGET', key, 'status', '_tq')
       from, tq = f[1], tq_of(id, f[2])
@@ -43,6 +59,7 @@ for t, id in ipairs(ids) do
     move(id, from, status, tq)
     if READY[status] then ended_at(id, status, now) end
     release_lock(id, lock)
+    if with_start then publish('task_started', id) end
     publish('task_done', id)
     out[t] = 1
   elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from_arg, to_arg, nil) then
