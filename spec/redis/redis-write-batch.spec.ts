@@ -44,6 +44,32 @@ describe('redis:// batched worker writes', function () {
     return { store, tasks: deliveries.map((d) => d.task), fences: deliveries.map((d) => ({ worker: 'w', token: d.token })) };
   }
 
+  /** Runs a task to its end with a job that took `seconds` (start awaited first): the store learns. */
+  async function ranFor(store: RedisStore, task: WireTask, fence: Fence, seconds: number): Promise<void> {
+    const started: WireTask = { ...task, status: STARTED, worker: 'w', time_started: 1_700_000_000 };
+    expect(await store.start(started, fence)).to.equal(true);
+    expect(await store.finish({ ...started, status: SUCCESS, result: 0, time_ended: 1_700_000_000 + seconds }, fence)).to.equal(true);
+  }
+
+  /** The arguments the start script runs are given while `fn` runs. */
+  async function startArgsOf(fn: (args: (string | number)[]) => Promise<void>): Promise<(string | number)[]> {
+    const startArgs: (string | number)[] = [];
+    const run = scripts.start.run;
+    scripts.start.run = function (this: typeof scripts.start, ...args: Parameters<typeof run>) {
+      startArgs.push(...args[2]);
+      return run.apply(this, args);
+    };
+    try {
+      await fn(startArgs);
+    } finally {
+      scripts.start.run = run;
+    }
+    return startArgs;
+  }
+
+  /** Resolves after the setImmediate callbacks queued before this call have run. */
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
   it('starts and finishes the tasks of one turn in one script run each, answering each task on its own', async () => {
     const { store, tasks, fences } = await pulled(3);
     const [a, b, c] = tasks as [WireTask, WireTask, WireTask];
@@ -92,10 +118,12 @@ describe('redis:// batched worker writes', function () {
     expect((await store.get([task.id]))[0]).to.deep.equal(finished);
   });
 
-  it('saves a start and its finish written in one turn with one finish script, broadcasting task_started then task_done', async () => {
-    const { store, tasks, fences } = await pulled(2);
-    const [a, b] = tasks as [WireTask, WireTask];
-    const [fa, fb] = fences as [Fence, Fence];
+  it('saves the start of a quick job with its finish when both are written in one turn, broadcasting task_started then task_done', async () => {
+    const { store, tasks, fences } = await pulled(3);
+    const [a, b, c] = tasks as [WireTask, WireTask, WireTask];
+    const [fa, fb, fc] = fences as [Fence, Fence, Fence];
+    // The store learns that `addition` runs in under 5 ms.
+    await ranFor(store, c, fc, 0.001);
     const events: [TaskEvent, string][] = [];
     let bothSeen: () => void = () => undefined;
     const seen = new Promise<void>((resolve) => (bothSeen = resolve));
@@ -104,39 +132,60 @@ describe('redis:// batched worker writes', function () {
     });
     closing.push(unsubscribe);
     const started: WireTask = { ...a, status: STARTED, worker: 'w', time_started: 1_700_000_000.5 };
-    const finished: WireTask = { ...started, status: SUCCESS, result: 2, time_ended: 1_700_000_000.75 };
+    const finished: WireTask = { ...started, status: SUCCESS, result: 2, time_ended: 1_700_000_000.502 };
     const answers: boolean[] = [];
-    // The ids the start script runs were given.
-    const startArgs: (string | number)[] = [];
-    const run = scripts.start.run;
-    scripts.start.run = function (this: typeof scripts.start, ...args: Parameters<typeof run>) {
-      startArgs.push(...args[2]);
-      return run.apply(this, args);
-    };
     let finishRuns = 0;
-    try {
+    const startArgs = await startArgsOf(async () => {
       finishRuns = await countRuns('finish', async () => {
         // b only starts in this turn: its start goes in a start script.
         answers.push(...(await Promise.all([store.start(started, fa), store.start({ ...b, status: STARTED, worker: 'w' }, fb), store.finish(finished, fa)])));
       });
-    } finally {
-      scripts.start.run = run;
-    }
+    });
     expect(answers).to.deep.equal([true, true, true]);
     expect(finishRuns).to.equal(1);
     expect(startArgs).to.include(b.id);
     expect(startArgs, 'a started by its finish').not.to.include(a.id);
     expect((await store.get([a.id]))[0]).to.deep.equal(finished);
-    expect((await store.list({ status: [SUCCESS] }, { limit: 10, cursor: null })).tasks.map((t) => t.id)).to.deep.equal([a.id]);
+    expect((await store.list({ status: [SUCCESS] }, { limit: 10, cursor: null })).tasks.map((t) => t.id).sort()).to.deep.equal([a.id, c.id].sort());
     expect((await store.list({ status: [STARTED] }, { limit: 10, cursor: null })).tasks.map((t) => t.id)).to.deep.equal([b.id]);
     expect((await store.list({ status: [QUEUED] }, { limit: 10, cursor: null })).tasks).to.deep.equal([]);
     await seen;
     expect(events).to.deep.equal([['task_started', a.id], ['task_done', a.id]]);
   });
 
-  it('refuses both a start and its finish written in one turn under a stale delivery, saving nothing', async () => {
-    const { store, tasks, fences } = await pulled(1);
+  it('sends the start of a job not known to be quick before the job could run (from the first setImmediate)', async () => {
+    const { store, tasks, fences } = await pulled(4);
+    const [a, b, c, d] = tasks as [WireTask, WireTask, WireTask, WireTask];
+    const [fa, fb, fc, fd] = fences as [Fence, Fence, Fence, Fence];
+    /** Starts `task`; the start script's arguments one turn later, and once the start is answered. */
+    const startOf = async (task: WireTask, fence: Fence): Promise<[(string | number)[], (string | number)[]]> => {
+      let oneTurn: (string | number)[] = [];
+      const all = await startArgsOf(async (args) => {
+        const starting = store.start({ ...task, status: STARTED, worker: 'w', time_started: 1_700_000_000 }, fence);
+        // What a worker's job runs from: a setImmediate queued behind the start.
+        await nextTurn();
+        oneTurn = [...args];
+        expect(await starting).to.equal(true);
+      });
+      return [oneTurn, all];
+    };
+    // Nothing learned yet: sent before the job would run.
+    expect((await startOf(a, fa))[0]).to.include(a.id);
+    // A run under 5 ms: held one turn for its finish, then sent alone when none came.
+    await ranFor(store, b, fb, 0.001);
+    const [held, sent] = await startOf(c, fc);
+    expect(held, 'a quick job: held one turn').to.deep.equal([]);
+    expect(sent).to.include(c.id);
+    // A run of 1 s: the job is not quick any more.
+    expect(await store.finish({ ...c, status: SUCCESS, worker: 'w', time_started: 1_700_000_000, time_ended: 1_700_000_001, result: 0 }, fc)).to.equal(true);
+    expect((await startOf(d, fd))[0]).to.include(d.id);
+  });
+
+  it('refuses both a start and its finish carried together under a stale delivery, saving nothing', async () => {
+    const { store, tasks, fences } = await pulled(2);
     const task = tasks[0] as WireTask;
+    // A quick job: its start waits for its finish.
+    await ranFor(store, tasks[1] as WireTask, fences[1] as Fence, 0.001);
     const stale = { worker: 'w', token: (fences[0] as Fence).token + 1000 };
     const started: WireTask = { ...task, status: STARTED, worker: 'w' };
     const answers = await Promise.all([store.start(started, stale), store.finish({ ...started, status: SUCCESS, result: 2 }, stale)]);

@@ -27,10 +27,16 @@ import { WriteBatch } from './redis-write-batch.js';
 const COUNT_PLACEHOLDER = 987654321;
 
 /** Deliveries of one store, for any number of its workers. */
+/** A job that ran for less (seconds, by its start and end times) is quick: see lateStarts. */
+const QUICK_S = 0.005;
+
 export class RedisDeliveries {
   private readonly puller: RedisPuller;
   private readonly starts: WriteBatch;
+  private readonly lateStarts: WriteBatch;
   private readonly finishes: WriteBatch;
+  /** Jobs whose last run here took under QUICK_S: their starts wait for their finish a turn. */
+  private readonly quick = new Set<string>();
 
   /** `fallbackWaitMs`: how long a write waits for Redis when its lease is not known here. */
   constructor(
@@ -41,16 +47,21 @@ export class RedisDeliveries {
     // Each pull script goes behind the writes pending (a worker pulls again at once while it has
     // free slots, and the starts of its last pull must not wait behind that pull).
     this.puller = new RedisPuller(keys, link, () => this.flushWrites());
-    // Starts leave a turn late: a worker runs each job from a setImmediate queued behind its start,
-    // so the finish of a job that ends at once finds its start still here and carries it (one
-    // finish script saves both). A store call the job makes sends the starts first (flushWrites).
-    this.starts = new WriteBatch((args, waitMs) => link.run((r) => scripts.start.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs), true);
+    const start = (args: (string | number)[], waitMs: number) => link.run((r) => scripts.start.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs);
+    // A worker runs each job from a setImmediate queued behind its start: a start leaves before
+    // its job runs. The start of a quick job leaves a turn late instead, so that the finish of a
+    // job that ends at once finds it still here and carries it (one finish script saves both). A
+    // store call the job makes sends the starts first (flushWrites); a quick job that turns slow
+    // delays its own start by that one run (its finish then says it was not quick).
+    this.starts = new WriteBatch(start);
+    this.lateStarts = new WriteBatch(start, true);
     this.finishes = new WriteBatch((args, waitMs) => link.run((r) => scripts.finish.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
   }
 
   /** Sends the pending batched writes now, so that a command issued next cannot overtake them. */
   flushWrites(): void {
     this.starts.flushNow();
+    this.lateStarts.flushNow();
     this.finishes.flushNow();
   }
 
@@ -80,7 +91,9 @@ export class RedisDeliveries {
     const fields = this.puller.changedFields(task, fence.token);
     let started = false;
     try {
-      started = await this.starts.add([task.id, fence.worker, fence.token, fields.length, ...fields], this.waitFor(task.id, fence.token), task.id);
+      const args = [task.id, fence.worker, fence.token, fields.length, ...fields];
+      const waitMs = this.waitFor(task.id, fence.token);
+      started = await (this.quick.has(task.name) ? this.lateStarts.add(args, waitMs, task.id) : this.starts.add(args, waitMs));
       return started;
     } finally {
       if (!started) this.puller.release(task.id, fence.token);
@@ -95,7 +108,11 @@ export class RedisDeliveries {
       const lock = JSON.stringify(task.lock_id ?? null);
       // The start of this delivery not sent yet (the job ended in the turn it started): the finish
       // carries it, and its answer is the start's (one script saves both, or neither).
-      const start = this.starts.detach(task.id, 1, fence.worker, fence.token);
+      const start = this.lateStarts.detach(task.id, 1, fence.worker, fence.token);
+      if (task.time_started !== null && task.time_ended !== null) {
+        if (task.time_ended - task.time_started < QUICK_S) this.quick.add(task.name);
+        else this.quick.delete(task.name);
+      }
       const all = start ? withStart(start.args, fields) : fields;
       const saving = this.finishes.add([task.id, fence.worker, fence.token, lock, start ? '1' : '', all.length, ...all], this.waitFor(task.id, fence.token));
       if (start) saving.then(start.resolve, start.reject);
