@@ -174,6 +174,8 @@ export class WorkerRuntime extends EventEmitter {
     this.emit('settled', run.id, run.runToken);
     this.emit('processed', run.id);
     settled(run);
+    // Nothing reaches the run's job from here on: let it go (see JobRun.end).
+    run.job = null;
   }
 
   /** The ends of the runs in this worker. */
