@@ -124,4 +124,21 @@ describe('JobRun', () => {
     expect(d.told).to.deep.equal([null]);
     expect(d.run.signal.aborted).to.equal(true);
   });
+
+  it('runs the jobs started together from one setImmediate, and a job started later after what was scheduled before it', async () => {
+    const order: string[] = [];
+    const make = (name: string) => runOnce(new Scripted(() => order.push(name)));
+    const [a, b, c] = [make('a'), make('b'), make('c')];
+    // A callback that runs ahead of a and b schedules something (a store write, say), then starts c:
+    // c's job must come after it, not join the batch of a and b, which runs first.
+    setImmediate(() => {
+      setImmediate(() => order.push('scheduled before c started'));
+      c.run.start(c.consumer);
+    });
+    a.run.start(a.consumer);
+    b.run.start(b.consumer);
+    await Promise.all([a.outcome, b.outcome, c.outcome]);
+    expect(order).to.deep.equal(['a', 'b', 'scheduled before c started', 'c']);
+    expect([a.told, b.told, c.told]).to.deep.equal([[SUCCESS], [SUCCESS], [SUCCESS]]);
+  });
 });

@@ -42,24 +42,36 @@ export class JobRun {
   private state = RUNNING;
   private timer: NodeJS.Timeout | null = null;
   private consumer: TaskConsumer | null = null;
+  /** Dropped once called (with the consumer): see `end`. */
+  private onOutcome: ((status: TaskStatus | null) => void) | null;
 
   constructor(
     private readonly task: WireTask,
     private readonly job: Job,
     private readonly options: RunJobOptions,
-    private readonly onOutcome: (status: TaskStatus | null) => void,
-  ) {}
+    onOutcome: (status: TaskStatus | null) => void,
+  ) {
+    this.onOutcome = onOutcome;
+  }
 
   /**
    * Starts the job with `consumer` (made with this run as its signal's source). The job starts
    * after a setImmediate: the store writes of this turn (start above all, batched per turn and
    * sent from an earlier setImmediate) are on their way before the job can block or kill its
    * worker. Else a job that crashes its worker at once would never be recorded as started, be
-   * handed back uncharged, and crash the next worker for ever.
+   * handed back uncharged, and crash the next worker for ever. The runs started in one stretch of
+   * synchronous code share that setImmediate (an Immediate per run was an object per task); a run
+   * started later, from a promise reaction or another callback, gets one of its own, behind the
+   * writes its own start made.
    */
   start(consumer: TaskConsumer): void {
     this.consumer = consumer;
-    setImmediate(runNow, this);
+    if (starting === null) {
+      starting = [];
+      setImmediate(runAll, starting);
+      queueMicrotask(closeBatch);
+    }
+    starting.push(this);
     const timeout = this.task.timeout;
     // No timer for a task without a timeout.
     if (timeout !== null) this.timer = setTimeout(timedOut, timeout * 1000, this);
@@ -91,7 +103,7 @@ export class JobRun {
     this.end(null);
   }
 
-  /** Called from the setImmediate of `start`. */
+  /** Called from the setImmediate of `start` (it does not throw: the job's errors are its outcome). */
   run(): void {
     if (this.state === OVER) return;
     let value: unknown;
@@ -177,16 +189,34 @@ export class JobRun {
     this.end(REVOKED);
   }
 
+  /**
+   * The run is over: its outcome is told, and the run lets go of its consumer and its callback (a
+   * JobRun outliving its run, an old object by then, kept them and all they hold alive through
+   * young-generation collections: most of a run's objects got promoted, and died in old space).
+   */
   private end(status: TaskStatus | null): void {
     this.state = OVER;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    this.onOutcome(status);
+    const onOutcome = this.onOutcome;
+    this.onOutcome = null;
+    this.consumer = null;
+    onOutcome?.(status);
   }
 }
 
-function runNow(run: JobRun): void {
-  run.run();
+/**
+ * The runs started in the current stretch of synchronous code, run from one setImmediate in the
+ * order they started; null once that stretch is over (the next run makes a new batch).
+ */
+let starting: JobRun[] | null = null;
+
+function closeBatch(): void {
+  starting = null;
+}
+
+function runAll(runs: JobRun[]): void {
+  for (const run of runs) run.run();
 }
 
 function timedOut(run: JobRun): void {

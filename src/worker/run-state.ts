@@ -40,6 +40,8 @@ export interface ActiveRun {
   job: JobRun | null;
   /** The answer to the run's start once it came (false also when it failed), null before. */
   startOwned: boolean | null;
+  /** What waits for the start's answer (an outcome answered first), set by the store writer. */
+  afterStart: (() => void) | null;
   /** Local estimate of when the lease runs out (ms, this process's clock; only durations are added). */
   leaseUntil: number;
   /** Settles once the run ended and was recorded (or could not be): made only for who waits for it. */

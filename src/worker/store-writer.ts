@@ -19,19 +19,32 @@ export interface FencedRun {
   readonly handedBack: boolean;
   /**
    * The answer to the run's start once it came (true: saved; false: refused, or it failed), null
-   * before: set by whoever waits for the start (the worker runtime).
+   * before: set by the writer's `start`.
    */
-  readonly startOwned?: boolean | null;
+  startOwned?: boolean | null;
+  /** What waits for the start's answer (an outcome answered first): called once it came. */
+  afterStart?: (() => void) | null;
 }
 
 /** The fenced writes about a task: the store method and the record it is given. */
 export type FencedWrite = 'start' | 'finish' | 'retry';
 
 const FIRST_RETRY_MS = 100;
-const DONE: Promise<void> = Promise.resolve();
 const MAX_RETRY_MS = 1000;
 
-/** The fenced writes of one worker. */
+/**
+ * What the writer tells its owner, besides a refusal (`lose`): a run's start was answered
+ * (`owned`: saved), and a run's outcome was recorded (`error`: why it could not be, else null).
+ */
+export interface WriterHooks<R> {
+  started(run: R, owned: boolean): void;
+  recorded(run: R, error: unknown): void;
+}
+
+/**
+ * The fenced writes of one worker. A run's start and outcome take one promise reaction each (the
+ * store call's), no chain of them: the answers go to the owner's hooks.
+ */
 export class StoreWriter<R extends FencedRun = FencedRun> {
   constructor(
     private readonly store: TaskStore,
@@ -39,53 +52,84 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
     private readonly log: Logger,
     /** Told when a run's write was refused: the task is not this worker's any more. */
     private readonly lose: (run: R, reason: string) => void,
+    private readonly hooks: WriterHooks<R>,
   ) {}
 
+  /** The store call `method` of `task` under the run's fence now (a throw becomes a rejection). */
+  private send(run: R, method: FencedWrite, task: WireTask): Promise<boolean> {
+    try {
+      return this.store[method](task, { worker: this.worker, token: run.token });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   /**
-   * Writes a run's outcome (`method` of the store with `task`); a fenced-off write (the task was
-   * delivered elsewhere) is reported, not retried. With `started` (the answer of the run's start),
-   * the outcome goes without waiting for it: the store serves this worker's calls in order and
-   * fences both by the same delivery, so the outcome is saved only if the start was (a start
-   * refused names a delivery that is not current, and a token never becomes current again). A
-   * refused start is what is reported then, whatever the outcome's answer. The start's answer is
-   * read from the run when it came already (the common case: it was answered first), else waited for.
+   * Writes a run's start: its answer is kept on the run (`startOwned`) and told to `hooks.started`
+   * (a start that failed even after retries counts as refused), then to what waited for it.
    */
-  outcome(run: R, method: FencedWrite, task: WireTask, started?: Promise<boolean>): Promise<void> {
-    if (run.handedBack) return DONE;
-    // Promise reactions, no async frame: this runs once per task.
-    const saving = this.write(run, method, task);
-    if (!started) return saving.then((saved) => this.saved(run, saved));
-    return saving.then(
+  start(run: R, task: WireTask): void {
+    const token = run.token;
+    this.send(run, 'start', task).then(
       (saved) => {
-        const owned = run.startOwned;
-        if (owned === true) return this.saved(run, saved);
-        if (owned === false) return this.refused(run);
-        return started.then(
-          (ok) => (ok ? this.saved(run, saved) : this.refused(run)),
-          () => this.refused(run),
-        );
+        if (saved || run.token === token) this.startAnswered(run, saved);
+        else this.retrying(run, 'start', task, null).then((ok) => this.startAnswered(run, ok), () => this.startAnswered(run, false));
       },
-      (err: unknown) => {
-        if (run.startOwned === false) return this.refused(run);
-        return started.then(
-          (ok) => {
-            if (!ok) return this.refused(run);
-            throw err;
-          },
-          () => this.refused(run),
-        );
-      },
+      (err: unknown) => this.retrying(run, 'start', task, err).then((ok) => this.startAnswered(run, ok), () => this.startAnswered(run, false)),
     );
   }
 
-  /** The outcome's answer: a refusal is reported. */
-  private saved(run: R, saved: boolean): void {
-    if (!saved && !run.handedBack) this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
+  private startAnswered(run: R, owned: boolean): void {
+    run.startOwned = owned;
+    this.hooks.started(run, owned);
+    const after = run.afterStart;
+    run.afterStart = null;
+    after?.();
   }
 
-  /** The run's start was refused: that is what is reported, whatever the outcome's answer. */
-  private refused(run: R): void {
-    if (!run.handedBack) this.lose(run, 'its start was refused');
+  /**
+   * Writes a run's outcome (`method` of the store with `task`); a fenced-off write (the task was
+   * delivered elsewhere) is reported, not retried; `hooks.recorded` is told once it is answered.
+   * With `afterStart` (the run's start was written), the outcome goes without waiting for the
+   * start's answer: the store serves this worker's calls in order and fences both by the same
+   * delivery, so the outcome is saved only if the start was (a start refused names a delivery that
+   * is not current, and a token never becomes current again). A refused start is what is reported
+   * then, whatever the outcome's answer. The start's answer is read from the run when it came
+   * already (the common case: it was answered first), else waited for.
+   */
+  outcome(run: R, method: FencedWrite, task: WireTask, afterStart: boolean): void {
+    if (run.handedBack) return this.hooks.recorded(run, null);
+    const token = run.token;
+    this.send(run, method, task).then(
+      (saved) => {
+        if (saved || run.token === token) this.outcomeAnswered(run, saved, null, afterStart);
+        else this.retryOutcome(run, method, task, null, afterStart);
+      },
+      (err: unknown) => this.retryOutcome(run, method, task, err, afterStart),
+    );
+  }
+
+  private retryOutcome(run: R, method: FencedWrite, task: WireTask, error: unknown, afterStart: boolean): void {
+    this.retrying(run, method, task, error).then(
+      (saved) => this.outcomeAnswered(run, saved, null, afterStart),
+      (err: unknown) => this.outcomeAnswered(run, false, err ?? new Error(`the ${method} of ${run.id} failed`), afterStart),
+    );
+  }
+
+  /** The outcome's answer (`error`: it failed), read with the start's once that came. */
+  private outcomeAnswered(run: R, saved: boolean, error: unknown, afterStart: boolean): void {
+    const owned = afterStart ? run.startOwned : true;
+    if (owned === null || owned === undefined) {
+      run.afterStart = () => this.outcomeAnswered(run, saved, error, afterStart);
+      return;
+    }
+    if (!owned) {
+      // The run's start was refused: that is what is reported, whatever the outcome's answer.
+      if (!run.handedBack) this.lose(run, 'its start was refused');
+    } else if (error === null && !saved && !run.handedBack) {
+      this.lose(run, 'its outcome was fenced off (another delivery owns the task)');
+    }
+    this.hooks.recorded(run, owned ? error : null);
   }
 
   /**
@@ -97,13 +141,7 @@ export class StoreWriter<R extends FencedRun = FencedRun> {
     // The common case, one write that is answered, without the retry loop's machinery (and no
     // closure for the write itself: the method's name and the record are enough).
     const token = run.token;
-    let first: Promise<boolean>;
-    try {
-      first = this.store[method](task, { worker: this.worker, token });
-    } catch (err) {
-      first = Promise.reject(err);
-    }
-    return first.then(
+    return this.send(run as R, method, task).then(
       (saved) => (saved || run.token === token ? saved : this.retrying(run, method, task, null)),
       (err: unknown) => this.retrying(run, method, task, err),
     );

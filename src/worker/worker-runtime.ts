@@ -55,7 +55,12 @@ export class WorkerRuntime extends EventEmitter {
     super();
     this.stuckGrace = options.stuckGrace ?? 5;
     this.log = getLogger(`pulsar.${backend.name}.worker`);
-    this.writer = new StoreWriter(backend.store, worker.id, this.log, (run, reason) => this.lose(run, reason));
+    this.writer = new StoreWriter<ActiveRun>(backend.store, worker.id, this.log, (run, reason) => this.lose(run, reason), {
+      started: (run, owned) => {
+        if (!owned) run.job?.lost();
+      },
+      recorded: (run, error) => (error === null ? this.settle(run) : this.unrecorded(run, error)),
+    });
     this.runOptions = runOptions(this.stuckGrace, () => backend.limits.maxResultBytes, (task) => {
       this.log.error(`task.${task.name}(${task.id}) ignored its abort signal for ${this.stuckGrace}s after its timeout: the run is stuck`);
       this.emit('stuck', task.id);
@@ -150,21 +155,9 @@ export class WorkerRuntime extends EventEmitter {
     }
     this.pulled += 1;
     this.busy += 1;
-    const run: ActiveRun = { id: wire.id, name: wire.name, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, startOwned: null, done: null, settled: null };
+    const run: ActiveRun = { id: wire.id, name: wire.name, token, lost: false, handedBack: false, jobDone: false, job: null, leaseUntil, runToken: token, startOwned: null, afterStart: null, done: null, settled: null };
     this.runs.set(wire.id, run);
     this.execute(wire, run);
-  }
-
-  /**
-   * The run's outcome is written (`writing`, when it took a store call): the run settles once it
-   * is answered. No promise of the run's own: one is made only for who waits (whenSettled).
-   */
-  private recorded(run: ActiveRun, writing: Promise<void> | undefined): void {
-    if (!writing) return this.settle(run);
-    writing.then(
-      () => this.settle(run),
-      (err: unknown) => this.unrecorded(run, err),
-    );
   }
 
   private unrecorded(run: ActiveRun, err: unknown): void {
@@ -181,6 +174,8 @@ export class WorkerRuntime extends EventEmitter {
     this.emit('settled', run.id, run.runToken);
     this.emit('processed', run.id);
     settled(run);
+    // Nothing reaches the run's job from here on: let it go (see JobRun.end).
+    run.job = null;
   }
 
   /** The ends of the runs in this worker. */
@@ -237,7 +232,7 @@ export class WorkerRuntime extends EventEmitter {
     if (!job) {
       this.jobEnded(run);
       const ended: WireTask = { ...wire, status: FAILURE, result: new TaskNotAvailable(wire.name).message, time_ended: Date.now() / 1000 };
-      return this.recorded(run, this.writer.outcome(run, 'finish', ended));
+      return this.writer.outcome(run, 'finish', ended, false);
     }
     // Checked again here: a producer may run other code, or none (a hand-written Redis client).
     const badKwargs = kwargsProblem(job.name, job.kwargsSchema ?? null, wire.kwargs);
@@ -245,7 +240,7 @@ export class WorkerRuntime extends EventEmitter {
       const ended: WireTask = { ...wire, status: FAILURE, result: badKwargs, time_ended: Date.now() / 1000 };
       this.jobEnded(run);
       this.log.warn(`task.${wire.name}(${wire.id}) not run: ${badKwargs}`);
-      return this.recorded(run, this.writer.outcome(run, 'finish', ended));
+      return this.writer.outcome(run, 'finish', ended, false);
     }
     const startedAtMs = Date.now();
     // The runtime's own record of the run: the job's outcome is written into it, and it is what
@@ -254,51 +249,42 @@ export class WorkerRuntime extends EventEmitter {
     // Pipelined: the job runs during start's round trip instead of after it. start is sent before
     // the job can make a store call of its own, and each store serves one caller's calls in order,
     // so the store records STARTED (and broadcasts task_started) before anything the job does; the
-    // outcome is saved only once start said this delivery owns the task.
-    const started = this.writer.write(run, 'start', { ...task });
+    // outcome is saved only once start said this delivery owns the task (its answer, kept on the
+    // run, is read by the outcome's; a refused one ends the job's run: writer hook `started`).
+    this.writer.start(run, { ...task });
     run.runToken = run.token;
     if (this.listenerCount('run')) {
       this.emit('run', { id: task.id, name: task.name, token: run.token, startedAtMs, timeoutMs: task.timeout === null ? null : task.timeout * 1000 } satisfies RunInfo);
     }
     const jobRun = new JobRun(task, job, this.runOptions, (status) => {
-      let writing: Promise<void> | undefined;
       try {
-        writing = this.ended(run, task, consumer, status, started);
+        this.ended(run, task, consumer, status);
       } catch (err) {
-        return this.unrecorded(run, err);
+        this.unrecorded(run, err);
       }
-      this.recorded(run, writing);
     });
     const consumer = new TaskConsumer(task, job, this.backend, this.worker, jobRun, (): Fence => ({ worker: this.worker.id, token: run.token }));
     run.job = jobRun;
-    // The start's answer is kept on the run: the outcome's answer reads it instead of waiting.
-    started.then(
-      (owned) => {
-        run.startOwned = owned;
-        if (!owned) jobRun.lost();
-      },
-      () => {
-        run.startOwned = false;
-        jobRun.lost();
-      },
-    );
     jobRun.start(consumer);
   }
 
-  /** A run's job is over (`status`; null: its delivery was lost first): its outcome is written. */
-  private ended(run: ActiveRun, task: WireTask, consumer: TaskConsumer, status: TaskStatus | null, started: Promise<boolean>): Promise<void> | undefined {
+  /**
+   * A run's job is over (`status`; null: its delivery was lost first): its outcome is written, and
+   * the run settles once it is answered (writer hook `recorded`), or now when nothing is written.
+   */
+  private ended(run: ActiveRun, task: WireTask, consumer: TaskConsumer, status: TaskStatus | null): void {
     this.jobEnded(run);
     // From here on the record is not the consumer's to change (a late progress call).
     consumer.end();
     if (status === null) {
       if (!run.handedBack) this.lose(run, 'its start was refused');
-      return;
+      return this.settle(run);
     }
-    if (run.handedBack) return;
+    if (run.handedBack) return this.settle(run);
     const outcome = outcomeOf(task, consumer, status);
     const line = outcomeLine(task, status);
     if (line) this.log.warn(line);
-    return this.writer.outcome(run, status === RETRY ? 'retry' : 'finish', outcome, started);
+    this.writer.outcome(run, status === RETRY ? 'retry' : 'finish', outcome, true);
   }
 
   /**
