@@ -122,7 +122,7 @@ describe('redis:// batched worker writes', function () {
     const { store, tasks, fences } = await pulled(3);
     const [a, b, c] = tasks as [WireTask, WireTask, WireTask];
     const [fa, fb, fc] = fences as [Fence, Fence, Fence];
-    // The store learns that `addition` runs in under 5 ms.
+    // The store learns that `addition` runs in under 20 ms.
     await ranFor(store, c, fc, 0.001);
     const events: [TaskEvent, string][] = [];
     let bothSeen: () => void = () => undefined;
@@ -171,7 +171,7 @@ describe('redis:// batched worker writes', function () {
     };
     // Nothing learned yet: sent before the job would run.
     expect((await startOf(a, fa))[0]).to.include(a.id);
-    // A run under 5 ms: held one turn for its finish, then sent alone when none came.
+    // A run under 20 ms: held one turn for its finish, then sent alone when none came.
     await ranFor(store, b, fb, 0.001);
     const [held, sent] = await startOf(c, fc);
     expect(held, 'a quick job: held one turn').to.deep.equal([]);

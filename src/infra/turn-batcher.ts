@@ -10,14 +10,30 @@ export class TurnBatcher<T> {
   private items: T[] = [];
   private scheduled: NodeJS.Immediate | null = null;
 
+  /** Late batches: how many of the first items have waited their extra turn. */
+  private due = 0;
+
   private readonly flushSoon = (): void => this.flushNow();
+  /** A late batch's first setImmediate: the items so far leave from the next one. */
   private readonly flushLater = (): void => {
-    this.scheduled = setImmediate(this.flushSoon);
+    this.due = this.items.length;
+    this.scheduled = setImmediate(this.flushDue);
+  };
+  /** A late batch's second setImmediate: items pushed since the first wait their own extra turn. */
+  private readonly flushDue = (): void => {
+    this.scheduled = null;
+    const due = this.due;
+    this.due = 0;
+    if (due >= this.items.length) return this.flushNow();
+    const items = this.items.slice(0, due);
+    this.items = this.items.slice(due);
+    this.scheduled = setImmediate(this.flushLater);
+    if (items.length) this.flush(items);
   };
 
   /**
-   * `flush` gets the items in push order; it must not throw. `late`: the batch waits one more turn
-   * (it leaves after the setImmediate callbacks queued behind its first item have run).
+   * `flush` gets the items in push order; it must not throw. `late`: an item waits one more turn
+   * (it leaves after the setImmediate callbacks queued behind it have run).
    */
   constructor(
     private readonly flush: (items: T[]) => void,
@@ -38,6 +54,7 @@ export class TurnBatcher<T> {
   flushNow(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = null;
+    this.due = 0;
     if (!this.items.length) return;
     const items = this.items;
     this.items = [];

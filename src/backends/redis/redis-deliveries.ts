@@ -28,7 +28,7 @@ const COUNT_PLACEHOLDER = 987654321;
 
 /** Deliveries of one store, for any number of its workers. */
 /** A job that ran for less (seconds, by its start and end times) is quick: see lateStarts. */
-const QUICK_S = 0.005;
+const QUICK_S = 0.02;
 
 export class RedisDeliveries {
   private readonly puller: RedisPuller;

@@ -18,6 +18,8 @@ interface PendingWrite {
   reject: (err: unknown) => void;
   /** Set when taken out of its batch before it left (detach). */
   detached?: boolean;
+  /** What detach names it by, if anything. */
+  key?: string;
 }
 
 /** A write taken out of its batch: whoever took it answers it. */
@@ -44,7 +46,9 @@ export class WriteBatch {
     late = false,
   ) {
     this.batcher = new TurnBatcher((all) => {
-      if (this.keyed.size) this.keyed.clear();
+      if (this.keyed.size) {
+        for (const write of all) if (write.key !== undefined && this.keyed.get(write.key) === write) this.keyed.delete(write.key);
+      }
       const batch = all.some((write) => write.detached) ? all.filter((write) => !write.detached) : all;
       if (!batch.length) return;
       const args: (string | number)[] = [];
@@ -68,7 +72,7 @@ export class WriteBatch {
   /** Queues one task's write; resolves true when it was saved (the delivery was current). */
   add(args: (string | number)[], waitMs: number, key?: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const write: PendingWrite = { args, waitMs, resolve, reject };
+      const write: PendingWrite = { args, waitMs, resolve, reject, key };
       if (key !== undefined) this.keyed.set(key, write);
       this.batcher.push(write);
     });
