@@ -26,10 +26,10 @@ import { WriteBatch } from './redis-write-batch.js';
 /** Stands for the count in the template of the worker-lost message that recover.lua fills in. */
 const COUNT_PLACEHOLDER = 987654321;
 
-/** Deliveries of one store, for any number of its workers. */
 /** A job that ran for less (seconds, by its start and end times) is quick: see lateStarts. */
 const QUICK_S = 0.02;
 
+/** Deliveries of one store, for any number of its workers. */
 export class RedisDeliveries {
   private readonly puller: RedisPuller;
   private readonly starts: WriteBatch;
