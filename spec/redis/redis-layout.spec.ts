@@ -140,4 +140,33 @@ describe('redis:// task layout', function () {
     expect(o?.time_queued).to.equal((now - 2000) / 1000);
     expect(Math.abs((n?.time_queued as number) * 1000 - now)).to.be.below(60_000);
   });
+
+  it('lists a task under its status only (no listing per job name), finds it by name, and empties an older per-name listing as its tasks are purged', async () => {
+    const name = appName('names');
+    const store = stores.store(name);
+    const p = `${NAMESPACE}:{${name}}:`;
+    const [add, echo] = (await store.queue([wireTask(), wireTask({ name: 'echo' })])) as [string, string];
+    expect(await raw.keys(`${p}n:*`), 'no per-name listing').to.deep.equal([]);
+    // Queued again after a lost reply: stored once, listed once.
+    const again = await store.queue([{ ...wireTask(), id: add }]);
+    expect(again).to.deep.equal([add]);
+    expect(await raw.zcard(`${p}s:6`)).to.equal(2);
+    const byName = async (job: string): Promise<string[]> => (await store.list({ name: job }, { limit: 10, cursor: null })).tasks.map((t) => t.id);
+    expect(await byName('echo')).to.deep.equal([echo]);
+    expect(await byName('addition')).to.deep.equal([add]);
+    // A task of the previous layout is in its name's listing: purged with the task, which empties it.
+    const now = await store.now();
+    await storeOldTask(name, 'old-n', 1, now - 1000);
+    expect(await byName('addition')).to.deep.equal([add, 'old-n']);
+    const pulled = await store.pull({ worker: 'w', max: 3, leaseMs: 60_000, waitMs: 0 });
+    for (const d of pulled) {
+      expect(await store.finish({ ...d.task, status: SUCCESS, worker: 'w', time_ended: Date.now() / 1000 }, { worker: 'w', token: d.token })).to.equal(true);
+    }
+    await store.now().then(async (at) => {
+      while ((await store.now()) <= at + 1) await new Promise((r) => setImmediate(r));
+    });
+    expect(await store.purge(0, 10)).to.equal(3);
+    expect(await raw.exists(`${p}n:addition`), 'the older per-name listing is gone with its last task').to.equal(0);
+    expect(await byName('addition')).to.deep.equal([]);
+  });
 });

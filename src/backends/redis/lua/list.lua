@@ -1,8 +1,9 @@
--- One page of a task listing, newest queued first (TaskStore.list). Reads an index (the
--- per-status listings, merged, or the job name's listing, all zsets scored by time queued: store ms
--- times 1000 plus a sequence, so that order holds within a ms (_lib.lua: tq_ms)) from the
--- cursor on, and examines at most `budget` entries: a page may hold fewer tasks than `limit` (even
--- none) with a cursor, but a call never walks the whole store.
+-- One page of a task listing, newest queued first (TaskStore.list). Reads the per-status listings
+-- (zsets scored by time queued: store ms times 1000 plus a sequence, so that order holds within a
+-- ms (_lib.lua: tq_ms)), merged, from the cursor on, and examines at most `budget` entries: a page
+-- may hold fewer tasks than `limit` (even none) with a cursor, but a call never walks the whole
+-- store. A job name or from_task filter is checked on each entry examined: no listing is kept per
+-- job name (older versions kept n:<name> zsets, which cost a zset entry per task).
 -- KEYS: 1 all (routing only: every task is listed under its one status, s:<code>, and the
 --        listing of every task merges those; older versions also kept an `all` index)
 -- ARGV: 1 prefix, 2 limit, 3 budget, 4 cursor score ('' for the first page), 5 cursor id,
@@ -12,26 +13,18 @@
 local limit, budget, cscore, cid = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local name, nameJson, fromJson, statuses = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 
-local wanted, statusSets, inStatusSets = nil, {}, 0
+local wanted, sources = nil, {}
 if statuses ~= '' then
   wanted = {}
   for s in string.gmatch(statuses, '[^,]+') do
     wanted[s] = true
-    statusSets[#statusSets + 1] = P .. 's:' .. s
-    inStatusSets = inStatusSets + redis.call('ZCARD', P .. 's:' .. s)
+    sources[#sources + 1] = P .. 's:' .. s
   end
+else
+  for code = 1, 6 do sources[code] = P .. 's:' .. code end
 end
--- The smallest index that holds every match; rows are checked against the whole filter.
-local sources = {}
-for code = 1, 6 do sources[code] = P .. 's:' .. code end
-if wanted and name ~= '' then
-  if redis.call('ZCARD', P .. 'n:' .. name) < inStatusSets then sources = { P .. 'n:' .. name } else sources = statusSets end
-elseif wanted then
-  sources = statusSets
-elseif name ~= '' then
-  sources = { P .. 'n:' .. name }
-end
-local filtered = fromJson ~= '' or (wanted ~= nil and name ~= '')
+-- Rows are checked against the whole filter; one that only lists statuses reads just theirs.
+local filtered = fromJson ~= '' or name ~= ''
 local want = filtered and budget or limit
 
 -- Up to n entries of one index after the cursor (score desc, then member desc, as ZREVRANGE).

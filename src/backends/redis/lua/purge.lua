@@ -35,6 +35,17 @@ for k = 4, #ARGV do
 end
 -- Oldest end first; equal ends in the order read (a list's entries stay in list order).
 table.sort(found, function(a, b) return a[1] < b[1] or (a[1] == b[1] and a[5] < b[5]) end)
+-- Indexes older versions kept that a ready task may still be in (s:<code> of ready tasks, n:<name>,
+-- all): a ZREM only where that index exists, checked once per run and key.
+local legacy = {}
+local function unlist(key, id)
+  local there = legacy[key]
+  if there == nil then
+    there = redis.call('EXISTS', key) == 1
+    legacy[key] = there
+  end
+  if there then redis.call('ZREM', key, id) end
+end
 local purged, taken = 0, {}
 for e = 1, math.min(limit, #found) do
   local id, status, list = found[e][2], found[e][3], found[e][4]
@@ -44,16 +55,16 @@ for e = 1, math.min(limit, #found) do
     -- The lock is normally released when the task became ready; a hold still naming this task
     -- would only point at a task that no longer exists.
     release_lock(id, f[2])
-    redis.call('ZREM', P .. 's:' .. f[1], id)
+    unlist(P .. 's:' .. f[1], id)
     local name = f[3] and cjson.decode(f[3])
-    if type(name) == 'string' then redis.call('ZREM', P .. 'n:' .. name, id) end
+    if type(name) == 'string' then unlist(P .. 'n:' .. name, id) end
     -- UNLINK: a large result is freed off the main thread.
     redis.call('UNLINK', key)
-    redis.call('ZREM', KEYS[1], id)
+    unlist(KEYS[1], id)
     purged = purged + 1
   elseif id ~= '' and not f[1] then
     -- The hash is gone (deleted outside the store): drop the dangling listing too.
-    redis.call('ZREM', KEYS[1], id)
+    unlist(KEYS[1], id)
   end
   -- The entry leaves its index whatever it named (a task not ready, never expected, stays).
   if list then

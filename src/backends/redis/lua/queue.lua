@@ -5,8 +5,8 @@
 -- ARGV: 1 prefix, 2 number of tasks, 3 idempotency window ms, 4 claimed job name ('' for none),
 --       5 its expected previous run ms ('' for none stored), 6 its new run ms, then per task:
 --       id, lock id ('' for none), eta ms ('' for none), expiry ms ('' for none), queue score,
---       time queued ms (the producer's clock), idempotency key ('' for none), job name, number of
---       fields N, then N field/value pairs (each value JSON-encoded by the client; null fields and
+--       time queued ms (the producer's clock), idempotency key ('' for none), job name (not read
+--       since no listing is kept per name), number of fields N, then N field/value pairs (each value JSON-encoded by the client; null fields and
 --       those this script writes are left out).
 -- The store stamps time_queued and status itself, with its own clock, and shifts eta and expiry
 -- by the same amount.
@@ -28,36 +28,21 @@ if claim ~= '' then
   end
   redis.call('HSET', P .. 'lastruns', claim, ARGV[6])
 end
--- Which ids are stored already (a command resent after a lost reply), for the whole batch at once:
--- one ZMSCORE per job name of the batch on its listing (every stored task is in its name's).
-local by_name, slot, i = {}, {}, 7
-for t = 1, n do
-  local name = ARGV[i + 7]
-  local group = by_name[name]
-  if not group then
-    group = {}
-    by_name[name] = group
-  end
-  group[#group + 1] = ARGV[i]
-  slot[t] = #group
-  i = i + 9 + 2 * tonumber(ARGV[i + 8])
-end
-for name, group in pairs(by_name) do by_name[name] = scores(P .. 'n:' .. name, group) end
 -- Queue sequence numbers for the whole batch (gaps are harmless: they only order).
 local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
-local out, stored, seen = {}, 0, {}
-i = 7
+local out, stored, seen, i = {}, 0, {}, 7
 for t = 1, n do
   local id, lock, eta, expiry, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local queued, idem, name, nfields = tonumber(ARGV[i + 5]), ARGV[i + 6], ARGV[i + 7], tonumber(ARGV[i + 8])
+  local queued, idem, nfields = tonumber(ARGV[i + 5]), ARGV[i + 6], tonumber(ARGV[i + 8])
   local first = i + 9
   i = first + 2 * nfields
   local key = tkey(id)
   local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
   if known then
     out[t] = known
-  elseif seen[id] or by_name[name][slot[t]] then
-    -- A command resent after a lost reply must not turn its own task into "locked".
+  elseif seen[id] or redis.call('EXISTS', key) == 1 then
+    -- Stored already: a command resent after a lost reply must not turn its own task into
+    -- "locked", nor store it twice.
     out[t] = id
   else
     local free = true
@@ -105,8 +90,9 @@ for t = 1, n do
       else
         defer('ZADD', KEYS[1], score, member)
       end
+      -- Listed under its status only: a job name's listing reads the status listings (older
+      -- versions also kept n:<name> zsets, which purge empties).
       defer('ZADD', P .. 's:6', tq, id)
-      defer('ZADD', P .. 'n:' .. name, tq, id)
       if idem ~= '' then redis.call('SET', P .. 'idem:' .. idem, id, 'PX', window) end
       publish('task_queued', id)
       stored = stored + 1
