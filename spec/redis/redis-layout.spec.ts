@@ -89,7 +89,8 @@ describe('redis:// task layout', function () {
     expect(await store.release('w:1')).to.deep.equal([held.get('w:1')]);
     expect(await owners(store, 'x')).to.deep.equal([]);
     expect(await owners(store, 'x:w')).to.deep.equal([held.get('x:w')]);
-    expect(await raw.hkeys(`${p}fence`)).to.deep.equal([held.get('w1')]);
+    // Task ids hold no space: the entry that keeps the hash a hash table does (see below).
+    expect((await raw.hkeys(`${p}fence`)).filter((k) => !k.includes(' '))).to.deep.equal([held.get('w1')]);
     expect(await keys(), 'pull, recover and release write no per-worker set').to.deep.equal([]);
   });
 
@@ -168,5 +169,28 @@ describe('redis:// task layout', function () {
     expect(await store.purge(0, 10)).to.equal(3);
     expect(await raw.exists(`${p}n:addition`), 'the older per-name listing is gone with its last task').to.equal(0);
     expect(await byName('addition')).to.deep.equal([]);
+  });
+
+  it('keeps the in-flight set and the fence hash as a hash table and a skip list with one task in flight, and the entry that does it names no task', async () => {
+    const name = appName('wide');
+    const store = stores.store(name);
+    const p = `${NAMESPACE}:{${name}}:`;
+    const [id] = (await store.queue([wireTask()])) as [string];
+    const [d] = await store.pull({ worker: 'w', max: 1, leaseMs: 1, waitMs: 0 });
+    expect(d?.task.id).to.equal(id);
+    expect(await raw.object('ENCODING', `${p}fence`)).to.equal('hashtable');
+    expect(await raw.object('ENCODING', `${p}inflight`)).to.equal('skiplist');
+    // Its lease ended: recover finds that task and nothing else; a dead worker's tasks likewise.
+    const start = await store.now();
+    while ((await store.now()) <= start + 2) await new Promise((r) => setImmediate(r));
+    expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal({ requeued: [], failed: [], returned: [id] });
+    const [again] = await store.pull({ worker: 'w2', max: 5, leaseMs: 60_000, waitMs: 0 });
+    expect(again?.task.id).to.equal(id);
+    expect(await store.recover({ maxRedeliveries: 1, worker: 'w2' })).to.deep.equal({ requeued: [], failed: [], returned: [id] });
+    expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal({ requeued: [], failed: [], returned: [] });
+    const [last] = await store.pull({ worker: 'w3', max: 5, leaseMs: 60_000, waitMs: 0 });
+    expect(await store.finish({ ...last!.task, status: SUCCESS, worker: 'w3', time_ended: Date.now() / 1000 }, { worker: 'w3', token: last!.token })).to.equal(true);
+    expect(await store.release('w3')).to.deep.equal([]);
+    expect(await raw.hlen(`${p}fence`), 'only the entry that keeps the hash wide').to.equal(1);
   });
 });

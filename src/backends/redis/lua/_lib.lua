@@ -140,6 +140,22 @@ local function release_lock(id, lock_json)
   if type(lock) == 'string' and redis.call('HGET', P .. 'locks', lock) == id then redis.call('HDEL', P .. 'locks', lock) end
 end
 
+-- A member no task id can be (ids hold no space: broadcasts separate them by spaces), longer than
+-- the 64 bytes up to which Redis keeps a small hash or sorted set as one flat list (listpack, its
+-- default hash-max-listpack-value and zset-max-listpack-value). The in-flight set and the fence
+-- hash hold it (score +inf: no lease of it ever ends) so that Redis keeps them as a hash table and
+-- a skip list however few tasks are in flight: each pull, finish and renewal then finds its entries
+-- at once, not by a scan of the whole flat list (with 100 tasks in flight that scan was about 5%
+-- of Redis's work per task). Readers of these keys skip it: no worker owns it (owner_of), and
+-- recover reads expired leases only.
+local WIDE = ' keeps this key a hash table, not a flat list (it names no task) ' .. string.rep('.', 8)
+
+-- Before the first entry of a pull goes in: the in-flight set and the fence hash hold WIDE.
+local function widen_flight()
+  redis.call('ZADD', P .. 'inflight', 'NX', 'inf', WIDE)
+  redis.call('HSETNX', P .. 'fence', WIDE, '-')
+end
+
 -- The task leaves the in-flight set and the fence hash (deferred: a script that could meet the
 -- same id again tracks it itself).
 local function leave_flight(id)

@@ -77,6 +77,7 @@ end
 -- One token per delivery from the app's counter: each delivery of a task gets a larger token than
 -- the one before; the fence hash names the current delivery of each task in flight.
 if got > 0 then
+  widen_flight()
   local token = redis.call('INCRBY', P .. 'tokens', got) - got
   for k = 2, #out, 3 do
     token = token + 1
