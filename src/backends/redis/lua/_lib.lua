@@ -168,8 +168,10 @@ end
 -- tasks end in the store clock's order, and a list entry costs about a third of a zset's (~48
 -- bytes against ~145 per finished task kept for resultTtl). Older versions kept `ended:<code>`
 -- zsets: purge still walks them.
+local ended_ms, ended_text = nil, nil
 local function ended_at(id, to, now)
-  defer('RPUSH', P .. 'ends:' .. to, string.format('%d', now) .. ':' .. id)
+  if now ~= ended_ms then ended_ms, ended_text = now, string.format('%d', now) .. ':' end
+  defer('RPUSH', P .. 'ends:' .. to, ended_text .. id)
 end
 
 -- A task that became ready (status already written): listings, ended list, lock, task_done.

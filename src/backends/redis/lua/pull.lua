@@ -11,7 +11,8 @@ local now = now_ms()
 local max, worker = tonumber(ARGV[2]), ARGV[4]
 local halted = redis.call('PTTL', P .. 'halt:' .. worker)
 if halted > 0 then return { 'halt:' .. halted } end
-local deadline = now + tonumber(ARGV[3])
+-- As text once: a Lua number becomes text through a float format at every use.
+local deadline = string.format('%d', now + tonumber(ARGV[3]))
 if ARGV[5] == '1' then
   -- The reply of an earlier pull was lost with the connection: tasks this worker holds but never
   -- received go back to their place in the queue (they never started: nothing is counted).
@@ -81,7 +82,7 @@ if got > 0 then
   local token = redis.call('INCRBY', P .. 'tokens', got) - got
   for k = 2, #out, 3 do
     token = token + 1
-    defer('HSET', P .. 'fence', out[k], worker .. ':' .. token)
+    defer('HSET', P .. 'fence', out[k], worker .. ':' .. string.format('%d', token))
     out[k] = token
   end
 end
