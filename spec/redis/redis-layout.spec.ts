@@ -193,4 +193,23 @@ describe('redis:// task layout', function () {
     expect(await store.release('w3')).to.deep.equal([]);
     expect(await raw.hlen(`${p}fence`), 'only the entry that keeps the hash wide').to.equal(1);
   });
+
+  it('remembers a saved finish by its delivery\'s token alone, answers it resent as saved (also as an older version remembered it), and fences off any other delivery', async () => {
+    const name = appName('fin');
+    const store = stores.store(name);
+    const key = `${NAMESPACE}:{${name}}:t:`;
+    const [id] = (await store.queue([wireTask()])) as [string];
+    const [d] = await store.pull({ worker: 'w', max: 1, leaseMs: 60_000, waitMs: 0 });
+    const done: WireTask = { ...d!.task, status: SUCCESS, worker: 'w', result: 2, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
+    const fence = { worker: 'w', token: d!.token };
+    expect(await store.finish(done, fence)).to.equal(true);
+    expect(await raw.hget(key + id, '_fin')).to.equal(String(d!.token));
+    expect(await store.finish(done, fence), 'resent after its reply was lost').to.equal(true);
+    expect(await store.finish(done, { worker: 'w', token: d!.token + 1 }), 'another delivery').to.equal(false);
+    expect(await store.finish({ ...done, result: 3 }, fence), 'the same delivery with another outcome').to.equal(false);
+    await raw.hset(key + id, '_fin', `w:${d!.token}`);
+    expect(await store.finish(done, fence), 'as an older version remembered it').to.equal(true);
+    expect(await store.finish(done, { worker: 'x', token: d!.token }), 'another worker').to.equal(false);
+    expect((await store.get([id]))[0]).to.deep.include({ status: SUCCESS, result: 2 });
+  });
 });

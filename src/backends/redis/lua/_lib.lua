@@ -4,8 +4,9 @@
 -- zero-padded to 16 digits, ':' and the id; older versions stored that whole member), _score (queue score, absent for 0), _tq (listing
 -- score: time queued, store ms times 1000 plus a sequence's last 3 digits; older versions stored
 -- the ms with the sequence in the fraction (a score below 1e14): see tq_ms; the wire time_queued
--- is read from it), _fin (`worker:token` of the delivery whose
--- finish or retry was saved), _progress. Deliveries in flight are in the app's `fence` hash.
+-- is read from it), _fin (the fencing token of the delivery whose finish or retry was saved: tokens
+-- come from one counter per app, so it names that delivery; older versions stored `worker:token`),
+-- _progress. Deliveries in flight are in the app's `fence` hash.
 local P = ARGV[1]
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 
@@ -268,11 +269,12 @@ local function sent(field, from, to, current)
   return current
 end
 
--- A write resent after its reply was lost: the delivery (`worker:token`) whose finish or retry was
--- saved is this one, and the task holds the values of the fields this write sends (ARGV[from..to],
--- field/value pairs; `skip` names a field the store set itself). Any other write is fenced off.
+-- A write resent after its reply was lost: the delivery whose finish or retry was saved (_fin: its
+-- token, or `worker:token` as older versions stored it) is this one, and the task holds the values
+-- of the fields this write sends (ARGV[from..to], field/value pairs; `skip` names a field the store
+-- set itself). Any other write is fenced off.
 local function already_saved(id, fin, worker, token, from, to, skip)
-  if fin ~= worker .. ':' .. token then return false end
+  if fin ~= token and fin ~= worker .. ':' .. token then return false end
   for k = from, to, 2 do
     if ARGV[k] ~= skip and not stored_as(id, ARGV[k], ARGV[k + 1]) then return false end
   end

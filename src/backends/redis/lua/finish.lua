@@ -50,9 +50,9 @@ for t, id in ipairs(ids) do
       local f = redis.call('HMGET', key, 'status', '_tq')
       from, tq = f[1], tq_of(id, f[2])
     end
-    -- One HSET: the delivery whose finish this is, and the changed fields straight from ARGV (no
-    -- table built per task; a client sends wire fields only, never _fin).
-    redis.call('HSET', key, '_fin', fence, unpack(ARGV, from_arg, to_arg))
+    -- One HSET: the delivery whose finish this is (its token), and the changed fields straight
+    -- from ARGV (no table built per task; a client sends wire fields only, never _fin).
+    redis.call('HSET', key, '_fin', token, unpack(ARGV, from_arg, to_arg))
     leave_flight(id)
     -- Only changed fields are sent: a status not sent is the stored one.
     local status = sent('status', from_arg, to_arg, from)
