@@ -39,7 +39,7 @@ for _, id in ipairs(due) do
 end
 local out = { '' }
 local got, budget, empty = 0, max + 1000, false
-while got < max and budget > 0 do
+while got < max and budget > 0 and not empty do
   local asked = math.min(max - got, budget)
   local popped = redis.call('ZPOPMIN', KEYS[1], asked)
   -- Fewer than asked: nothing is left in the queue.
