@@ -1,7 +1,7 @@
 /**
- * The arguments of queue.lua: per task the values the script needs (lock, eta, expiry and the
- * producer's time queued in ms, queue score, idempotency key, job name) and its fields, plus a
- * periodic claim when the script also claims a run (TaskStore.claimRun).
+ * The arguments of queue.lua: per task its id, the options the script needs when it has any (lock,
+ * eta, expiry and the producer's time queued in ms, queue score, idempotency key) and its fields,
+ * plus a periodic claim when the script also claims a run (TaskStore.claimRun).
  */
 import type { WireTask } from '../../model/task.js';
 import { encodeNewTask, type RedisKeys } from './redis-codec.js';
@@ -39,18 +39,25 @@ export function queueArgs(
     if (key !== null && (typeof key !== 'string' || !key)) {
       throw new TypeError(`An idempotency key must be a non-empty string or null, got ${JSON.stringify(key)}`);
     }
-    args.push(
-      t.id,
-      t.lock_id ?? '',
-      t.eta !== null ? Math.round(t.eta * 1000) : '',
-      t.expiry !== null ? Math.round(t.expiry * 1000) : '',
-      String(-t.priority || 0),
-      Math.round(t.time_queued * 1000),
-      key ?? '',
-      t.name,
-    );
+    const score = -t.priority || 0;
+    // A task with no options sends none of them (most tasks: fewer arguments to encode and parse).
+    if (t.lock_id == null && t.eta == null && t.expiry == null && score === 0 && key === null) {
+      args.push(t.id, '');
+    } else {
+      args.push(
+        t.id,
+        '1',
+        t.lock_id ?? '',
+        t.eta !== null ? Math.round(t.eta * 1000) : '',
+        t.expiry !== null ? Math.round(t.expiry * 1000) : '',
+        String(score),
+        Math.round(t.time_queued * 1000),
+        key ?? '',
+      );
+    }
     const fields = encodeNewTask(t, STORE_WRITTEN);
-    args.push(fields.length / 2, ...fields);
+    args.push(fields.length / 2);
+    for (const field of fields) args.push(field);
   });
   return args;
 }

@@ -4,10 +4,11 @@
 -- KEYS: 1 queue (routing only: every key is derived from the prefix)
 -- ARGV: 1 prefix, 2 number of tasks, 3 idempotency window ms, 4 claimed job name ('' for none),
 --       5 its expected previous run ms ('' for none stored), 6 its new run ms, then per task:
---       id, lock id ('' for none), eta ms ('' for none), expiry ms ('' for none), queue score,
---       time queued ms (the producer's clock), idempotency key ('' for none), job name (not read
---       since no listing is kept per name), number of fields N, then N field/value pairs (each value JSON-encoded by the client; null fields and
---       those this script writes are left out).
+--       id, '' when the task has no options (no lock, eta, expiry or idempotency key, priority 0)
+--       or '1' followed by its lock id ('' for none), eta ms ('' for none), expiry ms ('' for
+--       none), queue score, time queued ms (the producer's clock) and idempotency key ('' for
+--       none), then its number of fields N and N field/value pairs (each value JSON-encoded by
+--       the client; null fields and those this script writes are left out).
 -- The store stamps time_queued and status itself, with its own clock, and shifts eta and expiry
 -- by the same amount.
 -- Returns one entry per task: its id (or the id remembered for its idempotency key), or '' when a
@@ -32,9 +33,14 @@ end
 local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
 local out, stored, seen, i = {}, 0, {}, 7
 for t = 1, n do
-  local id, lock, eta, expiry, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4]
-  local queued, idem, nfields = tonumber(ARGV[i + 5]), ARGV[i + 6], tonumber(ARGV[i + 8])
-  local first = i + 9
+  local id, lock, eta, expiry, score, queued, idem = ARGV[i], '', '', '', '0', now, ''
+  local at = i + 2
+  if ARGV[i + 1] == '1' then
+    lock, eta, expiry, score, queued, idem = ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], tonumber(ARGV[i + 6]), ARGV[i + 7]
+    at = i + 8
+  end
+  local nfields = tonumber(ARGV[at])
+  local first = at + 1
   i = first + 2 * nfields
   local key = tkey(id)
   local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
