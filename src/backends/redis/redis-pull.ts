@@ -22,7 +22,7 @@
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
 import type { WireTask } from '../../model/task.js';
-import { decodeStored, encodeChanged, encodeValues, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
+import { decodeStored, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
@@ -198,17 +198,25 @@ export class RedisPuller {
    */
   changedFields(task: WireTask, token: number): string[] {
     const held = this.held.get(task.id);
-    const known = held && held.token === token ? held : null;
-    const values = known ? encodeChanged(task, known) : encodeValues(task);
-    const before = known?.encoded;
-    if (known) {
-      known.encoded = values;
-      known.values = WIRE_KEYS.map((key) => task[key] ?? null);
-    }
     const out: string[] = [];
-    values.forEach((value, i) => {
-      if (!before || before[i] !== value) out.push(WIRE_KEYS[i] as string, value);
-    });
+    if (!held || held.token !== token) {
+      for (const key of WIRE_KEYS) out.push(key, JSON.stringify(task[key] ?? null));
+      return out;
+    }
+    // In place, no array per write: a value that is the very value (or object) last stored needs
+    // no encoding (the store's decoded objects are never changed in place: the runtime copies
+    // what a job may change); one replaced is encoded and sent when its JSON differs.
+    const { encoded, values } = held;
+    for (let i = 0; i < WIRE_KEYS.length; i++) {
+      const key = WIRE_KEYS[i] as (typeof WIRE_KEYS)[number];
+      const value = task[key] ?? null;
+      if (value === values[i]) continue;
+      values[i] = value;
+      const json = JSON.stringify(value);
+      if (json === encoded[i]) continue;
+      encoded[i] = json;
+      out.push(key, json);
+    }
     return out;
   }
 
