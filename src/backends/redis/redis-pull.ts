@@ -3,7 +3,9 @@
  * ready ones into the worker's in-flight set, each with a new fencing token). When nothing is
  * ready it blocks with BLPOP on the app's wake-up list, which every queue pushes to, on a
  * connection of its own: no polling, and it wakes early for the next delayed task's eta (the
- * script answers the time left until it, a duration on the store's clock).
+ * script answers the time left until it, a duration on the store's clock). The pull script that
+ * follows a wait goes with the BLPOP, queued behind it on that connection: Redis runs it as soon
+ * as the wait ends, and the worker gets both answers at once (no round trip after the wake-up).
  *
  * The puller remembers each delivery it handed out: its token, the field values last stored (so
  * writes send only what changed, encoding only values that were replaced), and until when its lease lasts as this client last knew it (a
