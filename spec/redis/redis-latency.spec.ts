@@ -14,6 +14,7 @@ import type { WireTask } from '../../src/model/task.js';
 import type { TaskEvent } from '../../src/store/contract.js';
 import { dropNamespace, rawClient, redisAvailable, specUrl } from './redis-env.js';
 import { countRuns } from './redis-tasks.js';
+import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { logSettings } from '../../src/infra/logger.js';
 
 describe('redis:// per-task latency', function () {
@@ -200,6 +201,67 @@ describe('redis:// per-task latency', function () {
       expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 200 })).to.deep.equal([]);
     });
     expect(runs).to.equal(1);
+  });
+
+  it('sends the pull script that follows a wake-up with the wait, on the blocking connection', async () => {
+    const { producer, store } = app();
+    await producer.queueTask('addition', { a: 1, b: 2 });
+    expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 })).to.have.length(1);
+    const queued = await producer.queueTask('addition', { a: 2, b: 2 });
+    const cmd = store.link.cmd;
+    const send = cmd.sendCommand.bind(cmd);
+    let onCmd = 0;
+    cmd.sendCommand = ((command: { name: string }) => {
+      if (command.name === 'evalsha' || command.name === 'eval') onCmd += 1;
+      return send(command as never);
+    }) as typeof cmd.sendCommand;
+    try {
+      const runs = await countRuns('pull', async () => {
+        const got = await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 });
+        expect(got.map((d) => d.task.id)).to.deep.equal([queued]);
+      });
+      // One pull script run, and not on the command connection: no round trip after the wake-up.
+      expect(runs).to.equal(1);
+      expect(onCmd).to.equal(0);
+    } finally {
+      cmd.sendCommand = send;
+    }
+  });
+
+  it('hands back what the pull sent with a wait takes once a local interrupt ended that wait', async () => {
+    const { producer, store } = app();
+    await producer.queueTask('addition', { a: 1, b: 2 });
+    expect(await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 })).to.have.length(1);
+    const conn = store.link.blocking;
+    const blpop = conn.blpop.bind(conn);
+    let parked = (): void => undefined;
+    const isParked = new Promise<void>((resolve) => (parked = resolve));
+    conn.blpop = ((...args: Parameters<typeof blpop>) => {
+      const reply = blpop(...args);
+      parked();
+      return reply;
+    }) as typeof conn.blpop;
+    const release = scripts.release.run;
+    try {
+      const waiting = store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 });
+      await isParked;
+      // A local interrupt only (release of nothing): the BLPOP and its pull stay queued on Redis.
+      await store.release('w', []);
+      expect(await waiting).to.deep.equal([]);
+      let released = (): void => undefined;
+      const handedBack = new Promise<void>((resolve) => (released = resolve));
+      scripts.release.run = function (this: typeof scripts.release, ...args: Parameters<typeof release>) {
+        return release.apply(this, args).finally(released);
+      };
+      // Its wake-up ends the BLPOP: the pull behind it takes the task for 'w', which hands it back.
+      const queued = await producer.queueTask('addition', { a: 2, b: 2 });
+      await handedBack;
+      const other = await store.pull({ worker: 'w2', max: 5, leaseMs: 30_000, waitMs: 0 });
+      expect(other.map((d) => d.task.id)).to.deep.equal([queued]);
+    } finally {
+      conn.blpop = blpop;
+      scripts.release.run = release;
+    }
   });
 
   it('wakes the pull after a drained one for the next delayed task, and for a task queued meanwhile', async () => {

@@ -1,7 +1,7 @@
 /**
  * Lease renewal of the runs of one worker: every third of the lease, one `renew` of every run still
  * this worker's; a run whose delivery went elsewhere is reported lost, the others' local lease
- * estimate moves on.
+ * estimate moves on. A run whose job is over is not reported lost here: its outcome's answer tells.
  */
 import type { Logger } from '../infra/logger.js';
 import type { TaskStore } from '../store/contract.js';
@@ -34,8 +34,11 @@ export class LeaseRenewer {
         for (const { id, token } of sent) {
           const run = this.runs.get(id);
           if (!run || run.token !== token) continue;
-          if (lostIds.has(id)) this.lose(run, 'its lease was taken over');
-          else run.leaseUntil = at + leaseMs;
+          // A run whose outcome is on its way: that write's answer decides (a finish saved just
+          // before this renewal ran took the task out of flight; one fenced off reports the loss).
+          if (lostIds.has(id)) {
+            if (!run.jobDone) this.lose(run, 'its lease was taken over');
+          } else run.leaseUntil = at + leaseMs;
         }
       },
       (err: unknown) => {

@@ -158,25 +158,6 @@ export function encodeNewTask(task: WireTask, skip: ReadonlySet<string>): string
   return out;
 }
 
-/** The JSON value of each wire key of a task, in WIRE_KEYS order. */
-export function encodeValues(task: WireTask): string[] {
-  return WIRE_KEYS.map((key) => JSON.stringify(task[key] ?? null));
-}
-
-/**
- * The JSON values of `task` in WIRE_KEYS order, as encodeValues, reusing the encoding of each value
- * that is the very value (or object) `before` held: the store's decoded objects are never changed
- * in place (the runtime copies what a job may change), so only what was replaced is encoded again.
- */
-export function encodeChanged(task: WireTask, before: { values: readonly unknown[]; encoded: readonly string[] }): string[] {
-  const out = new Array<string>(WIRE_KEYS.length);
-  for (let i = 0; i < WIRE_KEYS.length; i++) {
-    const value = task[WIRE_KEYS[i] as keyof WireTask] ?? null;
-    out[i] = value === before.values[i] ? (before.encoded[i] as string) : JSON.stringify(value);
-  }
-  return out;
-}
-
 /** Milliseconds as the JSON seconds of a wire time field. */
 export function secondsJson(ms: number): string {
   return JSON.stringify(ms / 1000);

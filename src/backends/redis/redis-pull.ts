@@ -3,7 +3,9 @@
  * ready ones into the worker's in-flight set, each with a new fencing token). When nothing is
  * ready it blocks with BLPOP on the app's wake-up list, which every queue pushes to, on a
  * connection of its own: no polling, and it wakes early for the next delayed task's eta (the
- * script answers the time left until it, a duration on the store's clock).
+ * script answers the time left until it, a duration on the store's clock). The pull script that
+ * follows a wait goes with the BLPOP, queued behind it on that connection: Redis runs it as soon
+ * as the wait ends, and the worker gets both answers at once (no round trip after the wake-up).
  *
  * The puller remembers each delivery it handed out: its token, the field values last stored (so
  * writes send only what changed, encoding only values that were replaced), and until when its lease lasts as this client last knew it (a
@@ -22,7 +24,7 @@
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
 import type { WireTask } from '../../model/task.js';
-import { decodeStored, encodeChanged, encodeValues, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
+import { decodeStored, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
@@ -70,29 +72,42 @@ export class RedisPuller {
 
   /**
    * One script run moves due delayed tasks and pops ready ones. When none is ready it blocks on the
-   * app's wake-up list (pushed by every queue) until `waitMs` ends or the next delayed task is due.
+   * app's wake-up list (pushed by every queue) until `waitMs` ends or the next delayed task is due;
+   * the pull script that follows a wait is sent with it (blockThenPull).
    */
   async pull(request: PullRequest): Promise<Delivery[]> {
     if (request.max <= 0 || this.link.isClosed) return [];
-    this.interrupted.delete(request.worker);
+    const { worker } = request;
+    this.interrupted.delete(worker);
     const deadline = performance.now() + request.waitMs;
+    let step: PullStep;
     if (this.blocksFirst(request)) {
-      const due = this.drained.get(request.worker) as number;
-      this.drained.delete(request.worker);
-      if (await this.block(request.worker, Math.min(request.waitMs, due - performance.now()))) return [];
-      if (this.link.isClosed || this.interrupted.has(request.worker)) return [];
+      const due = this.drained.get(worker) as number;
+      this.drained.delete(worker);
+      // Nothing to pull now: the wait may park a couple of turns later, once the jobs the last
+      // pull launched ran and their writes left (a task queued meanwhile leaves its wake-up token).
+      await nextTurn();
+      await nextTurn();
+      if (this.link.isClosed || this.interrupted.has(worker)) return [];
+      const woken = await this.blockThenPull(request, Math.max(0, Math.min(request.waitMs, due - performance.now())), false);
+      if (woken === null) return [];
+      step = woken;
+    } else {
+      this.drained.delete(worker);
+      step = await this.pullNow(request);
     }
-    this.drained.delete(request.worker);
     for (;;) {
-      const [deliveries, nextInMs, haltedMs] = await this.pullOnce(request);
-      if (deliveries.length || request.waitMs <= 0) return deliveries;
+      // Tasks a pull brought are the caller's even when the worker was interrupted meanwhile.
+      const [deliveries, nextInMs, haltedMs, ownWake] = step;
+      if (deliveries.length || request.waitMs <= 0 || ownWake) return deliveries;
+      if (this.link.isClosed || this.interrupted.has(worker)) return [];
       const left = deadline - performance.now();
       if (left <= 0) return [];
-      if (this.interrupted.has(request.worker)) return [];
       // An interrupted worker waits on its own key only: the app's wake-ups are for the others.
       const wait = haltedMs > 0 ? Math.min(left, haltedMs) : Math.min(left, nextInMs);
-      if (wait > 0 && (await this.block(request.worker, wait, haltedMs > 0))) return [];
-      if (this.link.isClosed || this.interrupted.has(request.worker)) return [];
+      const woken = wait > 0 ? await this.blockThenPull(request, wait, haltedMs > 0) : await this.pullNow(request);
+      if (woken === null) return [];
+      step = woken;
     }
   }
 
@@ -101,24 +116,43 @@ export class RedisPuller {
    * and ms the worker stays interrupted (0: it is not).
    */
   async pullOnce(request: PullRequest): Promise<[Delivery[], number, number]> {
-    const k = this.keys;
+    const [deliveries, nextInMs, haltedMs] = await this.pullNow(request);
+    return [deliveries, nextInMs, haltedMs];
+  }
+
+  /** pullOnce, as a PullStep. */
+  private pullNow(request: PullRequest): Promise<PullStep> {
+    const args = this.pullArgs(request);
+    this.beforeScript();
+    const sentAt = performance.now();
+    return this.sent(request, this.link.run((r) => scripts.pull.run(r, [this.keys.queue], args)), sentAt);
+  }
+
+  /** The arguments of a pull script run for `request`. */
+  private pullArgs(request: PullRequest): (string | number)[] {
     const { worker } = request;
     let mine = this.byWorker.get(worker);
     if (!mine) this.byWorker.set(worker, (mine = new Set()));
     const resync = this.resync.has(worker);
-    const args = [k.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', JSON.stringify(EXPIRED_MESSAGE), ...(resync ? mine : [])];
-    this.beforeScript();
-    const sentAt = performance.now();
+    return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, ...(resync ? mine : [])];
+  }
+
+  /** The deliveries of a pull script run sent at `sentAt` (performance.now()), once it answers. */
+  private async sent(request: PullRequest, running: Promise<unknown>, sentAt: number): Promise<PullStep> {
+    const { worker } = request;
+    const resync = this.resync.has(worker);
     let reply: unknown[];
     try {
-      reply = asArray(await this.link.run((r) => scripts.pull.run(r, [k.queue], args)));
+      reply = asArray(await running);
     } catch (err) {
       // The script may have run with its reply lost: tasks owned here that nobody received.
       if (isConnectionError(err)) this.resync.add(worker);
       throw err;
     }
-    if (typeof reply[0] === 'string' && reply[0].startsWith('halt:')) return [[], Infinity, Number(reply[0].slice(5))];
+    if (typeof reply[0] === 'string' && reply[0].startsWith('halt:')) return [[], Infinity, Number(reply[0].slice(5)), false];
     if (resync) this.resync.delete(worker);
+    let mine = this.byWorker.get(worker);
+    if (!mine) this.byWorker.set(worker, (mine = new Set()));
     const deliveries: Delivery[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       const id = String(reply[i + 1]);
@@ -132,7 +166,7 @@ export class RedisPuller {
     const drained = reply[0] !== '' && reply[0] !== undefined;
     const nextInMs = drained && reply[0] !== 'e' ? Number(reply[0]) : Infinity;
     if (drained && deliveries.length) this.drained.set(worker, sentAt + nextInMs);
-    return [deliveries, nextInMs, 0];
+    return [deliveries, nextInMs, 0, false];
   }
 
   /** The worker is done with a delivery (whatever the outcome): a resync may hand it back. */
@@ -166,17 +200,25 @@ export class RedisPuller {
    */
   changedFields(task: WireTask, token: number): string[] {
     const held = this.held.get(task.id);
-    const known = held && held.token === token ? held : null;
-    const values = known ? encodeChanged(task, known) : encodeValues(task);
-    const before = known?.encoded;
-    if (known) {
-      known.encoded = values;
-      known.values = WIRE_KEYS.map((key) => task[key] ?? null);
-    }
     const out: string[] = [];
-    values.forEach((value, i) => {
-      if (!before || before[i] !== value) out.push(WIRE_KEYS[i] as string, value);
-    });
+    if (!held || held.token !== token) {
+      for (const key of WIRE_KEYS) out.push(key, JSON.stringify(task[key] ?? null));
+      return out;
+    }
+    // In place, no array per write: a value that is the very value (or object) last stored needs
+    // no encoding (the store's decoded objects are never changed in place: the runtime copies
+    // what a job may change); one replaced is encoded and sent when its JSON differs.
+    const { encoded, values } = held;
+    for (let i = 0; i < WIRE_KEYS.length; i++) {
+      const key = WIRE_KEYS[i] as (typeof WIRE_KEYS)[number];
+      const value = task[key] ?? null;
+      if (value === values[i]) continue;
+      values[i] = value;
+      const json = JSON.stringify(value);
+      if (json === encoded[i]) continue;
+      encoded[i] = json;
+      out.push(key, json);
+    }
     return out;
   }
 
@@ -207,36 +249,93 @@ export class RedisPuller {
   }
 
   /**
-   * Waits at most `ms` for a wake-up token (the app's or, `ownOnly`, the worker's own list only),
-   * on the blocking connection, or a local interrupt. True when the worker was interrupted.
+   * Waits at most `ms` for a wake-up token (the app's or, `ownOnly`, the worker's own list only)
+   * on the blocking connection, then runs a pull script: both sent at once, the script queued
+   * behind the BLPOP on that connection, so the pull costs no round trip of its own once woken.
+   * The pull's answer marks a wait ended by the worker's own key (TaskStore.interrupt). Null when
+   * a local interrupt (or the store closing) ended the wait first: what that pull still takes is
+   * handed back to the queue.
    */
-  private async block(worker: string, ms: number, ownOnly = false): Promise<boolean> {
+  private async blockThenPull(request: PullRequest, ms: number, ownOnly: boolean): Promise<PullStep | null> {
+    const { worker } = request;
     const conn = this.link.blocking;
     let wake = (): void => undefined;
-    const interrupted = new Promise<void>((resolve) => (wake = resolve));
+    const interrupted = new Promise<null>((resolve) => (wake = () => resolve(null)));
     let parked = this.parked.get(worker);
     if (!parked) this.parked.set(worker, (parked = new Set()));
     parked.add(wake);
     try {
       await this.link.ready(conn);
+      if (this.interrupted.has(worker)) return null;
       // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin.
       const guard = setTimeout(() => conn.disconnect(true), ms + 5000);
       try {
-        const keys = ownOnly ? [this.keys.wake(worker)] : [this.keys.wakeup, this.keys.wake(worker)];
-        const popped = await Promise.race([conn.blpop(...keys, Math.max(0.01, ms / 1000).toFixed(3)), interrupted.then(() => null)]);
-        return this.interrupted.has(worker) || popped?.[0] === this.keys.wake(worker);
+        const own = this.keys.wake(worker);
+        const keys = ownOnly ? [own] : [this.keys.wakeup, own];
+        const args = this.pullArgs(request);
+        const sentAt = performance.now();
+        // Both in one write (one syscall instead of two) where the connection's socket is at hand.
+        const socket = (conn as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
+        const corked = typeof socket?.cork === 'function' && typeof socket.uncork === 'function';
+        if (corked) socket.cork?.();
+        let popped: Promise<[string, string] | null>;
+        let step: Promise<PullStep>;
+        try {
+          popped = conn.blpop(...keys, Math.max(0.01, ms / 1000).toFixed(3));
+          step = this.sent(request, scripts.pull.run(conn, [this.keys.queue], args), sentAt);
+        } finally {
+          if (corked) socket.uncork?.();
+        }
+        // Either fails with the connection: the step's failure is the one reported.
+        popped.catch(() => undefined);
+        const both = Promise.all([popped, step]).then(([woke, got]): PullStep => {
+          got[3] = woke?.[0] === own;
+          return got;
+        });
+        const first = await Promise.race([both, interrupted]);
+        if (first === null) {
+          both.then(([deliveries]) => this.handBack(worker, deliveries), () => undefined);
+          return null;
+        }
+        return first;
       } finally {
         clearTimeout(guard);
       }
     } catch (err) {
-      if (this.link.isClosed) return true;
+      if (this.link.isClosed) return null;
       throw isConnectionError(err) ? this.link.unavailable(err) : err;
     } finally {
       parked.delete(wake);
       if (!parked.size) this.parked.delete(worker);
     }
   }
+
+  /** Tasks a pull took for a worker that no longer waited for them go back to the queue. */
+  private handBack(worker: string, deliveries: Delivery[]): void {
+    if (!deliveries.length) return;
+    const args: (string | number)[] = [this.keys.prefix, worker, 'some'];
+    for (const { task, token } of deliveries) args.push(task.id, token);
+    const back = this.link.isClosed ? Promise.resolve() : this.link.run((r) => scripts.release.run(r, [this.keys.queue], args));
+    // Unanswered, they stay in flight until their leases end and recovery requeues them.
+    void back.catch(() => undefined).then(() => {
+      for (const { task, token } of deliveries) this.release(task.id, token);
+    });
+  }
 }
+
+/** Resolves from a setImmediate: after this turn's other immediates. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** The expired result of pull.lua's argument 6, encoded once. */
+const EXPIRED_JSON = JSON.stringify(EXPIRED_MESSAGE);
+
+/**
+ * What one pull script run brought: its deliveries, ms until the next delayed eta, ms the worker
+ * stays interrupted (0: it is not), and whether the wait before it ended on the worker's own key.
+ */
+type PullStep = [Delivery[], number, number, boolean];
 
 function asArray(reply: unknown): unknown[] {
   return Array.isArray(reply) ? reply : [];
