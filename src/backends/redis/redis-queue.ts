@@ -1,5 +1,5 @@
 /**
- * The arguments of queue.lua: per task its id, the options the script needs when it has any (lock,
+ * The arguments of queue.lua: per task its id, the options the script needs when it has some (lock,
  * eta, expiry and the producer's time queued in ms, queue score, idempotency key) and its fields,
  * plus a periodic claim when the script also claims a run (TaskStore.claimRun).
  */
