@@ -86,3 +86,9 @@ export function newCluster(nodes: ClusterNode[], redisOptions: RedisOptions, clu
     redisOptions: { ...perNode, ...(cluster.redisOptions ?? {}) },
   });
 }
+
+/** A single-node connection's socket, to cork writes (ioredis's non-public `stream`; null for a cluster). */
+export function socketOf(conn: object): { cork(): void; uncork(): void } | null {
+  const socket = (conn as { stream?: { cork?: unknown; uncork?: unknown } }).stream;
+  return typeof socket?.cork === 'function' && typeof socket.uncork === 'function' ? (socket as { cork(): void; uncork(): void }) : null;
+}

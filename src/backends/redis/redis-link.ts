@@ -14,7 +14,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendUnavailable } from '../../model/errors.js';
 import { reportHealth } from '../../infra/health-events.js';
 import type { Logger } from '../../infra/logger.js';
-import { ioredis, newCluster } from './redis-cluster.js';
+import { ioredis, newCluster, socketOf } from './redis-cluster.js';
 import type { RedisUrlSettings } from './redis-url.js';
 
 export { DEFAULT_NAMESPACE, MAX_SHARDS, parseRedisUrl, type RedisUrlSettings } from './redis-url.js';
@@ -291,13 +291,13 @@ export class RedisLink {
    */
   private corkTurn(): void {
     if (this.corked) return;
-    const socket = (this.cmd as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
-    if (typeof socket?.cork !== 'function' || typeof socket.uncork !== 'function') return;
+    const socket = socketOf(this.cmd);
+    if (!socket) return;
     socket.cork();
     this.corked = true;
     process.nextTick(() => {
       this.corked = false;
-      socket.uncork?.();
+      socket.uncork();
     });
   }
 

@@ -25,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
 import type { WireTask } from '../../model/task.js';
 import { decodeStored, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
+import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
@@ -131,10 +132,8 @@ export class RedisPuller {
   /** The arguments of a pull script run for `request`. */
   private pullArgs(request: PullRequest): (string | number)[] {
     const { worker } = request;
-    let mine = this.byWorker.get(worker);
-    if (!mine) this.byWorker.set(worker, (mine = new Set()));
     const resync = this.resync.has(worker);
-    return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, ...(resync ? mine : [])];
+    return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, ...(resync ? this.heldBy(worker) : [])];
   }
 
   /** The deliveries of a pull script run sent at `sentAt` (performance.now()), once it answers. */
@@ -151,8 +150,7 @@ export class RedisPuller {
     }
     if (typeof reply[0] === 'string' && reply[0].startsWith('halt:')) return [[], Infinity, Number(reply[0].slice(5)), false];
     if (resync) this.resync.delete(worker);
-    let mine = this.byWorker.get(worker);
-    if (!mine) this.byWorker.set(worker, (mine = new Set()));
+    const mine = this.heldBy(worker);
     const deliveries: Delivery[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       const id = String(reply[i + 1]);
@@ -167,6 +165,13 @@ export class RedisPuller {
     const nextInMs = drained && reply[0] !== 'e' ? Number(reply[0]) : Infinity;
     if (drained && deliveries.length) this.drained.set(worker, sentAt + nextInMs);
     return [deliveries, nextInMs, 0, false];
+  }
+
+  /** The ids `worker` holds (an empty set, kept, for a worker new here). */
+  private heldBy(worker: string): Set<string> {
+    let mine = this.byWorker.get(worker);
+    if (!mine) this.byWorker.set(worker, (mine = new Set()));
+    return mine;
   }
 
   /** The worker is done with a delivery (whatever the outcome): a resync may hand it back. */
@@ -275,16 +280,15 @@ export class RedisPuller {
         const args = this.pullArgs(request);
         const sentAt = performance.now();
         // Both in one write (one syscall instead of two) where the connection's socket is at hand.
-        const socket = (conn as { stream?: { cork?: () => void; uncork?: () => void } }).stream;
-        const corked = typeof socket?.cork === 'function' && typeof socket.uncork === 'function';
-        if (corked) socket.cork?.();
+        const socket = socketOf(conn);
+        socket?.cork();
         let popped: Promise<[string, string] | null>;
         let step: Promise<PullStep>;
         try {
           popped = conn.blpop(...keys, Math.max(0.01, ms / 1000).toFixed(3));
           step = this.sent(request, scripts.pull.run(conn, [this.keys.queue], args), sentAt);
         } finally {
-          if (corked) socket.uncork?.();
+          socket?.uncork();
         }
         // Either fails with the connection: the step's failure is the one reported.
         popped.catch(() => undefined);
