@@ -1,8 +1,9 @@
 /**
  * What a task costs on the way from queue to result on redis://, counted in messages, reads and
  * script runs: the producer subscribes only to the events somebody listens to, a wait for a task
- * queued under a live subscription reads it once (after its task_done), and a worker whose last
- * pull drained the queue waits for a wake-up instead of running an empty pull first.
+ * queued under a live subscription resolves from its task_done (a small finish batch broadcasts
+ * the task; one of a larger batch is read once, after it), and a worker whose last pull drained the
+ * queue waits for a wake-up instead of running an empty pull first.
  */
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
@@ -141,7 +142,7 @@ describe('redis:// per-task latency', function () {
     expect(await subscribers(store, ['task_done', 'task_queued', 'task_started'])).to.deep.equal([1, 1, 0]);
   });
 
-  it('reads a task queued under a live subscription once, after its task_done', async () => {
+  it('resolves a wait for a task queued under a live subscription from its task_done, without a read', async () => {
     const { producer, store } = app();
     await producer.ensureSubscribed();
     const { reads } = countReads(producer);
@@ -149,8 +150,56 @@ describe('redis:// per-task latency', function () {
     const waiting = producer.waitForTask(id, 10);
     await runOne(store, id);
     const task = await waiting;
+    expect(reads()).to.equal(0);
+    // What the broadcast carried is the task as stored: the same as a read gives.
+    const read = await producer.getTask(id);
+    expect(task?.toJSON()).to.deep.equal(read?.toJSON());
     expect(task?.status).to.equal(SUCCESS);
-    expect(reads()).to.equal(1);
+    expect(task?.result).to.equal(3);
+    expect(task?.kwargs).to.deep.equal({ a: 1, b: 2 });
+    expect(task?.timeQueued?.toMillis()).to.be.a('number');
+  });
+
+  it('reads the tasks of a finish batch larger than four once each, after their task_done (their fields are not broadcast)', async () => {
+    const { producer, store } = app();
+    await producer.ensureSubscribed();
+    const ids = (await producer.queueTasks(Array.from({ length: 5 }, (_, i) => ({ jobName: 'addition', kwargs: { a: i, b: 1 } })))) as string[];
+    const { reads } = countReads(producer);
+    const waiting = Promise.all(ids.map((id) => producer.waitForTask(id, 10)));
+    const deliveries = await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 });
+    expect(deliveries).to.have.length(5);
+    // Finished in one turn: one finish script for the five.
+    const runs = await countRuns('finish', async () => {
+      const saved = await Promise.all(deliveries.map(({ task, token }) => store.finish({ ...task, status: SUCCESS, result: 1, worker: 'w' }, { worker: 'w', token })));
+      expect(saved).to.deep.equal([true, true, true, true, true]);
+    });
+    expect(runs).to.equal(1);
+    expect((await waiting).map((t) => t?.status)).to.deep.equal([SUCCESS, SUCCESS, SUCCESS, SUCCESS, SUCCESS]);
+    expect(reads()).to.equal(5);
+  });
+
+  it('hands task_done listeners the stored task of a small finish batch, and nothing for a larger one', async () => {
+    const { producer, store } = app();
+    const heard = new Map<string, WireTask | null | undefined>();
+    let last = '';
+    let lastHeard = (): void => undefined;
+    const gotLast = new Promise<void>((resolve) => (lastHeard = resolve));
+    await (producer.store as RedisStore).subscribe((event, id, stored) => {
+      if (event !== 'task_done') return;
+      heard.set(id, stored?.());
+      if (id === last) lastHeard();
+    });
+    const one = (await producer.queueTask('addition', { a: 1, b: 2 })) as string;
+    await runOne(store, one);
+    const five = (await producer.queueTasks(Array.from({ length: 5 }, (_, i) => ({ jobName: 'addition', kwargs: { a: i, b: 1 } })))) as string[];
+    // The last task_done to come: every one before it arrived first.
+    last = five[4] as string;
+    const deliveries = await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 });
+    await Promise.all(deliveries.map(({ task, token }) => store.finish({ ...task, status: SUCCESS, result: 1, worker: 'w' }, { worker: 'w', token })));
+    await gotLast;
+    const [stored] = await store.get([one]);
+    expect(heard.get(one)).to.deep.equal(stored);
+    for (const id of five) expect(heard.has(id) && heard.get(id) === undefined, id).to.equal(true);
   });
 
   it('reads at once a task whose task_done arrived before the wait', async () => {

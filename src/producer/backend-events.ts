@@ -52,8 +52,8 @@ export class BackendEvents {
   /** The store subscription (made on first use), with `task_done` at least. */
   subscription(): Promise<() => Promise<void>> {
     if (!this.unsubscribe) {
-      this.unsubscribe = this.store.subscribe((event, id) => {
-        if (event === 'task_done') this.waiters.notify(id);
+      this.unsubscribe = this.store.subscribe((event, id, stored) => {
+        if (event === 'task_done') this.waiters.notify(id, stored);
         this.emitter.emit(event, id);
       });
       this.wantedEvents = null;

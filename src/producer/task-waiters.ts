@@ -1,9 +1,17 @@
 /**
  * Waiting for tasks to be ready: one set of waiters per task id, woken by `task_done`
- * broadcasts, with a slow re-read as a safety net for a broadcast lost with a connection.
+ * broadcasts, with a slow re-read as a safety net for a broadcast lost with a connection. A
+ * broadcast that hands the ready task (EventListener's `stored`) resolves its waiters without a read.
  */
 import { BackendUnavailable, TaskTimeoutError } from '../model/errors.js';
-import type { Task } from '../model/task.js';
+import { Task, type WireTask } from '../model/task.js';
+import { READY_STATES } from '../model/states.js';
+
+/** One wait: `check` reads the task again; `ready` ends the wait with the task. */
+interface Waiter {
+  check(): void;
+  ready(task: Task): void;
+}
 
 /** How many tracked ids one generation holds (two are kept: an older id is read as untracked). */
 const TRACKED_PER_GENERATION = 4096;
@@ -12,7 +20,7 @@ const DONE = -1;
 
 /** The waiters of one backend. */
 export class TaskWaiters {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<Waiter>>();
   /**
    * Ids queued here while the subscription was live, by the epoch it had then (DONE once their
    * `task_done` arrived): a wait for one still pending under the same epoch cannot have missed its
@@ -23,14 +31,23 @@ export class TaskWaiters {
 
   /** Every waiter reads its task again (the backend closed: their reads fail, and so do they). */
   recheckAll(): void {
-    for (const set of [...this.waiters.values()]) set.forEach((fn) => fn());
+    for (const set of [...this.waiters.values()]) set.forEach((w) => w.check());
   }
 
-  /** A `task_done` for `id` arrived: its waiters read the task again. */
-  notify(id: string): void {
+  /**
+   * A `task_done` for `id` arrived: its waiters end with the task the broadcast handed (`stored`,
+   * each waiter its own record), else read it again.
+   */
+  notify(id: string, stored?: () => WireTask | null): void {
     if (this.tracked.has(id)) this.tracked.set(id, DONE);
     else if (this.older.has(id)) this.older.set(id, DONE);
-    this.waiters.get(id)?.forEach((fn) => fn());
+    const set = this.waiters.get(id);
+    if (!set) return;
+    for (const waiter of [...set]) {
+      const wire = stored?.();
+      if (wire && wire.id === id && READY_STATES.has(wire.status)) waiter.ready(Task.fromWire(wire));
+      else waiter.check();
+    }
   }
 
   /**
@@ -93,7 +110,7 @@ export class TaskWaiters {
         settled = true;
         clearTimeout(timer);
         clearInterval(recheck);
-        this.remove(id, check);
+        this.remove(id, waiter);
         fn();
       };
       const check = () => {
@@ -120,7 +137,8 @@ export class TaskWaiters {
           },
         );
       };
-      this.add(id, check);
+      const waiter: Waiter = { check, ready: (task) => finish(() => resolve(task)) };
+      this.add(id, waiter);
       const recheck = setInterval(check, recheckMs);
       recheck.unref();
       if (timeout !== undefined && timeout !== null) {
@@ -130,14 +148,14 @@ export class TaskWaiters {
     });
   }
 
-  private add(id: string, fn: () => void): void {
+  private add(id: string, waiter: Waiter): void {
     let set = this.waiters.get(id);
     if (!set) this.waiters.set(id, (set = new Set()));
-    set.add(fn);
+    set.add(waiter);
   }
 
-  private remove(id: string, fn: () => void): void {
+  private remove(id: string, waiter: Waiter): void {
     const set = this.waiters.get(id);
-    if (set?.delete(fn) && set.size === 0) this.waiters.delete(id);
+    if (set?.delete(waiter) && set.size === 0) this.waiters.delete(id);
   }
 }

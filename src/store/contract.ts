@@ -13,7 +13,12 @@ import type { WireTask } from '../model/task.js';
 export type TaskEvent = 'task_queued' | 'task_started' | 'task_done' | 'task_progress';
 export const TASK_EVENTS: readonly TaskEvent[] = ['task_queued', 'task_started', 'task_done', 'task_progress'];
 
-export type EventListener = (event: TaskEvent, taskId: string) => void;
+/**
+ * Told each broadcast of the application. For `task_done`, a store may also hand `stored`: the task
+ * as it was stored when it became ready, decoded on each call (a fresh record, or null when it
+ * cannot be read from the broadcast), so that a waiter needs no read of its own.
+ */
+export type EventListener = (event: TaskEvent, taskId: string, stored?: () => WireTask | null) => void;
 
 /** Filter of `list` (wire names). */
 export interface StoreFilter {

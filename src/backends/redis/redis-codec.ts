@@ -121,6 +121,14 @@ export class RedisKeys {
     return this.prefix + event;
   }
 
+  /**
+   * Beside `task_done`: a small finish batch publishes here first, per task, `<id> <its hash as a
+   * JSON array of fields and values>`, so that a waiter resolves from the broadcast (redis-events.ts).
+   */
+  get doneTasks(): string {
+    return `${this.prefix}task_done:tasks`;
+  }
+
   /** A SCAN MATCH pattern for every key of the app, glob characters of the prefix escaped. */
   get pattern(): string {
     return this.prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`) + '*';

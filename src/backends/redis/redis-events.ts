@@ -6,13 +6,19 @@
  * somebody wants (`wantEvents`; every event until told): Redis then fans out fewer messages and
  * this process parses fewer.
  *
+ * A small finish batch also publishes, on a channel of its own and before the `task_done` ids,
+ * each ready task's stored fields: the `task_done` event of such an id then hands its listeners the
+ * task (EventListener's `stored`), and a waiter resolves without reading it. Those messages wait
+ * here for their `task_done` (next on the same connection); a `task_done` without one reads as before.
+ *
  * The subscription has an epoch: a number that changes whenever the subscriber connection drops
  * (messages may have been lost) and that is null while the `task_done` channels are not
  * confirmed on the current connection. A caller that saw the same epoch before and after knows
  * it missed no `task_done` in between.
  */
 import { TASK_EVENTS, type EventListener, type TaskEvent } from '../../store/contract.js';
-import type { RedisKeys } from './redis-codec.js';
+import { decodeTask, type RedisKeys } from './redis-codec.js';
+import type { WireTask } from '../../model/task.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 
 /** The listeners of one store and its subscription. */
@@ -30,13 +36,20 @@ export class RedisEvents {
   private epoch = 0;
   /** The `task_done` channels are confirmed on the current connection. */
   private live = false;
+  /** The channels of the ready tasks' fields (RedisKeys.doneTasks), subscribed with `task_done`. */
+  private readonly doneTasks = new Set<string>();
+  /** Fields of ready tasks by id (JSON), until their `task_done` arrives. */
+  private readonly pending = new Map<string, string>();
 
   /** `keys`: of the app, or of each of its shards (their channels are listened to together). */
   constructor(
     keys: RedisKeys | readonly RedisKeys[],
     private readonly link: RedisLink,
   ) {
-    for (const k of Array.isArray(keys) ? keys : [keys]) for (const event of TASK_EVENTS) this.events.set(k.channel(event), event);
+    for (const k of Array.isArray(keys) ? keys : [keys]) {
+      for (const event of TASK_EVENTS) this.events.set(k.channel(event), event);
+      this.doneTasks.add(k.doneTasks);
+    }
   }
 
   /**
@@ -81,13 +94,38 @@ export class RedisEvents {
   /** Forgets every listener (the store closes). */
   clear(): void {
     this.listeners.clear();
+    this.pending.clear();
     this.live = false;
   }
 
   private channelsWanted(): string[] {
     const out: string[] = [];
     for (const [channel, event] of this.events) if (!this.wanted || this.wanted.has(event)) out.push(channel);
+    if (this.doneWanted()) out.push(...this.doneTasks);
     return out;
+  }
+
+  /** A ready task's fields arrived ahead of its `task_done`: `<id> <JSON array>`. */
+  private keepDone(message: string): void {
+    const space = message.indexOf(' ');
+    if (space <= 0) return;
+    // Each is taken by its task_done, next on this connection; a bound for any left by a lost one.
+    if (this.pending.size >= MAX_PENDING) this.pending.clear();
+    this.pending.set(message.slice(0, space), message.slice(space + 1));
+  }
+
+  /** The `stored` of a `task_done` event: the fields that came ahead of it, if any. */
+  private takeDone(id: string): (() => WireTask | null) | undefined {
+    const json = this.pending.get(id);
+    if (json === undefined) return undefined;
+    this.pending.delete(id);
+    return () => {
+      try {
+        return decodeTask(JSON.parse(json), id);
+      } catch {
+        return null;
+      }
+    };
   }
 
   private doneWanted(): boolean {
@@ -121,12 +159,18 @@ export class RedisEvents {
     if (!sub.listenerCount('message')) {
       sub.on('message', (channel: string, message: string) => {
         const event = this.events.get(channel);
-        if (!event || (this.wanted && !this.wanted.has(event))) return;
+        if (!event) {
+          if (this.doneTasks.has(channel)) this.keepDone(message);
+          return;
+        }
+        if (this.wanted && !this.wanted.has(event)) return;
+        const done = event === 'task_done' && this.pending.size > 0;
         for (const id of message.split(' ')) {
           if (!id) continue;
+          const stored = done ? this.takeDone(id) : undefined;
           for (const listener of this.listeners) {
             try {
-              listener(event, id);
+              listener(event, id, stored);
             } catch {
               // one listener's fault must not keep the event from the others
             }
@@ -138,6 +182,7 @@ export class RedisEvents {
       sub.on('close', () => {
         this.epoch += 1;
         this.live = false;
+        this.pending.clear();
       });
       sub.on('ready', () => {
         if (this.subscribing && this.subscribed.size) void this.resubscribeAll().catch(() => undefined);
@@ -158,9 +203,12 @@ export class RedisEvents {
   private async resubscribeAll(): Promise<void> {
     const sub = this.link.subscriber;
     const epoch = this.epoch;
-    const unwanted = [...this.events.keys()].filter((c) => !this.subscribed.has(c));
+    const unwanted = [...this.events.keys(), ...this.doneTasks].filter((c) => !this.subscribed.has(c));
     if (unwanted.length) await sub.unsubscribe(...unwanted);
     await sub.subscribe(...this.subscribed);
     if (this.doneWanted() && epoch === this.epoch && sub.status === 'ready') this.live = true;
   }
 }
+
+/** Ready tasks' fields kept for their `task_done` at most (more means some were lost: dropped). */
+const MAX_PENDING = 10_000;

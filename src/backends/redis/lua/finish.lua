@@ -10,9 +10,13 @@
 -- ARGV: 1 prefix, then per task: id, worker, token, its lock id as JSON ('null' for none), '1'
 --       when it carries its start (else ''), n, n field/value entries (only the changed fields: n
 --       may be 0)
+-- A batch of at most SMALL_BATCH tasks (one task at a time: latency counts) also publishes each
+-- saved task's hash on the `task_done:tasks` channel, before its task_done: a waiter then needs no
+-- read (redis-events.ts). A larger batch (throughput counts) leaves that to the waiters' reads.
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
 -- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
+local SMALL_BATCH = 4
 local now = now_ms()
 local ids, at, starting = {}, {}, {}
 local i = 2
@@ -34,6 +38,7 @@ if #starting > 0 then
   for k, id in ipairs(starting) do queued[id] = found[k] end
 end
 local out = {}
+local small = #ids <= SMALL_BATCH
 for t, id in ipairs(ids) do
   i = at[t]
   local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 5])
@@ -61,6 +66,7 @@ for t, id in ipairs(ids) do
     release_lock(id, lock)
     if with_start then publish('task_started', id) end
     publish('task_done', id)
+    if small then redis.call('PUBLISH', P .. 'task_done:tasks', id .. ' ' .. cjson.encode(redis.call('HGETALL', key))) end
     out[t] = 1
   elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from_arg, to_arg, nil) then
     out[t] = 1

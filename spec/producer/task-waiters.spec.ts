@@ -1,0 +1,64 @@
+/**
+ * TaskWaiters: a task_done that hands the ready task resolves its waiters without a read; one
+ * that hands nothing, or a task that is not ready, makes them read as before.
+ */
+import { expect } from 'chai';
+import { TaskWaiters } from '../../src/producer/task-waiters.js';
+import { STARTED, SUCCESS } from '../../src/model/states.js';
+import { Task, type WireTask } from '../../src/model/task.js';
+import { wireTask } from '../support/wire-task.js';
+
+describe('waiting for tasks (producer/task-waiters)', () => {
+  /** A read that counts its calls and answers `answer()`; `first` resolves at the first call. */
+  function reader(answer: () => WireTask | null): { read: (id: string) => Promise<Task | null>; reads: () => number; first: Promise<void> } {
+    let reads = 0;
+    let firstRead = (): void => undefined;
+    const first = new Promise<void>((resolve) => (firstRead = resolve));
+    const read = async (): Promise<Task | null> => {
+      reads += 1;
+      firstRead();
+      const wire = answer();
+      return wire ? Task.fromWire(wire) : null;
+    };
+    return { read, reads: () => reads, first };
+  }
+
+  it('resolves every waiter of a task with its own record of the task a task_done hands, without a read', async () => {
+    const waiters = new TaskWaiters();
+    const done = wireTask({ id: 't1', status: SUCCESS, result: 7 });
+    const { read, reads } = reader(() => done);
+    waiters.track(['t1'], 1);
+    const a = waiters.wait('t1', 10, read, 60_000, 1);
+    const b = waiters.wait('t1', 10, read, 60_000, null);
+    // b was not tracked under a live epoch: its first read may come before the broadcast.
+    const before = reads();
+    let decoded = 0;
+    waiters.notify('t1', () => {
+      decoded += 1;
+      return { ...done };
+    });
+    const [ta, tb] = await Promise.all([a, b]);
+    expect(ta?.status).to.equal(SUCCESS);
+    expect(tb?.result).to.equal(7);
+    expect(ta).to.not.equal(tb);
+    expect(decoded).to.equal(2);
+    expect(reads()).to.equal(before);
+  });
+
+  it('reads again when the task_done hands nothing, a task that is not ready, or another task', async () => {
+    const waiters = new TaskWaiters();
+    let current = wireTask({ id: 't2', status: STARTED });
+    const { read, reads, first } = reader(() => current);
+    waiters.track(['t2'], 1);
+    const waiting = waiters.wait('t2', 10, read, 60_000, 1);
+    waiters.notify('t2', () => wireTask({ id: 't2', status: STARTED }));
+    await first;
+    expect(reads()).to.equal(1);
+    waiters.notify('t2', () => wireTask({ id: 'other', status: SUCCESS }));
+    waiters.notify('t2', () => null);
+    current = wireTask({ id: 't2', status: SUCCESS, result: 1 });
+    waiters.notify('t2');
+    expect((await waiting)?.result).to.equal(1);
+    expect(reads()).to.be.at.least(2);
+  });
+});
