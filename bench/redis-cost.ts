@@ -61,12 +61,13 @@ async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpu
 
 /** µs per task of each script (and of other commands), from the slow log of one round. */
 async function slowlogByScript(admin: Redis): Promise<string> {
-  const bySha = new Map<string, string>(Object.values(scripts).map((s) => [s.sha, s.name]));
+  // A script runs as EVALSHA (its sha) or, on Redis 7, as FCALL (its function's name).
+  const bySha = new Map<string, string>(Object.values(scripts).flatMap((s) => [[s.sha, s.name], [s.functionName, s.name]]));
   const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
   const total = new Map<string, number>();
   for (const [, , us, args] of entries) {
     const cmd = String(args[0]).toLowerCase();
-    const name = cmd === 'evalsha' ? (bySha.get(String(args[1])) ?? 'evalsha?') : cmd;
+    const name = cmd === 'evalsha' || cmd === 'fcall' ? (bySha.get(String(args[1])) ?? `${cmd}?`) : cmd;
     total.set(name, (total.get(name) ?? 0) + us);
   }
   return [...total].sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${(us / TASKS).toFixed(1)}`).join(', ');
@@ -129,7 +130,7 @@ async function main(): Promise<void> {
       const total = [...byCommand.values()].reduce((s, n) => s + n, 0);
       const round = {
         commands: total / TASKS,
-        scripts: ((byCommand.get('evalsha') ?? 0) + (byCommand.get('eval') ?? 0)) / TASKS,
+        scripts: ((byCommand.get('evalsha') ?? 0) + (byCommand.get('eval') ?? 0) + (byCommand.get('fcall') ?? 0)) / TASKS,
         publishes: (byCommand.get('publish') ?? 0) / TASKS,
         cpuUs: (after.cpuUs - before.cpuUs) / TASKS,
         mainUs: (after.mainUs - before.mainUs) / TASKS,

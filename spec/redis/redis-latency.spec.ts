@@ -261,7 +261,7 @@ describe('redis:// per-task latency', function () {
     const send = cmd.sendCommand.bind(cmd);
     let onCmd = 0;
     cmd.sendCommand = ((command: { name: string }) => {
-      if (command.name === 'evalsha' || command.name === 'eval') onCmd += 1;
+      if (command.name === 'evalsha' || command.name === 'eval' || command.name === 'fcall') onCmd += 1;
       return send(command as never);
     }) as typeof cmd.sendCommand;
     try {

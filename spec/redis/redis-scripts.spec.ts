@@ -1,11 +1,13 @@
 /**
  * The store's script runs are sent as built (redis-scripts.ts writes the request itself): every
  * argument reaches the script as sent, whatever its bytes, and a script Redis no longer caches is
- * sent whole (EVAL) and runs.
+ * sent whole (EVAL) and runs. The store's own scripts run as the functions of one library (FCALL)
+ * where the server has functions, loaded on first use and again once the server lost them, and
+ * with EVALSHA where it has none or the user may not load them; each run starts from a clean state.
  */
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { LuaScript } from '../../src/backends/redis/redis-scripts.js';
+import { LuaScript, scriptLibrary, scripts } from '../../src/backends/redis/redis-scripts.js';
 import { redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
 
 describe('redis:// script runs', function () {
@@ -56,5 +58,89 @@ describe('redis:// script runs', function () {
     let error: unknown = null;
     await bad.run(redis, [], []).catch((err: unknown) => (error = err));
     expect(String(error)).to.match(/Unknown Redis command|unknown command/i);
+  });
+
+  /** Calls per command on the private server since the last reset (`fcall`, `evalsha`, ...). */
+  async function calls(): Promise<Map<string, number>> {
+    const info = (await redis.info('commandstats')).split('\n');
+    const out = new Map<string, number>();
+    for (const line of info) {
+      const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
+      if (m) out.set(m[1] as string, Number(m[2]));
+    }
+    return out;
+  }
+
+  /** Runs the renew script (harmless: nothing is in flight) on `client`; answers its reply. */
+  const renew = (client: Redis): Promise<unknown> => scripts.renew.run(client, ['s:{a}:inflight'], ['s:{a}:', 'w', 30_000]);
+
+  it('runs the store\'s scripts as functions of one library, loaded on first use and again after the server lost it', async () => {
+    await redis.call('FUNCTION', 'FLUSH');
+    await redis.call('CONFIG', 'RESETSTAT');
+    await renew(redis);
+    await renew(redis);
+    const libraries = (await redis.call('FUNCTION', 'LIST', 'LIBRARYNAME', scriptLibrary.name)) as unknown[][];
+    expect(libraries).to.have.length(1);
+    let stats = await calls();
+    expect(stats.get('fcall')).to.equal(3);
+    expect(stats.get('function|load')).to.equal(1);
+    expect(stats.has('evalsha')).to.equal(false);
+    // A restart without persistence, or FUNCTION FLUSH: loaded again, and the run goes on.
+    await redis.call('FUNCTION', 'FLUSH');
+    await renew(redis);
+    stats = await calls();
+    expect(stats.get('function|load')).to.equal(2);
+    expect(stats.has('evalsha')).to.equal(false);
+  });
+
+  it('runs them with EVALSHA on a server without functions, without asking again', async () => {
+    const old = new Redis(server?.url() as string, { maxRetriesPerRequest: 1 });
+    try {
+      // What a server before Redis 7 answers to FCALL.
+      const send = old.sendCommand.bind(old);
+      let fcalls = 0;
+      old.sendCommand = ((command: { name: string; reject: (err: Error) => void; promise: Promise<unknown> }) => {
+        if (command.name !== 'fcall') return send(command as never);
+        fcalls += 1;
+        command.reject(new Error("ERR unknown command 'fcall', with args beginning with: "));
+        return command.promise;
+      }) as typeof old.sendCommand;
+      await redis.call('CONFIG', 'RESETSTAT');
+      expect(await renew(old)).to.deep.equal(await renew(old));
+      expect(fcalls).to.equal(1);
+      expect((await calls()).get('evalsha')).to.equal(2);
+    } finally {
+      old.disconnect();
+    }
+  });
+
+  it('runs them with EVALSHA where the user may not load functions', async () => {
+    await redis.call('FUNCTION', 'FLUSH');
+    await redis.call('ACL', 'SETUSER', 'nofunctions', 'on', '>secret', '~*', '&*', '+@all', '-function');
+    const limited = new Redis(server?.url() as string, { username: 'nofunctions', password: 'secret', maxRetriesPerRequest: 1 });
+    try {
+      await redis.call('CONFIG', 'RESETSTAT');
+      await renew(limited);
+      await renew(limited);
+      const stats = await calls();
+      expect(stats.get('evalsha')).to.equal(2);
+      expect(stats.get('fcall')).to.equal(1);
+    } finally {
+      limited.disconnect();
+    }
+  });
+
+  it('starts each run from a clean state: writes a failed run deferred are not sent by the next', async () => {
+    const prefix = 'clean:{a}:';
+    const queueArgs = (...tasks: string[][]) => [prefix, tasks.length, 60_000, '', '', '', ...tasks.flat()];
+    const task = (id: string): string[] => [id, '', '2', 'name', '"addition"', 'kwargs', '{}'];
+    // The second task's field count is not a number: the run fails after it deferred the first's listings.
+    let error: unknown = null;
+    await scripts.queue.run(redis, [`${prefix}queue`], queueArgs(task('t1'), ['t2', '', 'x'])).catch((err: unknown) => (error = err));
+    expect(String(error)).to.match(/arithmetic|nil/);
+    await scripts.queue.run(redis, [`${prefix}queue`], queueArgs(task('t3')));
+    const queued = (await redis.zrange(`${prefix}queue`, 0, -1)).map((member) => member.split(':')[1]);
+    expect(queued).to.deep.equal(['t3']);
+    expect(await redis.zrange(`${prefix}s:6`, 0, -1)).to.deep.equal(['t3']);
   });
 });

@@ -1,8 +1,12 @@
 /**
  * The Lua scripts of the redis:// store, read from `lua/*.lua` beside this module, each after the
  * shared helpers of `lua/_lib.lua` (the store's clock, listings, locks, fencing, deferred batch
- * writes), and run with
- * EVALSHA (falling back to EVAL, which also caches the script, after a restart or SCRIPT FLUSH).
+ * writes). On Redis 7 and later they run as the functions of one library (FCALL), loaded once per
+ * server (again after a restart without persistence or a FUNCTION FLUSH): the helpers are defined
+ * once, not at every run, which saves about a third of a one-task script run. Before Redis 7, or
+ * where the user may not load functions, a connection runs them with EVALSHA (falling back to EVAL,
+ * which also caches the script, after a restart or SCRIPT FLUSH). The library's name carries a hash
+ * of its source: processes of different versions sharing a server each call their own.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -10,7 +14,7 @@ import type { Command } from 'ioredis';
 import { ioredis } from './redis-cluster.js';
 import type { RedisClient } from './redis-link.js';
 
-type ScriptCommand = new (name: 'evalsha' | 'eval', args: string[]) => Command;
+type ScriptCommand = new (name: 'evalsha' | 'eval' | 'fcall', args: string[]) => Command;
 let scriptCommand: ScriptCommand | null = null;
 
 /**
@@ -23,7 +27,7 @@ let scriptCommand: ScriptCommand | null = null;
  */
 function ScriptCommand(): ScriptCommand {
   return (scriptCommand ??= class extends ioredis().Command {
-    constructor(name: 'evalsha' | 'eval', args: string[]) {
+    constructor(name: 'evalsha' | 'eval' | 'fcall', args: string[]) {
       super(name, [], { replyEncoding: 'utf8' });
       this.args = args;
     }
@@ -56,11 +60,7 @@ export class LuaScript {
 
   /** Runs the script in one round trip. Arguments go as one array: batches may be large. */
   async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const all = new Array<string>(2 + keys.length + args.length);
-    all[0] = this.sha;
-    all[1] = String(keys.length);
-    for (let i = 0; i < keys.length; i++) all[2 + i] = keys[i] as string;
-    for (let i = 0, at = 2 + keys.length; i < args.length; i++) all[at + i] = String(args[i]);
+    const all = commandArgs(this.sha, keys, args);
     const Script = ScriptCommand();
     try {
       return await redis.sendCommand(new Script('evalsha', all));
@@ -72,29 +72,135 @@ export class LuaScript {
   }
 }
 
+/** `first` (a sha, source or function name), the number of keys, the keys, then the arguments as strings. */
+function commandArgs(first: string, keys: readonly string[], args: readonly (string | number)[]): string[] {
+  const all = new Array<string>(2 + keys.length + args.length);
+  all[0] = first;
+  all[1] = String(keys.length);
+  for (let i = 0; i < keys.length; i++) all[2 + i] = keys[i] as string;
+  for (let i = 0, at = 2 + keys.length; i < args.length; i++) all[at + i] = String(args[i]);
+  return all;
+}
+
+/** Connections that run the store's scripts with EVALSHA: no functions there (before Redis 7, or not allowed). */
+const evalOnly = new WeakSet<object>();
+
+/** Raised inside `callFunction` when the connection cannot run functions: the caller uses EVALSHA. */
+const NO_FUNCTIONS = new Error('functions unavailable');
+
+/** Errors that say this server or user has no functions (an older Redis; an ACL without FUNCTION). */
+const FUNCTIONS_UNAVAILABLE = /unknown command|NOPERM/i;
+
+/** The store's scripts as the functions of one library. */
+class ScriptLibrary {
+  readonly name: string;
+  readonly source: string;
+
+  constructor(lib: string, bodies: readonly (readonly [string, string])[]) {
+    const text = bodies.map(([name, body]) => `local function main_${name}()\n${body}\nend\n`).join('');
+    const register = bodies.map(([name]) => `redis.register_function('@_${name}', entry(main_${name}))\n`).join('');
+    const code = `local KEYS, ARGV\n${lib}\n${text}${ENTRY}${register}`;
+    this.name = `pulsar_${createHash('sha1').update(code, 'utf8').digest('hex').slice(0, 16)}`;
+    this.source = `#!lua name=${this.name}\n${code.replaceAll("'@_", `'${this.name}_`)}`;
+  }
+
+  /** The function of script `name`. */
+  functionOf(name: string): string {
+    return `${this.name}_${name}`;
+  }
+
+  /** Runs function `fn`, loading the library first where the server does not have it. */
+  async call(redis: RedisClient, fn: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const all = commandArgs(fn, keys, args);
+    const Script = ScriptCommand();
+    try {
+      return await redis.sendCommand(new Script('fcall', all));
+    } catch (err) {
+      const message = err instanceof Error ? err.message : '';
+      if (FUNCTIONS_UNAVAILABLE.test(message)) throw this.unavailable(redis);
+      if (!/Function not found/i.test(message)) throw err;
+    }
+    await this.load(redis);
+    return redis.sendCommand(new Script('fcall', all));
+  }
+
+  /** Loads the library on the server (on every master of a cluster). */
+  private async load(redis: RedisClient): Promise<void> {
+    const Cluster = ioredis().Cluster;
+    const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    try {
+      await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.source)));
+    } catch (err) {
+      if (err instanceof Error && FUNCTIONS_UNAVAILABLE.test(err.message)) throw this.unavailable(redis);
+      throw err;
+    }
+  }
+
+  private unavailable(redis: RedisClient): Error {
+    evalOnly.add(redis);
+    return NO_FUNCTIONS;
+  }
+}
+
+/**
+ * A function's entry: the run's KEYS and ARGV, then the script's body; the writes and broadcasts it
+ * deferred (lua/_lib.lua) are sent before the reply, whatever it returns.
+ */
+const ENTRY = `local function entry(main)
+  return function(keys, args)
+    KEYS, ARGV = keys, args
+    begin_run()
+    local reply = main()
+    flush_deferred()
+    return reply
+  end
+end
+`;
+
+/** One of the store's scripts: a function of the library where the server has functions, else EVALSHA. */
+export class StoreScript extends LuaScript {
+  constructor(
+    name: string,
+    source: string,
+    private readonly library: ScriptLibrary,
+  ) {
+    super(name, source);
+  }
+
+  /** The function it runs as (FCALL), where functions are available. */
+  get functionName(): string {
+    return this.library.functionOf(this.name);
+  }
+
+  override async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    if (!evalOnly.has(redis)) {
+      try {
+        return await this.library.call(redis, this.functionName, keys, args);
+      } catch (err) {
+        if (err !== NO_FUNCTIONS) throw err;
+      }
+    }
+    return super.run(redis, keys, args);
+  }
+}
+
 const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 const LIB = read('_lib');
 
+const NAMES = ['queue', 'pull', 'start', 'finish', 'retry', 'renew', 'release', 'recover', 'revoke', 'list', 'progress', 'purge'] as const;
+const LIBRARY = new ScriptLibrary(LIB, NAMES.map((name) => [name, read(name)] as const));
+
 /**
- * The script body runs as a function so that whatever it returns, the writes and broadcasts it
- * deferred (lua/_lib.lua) are sent before the reply.
+ * A script for EVAL: the body runs as a function so that whatever it returns, the writes and
+ * broadcasts it deferred (lua/_lib.lua) are sent before the reply.
  */
-function load(name: string): LuaScript {
-  return new LuaScript(name, `${LIB}\nlocal function main()\n${read(name)}\nend\nlocal reply = main()\nflush_deferred()\nreturn reply\n`);
+function load(name: (typeof NAMES)[number]): StoreScript {
+  const source = `local KEYS, ARGV = KEYS, ARGV\n${LIB}\nlocal function main()\n${read(name)}\nend\nbegin_run()\nlocal reply = main()\nflush_deferred()\nreturn reply\n`;
+  return new StoreScript(name, source, LIBRARY);
 }
 
 /** Every script, loaded once per process. */
-export const scripts = {
-  queue: load('queue'),
-  pull: load('pull'),
-  start: load('start'),
-  finish: load('finish'),
-  retry: load('retry'),
-  renew: load('renew'),
-  release: load('release'),
-  recover: load('recover'),
-  revoke: load('revoke'),
-  list: load('list'),
-  progress: load('progress'),
-  purge: load('purge'),
-} as const;
+export const scripts = Object.fromEntries(NAMES.map((name) => [name, load(name)])) as Record<(typeof NAMES)[number], StoreScript>;
+
+/** The library of the store's functions (its name and source). */
+export const scriptLibrary: { readonly name: string; readonly source: string } = LIBRARY;

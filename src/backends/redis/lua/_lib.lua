@@ -1,4 +1,8 @@
--- Prepended to every script of the redis:// store (redis-scripts.ts). ARGV[1] is always the app's
+-- Prepended to every script of the redis:// store (redis-scripts.ts): each script runs as a function
+-- of one library (Redis 7 functions, loaded once per server) or, before Redis 7, as a script of its
+-- own (EVALSHA). KEYS and ARGV are locals declared before this file, set at the start of each run,
+-- which then calls begin_run() (below). Nothing here runs a Redis API at load time (a function
+-- library is loaded without `string`, `math` or `redis.call`). ARGV[1] is always the app's
 -- key prefix `<namespace>:{<name>}:`; every key the scripts touch starts with it (one Cluster slot).
 -- Store-only task hash fields: _qm (queue sequence: the member in the queue zset is the sequence,
 -- zero-padded to 16 digits, ':' and the id; older versions stored that whole member), _score (queue score, absent for 0), _tq (listing
@@ -7,7 +11,7 @@
 -- is read from it), _fin (the fencing token of the delivery whose finish or retry was saved: tokens
 -- come from one counter per app, so it names that delivery; older versions stored `worker:token`),
 -- _progress. Deliveries in flight are in the app's `fence` hash.
-local P = ARGV[1]
+local P
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 
 local function tkey(id) return P .. 't:' .. id end
@@ -149,7 +153,7 @@ end
 -- at once, not by a scan of the whole flat list (with 100 tasks in flight that scan was about 5%
 -- of Redis's work per task). Readers of these keys skip it: no worker owns it (owner_of), and
 -- recover reads expired leases only.
-local WIDE = ' keeps this key a hash table, not a flat list (it names no task) ' .. string.rep('.', 8)
+local WIDE = ' keeps this key a hash table, not a flat list (it names no task) ........'
 
 -- Before the first entry of a pull goes in: the in-flight set and the fence hash hold WIDE.
 local function widen_flight()
@@ -294,4 +298,12 @@ local function scores(key, members)
     end
   end
   return out
+end
+
+-- Starts a run: the app's prefix from ARGV, and the state of a run above emptied (a function
+-- library keeps its locals from one run to the next, and a run that failed half-way leaves some).
+local function begin_run()
+  P = ARGV[1]
+  deferred, deferred_order, published, published_order, pinned = {}, {}, {}, {}, {}
+  ended_ms, ended_text = nil, nil
 end
