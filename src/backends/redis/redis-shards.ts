@@ -10,7 +10,7 @@
  * Where a task lives: redis-shard-route.ts. Pulls over every shard: redis-shard-pull.ts. Merged
  * listings: redis-shard-list.ts. The stored number of shards: redis-shard-layout.ts. Periodic runs
  * are claimed on the first shard (exactly once across schedulers), their task queued on its own
- * shard through a journal of pending claims (lua/shard-claim.lua).
+ * shard through a journal of pending claims: redis-shard-claim.ts.
  *
  * What shards cost: priority and FIFO order hold within a shard only; listings merge K pages;
  * counts, recovery and purges visit every shard.
@@ -39,24 +39,16 @@ import { checkPull } from './redis-deliveries.js';
 import { RedisEvents } from './redis-events.js';
 import { MAX_SHARDS, parseRedisUrl, RedisLink } from './redis-link.js';
 import { RedisStore, type RedisStoreOptions } from './redis.js';
-import { LuaScript } from './redis-scripts.js';
 import { ensureLayout, layoutKey } from './redis-shard-layout.js';
 import { listShards } from './redis-shard-list.js';
 import { ShardedPuller } from './redis-shard-pull.js';
+import { ShardClaims } from './redis-shard-claim.js';
 import { byShard, place, shardOf, shardTag } from './redis-shard-route.js';
-import { readFileSync } from 'node:fs';
 
 /** Settings of a ShardedRedisStore besides its URL. */
 export interface ShardedRedisStoreOptions extends Omit<RedisStoreOptions, 'tag' | 'link'> {
   /** Hash tags the queue is spread over (default: the URL's `?shards=`, else 1). */
   shards?: number;
-}
-
-const claimScript = new LuaScript('shard-claim', readFileSync(new URL('./lua/shard-claim.lua', import.meta.url), 'utf8'));
-
-/** A periodic task claimed but maybe not queued yet (the journal of lua/shard-claim.lua). */
-interface PendingClaim {
-  task: WireTask;
 }
 
 /** One queue over K shards (K ≥ 1), each a RedisStore of its own hash tag. */
@@ -69,6 +61,7 @@ export class ShardedRedisStore implements TaskStore {
   private readonly namespace: string;
   private readonly events: RedisEvents | null;
   private readonly puller: ShardedPuller | null;
+  private readonly claims: ShardClaims;
   private layoutChecked: Promise<void> | null = null;
   private readonly waitReplicas: number;
   private readonly waitTimeoutMs: number;
@@ -102,6 +95,7 @@ export class ShardedRedisStore implements TaskStore {
       this.events = new RedisEvents(this.shards.map((s) => s.keys), link);
       this.puller = new ShardedPuller(this.shards, link);
     }
+    this.claims = new ShardClaims(this.link, k, this.shards[0] as RedisStore, (id) => this.at(id), (shard, value) => this.replicated(shard, value));
   }
 
   /** Resolves once the stored number of shards is this store's (checked once; again after a failure). */
@@ -298,38 +292,12 @@ export class ShardedRedisStore implements TaskStore {
   // ---- scheduling -------------------------------------------------------------------------------
 
   /**
-   * One shard: the run is claimed and its task queued in one script. More: the run is claimed on
-   * the first shard (which every scheduler uses), the task journaled there in the same script, then
-   * queued on its own shard with an idempotency key and taken off the journal. A claim settles the
-   * journal entries a failed client left behind (queueing twice stores once).
+   * One shard: the run is claimed and its task queued in one script. More: see redis-shard-claim.ts.
    */
   async claimRun(name: string, previousMs: number | null, ranAtMs: number, task: WireTask): Promise<string | null | false> {
     await this.layout();
     if (this.k === 1) return this.replicated(this.shards[0]!, await this.shards[0]!.claimRun(name, previousMs, ranAtMs, task));
-    if (typeof name !== 'string' || !name) throw new TypeError('claimRun needs the name of a periodic job');
-    if (!Number.isFinite(ranAtMs) || (previousMs !== null && !Number.isFinite(previousMs))) {
-      throw new TypeError(`claimRun needs run times in epoch ms, got ${String(previousMs)} and ${String(ranAtMs)}`);
-    }
-    const placed = place(task, null, this.k).task;
-    const claimKeys = this.shards[0]!.keys;
-    const entry: PendingClaim = { task: placed };
-    const args = [name, previousMs === null ? '' : String(previousMs), String(ranAtMs), placed.id, JSON.stringify(entry)];
-    const reply = (await this.link.run((r) => claimScript.run(r, [claimKeys.lastRuns, pendingKey(claimKeys.prefix)], args))) as unknown[];
-    for (let i = 1; i + 1 < reply.length; i += 2) {
-      const left = JSON.parse(String(reply[i + 1])) as PendingClaim;
-      await this.settle(left.task);
-    }
-    if (Number(reply[0]) !== 1) return false;
-    return this.settle(placed);
-  }
-
-  /** Queues a claimed task on its shard (once, whoever settles it) and takes it off the journal. */
-  private async settle(task: WireTask): Promise<string | null> {
-    const [id] = await this.at(task.id).queue([task], { idempotencyKeys: [`claim:${task.id}`] });
-    await this.replicated(this.at(task.id), null);
-    const claimKeys = this.shards[0]!.keys;
-    await this.link.run((r) => r.hdel(pendingKey(claimKeys.prefix), task.id));
-    return id ?? null;
+    return this.claims.claim(name, previousMs, ranAtMs, task);
   }
 
   async lastRuns(): Promise<Record<string, number>> {
@@ -342,8 +310,4 @@ export class ShardedRedisStore implements TaskStore {
     await Promise.all(this.shards.map((s) => s.close()));
     await this.link.close();
   }
-}
-
-function pendingKey(prefix: string): string {
-  return `${prefix}claims`;
 }
