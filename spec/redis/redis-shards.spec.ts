@@ -199,6 +199,16 @@ describe('a sharded queue on one Redis (shards=3)', function () {
     expect(await two.queue([wireTask()])).to.have.length(1);
     expect((await rejection(open(3).numQueued()) as Error).message).to.match(/stored with 2 shards and holds 1 task/);
   });
+
+  it('checks the stored number of shards again after its own flush, with one shard too', async () => {
+    const one = open(1);
+    await one.queue([wireTask()]);
+    expect(await one.get(['none'])).to.deep.equal([null]);
+    await one.flush();
+    await open(3).queue([wireTask()]);
+    expect((await rejection(one.queue([wireTask()])) as Error).message).to.match(/stored with 3 shards/);
+    expect((await rejection(one.get(['none'])) as Error).message).to.match(/stored with 3 shards/);
+  });
 });
 
 describe('a sharded queue on the Redis Cluster (shards=6 on 3 masters)', function () {

@@ -65,8 +65,12 @@ export class RedisDeliveries {
     this.finishes.flushNow();
   }
 
-  async pull(request: PullRequest): Promise<Delivery[]> {
-    checkPull(request);
+  pull(request: PullRequest): Promise<Delivery[]> {
+    try {
+      checkPull(request);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // A pull that starts with the blocking wait sends nothing on the command connection: the
     // writes pending leave with the turn (a finish in the same turn may join its start).
     return this.puller.pull(request);

@@ -59,7 +59,12 @@ export class LuaScript {
   }
 
   /** Runs the script in one round trip. Arguments go as one array: batches may be large. */
-  async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return this.evaluate(redis, keys, args);
+  }
+
+  /** `run` with EVALSHA (EVAL when the server does not have the script cached). */
+  async evaluate(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
     const all = commandArgs(this.sha, keys, args);
     const Script = ScriptCommand();
     try {
@@ -85,7 +90,7 @@ function commandArgs(first: string, keys: readonly string[], args: readonly (str
 /** Connections that run the store's scripts with EVALSHA: no functions there (before Redis 7, or not allowed). */
 const evalOnly = new WeakSet<object>();
 
-/** Raised inside `callFunction` when the connection cannot run functions: the caller uses EVALSHA. */
+/** Raised by a library load the server or user refuses: the run goes on with EVALSHA. */
 const NO_FUNCTIONS = new Error('functions unavailable');
 
 /** Errors that say this server or user has no functions (an older Redis; an ACL without FUNCTION). */
@@ -109,19 +114,33 @@ class ScriptLibrary {
     return `${this.name}_${name}`;
   }
 
-  /** Runs function `fn`, loading the library first where the server does not have it. */
-  async call(redis: RedisClient, fn: string, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    const all = commandArgs(fn, keys, args);
+  /**
+   * Runs `script` as its function, loading the library first where the server does not have it;
+   * with EVALSHA where the connection cannot run functions.
+   */
+  async call(redis: RedisClient, script: StoreScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const all = commandArgs(script.functionName, keys, args);
     const Script = ScriptCommand();
     try {
       return await redis.sendCommand(new Script('fcall', all));
     } catch (err) {
       const message = err instanceof Error ? err.message : '';
-      if (FUNCTIONS_UNAVAILABLE.test(message)) throw this.unavailable(redis);
+      if (FUNCTIONS_UNAVAILABLE.test(message)) return this.withoutFunctions(redis, script, keys, args);
       if (!/Function not found/i.test(message)) throw err;
     }
-    await this.load(redis);
+    try {
+      await this.load(redis);
+    } catch (err) {
+      if (err !== NO_FUNCTIONS) throw err;
+      return this.withoutFunctions(redis, script, keys, args);
+    }
     return redis.sendCommand(new Script('fcall', all));
+  }
+
+  /** The connection cannot run functions: this run and every later one use EVALSHA. */
+  private withoutFunctions(redis: RedisClient, script: StoreScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    evalOnly.add(redis);
+    return script.evaluate(redis, keys, args);
   }
 
   /** Loads the library on the server (on every master of a cluster). */
@@ -131,14 +150,8 @@ class ScriptLibrary {
     try {
       await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.source)));
     } catch (err) {
-      if (err instanceof Error && FUNCTIONS_UNAVAILABLE.test(err.message)) throw this.unavailable(redis);
-      throw err;
+      throw err instanceof Error && FUNCTIONS_UNAVAILABLE.test(err.message) ? NO_FUNCTIONS : err;
     }
-  }
-
-  private unavailable(redis: RedisClient): Error {
-    evalOnly.add(redis);
-    return NO_FUNCTIONS;
   }
 }
 
@@ -165,22 +178,14 @@ export class StoreScript extends LuaScript {
     private readonly library: ScriptLibrary,
   ) {
     super(name, source);
+    this.functionName = library.functionOf(name);
   }
 
   /** The function it runs as (FCALL), where functions are available. */
-  get functionName(): string {
-    return this.library.functionOf(this.name);
-  }
+  readonly functionName: string;
 
-  override async run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    if (!evalOnly.has(redis)) {
-      try {
-        return await this.library.call(redis, this.functionName, keys, args);
-      } catch (err) {
-        if (err !== NO_FUNCTIONS) throw err;
-      }
-    }
-    return super.run(redis, keys, args);
+  override run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return evalOnly.has(redis) ? this.evaluate(redis, keys, args) : this.library.call(redis, this, keys, args);
   }
 }
 

@@ -63,6 +63,11 @@ export class ShardedRedisStore implements TaskStore {
   private readonly puller: ShardedPuller | null;
   private readonly claims: ShardClaims;
   private layoutChecked: Promise<void> | null = null;
+  /**
+   * The one shard, once the layout is checked, when no replica wait applies: queue, get and pull go
+   * straight to it (no async frame of their own on a one-task round trip).
+   */
+  private direct: RedisStore | null = null;
   private readonly waitReplicas: number;
   private readonly waitTimeoutMs: number;
 
@@ -100,10 +105,15 @@ export class ShardedRedisStore implements TaskStore {
 
   /** Resolves once the stored number of shards is this store's (checked once; again after a failure). */
   private layout(): Promise<void> {
-    this.layoutChecked ??= ensureLayout(this.link, this.namespace, this.name, this.k).catch((err: unknown) => {
-      this.layoutChecked = null;
-      throw err;
-    });
+    this.layoutChecked ??= ensureLayout(this.link, this.namespace, this.name, this.k).then(
+      () => {
+        if (this.k === 1 && !this.waitReplicas) this.direct = this.shards[0] as RedisStore;
+      },
+      (err: unknown) => {
+        this.layoutChecked = null;
+        throw err;
+      },
+    );
     return this.layoutChecked;
   }
 
@@ -136,7 +146,11 @@ export class ShardedRedisStore implements TaskStore {
     return this.shards[0]!.now();
   }
 
-  async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
+  queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
+    return this.direct ? this.direct.queue(tasks, options) : this.queueOnShards(tasks, options);
+  }
+
+  private async queueOnShards(tasks: WireTask[], options: QueueRequestOptions): Promise<(string | null)[]> {
     await this.layout();
     if (this.k === 1) return this.replicated(this.shards[0]!, await this.shards[0]!.queue(tasks, options));
     const keys = options.idempotencyKeys;
@@ -160,7 +174,11 @@ export class ShardedRedisStore implements TaskStore {
     return out;
   }
 
-  async get(ids: string[]): Promise<(WireTask | null)[]> {
+  get(ids: string[]): Promise<(WireTask | null)[]> {
+    return this.direct ? this.direct.get(ids) : this.getOnShards(ids);
+  }
+
+  private async getOnShards(ids: string[]): Promise<(WireTask | null)[]> {
     await this.layout();
     if (this.k === 1) return this.shards[0]!.get(ids);
     const out: (WireTask | null)[] = new Array<WireTask | null>(ids.length).fill(null);
@@ -207,11 +225,16 @@ export class ShardedRedisStore implements TaskStore {
     for (const shard of this.shards) await shard.flush();
     await this.link.run((r) => r.del(layoutKey(this.namespace, this.name)));
     this.layoutChecked = null;
+    this.direct = null;
   }
 
   // ---- worker side ------------------------------------------------------------------------
 
-  async pull(request: PullRequest): Promise<Delivery[]> {
+  pull(request: PullRequest): Promise<Delivery[]> {
+    return this.direct ? this.direct.pull(request) : this.pullOnShards(request);
+  }
+
+  private async pullOnShards(request: PullRequest): Promise<Delivery[]> {
     checkPull(request);
     await this.layout();
     return this.puller ? this.puller.pull(request) : this.shards[0]!.pull(request);
