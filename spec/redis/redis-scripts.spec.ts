@@ -60,13 +60,13 @@ describe('redis:// script runs', function () {
     expect(String(error)).to.match(/Unknown Redis command|unknown command/i);
   });
 
-  /** Calls per command on the private server since the last reset (`fcall`, `evalsha`, ...). */
+  /** Calls per command on the private server since the last reset (`fcall`, `evalsha`, ...), refused ones included. */
   async function calls(): Promise<Map<string, number>> {
     const info = (await redis.info('commandstats')).split('\n');
     const out = new Map<string, number>();
     for (const line of info) {
-      const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line);
-      if (m) out.set(m[1] as string, Number(m[2]));
+      const m = /^cmdstat_([^:]+):calls=(\d+).*rejected_calls=(\d+)/.exec(line);
+      if (m) out.set(m[1] as string, Number(m[2]) + Number(m[3]));
     }
     return out;
   }
@@ -114,19 +114,30 @@ describe('redis:// script runs', function () {
     }
   });
 
-  it('runs them with EVALSHA where the user may not load functions', async () => {
+  it('runs them with EVALSHA where the user may not load functions, or not call them', async () => {
     await redis.call('FUNCTION', 'FLUSH');
-    await redis.call('ACL', 'SETUSER', 'nofunctions', 'on', '>secret', '~*', '&*', '+@all', '-function');
-    const limited = new Redis(server?.url() as string, { username: 'nofunctions', password: 'secret', maxRetriesPerRequest: 1 });
+    await redis.call('ACL', 'SETUSER', 'noload', 'on', '>secret', '~*', '&*', '+@all', '-function');
+    await redis.call('ACL', 'SETUSER', 'nofcall', 'on', '>secret', '~*', '&*', '+@all', '-fcall');
+    const noLoad = new Redis(server?.url() as string, { username: 'noload', password: 'secret', maxRetriesPerRequest: 1 });
+    const noFcall = new Redis(server?.url() as string, { username: 'nofcall', password: 'secret', maxRetriesPerRequest: 1 });
     try {
       await redis.call('CONFIG', 'RESETSTAT');
-      await renew(limited);
-      await renew(limited);
-      const stats = await calls();
+      await renew(noLoad);
+      await renew(noLoad);
+      let stats = await calls();
+      expect(stats.get('evalsha')).to.equal(2);
+      // FCALL once (the library was missing), its load refused, then EVALSHA only.
+      expect(stats.get('fcall')).to.equal(1);
+      expect(stats.get('function|load')).to.equal(1);
+      await redis.call('CONFIG', 'RESETSTAT');
+      await renew(noFcall);
+      await renew(noFcall);
+      stats = await calls();
       expect(stats.get('evalsha')).to.equal(2);
       expect(stats.get('fcall')).to.equal(1);
     } finally {
-      limited.disconnect();
+      noLoad.disconnect();
+      noFcall.disconnect();
     }
   });
 
@@ -134,10 +145,13 @@ describe('redis:// script runs', function () {
     const prefix = 'clean:{a}:';
     const queueArgs = (...tasks: string[][]) => [prefix, tasks.length, 60_000, '', '', '', ...tasks.flat()];
     const task = (id: string): string[] => [id, '', '2', 'name', '"addition"', 'kwargs', '{}'];
-    // The second task's field count is not a number: the run fails after it deferred the first's listings.
+    // The second task's field count is not a number: the run fails after it deferred the first's
+    // listings. An error inside the function: it fails as it is, not run again with EVALSHA.
+    await redis.call('CONFIG', 'RESETSTAT');
     let error: unknown = null;
     await scripts.queue.run(redis, [`${prefix}queue`], queueArgs(task('t1'), ['t2', '', 'x'])).catch((err: unknown) => (error = err));
     expect(String(error)).to.match(/arithmetic|nil/);
+    expect((await calls()).has('evalsha')).to.equal(false);
     await scripts.queue.run(redis, [`${prefix}queue`], queueArgs(task('t3')));
     const queued = (await redis.zrange(`${prefix}queue`, 0, -1)).map((member) => member.split(':')[1]);
     expect(queued).to.deep.equal(['t3']);

@@ -93,8 +93,12 @@ const evalOnly = new WeakSet<object>();
 /** Raised by a library load the server or user refuses: the run goes on with EVALSHA. */
 const NO_FUNCTIONS = new Error('functions unavailable');
 
-/** Errors that say this server or user has no functions (an older Redis; an ACL without FUNCTION). */
-const FUNCTIONS_UNAVAILABLE = /unknown command|NOPERM/i;
+/**
+ * The refusals of FCALL itself, or of FUNCTION LOAD, by an older server or an ACL: not an error
+ * raised inside a function (a run that failed there must not run again with EVALSHA).
+ */
+const FCALL_REFUSED = /^ERR unknown command [`']fcall[`']|^NOPERM .*[`']fcall[`'] command/i;
+const LOAD_REFUSED = /^ERR unknown command [`']function[`']|^ERR unknown subcommand|^NOPERM .*[`']function\|load[`'] command/i;
 
 /** The store's scripts as the functions of one library. */
 class ScriptLibrary {
@@ -125,7 +129,7 @@ class ScriptLibrary {
       return await redis.sendCommand(new Script('fcall', all));
     } catch (err) {
       const message = err instanceof Error ? err.message : '';
-      if (FUNCTIONS_UNAVAILABLE.test(message)) return this.withoutFunctions(redis, script, keys, args);
+      if (FCALL_REFUSED.test(message)) return this.withoutFunctions(redis, script, keys, args);
       if (!/Function not found/i.test(message)) throw err;
     }
     try {
@@ -150,7 +154,7 @@ class ScriptLibrary {
     try {
       await Promise.all(nodes.map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', this.source)));
     } catch (err) {
-      throw err instanceof Error && FUNCTIONS_UNAVAILABLE.test(err.message) ? NO_FUNCTIONS : err;
+      throw err instanceof Error && LOAD_REFUSED.test(err.message) ? NO_FUNCTIONS : err;
     }
   }
 }
