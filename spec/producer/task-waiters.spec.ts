@@ -1,6 +1,7 @@
 /**
- * TaskWaiters: a task_done that hands the ready task resolves its waiters without a read; one
- * that hands nothing, or a task that is not ready, makes them read as before.
+ * TaskWaiters: a task_done that hands the ready task resolves its waiters without a read (also a
+ * wait that starts after it, for a task queued here); one that hands nothing, or a task that is
+ * not ready, makes them read as before.
  */
 import { expect } from 'chai';
 import { TaskWaiters } from '../../src/producer/task-waiters.js';
@@ -60,5 +61,22 @@ describe('waiting for tasks (producer/task-waiters)', () => {
     waiters.notify('t2');
     expect((await waiting)?.result).to.equal(1);
     expect(reads()).to.be.at.least(2);
+  });
+
+  it('ends a wait that starts after its task_done handed the task with that task, for ids queued here only', async () => {
+    const waiters = new TaskWaiters();
+    const done = (id: string) => wireTask({ id, status: SUCCESS, result: 5 });
+    const { read, reads } = reader(() => done('t4'));
+    waiters.track(['t3'], 1);
+    waiters.notify('t3', () => done('t3'));
+    // t4 was not queued by this backend: nothing is kept for it.
+    waiters.notify('t4', () => done('t4'));
+    expect((await waiters.wait('t3', 10, read, 60_000, 1))?.result).to.equal(5);
+    expect(reads()).to.equal(0);
+    expect((await waiters.wait('t4', 10, read, 60_000, 1))?.result).to.equal(5);
+    expect(reads()).to.equal(1);
+    // Kept once: a second wait for t3 reads.
+    await waiters.wait('t3', 10, read, 60_000, 1);
+    expect(reads()).to.equal(2);
   });
 });

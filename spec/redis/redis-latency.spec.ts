@@ -202,7 +202,7 @@ describe('redis:// per-task latency', function () {
     for (const id of five) expect(heard.has(id) && heard.get(id) === undefined, id).to.equal(true);
   });
 
-  it('reads at once a task whose task_done arrived before the wait', async () => {
+  it('ends at once, without a read, a wait that starts after its task_done handed the task', async () => {
     const { producer, store } = app();
     await producer.ensureSubscribed();
     const { reads } = countReads(producer);
@@ -210,7 +210,24 @@ describe('redis:// per-task latency', function () {
     const done = new Promise<void>((resolve) => producer.on('task_done', (doneId) => doneId === id && resolve()));
     await runOne(store, id);
     await done;
-    expect((await producer.waitForTask(id, 10))?.status).to.equal(SUCCESS);
+    const task = await producer.waitForTask(id, 10);
+    expect(task?.status).to.equal(SUCCESS);
+    expect(task?.result).to.equal(3);
+    expect(reads()).to.equal(0);
+  });
+
+  it('reads at once a task whose task_done arrived, without the task, before the wait', async () => {
+    const { producer, store } = app();
+    await producer.ensureSubscribed();
+    const ids = (await producer.queueTasks(Array.from({ length: 5 }, (_, i) => ({ jobName: 'addition', kwargs: { a: i, b: 1 } })))) as string[];
+    const last = ids[4] as string;
+    const done = new Promise<void>((resolve) => producer.on('task_done', (doneId) => doneId === last && resolve()));
+    const deliveries = await store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 0 });
+    // One finish batch of five: no task in its broadcast.
+    await Promise.all(deliveries.map(({ task, token }) => store.finish({ ...task, status: SUCCESS, result: 1, worker: 'w' }, { worker: 'w', token })));
+    await done;
+    const { reads } = countReads(producer);
+    expect((await producer.waitForTask(ids[0] as string, 10))?.status).to.equal(SUCCESS);
     expect(reads()).to.equal(1);
   });
 

@@ -15,8 +15,20 @@ interface Waiter {
 
 /** How many tracked ids one generation holds (two are kept: an older id is read as untracked). */
 const TRACKED_PER_GENERATION = 4096;
-/** The tracked state of an id whose `task_done` arrived. */
+/** The tracked state of an id whose `task_done` arrived (without the task). */
 const DONE = -1;
+
+/**
+ * What is known of a tracked id: the subscription's epoch when it was queued, or that its
+ * `task_done` arrived: DONE, or the task that broadcast handed while nobody waited yet.
+ */
+type Tracked = number | (() => WireTask | null);
+
+/** The ready task `stored` gives for `id`, else null. */
+function readyTask(id: string, stored: () => WireTask | null): Task | null {
+  const wire = stored();
+  return wire && wire.id === id && READY_STATES.has(wire.status) ? Task.fromWire(wire) : null;
+}
 
 /** The waiters of one backend. */
 export class TaskWaiters {
@@ -26,8 +38,8 @@ export class TaskWaiters {
    * `task_done` arrived): a wait for one still pending under the same epoch cannot have missed its
    * completion, and skips its first read. Two bounded generations; a forgotten id is read.
    */
-  private tracked = new Map<string, number>();
-  private older = new Map<string, number>();
+  private tracked = new Map<string, Tracked>();
+  private older = new Map<string, Tracked>();
 
   /** Every waiter reads its task again (the backend closed: their reads fail, and so do they). */
   recheckAll(): void {
@@ -36,16 +48,18 @@ export class TaskWaiters {
 
   /**
    * A `task_done` for `id` arrived: its waiters end with the task the broadcast handed (`stored`,
-   * each waiter its own record), else read it again.
+   * each waiter its own record), else read it again. With nobody waiting yet, a tracked id keeps
+   * what the broadcast handed: a wait that starts later ends with it, no read.
    */
   notify(id: string, stored?: () => WireTask | null): void {
-    if (this.tracked.has(id)) this.tracked.set(id, DONE);
-    else if (this.older.has(id)) this.older.set(id, DONE);
     const set = this.waiters.get(id);
+    const done = !set && stored ? stored : DONE;
+    if (this.tracked.has(id)) this.tracked.set(id, done);
+    else if (this.older.has(id)) this.older.set(id, done);
     if (!set) return;
     for (const waiter of [...set]) {
-      const wire = stored?.();
-      if (wire && wire.id === id && READY_STATES.has(wire.status)) waiter.ready(Task.fromWire(wire));
+      const task = stored ? readyTask(id, stored) : null;
+      if (task) waiter.ready(task);
       else waiter.check();
     }
   }
@@ -56,7 +70,8 @@ export class TaskWaiters {
    */
   track(ids: readonly string[], epoch: number): void {
     for (const id of ids) {
-      if (this.tracked.get(id) === DONE || this.older.get(id) === DONE) continue;
+      const known = this.tracked.get(id) ?? this.older.get(id);
+      if (known === DONE || typeof known === 'function') continue;
       this.tracked.set(id, epoch);
       if (this.tracked.size >= TRACKED_PER_GENERATION) {
         this.older = this.tracked;
@@ -73,16 +88,13 @@ export class TaskWaiters {
     }
   }
 
-  /**
-   * True when a wait for `id` starting now cannot miss its completion without a first read: it was
-   * queued under `epoch` (the subscription's now) and its `task_done` has not arrived. Forgets it.
-   */
-  private pendingUnder(id: string, epoch: number | null): boolean {
+  /** What is known of `id` (see Tracked), forgotten now: a wait for it is starting. */
+  private take(id: string): Tracked | undefined {
     const at = this.tracked.get(id) ?? this.older.get(id);
-    if (at === undefined) return false;
+    if (at === undefined) return undefined;
     this.tracked.delete(id);
     this.older.delete(id);
-    return epoch !== null && at === epoch;
+    return at;
   }
 
   /**
@@ -90,7 +102,8 @@ export class TaskWaiters {
    * TaskTimeoutError after `timeout` seconds. The caller must already receive broadcasts, so no
    * completion between the first read and the next broadcast is missed. `epoch`: the
    * subscription's now (SubscriptionEpoch), when the store has one; a task tracked under it whose
-   * completion has not arrived is not read before its broadcast (or the safety re-read).
+   * completion has not arrived is not read before its broadcast (or the safety re-read); one whose
+   * broadcast already handed the task ends with it at once.
    */
   wait(
     id: string,
@@ -99,7 +112,11 @@ export class TaskWaiters {
     recheckMs: number,
     epoch: number | null = null,
   ): Promise<Task | null> {
-    const firstRead = !this.pendingUnder(id, epoch);
+    const known = this.take(id);
+    const early = typeof known === 'function' ? readyTask(id, known) : null;
+    if (early) return Promise.resolve(early);
+    // Queued under the subscription's current epoch, task_done not arrived: it cannot be missed.
+    const firstRead = !(epoch !== null && known === epoch);
     return new Promise<Task | null>((resolve, reject) => {
       let settled = false;
       let checking = false;
