@@ -197,19 +197,20 @@ const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`,
 const LIB = read('_lib');
 
 const NAMES = ['queue', 'pull', 'start', 'finish', 'retry', 'renew', 'release', 'recover', 'revoke', 'list', 'progress', 'purge'] as const;
-const LIBRARY = new ScriptLibrary(LIB, NAMES.map((name) => [name, read(name)] as const));
+const BODIES = NAMES.map((name) => [name, read(name)] as const);
+const LIBRARY = new ScriptLibrary(LIB, BODIES);
 
 /**
  * A script for EVAL: the body runs as a function so that whatever it returns, the writes and
  * broadcasts it deferred (lua/_lib.lua) are sent before the reply.
  */
-function load(name: (typeof NAMES)[number]): StoreScript {
-  const source = `local KEYS, ARGV = KEYS, ARGV\n${LIB}\nlocal function main()\n${read(name)}\nend\nbegin_run()\nlocal reply = main()\nflush_deferred()\nreturn reply\n`;
+function load(name: string, body: string): StoreScript {
+  const source = `local KEYS, ARGV = KEYS, ARGV\n${LIB}\nlocal function main()\n${body}\nend\nbegin_run()\nlocal reply = main()\nflush_deferred()\nreturn reply\n`;
   return new StoreScript(name, source, LIBRARY);
 }
 
 /** Every script, loaded once per process. */
-export const scripts = Object.fromEntries(NAMES.map((name) => [name, load(name)])) as Record<(typeof NAMES)[number], StoreScript>;
+export const scripts = Object.fromEntries(BODIES.map(([name, body]) => [name, load(name, body)])) as Record<(typeof NAMES)[number], StoreScript>;
 
 /** The library of the store's functions (its name and source). */
 export const scriptLibrary: { readonly name: string; readonly source: string } = LIBRARY;
