@@ -160,8 +160,9 @@ class ScriptLibrary {
 }
 
 /**
- * A function's entry: the run's KEYS and ARGV, then the script's body; the writes and broadcasts it
- * deferred (lua/_lib.lua) are sent before the reply, whatever it returns.
+ * A script's entry, as a function of the library or run by EVAL: the run's KEYS and ARGV, then the
+ * script's body; the writes and broadcasts it deferred (lua/_lib.lua) are sent before the reply,
+ * whatever it returns.
  */
 const ENTRY = `local function entry(main)
   return function(keys, args)
@@ -200,12 +201,9 @@ const NAMES = ['queue', 'pull', 'start', 'finish', 'retry', 'renew', 'release', 
 const BODIES = NAMES.map((name) => [name, read(name)] as const);
 const LIBRARY = new ScriptLibrary(LIB, BODIES);
 
-/**
- * A script for EVAL: the body runs as a function so that whatever it returns, the writes and
- * broadcasts it deferred (lua/_lib.lua) are sent before the reply.
- */
+/** A script for EVAL: the helpers, its body, and the same entry as its function's. */
 function load(name: string, body: string): StoreScript {
-  const source = `local KEYS, ARGV = KEYS, ARGV\n${LIB}\nlocal function main()\n${body}\nend\nbegin_run()\nlocal reply = main()\nflush_deferred()\nreturn reply\n`;
+  const source = `local KEYS, ARGV = KEYS, ARGV\n${LIB}\nlocal function main()\n${body}\nend\n${ENTRY}return entry(main)(KEYS, ARGV)\n`;
   return new StoreScript(name, source, LIBRARY);
 }
 
