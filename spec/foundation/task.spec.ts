@@ -159,6 +159,42 @@ describe('Task', () => {
       expect(back.fromTask).to.equal('parent-1');
     });
 
+    it('makes no luxon DateTime for a task read from its wire form until one of its times is read', () => {
+      const wire = wireOf(fullTask());
+      const made: number[] = [];
+      const fromMillis = DateTime.fromMillis.bind(DateTime);
+      DateTime.fromMillis = (ms, options) => {
+        made.push(ms);
+        return fromMillis(ms, options);
+      };
+      try {
+        const back = Task.fromWire(wire);
+        expect(back.toWire()).to.deep.equal(wire);
+        expect(JSON.parse(JSON.stringify(back))).to.deep.equal(wire);
+        expect(made, 'made by fromWire, toWire and toJSON').to.deep.equal([]);
+        const started = back.timeStarted;
+        expect(started?.toMillis()).to.equal(1_767_225_601_750);
+        expect(back.timeStarted, 'made once, then kept').to.equal(started);
+        expect(made).to.deep.equal([1_767_225_601_750]);
+        expect([back.timeQueued, back.timeEnded, back.expiry, back.eta].map((t) => t?.toMillis())).to.deep.equal([
+          1_767_225_600_250, 1_767_225_603_000, 1_767_225_660_250, 1_767_225_610_250,
+        ]);
+      } finally {
+        DateTime.fromMillis = fromMillis;
+      }
+    });
+
+    it('takes a time as a DateTime or as epoch milliseconds, and reads it back as a DateTime', () => {
+      const task = new Task({ id: 'i', name: 'n', status: QUEUED, timeQueued: 1_767_225_600_250, eta: QUEUED_AT });
+      expect(DateTime.isDateTime(task.timeQueued)).to.equal(true);
+      expect(task.timeQueued.toMillis()).to.equal(1_767_225_600_250);
+      expect(task.eta).to.equal(QUEUED_AT);
+      task.timeEnded = 1_767_225_603_000;
+      task.eta = null;
+      expect(task.timeEnded?.toISO()).to.equal(DateTime.fromMillis(1_767_225_603_000).toISO());
+      expect(task.toWire()).to.include({ time_queued: 1_767_225_600.25, time_ended: 1_767_225_603, eta: null });
+    });
+
     it('fills missing optional keys with their defaults', () => {
       const back = Task.fromWire({ id: 'i', name: 'n', status: QUEUED, time_queued: 10.5 });
       expect(back.kwargs).to.deep.equal({});
