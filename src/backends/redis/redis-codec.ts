@@ -55,8 +55,10 @@ export class RedisKeys {
   readonly all: string;
   /** Last run time (ms) of each periodic job. */
   readonly lastRuns: string;
-  /** Tokens that wake pulls blocked on BLPOP when tasks are queued. */
+  /** Tokens that wake pulls blocked on BLPOP when tasks are queued (workers not parked: _lib.lua). */
   readonly wakeup: string;
+  /** Workers parked on BLPOP, scored by when their parking lapses (store ms; _lib.lua: wake). */
+  readonly parked: string;
 
   /** `tag`: the hash tag's text, the app's name unless a shard of it (`<name>:<i>`, redis-shards.ts). */
   constructor(
@@ -76,6 +78,7 @@ export class RedisKeys {
     this.all = `${this.prefix}all`;
     this.lastRuns = `${this.prefix}lastruns`;
     this.wakeup = `${this.prefix}wakeup`;
+    this.parked = `${this.prefix}parked`;
   }
 
   /** The hash of one task. */
@@ -86,6 +89,11 @@ export class RedisKeys {
   /** Present (for a moment) while `worker` is interrupted: its pulls take nothing. */
   halt(worker: string): string {
     return `${this.prefix}halt:${worker}`;
+  }
+
+  /** A token here wakes the pull of `worker` parked on BLPOP: tasks were queued (_lib.lua: wake). */
+  nudge(worker: string): string {
+    return `${this.prefix}nudge:${worker}`;
   }
 
   /** A token here ends a pull of `worker` blocked on BLPOP (TaskStore.interrupt). */

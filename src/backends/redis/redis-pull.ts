@@ -1,25 +1,23 @@
 /**
  * The pull side of the redis:// store. A pull is one run of pull.lua (move due delayed tasks, pop
  * ready ones into the worker's in-flight set, each with a new fencing token). When nothing is
- * ready it blocks with BLPOP on the app's wake-up list, which every queue pushes to, on a
- * connection of its own: no polling, and it wakes early for the next delayed task's eta (the
- * script answers the time left until it, a duration on the store's clock). The pull script that
- * follows a wait goes with the BLPOP, queued behind it on that connection: Redis runs it as soon
- * as the wait ends, and the worker gets both answers at once (no round trip after the wake-up).
+ * ready it blocks with BLPOP on its nudge list and the app's wake-up list, on a connection of its
+ * own: no polling, and it wakes early for the next delayed task's eta (the script answers the time
+ * left until it, a duration on the store's clock). The pull script that follows a wait goes with
+ * the BLPOP, queued behind it: Redis runs it as soon as the wait ends (no round trip after it).
  *
  * The puller remembers each delivery it handed out: its token, the field values last stored (so
- * writes send only what changed, encoding only values that were replaced), and until when its lease lasts as this client last knew it (a
- * pull or a successful renewal, measured on this process's monotonic clock from before the
- * request was sent). A worker's writes wait for Redis up to that remaining lease.
+ * writes send only what changed, encoding only values that were replaced), and until when its
+ * lease lasts as this client last knew it (a pull or a successful renewal, on this process's
+ * monotonic clock from before the request was sent). Writes wait for Redis up to that lease.
  *
  * A pull whose reply is lost with the connection leaves tasks owned by a worker that never got
- * them: after such a failure its next pull asks the script to put the unknown ones back.
- *
- * A pull that found the queue drained (it got fewer tasks than asked) is remembered with the next
- * delayed task's eta: the worker's next pull goes straight to the blocking wait instead of running
- * an empty pull first. Every queue, retry and recovery pushes a wake-up token, and only a pull
- * that found the queue empty clears them, so a task queued since is not missed; a stale token
- * costs one spurious pull.
+ * them: after such a failure its next pull asks the script to put the unknown ones back. A pull
+ * that found the queue drained (it got fewer tasks than asked) is remembered with the next delayed
+ * task's eta: the worker's next pull goes straight to the blocking wait, no empty pull first. Every
+ * queue, retry and recovery pushes a wake-up token (on the nudge list of the worker parked last,
+ * _lib.lua: wake), and only a pull that found the queue empty clears them, so a task queued since
+ * is not missed; a stale token costs one spurious pull.
  */
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
@@ -114,26 +112,28 @@ export class RedisPuller {
 
   /**
    * One run of pull.lua: the deliveries now owned by the worker, ms until the next delayed eta,
-   * and ms the worker stays interrupted (0: it is not).
+   * and ms the worker stays interrupted (0: it is not). Never parks: its caller (a sharded store's
+   * puller) waits on the app's wake-up lists only.
    */
   async pullOnce(request: PullRequest): Promise<[Delivery[], number, number]> {
-    const [deliveries, nextInMs, haltedMs] = await this.pullNow(request);
+    const [deliveries, nextInMs, haltedMs] = await this.pullNow(request, false);
     return [deliveries, nextInMs, haltedMs];
   }
 
   /** pullOnce, as a PullStep. */
-  private pullNow(request: PullRequest): Promise<PullStep> {
-    const args = this.pullArgs(request);
+  private pullNow(request: PullRequest, park = request.waitMs > 0): Promise<PullStep> {
+    const args = this.pullArgs(request, park);
     this.beforeScript();
     const sentAt = performance.now();
     return this.sent(request, this.link.run((r) => scripts.pull.run(r, [this.keys.queue], args)), sentAt);
   }
 
-  /** The arguments of a pull script run for `request`. */
-  private pullArgs(request: PullRequest): (string | number)[] {
+  /** The arguments of a pull script run; `park`: a drained queue parks the worker (_lib.lua: wake). */
+  private pullArgs(request: PullRequest, park: boolean): (string | number)[] {
     const { worker } = request;
     const resync = this.resync.has(worker);
-    return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, ...(resync ? this.heldBy(worker) : [])];
+    const parkMs = park ? Math.ceil(request.waitMs) + PARK_MARGIN_MS : '';
+    return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, parkMs, ...(resync ? this.heldBy(worker) : [])];
   }
 
   /** The deliveries of a pull script run sent at `sentAt` (performance.now()), once it answers. */
@@ -249,7 +249,7 @@ export class RedisPuller {
     this.interrupt(worker);
     const k = this.keys;
     await this.link.run((r) =>
-      r.multi().set(k.halt(worker), '1', 'PX', haltMs).lpush(k.wake(worker), '1').pexpire(k.wake(worker), haltMs).exec(),
+      r.multi().set(k.halt(worker), '1', 'PX', haltMs).lpush(k.wake(worker), '1').pexpire(k.wake(worker), haltMs).zrem(k.parked, worker).exec(),
     );
   }
 
@@ -276,8 +276,9 @@ export class RedisPuller {
       const guard = setTimeout(() => conn.disconnect(true), ms + 5000);
       try {
         const own = this.keys.wake(worker);
-        const keys = ownOnly ? [own] : [this.keys.wakeup, own];
-        const args = this.pullArgs(request);
+        // Its nudges first: a worker parked last is woken on its own list (_lib.lua: wake).
+        const keys = ownOnly ? [own] : [this.keys.nudge(worker), this.keys.wakeup, own];
+        const args = this.pullArgs(request, true);
         const sentAt = performance.now();
         // Both in one write (one syscall instead of two) where the connection's socket is at hand.
         const socket = socketOf(conn);
@@ -331,6 +332,9 @@ export class RedisPuller {
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** How long a parking outlasts its wait (ms): the wait starts a turn or two after the pull. */
+const PARK_MARGIN_MS = 1000;
 
 /** The expired result of pull.lua's argument 6, encoded once. */
 const EXPIRED_JSON = JSON.stringify(EXPIRED_MESSAGE);

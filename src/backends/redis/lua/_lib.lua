@@ -202,9 +202,34 @@ local function new_member(id)
   return member_of(id, seq), seq
 end
 
--- Wakes up to n pulls blocked on BLPOP (tokens capped at 64).
-local function wake(n)
+-- Workers whose pull found the queue drained and who now wait on BLPOP (pull.lua parks them):
+-- the `parked` zset, each worker scored by when its parking lapses (store ms). A wake-up goes
+-- first to the workers parked last, one token on each one's own nudge list: one task at a time
+-- then keeps going to the same worker, whose code and caches are warm, while the others sleep
+-- (with tokens on the app's list, Redis serves the worker that waited longest: every worker in
+-- turn). A worker is unparked by its next pull, by TaskStore.interrupt and release (it stops) and
+-- by the recovery of a lost worker; a parking that was never unparked (a crash the monitor has
+-- not seen yet) lapses after the worker's wait, and the periodic recovery drops it.
+local function nudge(worker)
+  local key = P .. 'nudge:' .. worker
+  redis.call('LPUSH', key, '1')
+  -- A token nobody takes (the worker is gone) is not kept.
+  redis.call('PEXPIRE', key, 60000)
+end
+
+-- Wakes up to n pulls blocked on BLPOP: the workers parked last, each on its own nudge list, then
+-- any other on the app's wake-up list (tokens capped at 64).
+local function wake(n, now)
   if n <= 0 then return end
+  local parked = P .. 'parked'
+  -- Parkings that lapsed are skipped here and dropped by the recovery of expired leases.
+  local workers = redis.call('ZREVRANGEBYSCORE', parked, '+inf', '(' .. now, 'LIMIT', 0, n)
+  if #workers > 0 then
+    for _, worker in ipairs(workers) do nudge(worker) end
+    redis.call('ZREM', parked, unpack(workers))
+    n = n - #workers
+    if n <= 0 then return end
+  end
   local tokens = {}
   for k = 1, math.min(n, 64) do tokens[k] = '1' end
   redis.call('LPUSH', P .. 'wakeup', unpack(tokens))

@@ -3,7 +3,10 @@
 -- not handed out: it ends REVOKED. One round trip per pull; the store's clock throughout.
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
---       then (resync only) the ids the worker holds
+--       7 ms the worker waits on BLPOP when the queue is drained ('' when it does not park: a
+--       sharded store's puller), then (resync only) the ids the worker holds
+-- A pull that finds the queue drained parks its worker (_lib.lua: wake) for the wait that follows
+-- and drops the nudges left for it (this pull saw what they were for); any other unparks it.
 -- Returns { drained, token1, id1, task1 fields (flat), token2, ... }, or { 'halt:<ms>' } while the
 -- worker is interrupted (TaskStore.interrupt: it is stopping). `drained` is '' unless the queue was
 -- found empty; then the ms until the next delayed task is due, or 'e' when none is delayed.
@@ -11,13 +14,14 @@ local now = now_ms()
 local max, worker = tonumber(ARGV[2]), ARGV[4]
 local halted = redis.call('PTTL', P .. 'halt:' .. worker)
 if halted > 0 then return { 'halt:' .. halted } end
+local park = ARGV[7]
 -- As text once: a Lua number becomes text through a float format at every use.
 local deadline = string.format('%d', now + tonumber(ARGV[3]))
 if ARGV[5] == '1' then
   -- The reply of an earlier pull was lost with the connection: tasks this worker holds but never
   -- received go back to their place in the queue (they never started: nothing is counted).
   local held = {}
-  for k = 7, #ARGV do held[ARGV[k]] = true end
+  for k = 8, #ARGV do held[ARGV[k]] = true end
   for _, id in ipairs(held_by(worker)) do
     if not held[id] then
       local m = redis.call('HMGET', tkey(id), 'status', '_qm', '_score')
@@ -90,7 +94,13 @@ end
 -- now on pushes its own). This pull learns the next delayed task's eta itself.
 if got == 0 or empty then
   redis.call('DEL', P .. 'wakeup')
+  if park ~= '' then
+    redis.call('ZADD', P .. 'parked', now + tonumber(park), worker)
+    redis.call('DEL', P .. 'nudge:' .. worker)
+  end
   local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
   out[1] = nxt[2] and math.max(0, tonumber(nxt[2]) - now) or 'e'
+elseif park ~= '' then
+  redis.call('ZREM', P .. 'parked', worker)
 end
 return out

@@ -107,5 +107,5 @@ for t = 1, n do
   end
 end
 -- One token per stored task (also delayed ones: a blocked pull re-reads the next eta).
-wake(stored)
+wake(stored, now)
 return out

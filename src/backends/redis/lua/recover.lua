@@ -12,8 +12,12 @@ local maxRedeliveries, worker = tonumber(ARGV[2]), ARGV[3]
 local ids
 if worker ~= '' then
   ids = held_by(worker)
+  -- A dead worker is woken no more.
+  redis.call('ZREM', P .. 'parked', worker)
 else
   ids = redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', '(' .. now, 'LIMIT', 0, 1000)
+  -- Parkings that lapsed (_lib.lua: wake): their workers died parked.
+  redis.call('ZREMRANGEBYSCORE', P .. 'parked', '-inf', now)
 end
 local requeued, failed, returned = {}, {}, {}
 for _, id in ipairs(ids) do
@@ -48,5 +52,5 @@ for _, id in ipairs(ids) do
     end
   end
 end
-wake(#requeued + #returned)
+wake(#requeued + #returned, now)
 return { requeued, failed, returned }

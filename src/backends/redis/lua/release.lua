@@ -14,6 +14,7 @@ if ARGV[3] == 'all' then
   redis.call('SET', P .. 'halt:' .. worker, '1', 'PX', 1000)
   redis.call('LPUSH', P .. 'wake:' .. worker, '1')
   redis.call('PEXPIRE', P .. 'wake:' .. worker, 1000)
+  redis.call('ZREM', P .. 'parked', worker)
 else
   for k = 4, #ARGV, 2 do
     if holds(ARGV[k], worker, ARGV[k + 1]) then ids[#ids + 1] = ARGV[k] end
@@ -34,5 +35,5 @@ for _, id in ipairs(ids) do
     back[#back + 1] = id
   end
 end
-wake(#back)
+wake(#back, now_ms())
 return back

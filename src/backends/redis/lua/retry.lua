@@ -24,6 +24,6 @@ if delay > 0 then
 else
   redis.call('ZADD', KEYS[1], g[3] or '0', member)
 end
-wake(1)
+wake(1, now)
 publish('task_queued', id)
 return 1

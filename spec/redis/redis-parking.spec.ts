@@ -1,0 +1,123 @@
+/**
+ * Parked workers (_lib.lua: wake): a worker whose pull found the queue drained is parked while it
+ * waits on BLPOP, and a task queued then wakes the worker parked last, on its own nudge list, not
+ * the one that waited longest. The others sleep on; more tasks than parked workers also wake them
+ * on the app's list; a worker that stops or is lost, or whose parking lapsed, is woken no more.
+ */
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
+import { JobRegistry } from '../../src/job/registry.js';
+import type { Delivery } from '../../src/store/contract.js';
+import { eventually } from '../support/runtime.js';
+import { dropNamespace, rawClient, redisAvailable, specUrl } from './redis-env.js';
+
+describe('redis:// parked workers', function () {
+  let registry: JobRegistry;
+  let raw: Redis;
+  const closing: (() => Promise<void>)[] = [];
+
+  before(async function () {
+    if (!(await redisAvailable())) this.skip();
+    registry = await JobRegistry.load(['jobs/*']);
+    raw = rawClient();
+  });
+
+  afterEach(async () => {
+    await Promise.all(closing.splice(0).map((close) => close()));
+  });
+
+  after(async () => {
+    raw?.disconnect();
+    await dropNamespace().catch(() => undefined);
+  });
+
+  /** A producer backend and two worker-side stores (each its own connections) of a fresh app. */
+  function app(): { producer: TaskBackend; a: RedisStore; b: RedisStore } {
+    const name = `park-${Math.random().toString(36).slice(2, 8)}`;
+    const producer = new TaskBackend(createRedisStore(specUrl(), name), { name, url: specUrl(), registry });
+    const a = createRedisStore(specUrl(), name);
+    const b = createRedisStore(specUrl(), name);
+    closing.push(() => producer.close(0), () => a.close(), () => b.close());
+    return { producer, a, b };
+  }
+
+  /** The workers parked now, parked last first. */
+  const parked = (store: RedisStore): Promise<string[]> => raw.zrevrange(store.keys.parked, 0, -1);
+
+  /** Starts a pull of `worker` that waits up to `waitMs`; resolves once its worker is parked. */
+  async function park(store: RedisStore, worker: string, waitMs = 10_000, max = 5): Promise<{ pulled: Promise<Delivery[]> }> {
+    const pulled = store.pull({ worker, max, leaseMs: 30_000, waitMs });
+    await eventually(async () => (await parked(store)).includes(worker), `${worker} parked`);
+    // In an object: an async function returning the promise itself would wait for it.
+    return { pulled };
+  }
+
+  it('wakes the worker parked last, on its own list, for a task queued while two wait; the other sleeps on', async () => {
+    const { producer, a, b } = app();
+    const { pulled: first } = await park(a, 'wa');
+    const { pulled: last } = await park(b, 'wb');
+    const id = await producer.queueTask('addition', { a: 1, b: 2 });
+    expect((await last).map((d) => d.task.id)).to.deep.equal([id]);
+    // wa was not woken: still parked, no nudge and no token on the app's list (it cannot wake).
+    expect(await parked(a)).to.include('wa');
+    expect(await raw.llen(a.keys.nudge('wa'))).to.equal(0);
+    expect(await raw.llen(a.keys.wakeup)).to.equal(0);
+    // wb is interrupted (it stops; it keeps the task it holds): the next task goes to wa.
+    await b.interrupt('wb');
+    const next = await producer.queueTask('addition', { a: 2, b: 2 });
+    expect((await first).map((d) => d.task.id)).to.deep.equal([next]);
+  });
+
+  it('wakes the others on the app list when more tasks come than workers are parked', async () => {
+    const { producer, a, b } = app();
+    const { pulled: first } = await park(a, 'wa', 10_000, 1);
+    const { pulled: second } = await park(b, 'wb', 10_000, 1);
+    const ids = await producer.queueTasks([1, 2, 3].map((n) => ({ jobName: 'addition', kwargs: { a: n, b: 1 } })));
+    // Each parked worker nudged on its own list, one token on the app's list for the third task.
+    const got = [...(await first), ...(await second)].map((d) => d.task.id);
+    expect(got).to.have.length(2);
+    expect(ids).to.include.members(got);
+    expect(await raw.llen(a.keys.wakeup)).to.equal(1);
+    expect(await parked(a)).to.deep.equal([]);
+  });
+
+  it('wakes a worker no more once it stopped: releasing all it holds, or an interrupt, unparks it', async () => {
+    const { a, b } = app();
+    const { pulled: waiting } = await park(a, 'wa');
+    await a.release('wa');
+    expect(await waiting).to.deep.equal([]);
+    expect(await parked(a)).to.not.include('wa');
+    const { pulled: other } = await park(b, 'wb');
+    await b.interrupt('wb');
+    expect(await other).to.deep.equal([]);
+    expect(await parked(b)).to.not.include('wb');
+  });
+
+  it('unparks a lost worker when its tasks are recovered, and skips then drops a parking that lapsed', async () => {
+    const { producer, a } = app();
+    const key = a.keys.parked;
+    await raw.zadd(key, Date.now() + 600_000, 'lost', 1, 'lapsed');
+    await a.recover({ maxRedeliveries: 1, worker: 'lost' });
+    expect(await raw.zrange(key, 0, -1)).to.deep.equal(['lapsed']);
+    // A lapsed parking gets no nudge: the task's token goes to the app's list.
+    await producer.queueTask('addition', { a: 1, b: 2 });
+    expect(await raw.llen(a.keys.nudge('lapsed'))).to.equal(0);
+    expect(await raw.llen(a.keys.wakeup)).to.equal(1);
+    await a.recover({ maxRedeliveries: 1 });
+    expect(await raw.zrange(key, 0, -1)).to.deep.equal([]);
+  });
+
+  it('still hands a task whose nudge went to a worker that no longer waits to another, once its wait ends', async () => {
+    const { producer, a } = app();
+    const { pulled: waiting } = await park(a, 'wa', 1500);
+    // A worker that died parked, its parking not yet lapsed nor recovered: parked after wa.
+    await raw.zadd(a.keys.parked, Date.now() + 600_000, 'dead');
+    const id = await producer.queueTask('addition', { a: 1, b: 2 });
+    expect(await raw.llen(a.keys.nudge('dead'))).to.equal(1);
+    expect(await raw.pttl(a.keys.nudge('dead'))).to.be.greaterThan(0);
+    // wa's wait ends (1.5 s) and the pull sent with it takes the task.
+    expect((await waiting).map((d) => d.task.id)).to.deep.equal([id]);
+  });
+});
