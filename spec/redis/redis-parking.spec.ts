@@ -70,6 +70,21 @@ describe('redis:// parked workers', function () {
     expect((await first).map((d) => d.task.id)).to.deep.equal([next]);
   });
 
+  it('wakes a worker parked after its pull brought tasks before one parked since after an empty wait', async () => {
+    const { producer, a, b } = app();
+    const first = await producer.queueTask('addition', { a: 1, b: 2 });
+    // wa's pull brings the task and finds the queue drained: wa is parked as a working worker.
+    const got = await a.pull({ worker: 'wa', max: 5, leaseMs: 30_000, waitMs: 10_000 });
+    expect(got.map((d) => d.task.id)).to.deep.equal([first]);
+    // wb parks later, after a pull that brought nothing.
+    const { pulled: waiting } = await park(b, 'wb');
+    await producer.queueTask('addition', { a: 2, b: 2 });
+    expect(await raw.llen(a.keys.nudge('wa'))).to.equal(1);
+    expect(await parked(a)).to.deep.equal(['wb']);
+    await b.interrupt('wb');
+    expect(await waiting).to.deep.equal([]);
+  });
+
   it('wakes the others on the app list when more tasks come than workers are parked', async () => {
     const { producer, a, b } = app();
     const { pulled: first } = await park(a, 'wa', 10_000, 1);
@@ -98,12 +113,14 @@ describe('redis:// parked workers', function () {
   it('unparks a lost worker when its tasks are recovered, and skips then drops a parking that lapsed', async () => {
     const { producer, a } = app();
     const key = a.keys.parked;
-    await raw.zadd(key, Date.now() + 600_000, 'lost', 1, 'lapsed');
+    // Scores: when the parking lapses (ms), plus 1e13 for a worker whose pull brought tasks.
+    await raw.zadd(key, Date.now() + 600_000, 'lost', 1, 'lapsed', 1e13 + 1, 'lapsed-working');
     await a.recover({ maxRedeliveries: 1, worker: 'lost' });
-    expect(await raw.zrange(key, 0, -1)).to.deep.equal(['lapsed']);
+    expect(await raw.zrange(key, 0, -1)).to.deep.equal(['lapsed', 'lapsed-working']);
     // A lapsed parking gets no nudge: the task's token goes to the app's list.
     await producer.queueTask('addition', { a: 1, b: 2 });
     expect(await raw.llen(a.keys.nudge('lapsed'))).to.equal(0);
+    expect(await raw.llen(a.keys.nudge('lapsed-working'))).to.equal(0);
     expect(await raw.llen(a.keys.wakeup)).to.equal(1);
     await a.recover({ maxRedeliveries: 1 });
     expect(await raw.zrange(key, 0, -1)).to.deep.equal([]);

@@ -203,13 +203,39 @@ local function new_member(id)
 end
 
 -- Workers whose pull found the queue drained and who now wait on BLPOP (pull.lua parks them):
--- the `parked` zset, each worker scored by when its parking lapses (store ms). A wake-up goes
--- first to the workers parked last, one token on each one's own nudge list: one task at a time
--- then keeps going to the same worker, whose code and caches are warm, while the others sleep
--- (with tokens on the app's list, Redis serves the worker that waited longest: every worker in
--- turn). A worker is unparked by its next pull, by TaskStore.interrupt and release (it stops) and
--- by the recovery of a lost worker; a parking that was never unparked (a crash the monitor has
--- not seen yet) lapses after the worker's wait, and the periodic recovery drops it.
+-- the `parked` zset, each worker scored by when its parking lapses (store ms), plus ACTIVE when
+-- that pull brought tasks. A wake-up goes first to the workers parked last after bringing tasks,
+-- then to those parked last after an empty pull (a wait that ended with nothing), one token on
+-- each one's own nudge list: one task at a time then keeps going to the same worker, whose code
+-- and caches are warm, while the others sleep (with tokens on the app's list, Redis serves the
+-- worker that waited longest: every worker in turn). A worker is unparked by its next pull, by
+-- TaskStore.interrupt and release (it stops) and by the recovery of a lost worker; a parking that
+-- was never unparked (a crash the monitor has not seen yet) lapses after the worker's wait, and
+-- the periodic recovery drops it (drop_lapsed).
+local ACTIVE = 1e13
+
+-- The score of a parking until `lapse` (store ms); `active`: the pull brought tasks.
+local function parked_score(lapse, active)
+  return string.format('%d', active and lapse + ACTIVE or lapse)
+end
+
+-- Drops the parkings that lapsed by `now`.
+local function drop_lapsed(now)
+  redis.call('ZREMRANGEBYSCORE', P .. 'parked', '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', P .. 'parked', string.format('%d', ACTIVE), string.format('%d', now + ACTIVE))
+end
+
+-- Up to n workers parked now, those that brought tasks first, each group parked last first.
+local function parked_now(n, now)
+  local parked = P .. 'parked'
+  local workers = redis.call('ZREVRANGEBYSCORE', parked, '+inf', '(' .. string.format('%d', now + ACTIVE), 'LIMIT', 0, n)
+  if #workers < n then
+    local idle = redis.call('ZREVRANGEBYSCORE', parked, '(' .. string.format('%d', ACTIVE), '(' .. now, 'LIMIT', 0, n - #workers)
+    for _, worker in ipairs(idle) do workers[#workers + 1] = worker end
+  end
+  return workers
+end
+
 local function nudge(worker)
   local key = P .. 'nudge:' .. worker
   redis.call('LPUSH', key, '1')
@@ -221,12 +247,11 @@ end
 -- any other on the app's wake-up list (tokens capped at 64).
 local function wake(n, now)
   if n <= 0 then return end
-  local parked = P .. 'parked'
   -- Parkings that lapsed are skipped here and dropped by the recovery of expired leases.
-  local workers = redis.call('ZREVRANGEBYSCORE', parked, '+inf', '(' .. now, 'LIMIT', 0, n)
+  local workers = parked_now(n, now)
   if #workers > 0 then
     for _, worker in ipairs(workers) do nudge(worker) end
-    redis.call('ZREM', parked, unpack(workers))
+    redis.call('ZREM', P .. 'parked', unpack(workers))
     n = n - #workers
     if n <= 0 then return end
   end

@@ -95,7 +95,7 @@ end
 if got == 0 or empty then
   redis.call('DEL', P .. 'wakeup')
   if park ~= '' then
-    redis.call('ZADD', P .. 'parked', now + tonumber(park), worker)
+    redis.call('ZADD', P .. 'parked', parked_score(now + tonumber(park), got > 0), worker)
     redis.call('DEL', P .. 'nudge:' .. worker)
   end
   local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')

@@ -17,7 +17,7 @@ if worker ~= '' then
 else
   ids = redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', '(' .. now, 'LIMIT', 0, 1000)
   -- Parkings that lapsed (_lib.lua: wake): their workers died parked.
-  redis.call('ZREMRANGEBYSCORE', P .. 'parked', '-inf', now)
+  drop_lapsed(now)
 end
 local requeued, failed, returned = {}, {}, {}
 for _, id in ipairs(ids) do
