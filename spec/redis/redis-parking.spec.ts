@@ -110,6 +110,20 @@ describe('redis:// parked workers', function () {
     expect(await parked(b)).to.not.include('wb');
   });
 
+  it('unparks a worker that hands tasks back: they wake another worker', async () => {
+    const { producer, a, b } = app();
+    const id = (await producer.queueTask('addition', { a: 1, b: 2 })) as string;
+    const [delivery] = await a.pull({ worker: 'wa', max: 5, leaseMs: 30_000, waitMs: 10_000 });
+    expect(delivery?.task.id).to.equal(id);
+    const { pulled: waiting } = await park(b, 'wb');
+    // wa (parked after its pull brought a task) hands it back, as a worker that is stopping does:
+    // no nudge for wa, which waits for nothing now; wb is woken and takes it.
+    expect(await a.release('wa', [{ id, token: (delivery as Delivery).token }])).to.deep.equal([id]);
+    expect(await raw.llen(a.keys.nudge('wa'))).to.equal(0);
+    expect((await waiting).map((d) => d.task.id)).to.deep.equal([id]);
+    expect(await parked(a)).to.not.include('wa');
+  });
+
   it('unparks a lost worker when its tasks are recovered, and skips then drops a parking that lapsed', async () => {
     const { producer, a } = app();
     const key = a.keys.parked;

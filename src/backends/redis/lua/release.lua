@@ -14,12 +14,13 @@ if ARGV[3] == 'all' then
   redis.call('SET', P .. 'halt:' .. worker, '1', 'PX', 1000)
   redis.call('LPUSH', P .. 'wake:' .. worker, '1')
   redis.call('PEXPIRE', P .. 'wake:' .. worker, 1000)
-  redis.call('ZREM', P .. 'parked', worker)
 else
   for k = 4, #ARGV, 2 do
     if holds(ARGV[k], worker, ARGV[k + 1]) then ids[#ids + 1] = ARGV[k] end
   end
 end
+-- A worker handing tasks back waits for none now: what it hands back wakes the others.
+redis.call('ZREM', P .. 'parked', worker)
 local back = {}
 for _, id in ipairs(ids) do
   local key = tkey(id)
