@@ -69,6 +69,13 @@ export type TaskFields = {
   redeliveries?: number;
 };
 
+/** Positions in a Task's times. */
+const QUEUED_AT = 0;
+const STARTED_AT = 1;
+const ENDED_AT = 2;
+const EXPIRY = 3;
+const ETA = 4;
+
 /** One unit of work: a job name, its kwargs, its state and result. */
 export class Task {
   id: string;
@@ -77,17 +84,14 @@ export class Task {
   kwargs: JsonObject;
   result: Json;
   stacktrace: string | null;
-  #timeQueued: TaskTime;
-  #timeStarted: TaskTime | null;
-  #timeEnded: TaskTime | null;
-  #expiry: TaskTime | null;
+  /** timeQueued, timeStarted, timeEnded, expiry and eta, as given (a number until first read). */
+  readonly #times: (TaskTime | null)[];
   lockId: string | null;
   fromTask: string | null;
   worker: string | null;
   retries: number;
   meta: JsonObject;
   priority: number;
-  #eta: TaskTime | null;
   maxRetries: number;
   retryDelay: number;
   timeout: number | null;
@@ -100,58 +104,55 @@ export class Task {
     this.kwargs = f.kwargs ?? {};
     this.result = f.result ?? null;
     this.stacktrace = f.stacktrace ?? null;
-    this.#timeQueued = f.timeQueued;
-    this.#timeStarted = f.timeStarted ?? null;
-    this.#timeEnded = f.timeEnded ?? null;
-    this.#expiry = f.expiry ?? null;
+    this.#times = [f.timeQueued, f.timeStarted ?? null, f.timeEnded ?? null, f.expiry ?? null, f.eta ?? null];
     this.lockId = f.lockId ?? null;
     this.fromTask = f.fromTask ?? null;
     this.worker = f.worker ?? null;
     this.retries = f.retries ?? 0;
     this.meta = f.meta ?? {};
     this.priority = f.priority ?? 0;
-    this.#eta = f.eta ?? null;
     this.maxRetries = f.maxRetries ?? 0;
     this.retryDelay = f.retryDelay ?? 0;
     this.timeout = f.timeout ?? null;
     this.redeliveries = f.redeliveries ?? 0;
   }
 
+  /** Time `i` of #times as a DateTime (made once, on first read), or null. */
+  #time(i: number): DateTime | null {
+    const t = this.#times[i] as TaskTime | null;
+    return typeof t === 'number' ? (this.#times[i] = DateTime.fromMillis(t)) : t;
+  }
+
   get timeQueued(): DateTime {
-    const t = this.#timeQueued;
-    return typeof t === 'number' ? (this.#timeQueued = DateTime.fromMillis(t)) : t;
+    return this.#time(QUEUED_AT) as DateTime;
   }
   set timeQueued(t: TaskTime) {
-    this.#timeQueued = t;
+    this.#times[QUEUED_AT] = t;
   }
   get timeStarted(): DateTime | null {
-    const t = this.#timeStarted;
-    return typeof t === 'number' ? (this.#timeStarted = DateTime.fromMillis(t)) : t;
+    return this.#time(STARTED_AT);
   }
   set timeStarted(t: TaskTime | null) {
-    this.#timeStarted = t;
+    this.#times[STARTED_AT] = t;
   }
   get timeEnded(): DateTime | null {
-    const t = this.#timeEnded;
-    return typeof t === 'number' ? (this.#timeEnded = DateTime.fromMillis(t)) : t;
+    return this.#time(ENDED_AT);
   }
   set timeEnded(t: TaskTime | null) {
-    this.#timeEnded = t;
+    this.#times[ENDED_AT] = t;
   }
   get expiry(): DateTime | null {
-    const t = this.#expiry;
-    return typeof t === 'number' ? (this.#expiry = DateTime.fromMillis(t)) : t;
+    return this.#time(EXPIRY);
   }
   set expiry(t: TaskTime | null) {
-    this.#expiry = t;
+    this.#times[EXPIRY] = t;
   }
   /** Beyond pulsar: not picked before this time. */
   get eta(): DateTime | null {
-    const t = this.#eta;
-    return typeof t === 'number' ? (this.#eta = DateTime.fromMillis(t)) : t;
+    return this.#time(ETA);
   }
   set eta(t: TaskTime | null) {
-    this.#eta = t;
+    this.#times[ETA] = t;
   }
 
   /** True in a ready state (SUCCESS, FAILURE, REVOKED): the task will not change any more. */
@@ -182,17 +183,17 @@ export class Task {
       kwargs: this.kwargs,
       result: this.result,
       stacktrace: this.stacktrace,
-      time_queued: toSeconds(this.#timeQueued),
-      time_started: toSeconds(this.#timeStarted),
-      time_ended: toSeconds(this.#timeEnded),
-      expiry: toSeconds(this.#expiry),
+      time_queued: toSeconds(this.#times[QUEUED_AT] as TaskTime),
+      time_started: toSeconds(this.#times[STARTED_AT] ?? null),
+      time_ended: toSeconds(this.#times[ENDED_AT] ?? null),
+      expiry: toSeconds(this.#times[EXPIRY] ?? null),
       lock_id: this.lockId,
       from_task: this.fromTask,
       worker: this.worker,
       retries: this.retries,
       meta: this.meta,
       priority: this.priority,
-      eta: toSeconds(this.#eta),
+      eta: toSeconds(this.#times[ETA] ?? null),
       max_retries: this.maxRetries,
       retry_delay: this.retryDelay,
       timeout: this.timeout,
