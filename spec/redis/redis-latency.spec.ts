@@ -6,44 +6,26 @@
  * queue waits for a wake-up instead of running an empty pull first.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
-import { JobRegistry } from '../../src/job/registry.js';
 import { STARTED, SUCCESS } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 import type { TaskEvent } from '../../src/store/contract.js';
-import { dropNamespace, rawClient, redisAvailable, specUrl } from './redis-env.js';
+import { specUrl } from './redis-env.js';
+import { redisSuite } from './redis-suite.js';
 import { countRuns } from './redis-tasks.js';
 import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { logSettings } from '../../src/infra/logger.js';
 
 describe('redis:// per-task latency', function () {
-  let registry: JobRegistry;
-  let raw: Redis;
-  const closing: (() => Promise<void>)[] = [];
-
-  before(async function () {
-    if (!(await redisAvailable())) this.skip();
-    registry = await JobRegistry.load(['jobs/*']);
-    raw = rawClient();
-  });
-
-  afterEach(async () => {
-    await Promise.all(closing.splice(0).map((close) => close()));
-  });
-
-  after(async () => {
-    raw?.disconnect();
-    await dropNamespace().catch(() => undefined);
-  });
+  const suite = redisSuite();
 
   /** A producer backend and a bare worker-side store of a fresh app. */
   function app(): { name: string; producer: TaskBackend; store: RedisStore } {
     const name = `lat-${Math.random().toString(36).slice(2, 8)}`;
-    const producer = new TaskBackend(createRedisStore(specUrl(), name), { name, url: specUrl(), registry });
+    const producer = new TaskBackend(createRedisStore(specUrl(), name), { name, url: specUrl(), registry: suite.registry });
     const store = createRedisStore(specUrl(), name);
-    closing.push(() => producer.close(0), () => store.close());
+    suite.closing.push(() => producer.close(0), () => store.close());
     return { name, producer, store };
   }
 
@@ -72,7 +54,7 @@ describe('redis:// per-task latency', function () {
 
   /** How many clients are subscribed to the channel of each event of app `name`. */
   async function subscribers(store: RedisStore, events: TaskEvent[]): Promise<number[]> {
-    const reply = (await raw.call('PUBSUB', 'NUMSUB', ...events.map((e) => store.channel(e)))) as (string | number)[];
+    const reply = (await suite.raw.call('PUBSUB', 'NUMSUB', ...events.map((e) => store.channel(e)))) as (string | number)[];
     return events.map((_, i) => Number(reply[2 * i + 1]));
   }
 

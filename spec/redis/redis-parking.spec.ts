@@ -5,46 +5,28 @@
  * on the app's list; a worker that stops or is lost, or whose parking lapsed, is woken no more.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
-import { JobRegistry } from '../../src/job/registry.js';
 import type { Delivery } from '../../src/store/contract.js';
 import { eventually } from '../support/runtime.js';
-import { dropNamespace, rawClient, redisAvailable, specUrl } from './redis-env.js';
+import { specUrl } from './redis-env.js';
+import { redisSuite } from './redis-suite.js';
 
 describe('redis:// parked workers', function () {
-  let registry: JobRegistry;
-  let raw: Redis;
-  const closing: (() => Promise<void>)[] = [];
-
-  before(async function () {
-    if (!(await redisAvailable())) this.skip();
-    registry = await JobRegistry.load(['jobs/*']);
-    raw = rawClient();
-  });
-
-  afterEach(async () => {
-    await Promise.all(closing.splice(0).map((close) => close()));
-  });
-
-  after(async () => {
-    raw?.disconnect();
-    await dropNamespace().catch(() => undefined);
-  });
+  const suite = redisSuite();
 
   /** A producer backend and two worker-side stores (each its own connections) of a fresh app. */
   function app(): { producer: TaskBackend; a: RedisStore; b: RedisStore } {
     const name = `park-${Math.random().toString(36).slice(2, 8)}`;
-    const producer = new TaskBackend(createRedisStore(specUrl(), name), { name, url: specUrl(), registry });
+    const producer = new TaskBackend(createRedisStore(specUrl(), name), { name, url: specUrl(), registry: suite.registry });
     const a = createRedisStore(specUrl(), name);
     const b = createRedisStore(specUrl(), name);
-    closing.push(() => producer.close(0), () => a.close(), () => b.close());
+    suite.closing.push(() => producer.close(0), () => a.close(), () => b.close());
     return { producer, a, b };
   }
 
   /** The workers parked now, parked last first. */
-  const parked = (store: RedisStore): Promise<string[]> => raw.zrevrange(store.keys.parked, 0, -1);
+  const parked = (store: RedisStore): Promise<string[]> => suite.raw.zrevrange(store.keys.parked, 0, -1);
 
   /** Starts a pull of `worker` that waits up to `waitMs`; resolves once its worker is parked. */
   async function park(store: RedisStore, worker: string, waitMs = 10_000, max = 5): Promise<{ pulled: Promise<Delivery[]> }> {
@@ -62,8 +44,8 @@ describe('redis:// parked workers', function () {
     expect((await last).map((d) => d.task.id)).to.deep.equal([id]);
     // wa was not woken: still parked, no nudge and no token on the app's list (it cannot wake).
     expect(await parked(a)).to.include('wa');
-    expect(await raw.llen(a.keys.nudge('wa'))).to.equal(0);
-    expect(await raw.llen(a.keys.wakeup)).to.equal(0);
+    expect(await suite.raw.llen(a.keys.nudge('wa'))).to.equal(0);
+    expect(await suite.raw.llen(a.keys.wakeup)).to.equal(0);
     // wb is interrupted (it stops; it keeps the task it holds): the next task goes to wa.
     await b.interrupt('wb');
     const next = await producer.queueTask('addition', { a: 2, b: 2 });
@@ -79,7 +61,7 @@ describe('redis:// parked workers', function () {
     // wb parks later, after a pull that brought nothing.
     const { pulled: waiting } = await park(b, 'wb');
     await producer.queueTask('addition', { a: 2, b: 2 });
-    expect(await raw.llen(a.keys.nudge('wa'))).to.equal(1);
+    expect(await suite.raw.llen(a.keys.nudge('wa'))).to.equal(1);
     expect(await parked(a)).to.deep.equal(['wb']);
     await b.interrupt('wb');
     expect(await waiting).to.deep.equal([]);
@@ -94,7 +76,7 @@ describe('redis:// parked workers', function () {
     const got = [...(await first), ...(await second)].map((d) => d.task.id);
     expect(got).to.have.length(2);
     expect(ids).to.include.members(got);
-    expect(await raw.llen(a.keys.wakeup)).to.equal(1);
+    expect(await suite.raw.llen(a.keys.wakeup)).to.equal(1);
     expect(await parked(a)).to.deep.equal([]);
   });
 
@@ -119,7 +101,7 @@ describe('redis:// parked workers', function () {
     // wa (parked after its pull brought a task) hands it back, as a worker that is stopping does:
     // no nudge for wa, which waits for nothing now; wb is woken and takes it.
     expect(await a.release('wa', [{ id, token: (delivery as Delivery).token }])).to.deep.equal([id]);
-    expect(await raw.llen(a.keys.nudge('wa'))).to.equal(0);
+    expect(await suite.raw.llen(a.keys.nudge('wa'))).to.equal(0);
     expect((await waiting).map((d) => d.task.id)).to.deep.equal([id]);
     expect(await parked(a)).to.not.include('wa');
   });
@@ -128,26 +110,26 @@ describe('redis:// parked workers', function () {
     const { producer, a } = app();
     const key = a.keys.parked;
     // Scores: when the parking lapses (ms), plus 1e13 for a worker whose pull brought tasks.
-    await raw.zadd(key, Date.now() + 600_000, 'lost', 1, 'lapsed', 1e13 + 1, 'lapsed-working');
+    await suite.raw.zadd(key, Date.now() + 600_000, 'lost', 1, 'lapsed', 1e13 + 1, 'lapsed-working');
     await a.recover({ maxRedeliveries: 1, worker: 'lost' });
-    expect(await raw.zrange(key, 0, -1)).to.deep.equal(['lapsed', 'lapsed-working']);
+    expect(await suite.raw.zrange(key, 0, -1)).to.deep.equal(['lapsed', 'lapsed-working']);
     // A lapsed parking gets no nudge: the task's token goes to the app's list.
     await producer.queueTask('addition', { a: 1, b: 2 });
-    expect(await raw.llen(a.keys.nudge('lapsed'))).to.equal(0);
-    expect(await raw.llen(a.keys.nudge('lapsed-working'))).to.equal(0);
-    expect(await raw.llen(a.keys.wakeup)).to.equal(1);
+    expect(await suite.raw.llen(a.keys.nudge('lapsed'))).to.equal(0);
+    expect(await suite.raw.llen(a.keys.nudge('lapsed-working'))).to.equal(0);
+    expect(await suite.raw.llen(a.keys.wakeup)).to.equal(1);
     await a.recover({ maxRedeliveries: 1 });
-    expect(await raw.zrange(key, 0, -1)).to.deep.equal([]);
+    expect(await suite.raw.zrange(key, 0, -1)).to.deep.equal([]);
   });
 
   it('still hands a task whose nudge went to a worker that no longer waits to another, once its wait ends', async () => {
     const { producer, a } = app();
     const { pulled: waiting } = await park(a, 'wa', 1500);
     // A worker that died parked, its parking not yet lapsed nor recovered: parked after wa.
-    await raw.zadd(a.keys.parked, Date.now() + 600_000, 'dead');
+    await suite.raw.zadd(a.keys.parked, Date.now() + 600_000, 'dead');
     const id = await producer.queueTask('addition', { a: 1, b: 2 });
-    expect(await raw.llen(a.keys.nudge('dead'))).to.equal(1);
-    expect(await raw.pttl(a.keys.nudge('dead'))).to.be.greaterThan(0);
+    expect(await suite.raw.llen(a.keys.nudge('dead'))).to.equal(1);
+    expect(await suite.raw.pttl(a.keys.nudge('dead'))).to.be.greaterThan(0);
     // wa's wait ends (1.5 s) and the pull sent with it takes the task.
     expect((await waiting).map((d) => d.task.id)).to.deep.equal([id]);
   });
