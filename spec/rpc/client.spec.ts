@@ -64,6 +64,11 @@ describe('RpcClient', () => {
     expect((await client.waitForTask(id as string))?.status).to.equal(SUCCESS);
   });
 
+  it('waits with a timeout that is not a whole number of milliseconds (the request timeout is one)', async () => {
+    // 0.0015 s: the request's own timeout, (0.0015 + 30) × 1000 ms, is 30001.499999999996.
+    expect(await client.waitForTask('no-such-task', 0.0015)).to.equal(null);
+  });
+
   it('sends a batch and gives each result or error in order', async () => {
     const results = await client.batch([{ method: 'ping' }, { method: 'nope' }, { method: 'echo', params: ['x'] }]);
     expect(results[0]).to.equal('pong');

@@ -227,7 +227,8 @@ export class RpcClient {
         method: 'POST',
         headers,
         body: JSON.stringify(body),
-        ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+        // Whole ms: AbortSignal.timeout throws on a fraction (a wait's seconds left × 1000 has one).
+        ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(Math.ceil(timeoutMs)) }),
       });
     } catch (err) {
       if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
