@@ -183,7 +183,7 @@ export class Task {
       kwargs: this.kwargs,
       result: this.result,
       stacktrace: this.stacktrace,
-      time_queued: toSeconds(this.#times[QUEUED_AT] as TaskTime),
+      time_queued: toSeconds(this.#times[QUEUED_AT] as TaskTime) as number,
       time_started: toSeconds(this.#times[STARTED_AT] ?? null),
       time_ended: toSeconds(this.#times[ENDED_AT] ?? null),
       expiry: toSeconds(this.#times[EXPIRY] ?? null),
@@ -213,17 +213,9 @@ export class Task {
 }
 
 /** Epoch seconds (float) of a time (a DateTime or epoch ms), or null. */
-export function toSeconds(t: DateTime | null): number | null;
-export function toSeconds(t: TaskTime): number;
-export function toSeconds(t: TaskTime | null): number | null;
-export function toSeconds(t: TaskTime | null): number | null {
+function toSeconds(t: TaskTime | null): number | null {
   if (t === null) return null;
   return (typeof t === 'number' ? t : t.toMillis()) / 1000;
-}
-
-/** A time from epoch seconds, or null. */
-export function fromSeconds(s: number | null | undefined): DateTime | null {
-  return typeof s === 'number' && Number.isFinite(s) ? DateTime.fromMillis(Math.round(s * 1000)) : null;
 }
 
 /** Epoch ms of wire seconds, or null (kept as a number in a Task until read). */
