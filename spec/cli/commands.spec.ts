@@ -78,7 +78,7 @@ describe('pulsar-tasks command line', () => {
     it('queue without --wait prints only the id, with --json the queued task; task <id> prints it again', async () => {
       const bare = await runCli(withServer(['queue', 'echo', 'message=bare']));
       expect(bare.code, bare.stderr).to.equal(0);
-      expect(bare.stdout).to.match(/^[0-9a-f]+\n$/);
+      expect(bare.stdout).to.match(/^[0-9A-Za-z]+\n$/);
       expect((await h.backend.waitForTask(bare.stdout.trim(), 30))?.result).to.equal('bare');
       const queued = await runCli(withServer(['queue', 'echo', 'message="42"', '--json']));
       expect(queued.code, queued.stderr).to.equal(0);

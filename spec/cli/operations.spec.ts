@@ -128,7 +128,7 @@ describe('pulsar-tasks operations', () => {
       const failed = (await cli(['queue', 'fail', 'message=first'])).stdout.trim();
       expect((await h.backend.waitForTask(failed, 30))?.status).to.equal(FAILURE);
       const again = (await cli(['retry', failed])).stdout.trim();
-      expect(again).to.match(/^[0-9a-f]+$/).and.not.equal(failed);
+      expect(again).to.match(/^[0-9A-Za-z]+$/).and.not.equal(failed);
       const run = await h.backend.waitForTask(again, 30);
       expect(run?.kwargs).to.deep.equal({ message: 'first' });
       expect(run?.meta).to.include({ retry_of: failed });
@@ -169,7 +169,7 @@ describe('pulsar-tasks operations', () => {
       const table = await cli(['tasks', '--job', 'echo', '--limit', '2']);
       const rows = lines(table.stdout);
       expect(rows[0]).to.match(/^ID\s+JOB\s+STATUS\s+QUEUED\s+RUN\s+RETRIES\s+RESULT$/);
-      expect(rows.slice(1).every((r) => /^[0-9a-f]+\s+echo\s+SUCCESS\s/.test(r))).to.equal(true);
+      expect(rows.slice(1).every((r) => /^[0-9A-Za-z]+\s+echo\s+SUCCESS\s/.test(r))).to.equal(true);
       expect(table.stderr).to.match(/^more: pulsar-tasks tasks --job echo --limit 2 --cursor \S+\n$/);
     });
 

@@ -114,7 +114,7 @@ for (const scheme of ['local', 'redis'] as const) {
       await page.getByTestId('retry').click();
       await confirmIt(page);
       await page.getByTestId('action-message').waitFor();
-      expect(await page.getByTestId('action-message').textContent()).to.match(/^Queued a new run: [0-9a-f]+$/);
+      expect(await page.getByTestId('action-message').textContent()).to.match(/^Queued a new run: [0-9A-Za-z]+$/);
       const runs = (await backend.getTasks({ name: 'fail' })).filter((t) => t.meta.retry_of === id);
       expect(runs).to.have.length(1);
       expect(runs[0]?.kwargs).to.deep.equal({ message: 'shown in the browser' });

@@ -62,7 +62,7 @@ describe('RedisStore.purge', function () {
   /** The ids in the ended lists, each entry checked to be `<end ms>:<id>`. */
   const ended = async (name: string) =>
     (await Promise.all([SUCCESS, FAILURE, REVOKED].map((st) => raw.lrange(endedKey(name, st), 0, -1)))).flat().map((entry) => {
-      expect(entry).to.match(/^\d{13}:[0-9a-f]{32}$/);
+      expect(entry).to.match(/^\d{13}:[0-9A-Za-z]{16}$/);
       return entry.slice(14);
     });
   /** Every id in the per-status listings (what the listing of every task merges). */

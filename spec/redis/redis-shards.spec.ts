@@ -7,6 +7,7 @@
  */
 import { expect } from 'chai';
 import { ShardedRedisStore } from '../../src/backends/redis/redis-shards.js';
+import { newTaskId } from '../../src/job/ids.js';
 import { crc16, idOnShard, shardOf, shardTag, slotOf } from '../../src/backends/redis/redis-shard-route.js';
 import { ImproperlyConfigured } from '../../src/model/errors.js';
 import { JobRegistry } from '../../src/job/registry.js';
@@ -29,7 +30,7 @@ function taskOn(shard: number, k: number, fields: Partial<WireTask> = {}): WireT
 
 describe('shard routing', () => {
   it('gives a task an id on the shard of its lock, in every form of id, the same each time', () => {
-    for (const id of ['0123456789abcdef0123456789abcdef', 'my-task', 'claim-x1']) {
+    for (const id of ['0123456789abcDEF', '0123456789abcdef0123456789abcdef', 'my-task', 'claim-x1', newTaskId()]) {
       for (const k of [2, 3, 6]) {
         for (let s = 0; s < k; s++) {
           const moved = idOnShard(id, s, k);
@@ -38,7 +39,8 @@ describe('shard routing', () => {
         }
       }
     }
-    expect(idOnShard('0123456789abcdef0123456789abcdef', 1, 3)).to.match(/^0123456789abcdef01234567[0-9a-f]{8}$/);
+    expect(idOnShard('0123456789abcDEF', 1, 3)).to.match(/^0123456789[0-9A-Za-z]{6}$/);
+    expect(idOnShard('0123456789abcdef0123456789abcdef', 1, 3)).to.match(/^0123456789abcdef0123456789abcdef\.[0-9a-f]{8}$/);
   });
 
   it("names each shard's hash tag in its K-th of the cluster's slots, as Redis hashes it", () => {

@@ -2,14 +2,14 @@
  * Wire tasks built by hand for the store-level specs, as a producer builds them (its own clock in
  * time_queued): a QUEUED task of job `addition`, with `fields` over it.
  */
-import { randomUUID } from 'node:crypto';
+import { newTaskId } from '../../src/job/ids.js';
 import { QUEUED } from '../../src/model/states.js';
 import type { WireTask } from '../../src/model/task.js';
 
-/** A QUEUED wire task stamped with `nowMs`, with `fields` over it (a fresh id unless given). */
+/** A QUEUED wire task stamped with `nowMs`, with `fields` over it (a fresh id as a producer makes them, unless given). */
 export function wireTask(fields: Partial<WireTask> = {}, nowMs = Date.now()): WireTask {
   return {
-    id: randomUUID().replace(/-/g, ''),
+    id: newTaskId(),
     name: 'addition',
     status: QUEUED,
     kwargs: {},

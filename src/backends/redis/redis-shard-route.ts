@@ -62,16 +62,30 @@ export function shardOf(key: string, k: number): number {
   return k <= 1 ? 0 : fnv1a(key) % k;
 }
 
-const HEX32 = /^[0-9a-f]{32}$/;
+/** A task id as newTaskId makes them (src/job/ids.ts): 16 base62 characters. */
+const OWN_ID = /^[0-9A-Za-z]{16}$/;
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** 32 bits as 6 base62 characters. */
+function base62(n: number): string {
+  let out = '';
+  for (let i = 0; i < 6; i++) {
+    out += BASE62[n % 62];
+    n = Math.floor(n / 62);
+  }
+  return out;
+}
 
 /**
- * An id like `id` that hashes to `shard`: a 32-hex id keeps its first 24 characters, any other
- * gets a `.xxxxxxxx` suffix; the 8 hex characters come from hashing the id with a counter.
+ * An id like `id` that hashes to `shard`: an id of the form newTaskId makes keeps its first 10
+ * characters and its length (6 base62 characters replace the rest), any other gets a `.xxxxxxxx`
+ * suffix (8 hex characters); those characters come from hashing the id with a counter.
  */
 export function idOnShard(id: string, shard: number, k: number): string {
+  const own = OWN_ID.test(id);
   for (let n = 0; ; n++) {
-    const suffix = fnv1a(`${id}#${n}`).toString(16).padStart(8, '0');
-    const candidate = HEX32.test(id) ? id.slice(0, 24) + suffix : `${id}.${suffix}`;
+    const hash = fnv1a(`${id}#${n}`);
+    const candidate = own ? id.slice(0, 10) + base62(hash) : `${id}.${hash.toString(16).padStart(8, '0')}`;
     if (shardOf(candidate, k) === shard) return candidate;
   }
 }
