@@ -13,7 +13,7 @@ import { JobRegistry } from '../../src/job/registry.js';
 import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
 import type { Delivery } from '../../src/store/contract.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable, specUrl } from './redis-env.js';
-import { storeClockPast } from './redis-tasks.js';
+import { listedIds, storeClockPast } from './redis-tasks.js';
 import { startWorker } from '../../src/worker/worker-runtime.js';
 
 describe('RedisStore.purge', function () {
@@ -66,7 +66,7 @@ describe('RedisStore.purge', function () {
       return entry.slice(14);
     });
   /** Every id in the per-status listings (what the listing of every task merges). */
-  const listed = async (name: string) => (await Promise.all([1, 2, 3, 4, 5, 6].map((st) => raw.zrange(`${NAMESPACE}:{${name}}:s:${st}`, 0, -1)))).flat();
+  const listed = (name: string) => listedIds(raw, `${NAMESPACE}:{${name}}:`);
 
   /**
    * A cut just after the store's now, returned once the store clock is 200 ms past it: what ends
@@ -140,7 +140,8 @@ describe('RedisStore.purge', function () {
     expect(await purgeBefore(s, cut, 2), 'the rest, fewer than limit').to.equal(1);
     expect(await purgeBefore(s, cut, 2)).to.equal(0);
     expect(await left()).to.deep.equal([]);
-    expect(await raw.exists(endedKey(name, SUCCESS), `${NAMESPACE}:{${name}}:s:${SUCCESS}`)).to.equal(0);
+    expect(await raw.exists(endedKey(name, SUCCESS), `${NAMESPACE}:{${name}}:s:${SUCCESS}`, `${NAMESPACE}:{${name}}:rx:${SUCCESS}`)).to.equal(0);
+    expect(await raw.keys(`${NAMESPACE}:{${name}}:r:*`), 'no bucket left').to.deep.equal([]);
   });
 
   it('purges a revoked task and a worker-lost FAILURE left by recover', async () => {

@@ -2,6 +2,7 @@
  * Wire tasks and bare RedisStores for the store-level redis specs: they drive queue, pull, start,
  * finish and the rest as producers and workers would, without a registry or a TaskBackend.
  */
+import type { Redis } from 'ioredis';
 import { RedisStore, type RedisStoreOptions } from '../../src/backends/redis/redis.js';
 import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { specUrl } from './redis-env.js';
@@ -49,4 +50,41 @@ export class Stores {
 /** Resolves once the store's clock is past `ms` (polling the store's own clock, not sleeping blind). */
 export async function storeClockPast(store: RedisStore, ms: number): Promise<void> {
   while ((await store.now()) <= ms) await new Promise((r) => setTimeout(r, 5));
+}
+
+/** One bucket of a ready status's listing (lua/_ready.lua), as stored. */
+export interface ReadyBucket {
+  n: string;
+  /** Its bound in the index: the lowest score it may hold. */
+  bound: number;
+  /** Its entries `<score>:<id>` split, in the order stored. */
+  ids: string[];
+  scores: number[];
+  /** OBJECT ENCODING of its list. */
+  encoding: string;
+}
+
+/** The buckets listing ready status `status` of the app at `prefix` (`<namespace>:{<name>}:`), by bound. */
+export async function readyBuckets(raw: Redis, prefix: string, status: number): Promise<ReadyBucket[]> {
+  const index = await raw.zrange(`${prefix}rx:${status}`, 0, -1, 'WITHSCORES');
+  const out: ReadyBucket[] = [];
+  for (let k = 0; k < index.length; k += 2) {
+    const key = `${prefix}r:${status}:${index[k]}`;
+    const entries = await raw.lrange(key, 0, -1);
+    out.push({
+      n: index[k] as string,
+      bound: Number(index[k + 1]),
+      ids: entries.map((e) => e.slice(e.indexOf(':') + 1)),
+      scores: entries.map((e) => Number(e.slice(0, e.indexOf(':')))),
+      encoding: String(await raw.object('ENCODING', key)),
+    });
+  }
+  return out;
+}
+
+/** Every id listed under a status of the app at `prefix`: the zsets s:1 … s:6 and the ready buckets. */
+export async function listedIds(raw: Redis, prefix: string): Promise<string[]> {
+  const zsets = await Promise.all([1, 2, 3, 4, 5, 6].map((st) => raw.zrange(`${prefix}s:${st}`, 0, -1)));
+  const buckets = await Promise.all([1, 2, 3].map((st) => readyBuckets(raw, prefix, st)));
+  return [...zsets.flat(), ...buckets.flat().flatMap((b) => b.ids)];
 }

@@ -101,9 +101,25 @@ export class RedisKeys {
     return `${this.prefix}wake:${worker}`;
   }
 
-  /** Tasks of one status, scored by time queued (ms). */
+  /**
+   * Tasks of one status, scored by time queued (the listing score `_tq`): queued, retry and started
+   * ones. Ready tasks are in buckets (readyIndex); older versions listed them here too.
+   */
   byStatus(status: number): string {
     return `${this.prefix}s:${status}`;
+  }
+
+  /**
+   * The buckets listing the tasks of a ready status (1, 2 or 3): member a bucket's number, scored by
+   * the lowest listing score it holds (lua/_ready.lua).
+   */
+  readyIndex(status: number): string {
+    return `${this.prefix}rx:${status}`;
+  }
+
+  /** One bucket of a ready status's listing: at most 128 task ids scored by time queued, a flat zset. */
+  readyBucket(status: number, n: number | string): string {
+    return `${this.prefix}r:${status}:${n}`;
   }
 
   /** Tasks of one job, scored by time queued (ms). */

@@ -195,7 +195,8 @@ export class StoreScript extends LuaScript {
 }
 
 const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
-const LIB = read('_lib');
+/** The helpers every script runs with: _lib.lua, then the ready listings it declares (_ready.lua). */
+const LIB = `${read('_lib')}\n${read('_ready')}`;
 
 const NAMES = ['queue', 'pull', 'start', 'finish', 'retry', 'renew', 'release', 'recover', 'revoke', 'list', 'progress', 'purge'] as const;
 const BODIES = NAMES.map((name) => [name, read(name)] as const);

@@ -35,8 +35,9 @@ export async function ensureLayout(link: RedisLink, namespace: string, name: str
   const was = stored === null ? 1 : Number(stored);
   if (was === k) return;
   const old = shardPrefixes(namespace, name, was);
-  // Every task is in the listing of its status (s:1 … s:6); `all` is where older versions listed them.
-  const listings = old.flatMap((prefix) => [...STATUSES.map((status) => `${prefix}s:${status}`), `${prefix}all`]);
+  // Every task is in the listing of its status (s:1 … s:6, or the buckets of a ready one, indexed
+  // by rx:1 … rx:3: lua/_ready.lua); `all` is where older versions listed them.
+  const listings = old.flatMap((prefix) => [...STATUSES.map((status) => `${prefix}s:${status}`), ...[SUCCESS, FAILURE, REVOKED].map((code) => `${prefix}rx:${code}`), `${prefix}all`]);
   const counts = await Promise.all(listings.map((key) => link.run((r) => r.zcard(key))));
   const held = counts.reduce((a, b) => a + b, 0);
   if (held > 0) {

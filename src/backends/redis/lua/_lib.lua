@@ -12,6 +12,9 @@
 -- come from one counter per app, so it names that delivery; older versions stored `worker:token`),
 -- _progress. Deliveries in flight are in the app's `fence` hash.
 local P
+-- The listings of ready tasks, in buckets (defined by _ready.lua, loaded after this file): an add,
+-- a removal (gathered, written by ready_flush at the end of the run), and the run's state emptied.
+local ready_add, ready_remove, ready_flush, ready_reset
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 
 local function tkey(id) return P .. 't:' .. id end
@@ -88,8 +91,9 @@ local function publish_first(event)
   table.insert(published_order, 1, event)
 end
 
--- Sends the deferred writes, then the broadcasts.
+-- Sends the deferred writes (the ready listings' first), then the broadcasts.
 local function flush_deferred()
+  ready_flush()
   for _, d in ipairs(deferred_order) do
     if #d > 2 then redis.call(unpack(d)) end
   end
@@ -131,11 +135,17 @@ local function tq_of(id, tq)
   return tq or redis.call('ZSCORE', P .. 'all', id) or 0
 end
 
--- Moves a task between the per-status listings (zsets scored by time queued).
+-- Moves a task between the per-status listings (scored by time queued): the zset s:<code> of a
+-- status a task leaves (queued, retry, started), the buckets of a ready one (_ready.lua).
 local function move(id, from, to, tq)
   if from == to then return end
-  if from then defer('ZREM', P .. 's:' .. from, id) end
-  if to then defer('ZADD', P .. 's:' .. to, tq, id) end
+  if from then
+    defer('ZREM', P .. 's:' .. from, id)
+    if READY[from] then ready_remove(from, tq, id) end
+  end
+  if to then
+    if READY[to] then ready_add(to, tq, id) else defer('ZADD', P .. 's:' .. to, tq, id) end
+  end
 end
 
 -- Releases a non-overlap lock held by this task (lock_id as stored: JSON string or null).
@@ -356,4 +366,5 @@ local function begin_run()
   P = ARGV[1]
   deferred, deferred_order, published, published_order, pinned = {}, {}, {}, {}, {}
   ended_ms, ended_text = nil, nil
+  ready_reset()
 end

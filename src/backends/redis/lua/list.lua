@@ -13,15 +13,21 @@
 local limit, budget, cscore, cid = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 local name, nameJson, fromJson, statuses = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 
+-- Each status's zset s:<code>; a ready status's buckets too (_ready.lua: older versions listed
+-- its tasks in s:<code>).
 local wanted, sources = nil, {}
+local function source(code)
+  sources[#sources + 1] = { set = P .. 's:' .. code }
+  if READY[code] then sources[#sources + 1] = { ready = code } end
+end
 if statuses ~= '' then
   wanted = {}
   for s in string.gmatch(statuses, '[^,]+') do
     wanted[s] = true
-    sources[#sources + 1] = P .. 's:' .. s
+    source(s)
   end
 else
-  for code = 1, 6 do sources[code] = P .. 's:' .. code end
+  for code = 1, 6 do source(tostring(code)) end
 end
 -- Rows are checked against the whole filter; one that only lists statuses reads just theirs.
 local filtered = fromJson ~= '' or name ~= ''
@@ -36,7 +42,7 @@ local function after(set, n)
   local got = redis.call('ZREVRANGEBYSCORE', set, cscore, '-inf', 'WITHSCORES', 'LIMIT', 0, n + ties)
   local out = {}
   for k = 1, #got, 2 do
-    if #out < 2 * n and (got[k + 1] ~= cscore or got[k] < cid) then
+    if #out < 2 * n and (tonumber(got[k + 1]) ~= tonumber(cscore) or got[k] < cid) then
       out[#out + 1] = got[k]
       out[#out + 1] = got[k + 1]
     end
@@ -44,9 +50,37 @@ local function after(set, n)
   return out
 end
 
+-- Up to n entries of the buckets of ready status `code` (_ready.lua) after the cursor, in the same
+-- order, as { id, score, ... }: from the bucket holding the cursor's score (the one with the
+-- highest bound not above it), then the buckets below it, 8 bounds read at a time; each bucket
+-- read whole and sorted.
+local function after_ready(code, n)
+  local index, out = P .. 'rx:' .. code, {}
+  local cnum = tonumber(cscore)
+  local buckets = redis.call('ZREVRANGEBYSCORE', index, cnum and cscore or '+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, 8)
+  while #buckets > 0 do
+    for k = 1, #buckets, 2 do
+      local rows = {}
+      for _, entry in ipairs(redis.call('LRANGE', P .. 'r:' .. code .. ':' .. buckets[k], 0, -1)) do
+        local at = string.find(entry, ':', 1, true)
+        local row = { tonumber(string.sub(entry, 1, at - 1)), string.sub(entry, at + 1), string.sub(entry, 1, at - 1) }
+        if not cnum or row[1] < cnum or (row[1] == cnum and row[2] < cid) then rows[#rows + 1] = row end
+      end
+      table.sort(rows, function(x, y) return x[1] > y[1] or (x[1] == y[1] and x[2] > y[2]) end)
+      for _, row in ipairs(rows) do
+        if #out >= 2 * n then return out end
+        out[#out + 1] = row[2]
+        out[#out + 1] = row[3]
+      end
+    end
+    buckets = redis.call('ZREVRANGEBYSCORE', index, '(' .. buckets[#buckets], '-inf', 'WITHSCORES', 'LIMIT', 0, 8)
+  end
+  return out
+end
+
 local lists, pos = {}, {}
-for j, set in ipairs(sources) do
-  lists[j] = after(set, want)
+for j, src in ipairs(sources) do
+  lists[j] = src.ready and after_ready(src.ready, want) or after(src.set, want)
   pos[j] = 1
 end
 local out = { '', '' }

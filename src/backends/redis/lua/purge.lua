@@ -50,11 +50,12 @@ local purged, taken = 0, {}
 for e = 1, math.min(limit, #found) do
   local id, status, list = found[e][2], found[e][3], found[e][4]
   local key = tkey(id)
-  local f = id ~= '' and redis.call('HMGET', key, 'status', 'lock_id', 'name') or {}
+  local f = id ~= '' and redis.call('HMGET', key, 'status', 'lock_id', 'name', '_tq') or {}
   if READY[f[1]] then
     -- The lock is normally released when the task became ready; a hold still naming this task
     -- would only point at a task that no longer exists.
     release_lock(id, f[2])
+    ready_remove(f[1], tq_of(id, f[4]), id)
     unlist(P .. 's:' .. f[1], id)
     local name = f[3] and cjson.decode(f[3])
     if type(name) == 'string' then unlist(P .. 'n:' .. name, id) end

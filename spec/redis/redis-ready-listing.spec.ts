@@ -1,0 +1,172 @@
+/**
+ * The listings of ready tasks on redis:// (lua/_ready.lua): buckets of at most 128 entries, each
+ * a small list (one listpack), indexed by their bounds, so that a finished task kept for resultTtl
+ * costs about 40 bytes of listing instead of a skip list's 120; listed newest queued first whatever
+ * order the tasks ended in, emptied by purge, merged with the s:<code> listings older versions kept.
+ */
+import { expect } from 'chai';
+import type { Redis } from 'ioredis';
+import type { RedisStore } from '../../src/backends/redis/redis.js';
+import { FAILURE, SUCCESS, type TaskStatus } from '../../src/model/states.js';
+import type { Delivery } from '../../src/store/contract.js';
+import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
+import { appName, readyBuckets, storeClockPast, Stores, wireTask, type ReadyBucket } from './redis-tasks.js';
+
+describe('redis:// listings of ready tasks', function () {
+  this.timeout(60_000);
+  const stores = new Stores();
+  let raw: Redis;
+
+  before(async function () {
+    if (!(await redisAvailable())) this.skip();
+    raw = rawClient();
+  });
+  afterEach(() => stores.closeAll());
+  after(async () => {
+    raw?.disconnect();
+    await dropNamespace().catch(() => undefined);
+  });
+
+  const prefixOf = (name: string) => `${NAMESPACE}:{${name}}:`;
+
+  /** Queues `n` tasks and pulls them all; the ids in queue order and their deliveries. */
+  async function queuedAndPulled(store: RedisStore, n: number): Promise<{ ids: string[]; pulled: Delivery[] }> {
+    const ids = (await store.queue(Array.from({ length: n }, (_, a) => wireTask({ kwargs: { a } })))) as string[];
+    const pulled: Delivery[] = [];
+    while (pulled.length < n) pulled.push(...(await store.pull({ worker: 'w', max: n - pulled.length, leaseMs: 600_000, waitMs: 0 })));
+    return { ids, pulled };
+  }
+
+  /** Finishes deliveries in one turn of the event loop (one finish script): SUCCESS unless `failed` names them. */
+  async function finish(store: RedisStore, deliveries: Delivery[], failed: ReadonlySet<string> = new Set()): Promise<void> {
+    const saved = await Promise.all(
+      deliveries.map((d) =>
+        store.finish({ ...d.task, status: failed.has(d.task.id) ? FAILURE : SUCCESS, result: 1, time_ended: Date.now() / 1000 }, { worker: 'w', token: d.token }),
+      ),
+    );
+    expect(saved.every(Boolean)).to.equal(true);
+  }
+
+  /** Every page of a listing (`limit` a page), concatenated. */
+  async function listAll(store: RedisStore, status: TaskStatus[] | undefined, limit: number): Promise<string[]> {
+    const out: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.list(status ? { status } : {}, { limit, cursor });
+      out.push(...page.tasks.map((t) => t.id));
+      cursor = page.cursor;
+    } while (cursor !== null);
+    return out;
+  }
+
+  /** Each bucket at most 128 entries in one listpack, not empty, its scores within its bound and the next one's. */
+  function checkBuckets(buckets: ReadyBucket[]): void {
+    buckets.forEach((b, i) => {
+      expect(b.ids.length, `bucket ${b.n}`).to.be.within(1, 128);
+      expect(b.encoding, `bucket ${b.n}`).to.be.oneOf(['listpack', 'quicklist']);
+      expect(Math.min(...b.scores), `bucket ${b.n}`).to.be.at.least(b.bound);
+      const next = buckets[i + 1];
+      if (next) expect(Math.max(...b.scores), `bucket ${b.n}`).to.be.below(next.bound);
+    });
+  }
+
+  /** A deterministic shuffle (a linear congruential generator). */
+  function shuffled<T>(items: T[], seed: number): T[] {
+    const out = [...items];
+    let x = seed;
+    for (let i = out.length - 1; i > 0; i--) {
+      x = (x * 1103515245 + 12345) % 2 ** 31;
+      const j = x % (i + 1);
+      [out[i], out[j]] = [out[j] as T, out[i] as T];
+    }
+    return out;
+  }
+
+  it('lists tasks that end in queue order in full buckets of 128, newest queued first, at about a third of a skip list\'s memory', async () => {
+    const name = appName('ready');
+    const store = stores.store(name);
+    const { ids, pulled } = await queuedAndPulled(store, 300);
+    await finish(store, pulled);
+
+    const buckets = await readyBuckets(raw, prefixOf(name), SUCCESS);
+    expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128, 44]);
+    checkBuckets(buckets);
+    const newestFirst = [...ids].reverse();
+    expect(await listAll(store, [SUCCESS], 64)).to.deep.equal(newestFirst);
+    expect(await listAll(store, undefined, 1000)).to.deep.equal(newestFirst);
+
+    // The same entries in one zset are a skip list.
+    const keys = [`${prefixOf(name)}rx:${SUCCESS}`, ...buckets.map((b) => `${prefixOf(name)}r:${SUCCESS}:${b.n}`)];
+    const usage = async (key: string) => Number(await raw.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+    const sizes = await Promise.all(keys.map(usage));
+    const bucketed = sizes.reduce((a, b) => a + b, 0) / 300;
+    const one = `${prefixOf(name)}one-zset`;
+    await raw.zadd(one, ...buckets.flatMap((b) => b.ids.flatMap((id, i) => [b.scores[i] as number, id])));
+    expect(await raw.object('ENCODING', one)).to.equal('skiplist');
+    const skipList = (await usage(one)) / 300;
+    expect(bucketed, `${bucketed.toFixed(1)} B a task in buckets, ${skipList.toFixed(1)} in one zset`).to.be.below(48).and.below(skipList / 2.5);
+  });
+
+  it('keeps every bucket flat and the order when tasks end out of queue order, some failed, batch after batch', async () => {
+    const name = appName('ready-shuffled');
+    const store = stores.store(name);
+    const { ids, pulled } = await queuedAndPulled(store, 500);
+    const order = shuffled(pulled, 7);
+    const failed = new Set(ids.filter((_, i) => i % 5 === 0));
+    for (let from = 0; from < order.length; from += 37) await finish(store, order.slice(from, from + 37), failed);
+
+    const success = await readyBuckets(raw, prefixOf(name), SUCCESS);
+    const failure = await readyBuckets(raw, prefixOf(name), FAILURE);
+    checkBuckets(success);
+    checkBuckets(failure);
+    expect(success.flatMap((b) => b.ids)).to.have.length(400);
+    expect(failure.flatMap((b) => b.ids)).to.have.length(100);
+    const newestFirst = [...ids].reverse();
+    expect(await listAll(store, [SUCCESS], 45)).to.deep.equal(newestFirst.filter((id) => !failed.has(id)));
+    expect(await listAll(store, [FAILURE], 7)).to.deep.equal(newestFirst.filter((id) => failed.has(id)));
+    expect(await listAll(store, [FAILURE, SUCCESS], 33)).to.deep.equal(newestFirst);
+    expect(await listAll(store, undefined, 100)).to.deep.equal(newestFirst);
+  });
+
+  it('empties buckets as purge deletes their tasks, and drops each emptied one from the index', async () => {
+    const name = appName('ready-purge');
+    const store = stores.store(name);
+    const { ids, pulled } = await queuedAndPulled(store, 300);
+    await finish(store, pulled);
+    await storeClockPast(store, (await store.now()) + 2);
+
+    expect(await store.purge(0, 200)).to.equal(200);
+    const left = ids.filter((_, i) => i >= 200);
+    expect((await store.get(ids)).filter(Boolean).map((t) => t?.id)).to.deep.equal(left);
+    const buckets = await readyBuckets(raw, prefixOf(name), SUCCESS);
+    checkBuckets(buckets);
+    expect(buckets.flatMap((b) => b.ids).sort()).to.deep.equal([...left].sort());
+    expect(await listAll(store, [SUCCESS], 30)).to.deep.equal([...left].reverse());
+
+    expect(await store.purge(0, 1000)).to.equal(100);
+    expect(await raw.exists(`${prefixOf(name)}rx:${SUCCESS}`)).to.equal(0);
+    expect(await raw.keys(`${prefixOf(name)}r:*`)).to.deep.equal([]);
+    expect(await listAll(store, undefined, 10)).to.deep.equal([]);
+  });
+
+  it('lists and purges a ready task an older version listed in s:<code>, merged with those in buckets', async () => {
+    const name = appName('ready-old');
+    const store = stores.store(name);
+    const { ids, pulled } = await queuedAndPulled(store, 3);
+    await finish(store, pulled);
+    // The middle one listed as an older version did: in s:1, with the same score.
+    const p = prefixOf(name);
+    const [bucket] = await readyBuckets(raw, p, SUCCESS);
+    const middle = ids[1] as string;
+    const score = bucket?.scores[bucket.ids.indexOf(middle)] as number;
+    expect(await raw.lrem(`${p}r:${SUCCESS}:${bucket?.n}`, 1, `${score}:${middle}`)).to.equal(1);
+    await raw.zadd(`${p}s:${SUCCESS}`, score, middle);
+
+    expect(await listAll(store, [SUCCESS], 1)).to.deep.equal([...ids].reverse());
+    expect(await listAll(store, undefined, 2)).to.deep.equal([...ids].reverse());
+    await storeClockPast(store, (await store.now()) + 2);
+    expect(await store.purge(0, 10)).to.equal(3);
+    expect(await raw.exists(`${p}s:${SUCCESS}`, `${p}rx:${SUCCESS}`)).to.equal(0);
+    expect(await raw.keys(`${p}r:*`)).to.deep.equal([]);
+  });
+});
