@@ -1,6 +1,7 @@
 /**
  * Result expiry on redis://: purge deletes ready tasks through the per-status `ends:<code>` lists
- * (entries `<end ms>:<id>` in the order tasks ended, on the store's clock) that finish, revoke,
+ * (ids in the order tasks ended, each script run's after a marker ` <end ms>` on the store's clock;
+ * older versions pushed `<end ms>:<id>`) that finish, revoke,
  * recover and an expired pull fill, and through the `ended:<code>` zsets older versions filled, and
  * leaves no trace of them in Redis. The
  * store-independent behaviour is in the backend contract; this spec looks at the keys as well.
@@ -59,11 +60,24 @@ describe('RedisStore.purge', function () {
   const endedKey = (name: string, status: number) => `${NAMESPACE}:{${name}}:ends:${status}`;
   /** The zset an older version kept per ready status, scored by end time. */
   const oldEndedKey = (name: string, status: number) => `${NAMESPACE}:{${name}}:ended:${status}`;
-  /** The ids in the ended lists, each entry checked to be `<end ms>:<id>`. */
+  /**
+   * The ids in the ended lists, each list checked to be groups of ids each after a marker
+   * ` <end ms>` (an older version's `<end ms>:<id>` entries, which specs push, are read too).
+   */
   const ended = async (name: string) =>
-    (await Promise.all([SUCCESS, FAILURE, REVOKED].map((st) => raw.lrange(endedKey(name, st), 0, -1)))).flat().map((entry) => {
-      expect(entry).to.match(/^\d{13}:[0-9A-Za-z]{16}$/);
-      return entry.slice(14);
+    (await Promise.all([SUCCESS, FAILURE, REVOKED].map((st) => raw.lrange(endedKey(name, st), 0, -1)))).flatMap((entries) => {
+      let marked = false;
+      return entries.flatMap((entry) => {
+        if (entry.startsWith(' ')) {
+          expect(entry).to.match(/^ \d{13}$/);
+          marked = true;
+          return [];
+        }
+        if (/^\d{13}:/.test(entry)) return [entry.slice(14)];
+        expect(marked, `${entry} after a marker`).to.equal(true);
+        expect(entry).to.match(/^[0-9A-Za-z]{16}$/);
+        return [entry];
+      });
     });
   /** Every id in the per-status listings (what the listing of every task merges). */
   const listed = (name: string) => listedIds(raw, `${NAMESPACE}:{${name}}:`);
@@ -238,6 +252,42 @@ describe('RedisStore.purge', function () {
     expect((await p.getTasks()).map((t) => t.id)).to.deep.equal([young]);
     for (const id of ids) expect(await raw.exists(taskKey(name, id)), id).to.equal(0);
     expect(await ended(name)).to.deep.equal([young]);
+  });
+
+  it('pushes one marker per finish batch and the bare ids after it; a purge that stops inside a group gives the rest their marker back', async () => {
+    const name = appName();
+    const p = backend(name);
+    const s = store(name);
+    const ids = (await p.queueTasks(Array.from({ length: 10 }, (_, a) => ({ jobName: 'addition', kwargs: { a } })))) as string[];
+    const pulled = await s.pull({ worker: 'w', max: 10, leaseMs: 60_000, waitMs: 0 });
+    const saved = await Promise.all(pulled.map((d) => s.finish({ ...d.task, status: SUCCESS, result: 1, time_ended: Date.now() / 1000 }, { worker: 'w', token: d.token })));
+    expect(saved.every(Boolean)).to.equal(true);
+    const entries = await raw.lrange(endedKey(name, SUCCESS), 0, -1);
+    expect(entries).to.have.length(11);
+    expect(entries[0]).to.match(/^ \d{13}$/);
+    expect(entries.slice(1)).to.have.members(ids);
+    const cut = await cutNow(s);
+    expect(await purgeBefore(s, cut, 4)).to.equal(4);
+    const left = await raw.lrange(endedKey(name, SUCCESS), 0, -1);
+    expect(left, 'the rest of the group after its marker').to.deep.equal([entries[0], ...entries.slice(5)]);
+    expect((await p.getTasks()).map((t) => t.id).sort()).to.deep.equal(entries.slice(5).sort());
+    expect(await purgeBefore(s, cut, 100)).to.equal(6);
+    expect(await raw.exists(endedKey(name, SUCCESS))).to.equal(0);
+  });
+
+  it("reads an older version's `<end ms>:<id>` entries at the head of a list, then the groups after markers", async () => {
+    const name = appName();
+    const p = backend(name);
+    const s = store(name);
+    const [a, b, c, d] = (await revokedTasks(p, 4)) as [string, string, string, string];
+    const at = (await s.now()) - 10_000;
+    await raw.del(endedKey(name, REVOKED));
+    await raw.rpush(endedKey(name, REVOKED), `${at}:${a}`, `${at + 1}:${b}`, ` ${at + 2}`, c, ` ${at + 3}`, d);
+    expect(await s.purge(1000, 3)).to.equal(3);
+    expect(await raw.lrange(endedKey(name, REVOKED), 0, -1)).to.deep.equal([` ${at + 3}`, d]);
+    expect((await p.getTasks()).map((t) => t.id)).to.deep.equal([d]);
+    expect(await s.purge(1000, 3)).to.equal(1);
+    expect(await raw.exists(endedKey(name, REVOKED))).to.equal(0);
   });
 
   it('flush() removes the ended index with the rest of the app', async () => {

@@ -128,8 +128,9 @@ export class RedisKeys {
   }
 
   /**
-   * Ready tasks of one status (1, 2 or 3) in the order they ended: a list of `<end ms>:<id>` (ms of
-   * the store clock), what purge walks from its head. Older versions kept `ended:<code>` zsets.
+   * Ready tasks of one status (1, 2 or 3) in the order they ended: a list of ids, each script run's
+   * after a marker ` <end ms>` (ms of the store clock), what purge walks from its head. Older
+   * versions pushed `<end ms>:<id>` entries, and before them kept `ended:<code>` zsets.
    */
   ended(status: number): string {
     return `${this.prefix}ends:${status}`;

@@ -178,15 +178,21 @@ local function leave_flight(id)
   defer('HDEL', P .. 'fence', id)
 end
 
--- Task `id` became ready with status `to` at `now` (store ms): an entry `<ms>:<id>` at the tail of
--- the status's ended list, which purge walks from its head. A list (not a zset scored by the end):
--- tasks end in the store clock's order, and a list entry costs about a third of a zset's (~48
--- bytes against ~145 per finished task kept for resultTtl). Older versions kept `ended:<code>`
--- zsets: purge still walks them.
-local ended_ms, ended_text = nil, nil
+-- Task `id` became ready with status `to` at `now` (store ms): its id at the tail of the status's
+-- ended list, which purge walks from its head, after a marker ` <ms>` (a space: no id holds one)
+-- naming the end ms of the ids after it, one per run and list (a run has one `now`): a batch of
+-- finishes costs one marker, an entry is the id alone. A list (not a zset scored by the end): tasks
+-- end in the store clock's order, and a list entry costs a fraction of a zset's (~18 bytes with a
+-- 16-character id, against ~120). Older versions pushed `<ms>:<id>` entries (purge reads both)
+-- and kept `ended:<code>` zsets: purge still walks them.
+local ended_marks = {}
 local function ended_at(id, to, now)
-  if now ~= ended_ms then ended_ms, ended_text = now, string.format('%d', now) .. ':' end
-  defer('RPUSH', P .. 'ends:' .. to, ended_text .. id)
+  local key = P .. 'ends:' .. to
+  if ended_marks[key] ~= now then
+    ended_marks[key] = now
+    defer('RPUSH', key, ' ' .. string.format('%d', now))
+  end
+  defer('RPUSH', key, id)
 end
 
 -- A task that became ready (status already written): listings, ended list, lock, task_done.
@@ -365,6 +371,6 @@ end
 local function begin_run()
   P = ARGV[1]
   deferred, deferred_order, published, published_order, pinned = {}, {}, {}, {}, {}
-  ended_ms, ended_text = nil, nil
+  ended_marks = {}
   ready_reset()
 end

@@ -1,34 +1,46 @@
 -- Deletes up to `limit` ready tasks that ended more than `olderThan` ms ago on the store's clock,
--- oldest first, of the given statuses (TaskStore.purge). Walks the per-status ended lists (entries
--- `<end ms>:<id>` pushed in the order tasks ended by every script that makes a task ready, _lib.lua
--- ended_at) from their heads, and the `ended:<code>` zsets older versions filled (scored by end
--- time): at most `limit` entries of each. Tasks that became ready before any of those indexes
--- existed are never purged.
+-- oldest first, of the given statuses (TaskStore.purge). Walks the per-status ended lists (ids
+-- pushed in the order tasks ended by every script that makes a task ready, each run's after a
+-- marker ` <end ms>`: _lib.lua ended_at; older versions pushed `<end ms>:<id>` entries) from their
+-- heads, and the `ended:<code>` zsets older versions filled (scored by end time): at most `limit`
+-- tasks of each. Tasks that became ready before any of those indexes existed are never purged.
 -- KEYS: 1 all (routing only)
 -- ARGV: 1 prefix, 2 olderThan ms, 3 limit, then the statuses (codes among 1, 2, 3)
 -- Returns how many tasks were deleted.
 local cut = now_ms() - tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
--- Candidates { end ms, id, status, list key or false (an older version's zset), order read }.
+-- Candidates { end ms, id, status, list key or false (an older version's zset), order read,
+-- position in its list, the marker of its group (nil for an older version's entry) }.
 local found = {}
-local function candidate(ms, id, status, list)
-  found[#found + 1] = { ms, id, status, list, #found + 1 }
+local function candidate(ms, id, status, list, pos, mark)
+  found[#found + 1] = { ms, id, status, list, #found + 1, pos, mark }
 end
 for k = 4, #ARGV do
   local status = ARGV[k]
   local list = P .. 'ends:' .. status
-  -- The head of the list, up to its first entry not older than the cut. An end time below one
-  -- read before it (the store's clock stepped back) counts as that one: what is taken from a list
-  -- is always its head, removed with one LTRIM.
-  local floor = nil
-  for _, entry in ipairs(redis.call('LRANGE', list, 0, limit - 1)) do
-    local at = string.find(entry, ':', 1, true)
-    local ms = at and tonumber(string.sub(entry, 1, at - 1))
-    if ms and floor and ms < floor then ms = floor end
-    if ms and ms >= cut then break end
-    -- An entry not of this form (never expected) goes with the purge, naming no task.
-    floor = ms or floor or cut - 1
-    candidate(floor, at and string.sub(entry, at + 1) or '', status, list)
+  -- The head of the list, up to its first task not older than the cut (markers do not count
+  -- towards `limit`: at most one before each task). An end time below one read before it (the
+  -- store's clock stepped back) counts as that one: what is taken from a list is always its head,
+  -- removed with one LTRIM.
+  local floor, mark, group, taken = nil, nil, nil, 0
+  for pos, entry in ipairs(redis.call('LRANGE', list, 0, math.min(2 * limit, 1e15) - 1)) do
+    if taken >= limit then break end
+    if string.sub(entry, 1, 1) == ' ' then
+      mark, group = entry, tonumber(string.sub(entry, 2))
+    else
+      local ms, id = group, entry
+      local old = string.match(entry, '^(%d+):')
+      if old and (not group or #old == 13) then
+        -- An older version's `<end ms>:<id>` (an id never starts with 13 digits and a colon).
+        ms, id, mark = tonumber(old), string.sub(entry, #old + 2), nil
+      end
+      if ms and floor and ms < floor then ms = floor end
+      if ms and ms >= cut then break end
+      -- An entry naming no end (never expected) goes with the purge.
+      floor = ms or floor or cut - 1
+      candidate(floor, id, status, list, pos, mark)
+      taken = taken + 1
+    end
   end
   local old = redis.call('ZRANGEBYSCORE', P .. 'ended:' .. status, '-inf', '(' .. cut, 'WITHSCORES', 'LIMIT', 0, limit)
   for e = 1, #old, 2 do candidate(tonumber(old[e + 1]), old[e], status, false) end
@@ -67,12 +79,18 @@ for e = 1, math.min(limit, #found) do
     -- The hash is gone (deleted outside the store): drop the dangling listing too.
     unlist(KEYS[1], id)
   end
-  -- The entry leaves its index whatever it named (a task not ready, never expected, stays).
+  -- The entry leaves its index whatever it named (a task not ready, never expected, stays). What
+  -- is taken from a list is a head of it (its candidates are taken in list order).
   if list then
-    taken[list] = (taken[list] or 0) + 1
+    taken[list] = found[e]
   else
     redis.call('ZREM', P .. 'ended:' .. status, id)
   end
 end
-for list, n in pairs(taken) do redis.call('LTRIM', list, n, -1) end
+for list, last in pairs(taken) do
+  redis.call('LTRIM', list, last[6], -1)
+  -- Ids left at the head without their marker get it back.
+  local head = last[7] and redis.call('LINDEX', list, 0)
+  if head and string.sub(head, 1, 1) ~= ' ' then redis.call('LPUSH', list, last[7]) end
+end
 return purged
