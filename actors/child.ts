@@ -19,7 +19,7 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
  * local:// ~135–165 → ~102–107 MiB, redis:// ~153–181 → ~109–114 MiB; worker CPU per task within
  * the run-to-run noise (±20 %), at most ~10 % more.
  */
-export const PROCESS_HEAP_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=100'];
+export const PROCESS_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=100'];
 
 /**
  * The young generation of a worker thread, the same 2 MiB semi-space (V8 sizes it 3 × a semi-space).
@@ -57,7 +57,7 @@ export const PROCESS_SERIALIZATION = 'json';
  * channel closes, so a kill -9 of the arbiter leaves no orphan behind.
  */
 export function forkChild(): ChildHandle {
-  const execArgv = [...PROCESS_HEAP_FLAGS, ...process.execArgv];
+  const execArgv = [...PROCESS_V8_FLAGS, ...process.execArgv];
   const child: ChildProcess = fork(BOOT, [ENTRY.href], { stdio: 'inherit', serialization: PROCESS_SERIALIZATION, detached: true, execArgv });
   return {
     pid: child.pid ?? -1,

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import type { Arbiter } from '../../actors/arbiter.js';
-import { PROCESS_HEAP_FLAGS } from '../../actors/child.js';
+import { PROCESS_V8_FLAGS } from '../../actors/child.js';
 import type { TaskQueue } from '../../src/app/taskqueue.js';
 import { SUCCESS } from '../../src/model/states.js';
 import { startQueue } from '../support/runtime.js';
@@ -46,7 +46,7 @@ for (const { mode, redis } of CASES) {
       expect(packages.filter((p) => OTHER_ROLES.includes(p))).to.deep.equal([]);
       if (redis) expect(packages).to.include('ioredis');
       else expect(packages).to.not.include('ioredis');
-      if (mode === 'process') expect(execArgv).to.include.members([...PROCESS_HEAP_FLAGS]);
+      if (mode === 'process') expect(execArgv).to.include.members([...PROCESS_V8_FLAGS]);
     });
   });
 }
