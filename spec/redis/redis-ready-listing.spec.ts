@@ -1,7 +1,7 @@
 /**
  * The listings of ready tasks on redis:// (lua/_ready.lua): buckets of at most 128 entries, each
  * a small list (one listpack), indexed by their bounds, so that a finished task kept for resultTtl
- * costs about 40 bytes of listing instead of a skip list's 120; listed newest queued first whatever
+ * costs about 30 bytes of listing instead of a skip list's 120; listed newest queued first whatever
  * order the tasks ended in, emptied by purge, merged with the s:<code> listings older versions kept.
  */
 import { expect } from 'chai';
@@ -82,7 +82,7 @@ describe('redis:// listings of ready tasks', function () {
     return out;
   }
 
-  it('lists tasks that end in queue order in full buckets of 128, newest queued first, at about a third of a skip list\'s memory', async () => {
+  it('lists tasks that end in queue order in full buckets of 128, newest queued first, at about a quarter of a skip list\'s memory', async () => {
     const name = appName('ready');
     const store = stores.store(name);
     const { ids, pulled } = await queuedAndPulled(store, 300);
@@ -91,6 +91,13 @@ describe('redis:// listings of ready tasks', function () {
     const buckets = await readyBuckets(raw, prefixOf(name), SUCCESS);
     expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128, 44]);
     checkBuckets(buckets);
+    // Each entry: the task's listing score (its _tq) less the bucket's base, then its id.
+    for (const b of buckets) {
+      expect(b.base).to.equal(b.scores[0]);
+      for (const e of b.entries) expect(e).to.match(/^\d{1,8}:[0-9A-Za-z]{16}$/);
+    }
+    const [first] = buckets as [ReadyBucket];
+    expect(first.scores[0]).to.equal(Number(await raw.hget(`${prefixOf(name)}t:${first.ids[0]}`, '_tq')));
     const newestFirst = [...ids].reverse();
     expect(await listAll(store, [SUCCESS], 64)).to.deep.equal(newestFirst);
     expect(await listAll(store, undefined, 1000)).to.deep.equal(newestFirst);
@@ -104,7 +111,7 @@ describe('redis:// listings of ready tasks', function () {
     await raw.zadd(one, ...buckets.flatMap((b) => b.ids.flatMap((id, i) => [b.scores[i] as number, id])));
     expect(await raw.object('ENCODING', one)).to.equal('skiplist');
     const skipList = (await usage(one)) / 300;
-    expect(bucketed, `${bucketed.toFixed(1)} B a task in buckets, ${skipList.toFixed(1)} in one zset`).to.be.below(48).and.below(skipList / 2.5);
+    expect(bucketed, `${bucketed.toFixed(1)} B a task in buckets, ${skipList.toFixed(1)} in one zset`).to.be.below(40).and.below(skipList / 3);
   });
 
   it('keeps every bucket flat and the order when tasks end out of queue order, some failed, batch after batch', async () => {
@@ -158,9 +165,9 @@ describe('redis:// listings of ready tasks', function () {
     const p = prefixOf(name);
     const [bucket] = await readyBuckets(raw, p, SUCCESS);
     const middle = ids[1] as string;
-    const score = bucket?.scores[bucket.ids.indexOf(middle)] as number;
-    expect(await raw.lrem(`${p}r:${SUCCESS}:${bucket?.n}`, 1, `${score}:${middle}`)).to.equal(1);
-    await raw.zadd(`${p}s:${SUCCESS}`, score, middle);
+    const at = bucket?.ids.indexOf(middle) as number;
+    expect(await raw.lrem(`${p}r:${SUCCESS}:${bucket?.n}`, 1, bucket?.entries[at] as string)).to.equal(1);
+    await raw.zadd(`${p}s:${SUCCESS}`, bucket?.scores[at] as number, middle);
 
     expect(await listAll(store, [SUCCESS], 1)).to.deep.equal([...ids].reverse());
     expect(await listAll(store, undefined, 2)).to.deep.equal([...ids].reverse());

@@ -54,10 +54,14 @@ export async function storeClockPast(store: RedisStore, ms: number): Promise<voi
 
 /** One bucket of a ready status's listing (lua/_ready.lua), as stored. */
 export interface ReadyBucket {
+  /** Its member in the index, `<n>:<base>`, and its key's last part. */
   n: string;
+  /** The score its entries' offsets are from. */
+  base: number;
   /** Its bound in the index: the lowest score it may hold. */
   bound: number;
-  /** Its entries `<score>:<id>` split, in the order stored. */
+  /** Its entries `<offset>:<id>` as stored, and their ids and scores (the same order). */
+  entries: string[];
   ids: string[];
   scores: number[];
   /** OBJECT ENCODING of its list. */
@@ -69,13 +73,17 @@ export async function readyBuckets(raw: Redis, prefix: string, status: number): 
   const index = await raw.zrange(`${prefix}rx:${status}`, 0, -1, 'WITHSCORES');
   const out: ReadyBucket[] = [];
   for (let k = 0; k < index.length; k += 2) {
-    const key = `${prefix}r:${status}:${index[k]}`;
+    const n = index[k] as string;
+    const key = `${prefix}r:${status}:${n}`;
+    const base = Number(n.slice(n.indexOf(':') + 1));
     const entries = await raw.lrange(key, 0, -1);
     out.push({
-      n: index[k] as string,
+      n,
+      base,
       bound: Number(index[k + 1]),
+      entries,
       ids: entries.map((e) => e.slice(e.indexOf(':') + 1)),
-      scores: entries.map((e) => Number(e.slice(0, e.indexOf(':')))),
+      scores: entries.map((e) => base + Number(e.slice(0, e.indexOf(':')))),
       encoding: String(await raw.object('ENCODING', key)),
     });
   }

@@ -61,16 +61,16 @@ local function after_ready(code, n)
   while #buckets > 0 do
     for k = 1, #buckets, 2 do
       local rows = {}
+      local base = tonumber(string.match(buckets[k], ':(.*)$'))
       for _, entry in ipairs(redis.call('LRANGE', P .. 'r:' .. code .. ':' .. buckets[k], 0, -1)) do
-        local at = string.find(entry, ':', 1, true)
-        local row = { tonumber(string.sub(entry, 1, at - 1)), string.sub(entry, at + 1), string.sub(entry, 1, at - 1) }
-        if not cnum or row[1] < cnum or (row[1] == cnum and row[2] < cid) then rows[#rows + 1] = row end
+        local score, id = ready_entry(base, entry)
+        if not cnum or score < cnum or (score == cnum and id < cid) then rows[#rows + 1] = { score, id } end
       end
       table.sort(rows, function(x, y) return x[1] > y[1] or (x[1] == y[1] and x[2] > y[2]) end)
       for _, row in ipairs(rows) do
         if #out >= 2 * n then return out end
         out[#out + 1] = row[2]
-        out[#out + 1] = row[3]
+        out[#out + 1] = string.format(row[1] == math.floor(row[1]) and '%d' or '%.17g', row[1])
       end
     end
     buckets = redis.call('ZREVRANGEBYSCORE', index, '(' .. buckets[#buckets], '-inf', 'WITHSCORES', 'LIMIT', 0, 8)
