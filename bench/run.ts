@@ -8,6 +8,7 @@
  * state of a long-running process), memory (RSS of producer and workers after the
  * rounds), CPU time per task of every process involved, and Redis commands per task (exact via
  * MONITOR, and INFO commandstats deltas). Prints markdown tables, writes bench/results.json.
+ * pulsar-tasks is measured as built (dist/, built first: bench/lib/build.ts).
  * Then the scaling run (bench/lib/scaling.ts → bench/scaling.svg, bench/scaling.json) unless BENCH_SCALING=0.
  * Every Redis key it makes starts with the run's id and is removed; nothing else is touched.
  */
@@ -15,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import '../src/backends/index.js';
 import { taskBackends } from '../src/store/schemes.js';
+import { buildPackage } from './lib/build.js';
 import { runDriver } from './lib/driver-host.js';
 import { mergePasses } from './lib/merge.js';
 import type { BenchSettings, ContenderId, DriverResult } from './lib/protocol.js';
@@ -28,6 +30,7 @@ const RESULTS = new URL('./results.json', import.meta.url);
 async function main(): Promise<void> {
   const { settings: base, redisTarget, only } = readSettings();
   const scaling = readScalingSettings();
+  buildPackage();
   const probe = await probeRedis(redisTarget);
   const settings: BenchSettings = { ...base, redis: probe.error ? null : redisTarget, redisPid: probe.pid };
   const pulsarRedis = taskBackends.has('redis');

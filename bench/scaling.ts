@@ -6,6 +6,7 @@
  */
 import '../src/backends/index.js';
 import { taskBackends } from '../src/store/schemes.js';
+import { buildPackage } from './lib/build.js';
 import { probeRedis } from './lib/run-env.js';
 import { runScaling } from './lib/scaling.js';
 import { readScalingSettings, readSettings } from './lib/settings.js';
@@ -13,6 +14,7 @@ import { readScalingSettings, readSettings } from './lib/settings.js';
 async function main(): Promise<void> {
   const { settings, redisTarget, only } = readSettings();
   const { passes, rounds } = readScalingSettings();
+  buildPackage();
   if (!taskBackends.has('redis')) throw new Error('the redis:// scheme is not registered (src/backends/index.ts)');
   const probe = await probeRedis(redisTarget);
   await runScaling({ base: { ...settings, redis: probe.error ? null : redisTarget, redisPid: probe.pid }, probe, passes, rounds, only });

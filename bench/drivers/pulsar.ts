@@ -1,16 +1,12 @@
 /**
- * Driver for pulsar-tasks (local:// or redis://): an Arbiter in this process runs a TaskQueue
- * with `workers` process workers of `concurrency` concurrent tasks each, loading jobs/*; for
+ * Driver for pulsar-tasks (local:// or redis://), as built (dist/): an Arbiter in this process runs
+ * a TaskQueue with `workers` process workers of `concurrency` concurrent tasks each, loading jobs/*; for
  * pulsar-inline, one inline worker (in this process: no IPC at all) and `inlineTasks` per round. This
  * process is the producer: it queues `addition` tasks with `backend.queueTasks` (one bulk call)
  * and counts `task_done` broadcasts; latency is `queueTask` then `waitForTask`, one at a time.
  */
 import { fileURLToPath } from 'node:url';
-import { Arbiter } from '../../actors/arbiter.js';
-import '../../src/backends/index.js';
-import { taskBackends } from '../../src/store/schemes.js';
-import { configureLogging } from '../../src/infra/logger.js';
-import { TaskQueue } from '../../src/app/taskqueue.js';
+import { PACKAGE } from '../lib/build.js';
 import { CompletionCounter } from '../lib/completion.js';
 import { contenderResult, serveDriver, throughputPhase, throughputResult, timedRounds } from '../lib/driver-kit.js';
 import { additionData, latencyRuns } from '../lib/measure.js';
@@ -19,6 +15,9 @@ import type { DriverRequest, DriverResult, ThroughputResult } from '../lib/proto
 import { statsConnection } from '../lib/redis-stats.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+// The package as built (bench/lib/build.ts: bench/run.ts builds it first), typed by its sources.
+const { Arbiter, TaskQueue, configureLogging, taskBackends } = (await import(PACKAGE)) as typeof import('../../src/index.js');
 
 configureLogging({ level: 'warn' });
 
@@ -41,7 +40,8 @@ async function measure({ contender, settings: requested, namespace, scope }: Dri
   const tq = arbiter.add(
     new TaskQueue({
       name: 'bench',
-      taskPaths: ['jobs/*'],
+      // The built jobs: they import the built package.
+      taskPaths: ['dist/jobs/*'],
       cwd: ROOT,
       taskBackend: url,
       workers: settings.workers,
@@ -80,10 +80,10 @@ async function measure({ contender, settings: requested, namespace, scope }: Dri
       },
     );
     const setup =
-        `taskBackend ${url.replace(/\?.*$/, '')}; Arbiter + TaskQueue in the producer process, ` +
+        `the package as built (dist/); taskBackend ${url.replace(/\?.*$/, '')}; Arbiter + TaskQueue in the producer process, ` +
         (inline
-          ? `one inline worker (concurrency: 'inline', in the producer process) × concurrentTasks ${settings.concurrency}, ${settings.tasks} tasks per round, jobs/*; `
-          : `${settings.workers} process workers (concurrency: 'process') × concurrentTasks ${settings.concurrency}, jobs/*; `) +
+          ? `one inline worker (concurrency: 'inline', in the producer process) × concurrentTasks ${settings.concurrency}, ${settings.tasks} tasks per round, dist/jobs/*; `
+          : `${settings.workers} process workers (concurrency: 'process') × concurrentTasks ${settings.concurrency}, dist/jobs/*; `) +
         'producer backend.queueTasks (bulk), completion by task_done broadcasts, latency = queueTask + waitForTask';
     return contenderResult(contender, setup, rounds, latency, measured, monitored);
   } finally {
