@@ -5,27 +5,18 @@
  * order the tasks ended in, emptied by purge, merged with the s:<code> listings older versions kept.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
 import { FAILURE, SUCCESS, type TaskStatus } from '../../src/model/states.js';
 import type { Delivery } from '../../src/store/contract.js';
-import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
+import { NAMESPACE } from './redis-env.js';
+import { redisSuite } from './redis-suite.js';
 import { appName, readyBuckets, storeClockPast, Stores, wireTask, type ReadyBucket } from './redis-tasks.js';
 
 describe('redis:// listings of ready tasks', function () {
   this.timeout(60_000);
+  const suite = redisSuite();
   const stores = new Stores();
-  let raw: Redis;
-
-  before(async function () {
-    if (!(await redisAvailable())) this.skip();
-    raw = rawClient();
-  });
   afterEach(() => stores.closeAll());
-  after(async () => {
-    raw?.disconnect();
-    await dropNamespace().catch(() => undefined);
-  });
 
   const prefixOf = (name: string) => `${NAMESPACE}:{${name}}:`;
 
@@ -88,7 +79,7 @@ describe('redis:// listings of ready tasks', function () {
     const { ids, pulled } = await queuedAndPulled(store, 300);
     await finish(store, pulled);
 
-    const buckets = await readyBuckets(raw, prefixOf(name), SUCCESS);
+    const buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
     expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128, 44]);
     checkBuckets(buckets);
     // Each entry: the task's listing score (its _tq) less the bucket's base, then its id.
@@ -97,19 +88,19 @@ describe('redis:// listings of ready tasks', function () {
       for (const e of b.entries) expect(e).to.match(/^\d{1,8}:[0-9A-Za-z]{16}$/);
     }
     const [first] = buckets as [ReadyBucket];
-    expect(first.scores[0]).to.equal(Number(await raw.hget(`${prefixOf(name)}t:${first.ids[0]}`, '_tq')));
+    expect(first.scores[0]).to.equal(Number(await suite.raw.hget(`${prefixOf(name)}t:${first.ids[0]}`, '_tq')));
     const newestFirst = [...ids].reverse();
     expect(await listAll(store, [SUCCESS], 64)).to.deep.equal(newestFirst);
     expect(await listAll(store, undefined, 1000)).to.deep.equal(newestFirst);
 
     // The same entries in one zset are a skip list.
     const keys = [`${prefixOf(name)}rx:${SUCCESS}`, ...buckets.map((b) => `${prefixOf(name)}r:${SUCCESS}:${b.n}`)];
-    const usage = async (key: string) => Number(await raw.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
+    const usage = async (key: string) => Number(await suite.raw.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
     const sizes = await Promise.all(keys.map(usage));
     const bucketed = sizes.reduce((a, b) => a + b, 0) / 300;
     const one = `${prefixOf(name)}one-zset`;
-    await raw.zadd(one, ...buckets.flatMap((b) => b.ids.flatMap((id, i) => [b.scores[i] as number, id])));
-    expect(await raw.object('ENCODING', one)).to.equal('skiplist');
+    await suite.raw.zadd(one, ...buckets.flatMap((b) => b.ids.flatMap((id, i) => [b.scores[i] as number, id])));
+    expect(await suite.raw.object('ENCODING', one)).to.equal('skiplist');
     const skipList = (await usage(one)) / 300;
     expect(bucketed, `${bucketed.toFixed(1)} B a task in buckets, ${skipList.toFixed(1)} in one zset`).to.be.below(40).and.below(skipList / 3);
   });
@@ -122,8 +113,8 @@ describe('redis:// listings of ready tasks', function () {
     const failed = new Set(ids.filter((_, i) => i % 5 === 0));
     for (let from = 0; from < order.length; from += 37) await finish(store, order.slice(from, from + 37), failed);
 
-    const success = await readyBuckets(raw, prefixOf(name), SUCCESS);
-    const failure = await readyBuckets(raw, prefixOf(name), FAILURE);
+    const success = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    const failure = await readyBuckets(suite.raw, prefixOf(name), FAILURE);
     checkBuckets(success);
     checkBuckets(failure);
     expect(success.flatMap((b) => b.ids)).to.have.length(400);
@@ -145,14 +136,14 @@ describe('redis:// listings of ready tasks', function () {
     expect(await store.purge(0, 200)).to.equal(200);
     const left = ids.filter((_, i) => i >= 200);
     expect((await store.get(ids)).filter(Boolean).map((t) => t?.id)).to.deep.equal(left);
-    const buckets = await readyBuckets(raw, prefixOf(name), SUCCESS);
+    const buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
     checkBuckets(buckets);
     expect(buckets.flatMap((b) => b.ids).sort()).to.deep.equal([...left].sort());
     expect(await listAll(store, [SUCCESS], 30)).to.deep.equal([...left].reverse());
 
     expect(await store.purge(0, 1000)).to.equal(100);
-    expect(await raw.exists(`${prefixOf(name)}rx:${SUCCESS}`)).to.equal(0);
-    expect(await raw.keys(`${prefixOf(name)}r:*`)).to.deep.equal([]);
+    expect(await suite.raw.exists(`${prefixOf(name)}rx:${SUCCESS}`)).to.equal(0);
+    expect(await suite.raw.keys(`${prefixOf(name)}r:*`)).to.deep.equal([]);
     expect(await listAll(store, undefined, 10)).to.deep.equal([]);
   });
 
@@ -163,17 +154,17 @@ describe('redis:// listings of ready tasks', function () {
     await finish(store, pulled);
     // The middle one listed as an older version did: in s:1, with the same score.
     const p = prefixOf(name);
-    const [bucket] = await readyBuckets(raw, p, SUCCESS);
+    const [bucket] = await readyBuckets(suite.raw, p, SUCCESS);
     const middle = ids[1] as string;
     const at = bucket?.ids.indexOf(middle) as number;
-    expect(await raw.lrem(`${p}r:${SUCCESS}:${bucket?.n}`, 1, bucket?.entries[at] as string)).to.equal(1);
-    await raw.zadd(`${p}s:${SUCCESS}`, bucket?.scores[at] as number, middle);
+    expect(await suite.raw.lrem(`${p}r:${SUCCESS}:${bucket?.n}`, 1, bucket?.entries[at] as string)).to.equal(1);
+    await suite.raw.zadd(`${p}s:${SUCCESS}`, bucket?.scores[at] as number, middle);
 
     expect(await listAll(store, [SUCCESS], 1)).to.deep.equal([...ids].reverse());
     expect(await listAll(store, undefined, 2)).to.deep.equal([...ids].reverse());
     await storeClockPast(store, (await store.now()) + 2);
     expect(await store.purge(0, 10)).to.equal(3);
-    expect(await raw.exists(`${p}s:${SUCCESS}`, `${p}rx:${SUCCESS}`)).to.equal(0);
-    expect(await raw.keys(`${p}r:*`)).to.deep.equal([]);
+    expect(await suite.raw.exists(`${p}s:${SUCCESS}`, `${p}rx:${SUCCESS}`)).to.equal(0);
+    expect(await suite.raw.keys(`${p}r:*`)).to.deep.equal([]);
   });
 });
