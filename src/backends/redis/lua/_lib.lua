@@ -13,9 +13,8 @@
 -- _progress. Deliveries in flight are in the app's `fence` hash.
 local P
 -- The listings of ready tasks, in buckets (defined by _ready.lua, loaded after this file): an add,
--- a removal (gathered, written by ready_flush at the end of the run), the run's state emptied, and
--- the score and id of a bucket's entry.
-local ready_add, ready_remove, ready_flush, ready_reset, ready_entry
+-- a removal (gathered, written by ready_flush at the end of the run), and the run's state emptied.
+local ready_add, ready_remove, ready_flush, ready_reset
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 
 local function tkey(id) return P .. 't:' .. id end

@@ -1,10 +1,11 @@
 -- The listings of ready tasks (SUCCESS, FAILURE, REVOKED: statuses 1, 2, 3), loaded after _lib.lua
--- (redis-scripts.ts), whose forward-declared ready_add, ready_remove, ready_flush, ready_reset and
--- ready_entry it defines. A ready task stays listed until purged: with resultTtl, a store keeps
--- many, so each listing entry counts. In a sorted set of more than 128 entries (a skip list) an
--- entry takes about 120 bytes; in a small list (a listpack) about 28, and RPUSH costs no search (a
--- small sorted set is flat too, but each ZADD scans it: that cost a third more of Redis's time per
--- task). So a ready status lists its tasks in buckets of at most BUCKET_MAX entries:
+-- (redis-scripts.ts), whose forward-declared ready_add, ready_remove, ready_flush and ready_reset
+-- it defines (list.lua reads the buckets with the helpers here). A ready task stays listed until
+-- purged: with resultTtl, a store keeps many, so each listing entry counts. In a sorted set of more
+-- than 128 entries (a skip list) an entry takes about 120 bytes; in a small list (a listpack) about
+-- 26, and RPUSH costs no search (a small sorted set is flat too, but each ZADD scans it: that cost
+-- a third more of Redis's time per task). So a ready status lists its tasks in buckets of at most
+-- BUCKET_MAX entries:
 --   rx:<code>         the buckets of the status: member `<n>:<base>` (n from the counter rn, base
 --                     the score the bucket was made for), scored by the bucket's lower bound.
 --                     Bucket n holds the scores from its bound up to the next bucket's (excluded),
@@ -43,8 +44,8 @@ local function entry_in(base, num, id)
   return decimal(num - base) .. ':' .. id
 end
 
--- An entry of the bucket of base `base` read back: its score and id (ready_entry for list.lua).
-ready_entry = function(base, entry)
+-- An entry of the bucket of base `base` read back: its score and id.
+local function ready_entry(base, entry)
   local at = string.find(entry, ':', 1, true)
   return base + tonumber(string.sub(entry, 1, at - 1)), string.sub(entry, at + 1)
 end

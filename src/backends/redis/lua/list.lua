@@ -50,10 +50,10 @@ local function after(set, n)
   return out
 end
 
--- Up to n entries of the buckets of ready status `code` (_ready.lua) after the cursor, in the same
--- order, as { id, score, ... }: from the bucket holding the cursor's score (the one with the
--- highest bound not above it), then the buckets below it, 8 bounds read at a time; each bucket
--- read whole and sorted.
+-- Up to n entries of the buckets of ready status `code` (_ready.lua, whose helpers this uses)
+-- after the cursor, in the same order, as { id, score, ... }: from the bucket holding the cursor's
+-- score (the one with the highest bound not above it), then the buckets below it, 8 bounds read at
+-- a time; each bucket read whole and sorted.
 local function after_ready(code, n)
   local index, out = P .. 'rx:' .. code, {}
   local cnum = tonumber(cscore)
@@ -61,7 +61,7 @@ local function after_ready(code, n)
   while #buckets > 0 do
     for k = 1, #buckets, 2 do
       local rows = {}
-      local base = tonumber(string.match(buckets[k], ':(.*)$'))
+      local base = base_of(buckets[k])
       for _, entry in ipairs(redis.call('LRANGE', P .. 'r:' .. code .. ':' .. buckets[k], 0, -1)) do
         local score, id = ready_entry(base, entry)
         if not cnum or score < cnum or (score == cnum and id < cid) then rows[#rows + 1] = { score, id } end
@@ -70,7 +70,7 @@ local function after_ready(code, n)
       for _, row in ipairs(rows) do
         if #out >= 2 * n then return out end
         out[#out + 1] = row[2]
-        out[#out + 1] = string.format(row[1] == math.floor(row[1]) and '%d' or '%.17g', row[1])
+        out[#out + 1] = decimal(row[1])
       end
     end
     buckets = redis.call('ZREVRANGEBYSCORE', index, '(' .. buckets[#buckets], '-inf', 'WITHSCORES', 'LIMIT', 0, 8)

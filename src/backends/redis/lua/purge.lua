@@ -22,9 +22,9 @@ for k = 4, #ARGV do
   -- towards `limit`: at most one before each task). An end time below one read before it (the
   -- store's clock stepped back) counts as that one: what is taken from a list is always its head,
   -- removed with one LTRIM.
-  local floor, mark, group, taken = nil, nil, nil, 0
+  local floor, mark, group, read = nil, nil, nil, 0
   for pos, entry in ipairs(redis.call('LRANGE', list, 0, math.min(2 * limit, 1e15) - 1)) do
-    if taken >= limit then break end
+    if read >= limit then break end
     if string.sub(entry, 1, 1) == ' ' then
       mark, group = entry, tonumber(string.sub(entry, 2))
     else
@@ -39,7 +39,7 @@ for k = 4, #ARGV do
       -- An entry naming no end (never expected) goes with the purge.
       floor = ms or floor or cut - 1
       candidate(floor, id, status, list, pos, mark)
-      taken = taken + 1
+      read = read + 1
     end
   end
   local old = redis.call('ZRANGEBYSCORE', P .. 'ended:' .. status, '-inf', '(' .. cut, 'WITHSCORES', 'LIMIT', 0, limit)
