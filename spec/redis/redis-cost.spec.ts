@@ -87,6 +87,24 @@ describe('redis:// cost per task', function () {
     expect([sample?.status, sample?.result]).to.deep.equal([SUCCESS, 1]);
   });
 
+  it('lists tasks that end in queue order without reading a bucket of their ready listing (batches of 50)', async () => {
+    const store = open('listing');
+    const tasks = Array.from({ length: 400 }, (_, i) => wireTask({ kwargs: { a: i, b: 1 } }));
+    await store.queue(tasks);
+    const ran = await commandsDuring(async () => {
+      for (let round = 0; round < 8; round++) {
+        const deliveries = await store.pull({ worker: 'w', max: 50, leaseMs: 30_000, waitMs: 0 });
+        const ended = { status: SUCCESS, worker: 'w', result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
+        const finished = deliveries.map((d) => store.finish({ ...d.task, ...ended }, { worker: 'w', token: d.token }));
+        expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
+      }
+    });
+    const report = [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    // Full buckets of 128 (3 of them, and 16 in a fourth), each written by RPUSH only.
+    expect(ran.get('lrange') ?? 0, report).to.equal(0);
+    expect(await admin.zcard(`cost:{listing}:rx:${SUCCESS}`)).to.equal(4);
+  });
+
   it('broadcasts the ids of one script run in one message; each reaches listeners as its own event', async () => {
     const store = open('bulk');
     const raw = new Redis(server.url());

@@ -2,7 +2,8 @@
  * The listings of ready tasks on redis:// (lua/_ready.lua): buckets of at most 128 entries, each
  * a small list (one listpack), indexed by their bounds, so that a finished task kept for resultTtl
  * costs about 30 bytes of listing instead of a skip list's 120; listed newest queued first whatever
- * order the tasks ended in, emptied by purge, merged with the s:<code> listings older versions kept.
+ * order the tasks ended in, emptied by purge, merged with the s:<code> listings older versions kept;
+ * each bucket's highest score recorded, so that appends read no bucket.
  */
 import { expect } from 'chai';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
@@ -50,12 +51,16 @@ describe('redis:// listings of ready tasks', function () {
     return out;
   }
 
-  /** Each bucket at most 128 entries in one listpack, not empty, its scores within its bound and the next one's. */
+  /**
+   * Each bucket at most 128 entries in one listpack, not empty, its scores within its bound and the
+   * next one's, and its recorded highest score (if any) at least its highest.
+   */
   function checkBuckets(buckets: ReadyBucket[]): void {
     buckets.forEach((b, i) => {
       expect(b.ids.length, `bucket ${b.n}`).to.be.within(1, 128);
       expect(b.encoding, `bucket ${b.n}`).to.be.oneOf(['listpack', 'quicklist']);
       expect(Math.min(...b.scores), `bucket ${b.n}`).to.be.at.least(b.bound);
+      if (b.top !== null) expect(b.top, `bucket ${b.n}`).to.be.at.least(Math.max(...b.scores));
       const next = buckets[i + 1];
       if (next) expect(Math.max(...b.scores), `bucket ${b.n}`).to.be.below(next.bound);
     });
@@ -82,6 +87,8 @@ describe('redis:// listings of ready tasks', function () {
     const buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
     expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128, 44]);
     checkBuckets(buckets);
+    // Each bucket's highest score is recorded (appends to the last bucket read no bucket).
+    expect(buckets.map((b) => b.top)).to.deep.equal(buckets.map((b) => Math.max(...b.scores)));
     // Each entry: the task's listing score (its _tq) less the bucket's base, then its id.
     for (const b of buckets) {
       expect(b.base).to.equal(b.scores[0]);
@@ -142,9 +149,27 @@ describe('redis:// listings of ready tasks', function () {
     expect(await listAll(store, [SUCCESS], 30)).to.deep.equal([...left].reverse());
 
     expect(await store.purge(0, 1000)).to.equal(100);
-    expect(await suite.raw.exists(`${prefixOf(name)}rx:${SUCCESS}`)).to.equal(0);
+    expect(await suite.raw.exists(`${prefixOf(name)}rx:${SUCCESS}`, `${prefixOf(name)}rt:${SUCCESS}`)).to.equal(0);
     expect(await suite.raw.keys(`${prefixOf(name)}r:*`)).to.deep.equal([]);
     expect(await listAll(store, undefined, 10)).to.deep.equal([]);
+  });
+
+  it('reads a bucket whose highest score is not recorded (as an older version left it) when it fills, and records it', async () => {
+    const name = appName('ready-untopped');
+    const store = stores.store(name);
+    const { ids, pulled } = await queuedAndPulled(store, 200);
+    await finish(store, pulled.slice(0, 100));
+    const p = prefixOf(name);
+    expect(await suite.raw.del(`${p}rt:${SUCCESS}`)).to.equal(1);
+    // A late task below the bucket's highest score: appending the rest would break the bound.
+    await finish(store, [pulled[150] as Delivery]);
+    await finish(store, [...pulled.slice(100, 150), ...pulled.slice(151)]);
+
+    const buckets = await readyBuckets(suite.raw, p, SUCCESS);
+    checkBuckets(buckets);
+    expect(buckets.flatMap((b) => b.ids).sort()).to.deep.equal([...ids].sort());
+    expect(buckets.every((b) => b.top !== null)).to.equal(true);
+    expect(await listAll(store, [SUCCESS], 50)).to.deep.equal([...ids].reverse());
   });
 
   it('lists and purges a ready task an older version listed in s:<code>, merged with those in buckets', async () => {

@@ -60,6 +60,8 @@ export interface ReadyBucket {
   base: number;
   /** Its bound in the index: the lowest score it may hold. */
   bound: number;
+  /** The highest score recorded for it (rt:<status>), or null when none is. */
+  top: number | null;
   /** Its entries `<offset>:<id>` as stored, and their ids and scores (the same order). */
   entries: string[];
   ids: string[];
@@ -77,10 +79,12 @@ export async function readyBuckets(raw: Redis, prefix: string, status: number): 
     const key = `${prefix}r:${status}:${n}`;
     const base = Number(n.slice(n.indexOf(':') + 1));
     const entries = await raw.lrange(key, 0, -1);
+    const top = await raw.hget(`${prefix}rt:${status}`, n);
     out.push({
       n,
       base,
       bound: Number(index[k + 1]),
+      top: top === null ? null : Number(top),
       entries,
       ids: entries.map((e) => e.slice(e.indexOf(':') + 1)),
       scores: entries.map((e) => base + Number(e.slice(0, e.indexOf(':')))),

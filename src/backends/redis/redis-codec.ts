@@ -117,7 +117,10 @@ export class RedisKeys {
     return `${this.prefix}rx:${status}`;
   }
 
-  /** One bucket of a ready status's listing: at most 128 task ids scored by time queued, a flat zset. */
+  /**
+   * One bucket of a ready status's listing: a small list of at most 128 entries `<offset>:<id>`,
+   * the offset the task's time queued less the bucket's base (lua/_ready.lua).
+   */
   readyBucket(status: number, n: number | string): string {
     return `${this.prefix}r:${status}:${n}`;
   }

@@ -12,7 +12,12 @@
 --                     so the buckets walked by bound, each sorted, list the status in score order;
 --   r:<code>:<member> a bucket: a list of `<offset>:<id>`, in no order, the offset being the
 --                     task's listing score (time queued, _tq) less the bucket's base, in decimal:
---                     a few digits (tasks of a bucket were queued close together), not 16.
+--                     a few digits (tasks of a bucket were queued close together), not 16;
+--   rt:<code>         per bucket member, the highest score ever added to it (removals leave it: an
+--                     upper bound of its entries), so that entries appended to the last bucket
+--                     need no read of the bucket (reading and parsing 128 entries cost about as
+--                     much as the rest of the listing's work). A bucket written before it was kept
+--                     has none: it is read as before.
 -- Entries with equal scores stay in one bucket. An entry below every bound goes to the first bucket,
 -- whose bound goes down to it (its base stays: offsets may be negative); an emptied bucket leaves
 -- rx. Entries that do not fit in their bucket are spread over new ones: appended to the last bucket
@@ -31,7 +36,26 @@ end
 -- A number as decimal text, the same for the same number whatever form it was read in (scores in
 -- the index, the listing's rows and cursor; offsets in entries).
 local function decimal(x)
-  return string.format(x == math.floor(x) and '%d' or '%.17g', x)
+  return string.format(x % 1 == 0 and '%d' or '%.17g', x)
+end
+
+-- The order of entries { score, id }: by score, then id.
+local function before(x, y)
+  return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2])
+end
+
+-- Sorts entries { score, id }, unless they are in order already (tasks mostly end in the order they
+-- were queued: one pass instead of a sort calling back into Lua for every comparison).
+local function sort_entries(list)
+  local prev = list[1]
+  for k = 2, #list do
+    local e = list[k]
+    if e[1] < prev[1] or (e[1] == prev[1] and e[2] < prev[2]) then
+      table.sort(list, before)
+      return
+    end
+    prev = e
+  end
 end
 
 -- A bucket's member `<n>:<base>` read: its base score.
@@ -107,15 +131,21 @@ local function holds_score(code, b, num)
   return hi == nil or num < hi
 end
 
--- Writes sorted entries `all` ({ score, id }) into bucket `b` (nil: a new bucket first), starting a
--- new bucket (its base and bound the score of its first entry) past `chunk` entries, between
--- different scores.
+-- Records `top` as the highest score of bucket `b` (rt:<code>).
+local function set_top(code, b, top)
+  redis.call('HSET', P .. 'rt:' .. code, b.member, decimal(top))
+end
+
+-- Writes sorted entries `all` ({ score, id }) into bucket `b` (emptied, or nil: a new bucket
+-- first), starting a new bucket (its base and bound the score of its first entry) past `chunk`
+-- entries, between different scores. Each bucket's highest score is its last entry's.
 local function spread(code, b, all, chunk)
   b = b or open(code, all[1][1])
   local args, count = { 'RPUSH', b.key }, 0
   for k, e in ipairs(all) do
     if count >= chunk and e[1] ~= all[k - 1][1] then
       if #args > 2 then redis.call(unpack(args)) end
+      set_top(code, b, all[k - 1][1])
       b = open(code, e[1])
       args, count = { 'RPUSH', b.key }, 0
     end
@@ -127,6 +157,7 @@ local function spread(code, b, all, chunk)
     end
   end
   if #args > 2 then redis.call(unpack(args)) end
+  set_top(code, b, all[#all][1])
 end
 
 -- Adds `group` (entries in score order) to bucket `b`: pushed when they fit; else appended to
@@ -134,31 +165,50 @@ end
 -- sorted and cut in halves (the first stays in `b`).
 local function add_group(code, b, group)
   local size = redis.call('LLEN', b.key)
+  local last = group[#group][1]
+  -- The bucket's highest score: recorded, or nothing in an empty bucket; else unknown (nil).
+  local top = tonumber(redis.call('HGET', P .. 'rt:' .. code, b.member) or '')
+  if size == 0 then top = -math.huge end
   if size + #group <= BUCKET_MAX then
     local args = { 'RPUSH', b.key }
     for _, e in ipairs(group) do args[#args + 1] = entry_in(b.base, e[1], e[2]) end
     redis.call(unpack(args))
+    if top and last > top then set_top(code, b, last) end
     return
   end
-  local all, top = {}, nil
-  for k, entry in ipairs(redis.call('LRANGE', b.key, 0, -1)) do
-    local num, id = ready_entry(b.base, entry)
-    all[k] = { num, id }
-    if not top or num > top then top = num end
+  local all = nil
+  if not top then
+    -- No recorded highest score: the bucket is read (and its entries kept for a split).
+    all, top = {}, -math.huge
+    for k, entry in ipairs(redis.call('LRANGE', b.key, 0, -1)) do
+      local num, id = ready_entry(b.base, entry)
+      all[k] = { num, id }
+      if num > top then top = num end
+    end
   end
-  if upper(code, b) == nil and (not top or group[1][1] > top) then
+  if upper(code, b) == nil and group[1][1] > top then
     local take = BUCKET_MAX - size
     while take > 0 and group[take + 1][1] == group[take][1] do take = take - 1 end
     local args, rest = { 'RPUSH', b.key }, {}
     for k, e in ipairs(group) do
       if k <= take then args[#args + 1] = entry_in(b.base, e[1], e[2]) else rest[#rest + 1] = e end
     end
-    if #args > 2 then redis.call(unpack(args)) end
+    if #args > 2 then
+      redis.call(unpack(args))
+      set_top(code, b, group[take][1])
+    end
     spread(code, nil, rest, BUCKET_MAX)
     return
   end
+  if not all then
+    all = {}
+    for k, entry in ipairs(redis.call('LRANGE', b.key, 0, -1)) do
+      local num, id = ready_entry(b.base, entry)
+      all[k] = { num, id }
+    end
+  end
   for _, e in ipairs(group) do all[#all + 1] = e end
-  table.sort(all, function(x, y) return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2]) end)
+  table.sort(all, before)
   redis.call('DEL', b.key)
   spread(code, b, all, math.ceil(#all / math.ceil(#all / (BUCKET_MAX / 2))))
 end
@@ -166,7 +216,10 @@ end
 -- Removes `group` from bucket `b`; an emptied bucket leaves the index.
 local function remove_group(code, b, group)
   for _, e in ipairs(group) do redis.call('LREM', b.key, 1, entry_in(b.base, e[1], e[2])) end
-  if redis.call('EXISTS', b.key) == 0 then redis.call('ZREM', P .. 'rx:' .. code, b.member) end
+  if redis.call('EXISTS', b.key) == 0 then
+    redis.call('ZREM', P .. 'rx:' .. code, b.member)
+    redis.call('HDEL', P .. 'rt:' .. code, b.member)
+  end
 end
 
 -- Writes the gathered entries of every ready status, in score order, bucket by bucket (up to 400
@@ -175,7 +228,7 @@ local function flush(from, adding)
   for _, code in ipairs({ '1', '2', '3' }) do
     local list = from[code]
     if list then
-      table.sort(list, function(x, y) return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2]) end)
+      sort_entries(list)
       local b, group = nil, {}
       local function write()
         if b and #group > 0 then
