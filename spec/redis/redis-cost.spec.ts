@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/backends/redis/redis.js';
-import { STARTED, SUCCESS } from '../../src/model/states.js';
+import { STARTED, SUCCESS, type TaskStatus } from '../../src/model/states.js';
 import type { TaskEvent } from '../../src/store/contract.js';
 import { redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
 import { wireTask } from './redis-tasks.js';
@@ -94,7 +94,7 @@ describe('redis:// cost per task', function () {
     const ran = await commandsDuring(async () => {
       for (let round = 0; round < 8; round++) {
         const deliveries = await store.pull({ worker: 'w', max: 50, leaseMs: 30_000, waitMs: 0 });
-        const ended = { status: SUCCESS, worker: 'w', result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
+        const ended = { status: SUCCESS as TaskStatus, worker: 'w', result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
         const finished = deliveries.map((d) => store.finish({ ...d.task, ...ended }, { worker: 'w', token: d.token }));
         expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
       }
