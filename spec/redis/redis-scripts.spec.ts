@@ -44,6 +44,10 @@ describe('redis:// script runs', function () {
     const reply = (await echo.run(redis, [], many)) as unknown[];
     expect(reply).to.have.length(10_000);
     expect([reply[0], reply[1], reply[9998], reply[9999]]).to.deep.equal(['a0é', 4, 'a4999é', 7]);
+    // ASCII only (headers by length in characters), around the lengths whose headers are kept.
+    const ascii = Array.from({ length: 60 }, (_, i) => 'z'.repeat(i < 30 ? 1000 + i : i * 40));
+    const echoed = (await echo.run(redis, [], ascii)) as unknown[];
+    expect(echoed).to.deep.equal(ascii.flatMap((a) => [a, a.length]));
   });
 
   it('sends the whole script when Redis no longer has it cached, and runs it', async () => {
