@@ -277,7 +277,7 @@ export function decodeStored(flat: unknown, id: string): StoredTask | null {
     redeliveries: num(v[I.redeliveries]) ?? 0,
   };
   // The values a write compares with by identity: the task's own (objects included).
-  WIRE_KEYS.forEach((key, k) => (values[k] = task[key]));
+  for (let k = 0; k < WIRE_KEYS.length; k++) values[k] = task[WIRE_KEYS[k] as (typeof WIRE_KEYS)[number]];
   return { task, values, encoded: encoded as string[] };
 }
 
