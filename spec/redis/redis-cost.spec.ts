@@ -100,9 +100,39 @@ describe('redis:// cost per task', function () {
       }
     });
     const report = [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
-    // Full buckets of 128 (3 of them, and 16 in a fourth), each written by RPUSH only.
+    // Buckets of two batches each, written by RPUSH only.
     expect(ran.get('lrange') ?? 0, report).to.equal(0);
     expect(await admin.zcard(`cost:{listing}:rx:${SUCCESS}`)).to.equal(4);
+  });
+
+  it('lists the batches of two workers that finish in turns, each after the other\'s later one, without reading a bucket', async () => {
+    const store = open('turns');
+    const tasks = Array.from({ length: 400 }, (_, i) => wireTask({ kwargs: { a: i, b: 1 } }));
+    await store.queue(tasks);
+    const ran = await commandsDuring(async () => {
+      for (let pair = 0; pair < 4; pair++) {
+        const first = await store.pull({ worker: 'w1', max: 50, leaseMs: 30_000, waitMs: 0 });
+        const second = await store.pull({ worker: 'w2', max: 50, leaseMs: 30_000, waitMs: 0 });
+        // The batch pulled second ends first.
+        for (const [worker, deliveries] of [['w2', second], ['w1', first]] as const) {
+          const ended = { status: SUCCESS as TaskStatus, worker, result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
+          const finished = deliveries.map((d) => store.finish({ ...d.task, ...ended }, { worker, token: d.token }));
+          expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
+        }
+      }
+    });
+    const report = [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    // No bucket split: none read back, none deleted to be written again.
+    expect(ran.get('lrange') ?? 0, report).to.equal(0);
+    expect(ran.get('del') ?? 0, report).to.equal(0);
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await store.list({ status: [SUCCESS] }, { limit: 70, cursor });
+      listed.push(...page.tasks.map((t) => t.id));
+      cursor = page.cursor;
+    } while (cursor !== null);
+    expect(listed).to.deep.equal(tasks.map((t) => t.id).reverse());
   });
 
   it('broadcasts the ids of one script run in one message; each reaches listeners as its own event', async () => {

@@ -93,11 +93,14 @@ local function bucket(code, member, lo, lo_text, hi)
 end
 
 -- A new bucket for score `num`, its base and bound.
-local function open(code, num)
+-- A new bucket for score `num`, its base, bounded by `bound` (default `num`, else below it).
+local function open(code, num, bound)
   local text = decimal(num)
   local member = redis.call('INCR', P .. 'rn') .. ':' .. text
-  redis.call('ZADD', P .. 'rx:' .. code, text, member)
-  return bucket(code, member, num, text, nil)
+  local lo = bound or num
+  local lo_text = bound and decimal(bound) or text
+  redis.call('ZADD', P .. 'rx:' .. code, lo_text, member)
+  return bucket(code, member, lo, lo_text, nil)
 end
 
 -- The bucket where score `num` goes. `create` (an add): a status without buckets gets one, and a
@@ -137,10 +140,11 @@ local function set_top(code, b, top)
 end
 
 -- Writes sorted entries `all` ({ score, id }) into bucket `b` (emptied, or nil: a new bucket
--- first), starting a new bucket (its base and bound the score of its first entry) past `chunk`
--- entries, between different scores. Each bucket's highest score is its last entry's.
-local function spread(code, b, all, chunk)
-  b = b or open(code, all[1][1])
+-- first, bounded by `bound` when given), starting a new bucket (its base and bound the score of
+-- its first entry) past `chunk` entries, between different scores. Each bucket's highest score is
+-- its last entry's.
+local function spread(code, b, all, chunk, bound)
+  b = b or open(code, all[1][1], bound)
   local args, count = { 'RPUSH', b.key }, 0
   for k, e in ipairs(all) do
     if count >= chunk and e[1] ~= all[k - 1][1] then
@@ -160,9 +164,14 @@ local function spread(code, b, all, chunk)
   set_top(code, b, all[#all][1])
 end
 
--- Adds `group` (entries in score order) to bucket `b`: pushed when they fit; else appended to
--- the last bucket, they fill it and go on in new ones; else the bucket's entries and theirs are
--- sorted and cut in halves (the first stays in `b`).
+-- Adds `group` (entries in score order) to bucket `b`: pushed when they fit; else, above the last
+-- bucket's entries, they go on in new buckets (filling `b` first only when it is empty); else the
+-- bucket's entries and theirs are sorted and cut in halves (the first stays in `b`). The first new
+-- bucket after the last one is bounded just above that one's highest score, not at the group's
+-- lowest: tasks that end a little late (a batch of another worker, queued in the same stretch) go
+-- there, into a bucket with room, instead of into the full one, which they would split (a split
+-- reads, sorts and writes again about 180 entries: two workers finishing batches in turns split a
+-- bucket every other batch, a fifth of Redis's work per finish).
 local function add_group(code, b, group)
   local size = redis.call('LLEN', b.key)
   local last = group[#group][1]
@@ -187,6 +196,12 @@ local function add_group(code, b, group)
     end
   end
   if upper(code, b) == nil and group[1][1] > top then
+    if size > 0 then
+      -- Integer scores (time queued as ms times 1000 plus a sequence) leave no score between
+      -- `top` and `top + 1`; older versions' fractional ones are bounded at the group's lowest.
+      spread(code, nil, group, BUCKET_MAX, math.min(top + 1, group[1][1]))
+      return
+    end
     local take = BUCKET_MAX - size
     while take > 0 and group[take + 1][1] == group[take][1] do take = take - 1 end
     local args, rest = { 'RPUSH', b.key }, {}
