@@ -165,13 +165,14 @@ local function spread(code, b, all, chunk, bound)
 end
 
 -- Adds `group` (entries in score order) to bucket `b`: pushed when they fit; else, above the last
--- bucket's entries, they go on in new buckets (filling `b` first only when it is empty); else the
--- bucket's entries and theirs are sorted and cut in halves (the first stays in `b`). The first new
--- bucket after the last one is bounded just above that one's highest score, not at the group's
--- lowest: tasks that end a little late (a batch of another worker, queued in the same stretch) go
--- there, into a bucket with room, instead of into the full one, which they would split (a split
--- reads, sorts and writes again about 180 entries: two workers finishing batches in turns split a
--- bucket every other batch, a fifth of Redis's work per finish).
+-- bucket's entries, they go on in new buckets; else the bucket's entries and theirs are sorted and
+-- cut in halves (the first stays in `b`). A group of up to half a bucket (a worker's batch) that
+-- does not fit in the last bucket starts a new one bounded just above that one's highest score,
+-- not at the group's lowest: tasks that end a little late (a batch of another worker, queued in
+-- the same stretch) go there, into a bucket with room, instead of into the full one, which they
+-- would split (a split reads, sorts and writes again about 180 entries: two workers finishing
+-- batches in turns split a bucket every other batch, a fifth of Redis's work per finish). A larger
+-- group fills the last bucket first.
 local function add_group(code, b, group)
   local size = redis.call('LLEN', b.key)
   local last = group[#group][1]
@@ -196,9 +197,10 @@ local function add_group(code, b, group)
     end
   end
   if upper(code, b) == nil and group[1][1] > top then
-    if size > 0 then
-      -- Integer scores (time queued as ms times 1000 plus a sequence) leave no score between
-      -- `top` and `top + 1`; older versions' fractional ones are bounded at the group's lowest.
+    if size > 0 and #group <= BUCKET_MAX / 2 then
+      -- `b` keeps more than half its room used. Integer scores (time queued as ms times 1000
+      -- plus a sequence) leave no score between `top` and `top + 1`; older versions' fractional
+      -- ones are bounded at the group's lowest.
       spread(code, nil, group, BUCKET_MAX, math.min(top + 1, group[1][1]))
       return
     end
