@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/backends/redis/redis.js';
 import { STARTED, SUCCESS, type TaskStatus } from '../../src/model/states.js';
-import type { TaskEvent } from '../../src/store/contract.js';
+import type { Delivery, TaskEvent } from '../../src/store/contract.js';
 import { redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
 import { wireTask } from './redis-tasks.js';
 
@@ -59,6 +59,16 @@ describe('redis:// cost per task', function () {
     return delta;
   }
 
+  /** The commands `ran`, most run first, for an assertion's message. */
+  const reportOf = (ran: Map<string, number>): string => [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+
+  /** Finishes `deliveries` of `worker` as SUCCESS in one turn (one finish script), each saved. */
+  async function finishAll(store: RedisStore, worker: string, deliveries: Delivery[]): Promise<void> {
+    const ended = { status: SUCCESS as TaskStatus, worker, result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
+    const finished = deliveries.map((d) => store.finish({ ...d.task, ...ended }, { worker, token: d.token }));
+    expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
+  }
+
   it('runs at most 8 Redis commands per task, PUBLISH included, from queue to finish (batches of 50)', async () => {
     const store = open('cost');
     await store.now(); // connected, scripts aside
@@ -78,7 +88,7 @@ describe('redis:// cost per task', function () {
       }
     });
     const total = [...ran.values()].reduce((s, n) => s + n, 0);
-    const report = [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    const report = reportOf(ran);
     console.log(`      ${(total / 100).toFixed(2)} commands per task: ${report}`);
     expect(total / 100, report).to.be.at.most(8);
     // One broadcast per event and script run: 1 queue, 2 × (start + finish).
@@ -92,14 +102,9 @@ describe('redis:// cost per task', function () {
     const tasks = Array.from({ length: 400 }, (_, i) => wireTask({ kwargs: { a: i, b: 1 } }));
     await store.queue(tasks);
     const ran = await commandsDuring(async () => {
-      for (let round = 0; round < 8; round++) {
-        const deliveries = await store.pull({ worker: 'w', max: 50, leaseMs: 30_000, waitMs: 0 });
-        const ended = { status: SUCCESS as TaskStatus, worker: 'w', result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
-        const finished = deliveries.map((d) => store.finish({ ...d.task, ...ended }, { worker: 'w', token: d.token }));
-        expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
-      }
+      for (let round = 0; round < 8; round++) await finishAll(store, 'w', await store.pull({ worker: 'w', max: 50, leaseMs: 30_000, waitMs: 0 }));
     });
-    const report = [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    const report = reportOf(ran);
     // Buckets of two batches each, written by RPUSH only.
     expect(ran.get('lrange') ?? 0, report).to.equal(0);
     expect(await admin.zcard(`cost:{listing}:rx:${SUCCESS}`)).to.equal(4);
@@ -114,14 +119,11 @@ describe('redis:// cost per task', function () {
         const first = await store.pull({ worker: 'w1', max: 50, leaseMs: 30_000, waitMs: 0 });
         const second = await store.pull({ worker: 'w2', max: 50, leaseMs: 30_000, waitMs: 0 });
         // The batch pulled second ends first.
-        for (const [worker, deliveries] of [['w2', second], ['w1', first]] as const) {
-          const ended = { status: SUCCESS as TaskStatus, worker, result: 1, time_started: Date.now() / 1000, time_ended: Date.now() / 1000 };
-          const finished = deliveries.map((d) => store.finish({ ...d.task, ...ended }, { worker, token: d.token }));
-          expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
-        }
+        await finishAll(store, 'w2', second);
+        await finishAll(store, 'w1', first);
       }
     });
-    const report = [...ran].sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c} ${n}`).join(', ');
+    const report = reportOf(ran);
     // No bucket split: none read back, none deleted to be written again.
     expect(ran.get('lrange') ?? 0, report).to.equal(0);
     expect(ran.get('del') ?? 0, report).to.equal(0);
