@@ -21,8 +21,9 @@
 -- Entries with equal scores stay in one bucket. An entry below every bound goes to the first bucket,
 -- whose bound goes down to it (its base stays: offsets may be negative); an emptied bucket leaves
 -- rx. Entries that do not fit in their bucket are spread over new ones: appended to the last bucket
--- (tasks mostly end in the order they were queued), they fill it and start the next; else the
--- bucket and they are cut in halves (room for late entries). Older versions listed ready tasks in
+-- (tasks mostly end in the order they were queued), a worker's batch starts the next bucket and a
+-- larger group fills the last one first (add_group); else the bucket and they are cut in halves
+-- (room for late entries). Older versions listed ready tasks in
 -- s:<code> zsets: list.lua and purge.lua still read those. Adds and removals are gathered during a
 -- run and written by ready_flush (flush_deferred): the entries of one bucket in one command.
 local BUCKET_MAX = 128
@@ -92,7 +93,6 @@ local function bucket(code, member, lo, lo_text, hi)
   return { key = P .. 'r:' .. code .. ':' .. member, member = member, base = base_of(member), lo = lo, lo_text = lo_text, hi = hi }
 end
 
--- A new bucket for score `num`, its base and bound.
 -- A new bucket for score `num`, its base, bounded by `bound` (default `num`, else below it).
 local function open(code, num, bound)
   local text = decimal(num)
@@ -195,6 +195,7 @@ local function add_group(code, b, group)
       all[k] = { num, id }
       if num > top then top = num end
     end
+    set_top(code, b, top)
   end
   if upper(code, b) == nil and group[1][1] > top then
     if size > 0 and #group <= BUCKET_MAX / 2 then
