@@ -7,7 +7,7 @@ import type { Json, JsonObject } from '../model/json.js';
 
 /** Length of a task id, and its alphabet: 16 base62 characters hold 95 random bits. */
 export const TASK_ID_LENGTH = 16;
-const ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+export const TASK_ID_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 /** Ids made 256 at a time, their characters in one buffer, from one draw of the CSPRNG. */
 const POOL_IDS = 256;
 const pool = Buffer.alloc(TASK_ID_LENGTH * POOL_IDS);
@@ -21,7 +21,7 @@ function refill(): void {
     randomFillSync(random);
     for (let i = 0; i < random.length && at < pool.length; i++) {
       const byte = random[i] as number;
-      if (byte < 248) pool[at++] = ALPHABET.charCodeAt(byte % 62);
+      if (byte < 248) pool[at++] = TASK_ID_ALPHABET.charCodeAt(byte % 62);
     }
   }
   poolAt = 0;

@@ -8,6 +8,7 @@
  * id that hashes there (its last 8 characters re-derived deterministically from the id, so a
  * resent batch gets the same ids). `queue` answers the ids it stored, as the store contract says.
  */
+import { TASK_ID_ALPHABET, TASK_ID_LENGTH } from '../../job/ids.js';
 import type { WireTask } from '../../model/task.js';
 
 /** Redis Cluster's slots. */
@@ -62,15 +63,14 @@ export function shardOf(key: string, k: number): number {
   return k <= 1 ? 0 : fnv1a(key) % k;
 }
 
-/** A task id as newTaskId makes them (src/job/ids.ts): 16 base62 characters. */
-const OWN_ID = /^[0-9A-Za-z]{16}$/;
-const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+/** A task id as newTaskId makes them: 16 base62 characters. */
+const OWN_ID = new RegExp(`^[0-9A-Za-z]{${TASK_ID_LENGTH}}$`);
 
 /** 32 bits as 6 base62 characters. */
 function base62(n: number): string {
   let out = '';
   for (let i = 0; i < 6; i++) {
-    out += BASE62[n % 62];
+    out += TASK_ID_ALPHABET[n % 62];
     n = Math.floor(n / 62);
   }
   return out;
