@@ -69,6 +69,18 @@ describe('redis:// cost per task', function () {
     expect(await Promise.all(finished)).to.deep.equal(deliveries.map(() => true));
   }
 
+  /** Queues one task, pulls it (the queue is then drained: the worker parks) and ends it in the turn it started. */
+  async function oneAtATime(store: RedisStore, k: number): Promise<void> {
+    await store.queue([wireTask({ kwargs: { a: k, b: 1 } })]);
+    const [d] = await store.pull({ worker: 'w', max: 50, leaseMs: 30_000, waitMs: 5_000 });
+    if (!d) throw new Error('nothing pulled');
+    const now = Date.now() / 1000;
+    const started = { ...d.task, status: STARTED as TaskStatus, worker: 'w', time_started: now };
+    const fence = { worker: 'w', token: d.token };
+    const [saved, done] = await Promise.all([store.start(started, fence), store.finish({ ...started, status: SUCCESS, result: k, time_ended: now }, fence)]);
+    expect([saved, done]).to.deep.equal([true, true]);
+  }
+
   it('runs at most 8 Redis commands per task, PUBLISH included, from queue to finish (batches of 50)', async () => {
     const store = open('cost');
     await store.now(); // connected, scripts aside
@@ -135,6 +147,32 @@ describe('redis:// cost per task', function () {
       cursor = page.cursor;
     } while (cursor !== null);
     expect(listed).to.deep.equal(tasks.map((t) => t.id).reverse());
+  });
+
+  it('runs the fewest commands for tasks that go one at a time (queued, pulled, started and finished alone)', async () => {
+    const store = open('alone');
+    // Two tasks first: the ready listing has a bucket, as it has after the first task.
+    for (let k = 0; k < 2; k++) await oneAtATime(store, k);
+    const ran = await commandsDuring(async () => {
+      for (let k = 2; k < 42; k++) await oneAtATime(store, k);
+    });
+    const report = reportOf(ran);
+    const per = (cmd: string) => (ran.get(cmd) ?? 0) / 40;
+    // The ready listing: the last bucket read once (ZRANGE), no other bucket looked for, no length
+    // asked (RPUSH answers it).
+    expect(per('zrevrangebyscore'), report).to.equal(1); // the queue's wake-up of the parked worker
+    expect(per('zrangebyscore'), report).to.equal(0);
+    expect(per('llen'), report).to.equal(0);
+    // The pull: no delayed task read twice, WIDE written with the entries, one DEL when drained.
+    expect(per('zrange'), report).to.equal(2);
+    expect(per('hsetnx'), report).to.equal(0);
+    expect(per('del'), report).to.equal(1);
+    // The finish carries its start: no STARTED listing score read.
+    expect(per('zmscore'), report).to.equal(1);
+    const total = [...ran.values()].reduce((a, b) => a + b, 0) / 40;
+    expect(total, report).to.be.at.most(41);
+    const listed = await store.list({ status: [SUCCESS] }, { limit: 100, cursor: null });
+    expect(listed.tasks).to.have.length(42);
   });
 
   it('broadcasts the ids of one script run in one message; each reaches listeners as its own event', async () => {

@@ -133,6 +133,37 @@ describe('redis:// listings of ready tasks', function () {
     expect(await listAll(store, undefined, 100)).to.deep.equal(newestFirst);
   });
 
+  it('keeps buckets of 128 and the order when tasks end one at a time, in queue order and out of it', async () => {
+    const name = appName('ready-alone');
+    const store = stores.store(name);
+    const { ids, pulled } = await queuedAndPulled(store, 400);
+    const held = new Set([5, 70, 140, 200].map((i) => ids[i] as string));
+    // 296 one at a time in queue order: each pushed into the last bucket before its length is
+    // known; the 129th of a bucket is taken back off and opens the next one.
+    const inOrder = pulled.slice(0, 300).filter((d) => !held.has(d.task.id));
+    for (const d of inOrder) await finish(store, [d]);
+    let buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128, 40]);
+    expect(buckets.map((b) => b.top)).to.deep.equal(buckets.map((b) => Math.max(...b.scores)));
+    // Then the rest one at a time, shuffled: those held back go into full buckets (pushed, taken
+    // back off, and the bucket split), the others above them, some failed.
+    const failed = new Set(ids.filter((_, i) => i >= 300 && i % 3 === 0));
+    const rest = shuffled([...pulled.slice(300), ...pulled.filter((d) => held.has(d.task.id))], 11);
+    const trims = async () => Number(/cmdstat_ltrim:calls=(\d+)/.exec(await suite.raw.info('commandstats'))?.[1] ?? 0);
+    const trimmedBefore = await trims();
+    for (const d of rest) await finish(store, [d], failed);
+    // The first held-back task of each of the two full buckets was pushed and taken back off (the
+    // split leaves room for the second).
+    expect((await trims()) - trimmedBefore).to.be.at.least(2);
+    buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    checkBuckets(buckets);
+    checkBuckets(await readyBuckets(suite.raw, prefixOf(name), FAILURE));
+    expect(buckets.flatMap((b) => b.ids)).to.have.length(400 - failed.size);
+    const newestFirst = [...ids].reverse();
+    expect(await listAll(store, undefined, 90)).to.deep.equal(newestFirst);
+    expect(await listAll(store, [SUCCESS], 50)).to.deep.equal(newestFirst.filter((id) => !failed.has(id)));
+  });
+
   it('empties buckets as purge deletes their tasks, and drops each emptied one from the index', async () => {
     const name = appName('ready-purge');
     const store = stores.store(name);

@@ -165,10 +165,11 @@ end
 -- recover reads expired leases only.
 local WIDE = ' keeps this key a hash table, not a flat list (it names no task) ........'
 
--- Before the first entry of a pull goes in: the in-flight set and the fence hash hold WIDE.
+-- With the entries of a pull: the in-flight set and the fence hash hold WIDE, written again with
+-- the same score and value by the pull's deferred writes (no command of its own).
 local function widen_flight()
-  redis.call('ZADD', P .. 'inflight', 'NX', 'inf', WIDE)
-  redis.call('HSETNX', P .. 'fence', WIDE, '-')
+  defer('ZADD', P .. 'inflight', 'inf', WIDE)
+  defer('HSET', P .. 'fence', WIDE, '-')
 end
 
 -- The task leaves the in-flight set and the fence hash (deferred: a script that could meet the

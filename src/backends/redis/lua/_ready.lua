@@ -27,6 +27,8 @@
 -- s:<code> zsets: list.lua and purge.lua still read those. Adds and removals are gathered during a
 -- run and written by ready_flush (flush_deferred): the entries of one bucket in one command.
 local BUCKET_MAX = 128
+-- Groups of up to this many entries are pushed before the bucket's length is known (add_group).
+local PUSH_FIRST = 8
 -- pending[code] = { { score, id }, ... } to add; dropping likewise to remove.
 local pending, dropping = {}, {}
 
@@ -105,9 +107,16 @@ end
 
 -- The bucket where score `num` goes. `create` (an add): a status without buckets gets one, and a
 -- score below every bound lowers the first bucket's to it; else (a removal) nil for a score no
--- bucket holds.
+-- bucket holds. An add reads the last bucket first (one read: tasks mostly end in the order they
+-- were queued), which is where any score at or above its bound goes.
 local function locate(code, num, create)
   local index = P .. 'rx:' .. code
+  if create then
+    local last = redis.call('ZRANGE', index, -1, -1, 'WITHSCORES')
+    if not last[1] then return open(code, num) end
+    local lo = tonumber(last[2])
+    if num >= lo then return bucket(code, last[1], lo, last[2], nil) end
+  end
   local text = decimal(num)
   local found = redis.call('ZREVRANGEBYSCORE', index, text, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if #found > 0 then return bucket(code, found[1], tonumber(found[2]), found[2], false) end
@@ -174,10 +183,25 @@ end
 -- batches in turns split a bucket every other batch, a fifth of Redis's work per finish). A larger
 -- group fills the last bucket first.
 local function add_group(code, b, group)
-  local size = redis.call('LLEN', b.key)
   local last = group[#group][1]
   -- The bucket's highest score: recorded, or nothing in an empty bucket; else unknown (nil).
   local top = tonumber(redis.call('HGET', P .. 'rt:' .. code, b.member) or '')
+  local size
+  if #group <= PUSH_FIRST then
+    -- A few entries (tasks finished one at a time) are pushed first, RPUSH answering the bucket's
+    -- length: no LLEN. Those that do not fit are taken back off and go on as below.
+    local args = { 'RPUSH', b.key }
+    for _, e in ipairs(group) do args[#args + 1] = entry_in(b.base, e[1], e[2]) end
+    size = redis.call(unpack(args)) - #group
+    if size + #group <= BUCKET_MAX then
+      if size == 0 then top = -math.huge end
+      if top and last > top then set_top(code, b, last) end
+      return
+    end
+    redis.call('LTRIM', b.key, 0, size - 1)
+  else
+    size = redis.call('LLEN', b.key)
+  end
   if size == 0 then top = -math.huge end
   if size + #group <= BUCKET_MAX then
     local args = { 'RPUSH', b.key }

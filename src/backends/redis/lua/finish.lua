@@ -30,7 +30,18 @@ end
 -- carrying their start) with their listing score, read at once (the status of any other is read
 -- on its own); `ended` holds the ids this run took out of flight (a second write of one in the
 -- batch finds it finished).
-local current, running, ended = fences(ids), scores(P .. 's:5', ids), {}
+local current, running, ended = fences(ids), {}, {}
+-- The listing score in STARTED of the tasks that do not carry their start.
+local plain, plain_at = {}, {}
+for t, id in ipairs(ids) do
+  if ARGV[at[t] + 4] ~= '1' then
+    plain[#plain + 1] = id
+    plain_at[#plain] = t
+  end
+end
+if #plain > 0 then
+  for k, score in ipairs(scores(P .. 's:5', plain)) do running[plain_at[k]] = score end
+end
 local queued = {}
 if #starting > 0 then
   publish_first('task_started')

@@ -34,12 +34,18 @@ if ARGV[5] == '1' then
   -- Before this pull may hand the same tasks out again.
   flush_deferred()
 end
--- Bounded so one pull never blocks Redis for long; the rest moves on the next pull.
-local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
-for _, id in ipairs(due) do
-  local m = redis.call('HMGET', tkey(id), '_qm', '_score')
-  if m[1] then redis.call('ZADD', KEYS[1], m[2] or '0', member_of(id, m[1])) end
-  redis.call('ZREM', P .. 'delayed', id)
+-- The next delayed task: when it is due, the due ones move to the queue (bounded so one pull
+-- never blocks Redis for long; the rest moves on the next pull). Else nothing moves, and a pull
+-- that finds the queue drained answers its eta without reading it again.
+local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+if nxt[2] and tonumber(nxt[2]) <= now then
+  local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)
+  for _, id in ipairs(due) do
+    local m = redis.call('HMGET', tkey(id), '_qm', '_score')
+    if m[1] then redis.call('ZADD', KEYS[1], m[2] or '0', member_of(id, m[1])) end
+    redis.call('ZREM', P .. 'delayed', id)
+  end
+  nxt = nil
 end
 local out = { '' }
 local got, budget, empty = 0, max + 1000, false
@@ -93,12 +99,13 @@ end
 -- Nothing left ready: stale wake-up tokens would only make blocked pulls spin (a task queued from
 -- now on pushes its own). This pull learns the next delayed task's eta itself.
 if got == 0 or empty then
-  redis.call('DEL', P .. 'wakeup')
   if park ~= '' then
     redis.call('ZADD', P .. 'parked', parked_score(now + tonumber(park), got > 0), worker)
-    redis.call('DEL', P .. 'nudge:' .. worker)
+    redis.call('DEL', P .. 'wakeup', P .. 'nudge:' .. worker)
+  else
+    redis.call('DEL', P .. 'wakeup')
   end
-  local nxt = redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
+  nxt = nxt or redis.call('ZRANGE', P .. 'delayed', 0, 0, 'WITHSCORES')
   out[1] = nxt[2] and math.max(0, tonumber(nxt[2]) - now) or 'e'
 elseif park ~= '' then
   redis.call('ZREM', P .. 'parked', worker)
