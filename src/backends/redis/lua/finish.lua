@@ -18,12 +18,18 @@
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
 local SMALL_BATCH = 4
 local now = now_ms()
-local ids, at, starting = {}, {}, {}
+-- `starting`: the ids carrying their start; `plain`: the others, with their places in `ids`.
+local ids, at, starting, plain, plain_at = {}, {}, {}, {}, {}
 local i = 2
 while i <= #ARGV do
   ids[#ids + 1] = ARGV[i]
   at[#at + 1] = i
-  if ARGV[i + 4] == '1' then starting[#starting + 1] = ARGV[i] end
+  if ARGV[i + 4] == '1' then
+    starting[#starting + 1] = ARGV[i]
+  else
+    plain[#plain + 1] = ARGV[i]
+    plain_at[#plain] = #ids
+  end
   i = i + 6 + tonumber(ARGV[i + 5])
 end
 -- The deliveries of the whole batch, and which tasks are listed STARTED (or QUEUED, for those
@@ -31,14 +37,6 @@ end
 -- on its own); `ended` holds the ids this run took out of flight (a second write of one in the
 -- batch finds it finished).
 local current, running, ended = fences(ids), {}, {}
--- The listing score in STARTED of the tasks that do not carry their start.
-local plain, plain_at = {}, {}
-for t, id in ipairs(ids) do
-  if ARGV[at[t] + 4] ~= '1' then
-    plain[#plain + 1] = id
-    plain_at[#plain] = t
-  end
-end
 if #plain > 0 then
   for k, score in ipairs(scores(P .. 's:5', plain)) do running[plain_at[k]] = score end
 end
