@@ -121,8 +121,8 @@ local function locate(code, num, create)
   local found = redis.call('ZREVRANGEBYSCORE', index, text, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if #found > 0 then return bucket(code, found[1], tonumber(found[2]), found[2], false) end
   if not create then return nil end
+  -- Below every bound (an add found the index not empty): the first bucket's goes down to it.
   local first = redis.call('ZRANGE', index, 0, 0)
-  if not first[1] then return open(code, num) end
   redis.call('ZADD', index, text, first[1])
   return bucket(code, first[1], num, text, false)
 end
@@ -141,6 +141,13 @@ local function holds_score(code, b, num)
   if num < b.lo then return false end
   local hi = upper(code, b)
   return hi == nil or num < hi
+end
+
+-- The RPUSH of entries `group` ({ score, id }) into bucket `b`.
+local function push_args(b, group)
+  local args = { 'RPUSH', b.key }
+  for _, e in ipairs(group) do args[#args + 1] = entry_in(b.base, e[1], e[2]) end
+  return args
 end
 
 -- Records `top` as the highest score of bucket `b` (rt:<code>).
@@ -186,30 +193,22 @@ local function add_group(code, b, group)
   local last = group[#group][1]
   -- The bucket's highest score: recorded, or nothing in an empty bucket; else unknown (nil).
   local top = tonumber(redis.call('HGET', P .. 'rt:' .. code, b.member) or '')
+  -- A few entries (tasks finished one at a time) are pushed before the bucket's length is known,
+  -- RPUSH answering it (no LLEN); those that did not fit are taken back off and go on below.
+  local pushed = #group <= PUSH_FIRST
   local size
-  if #group <= PUSH_FIRST then
-    -- A few entries (tasks finished one at a time) are pushed first, RPUSH answering the bucket's
-    -- length: no LLEN. Those that do not fit are taken back off and go on as below.
-    local args = { 'RPUSH', b.key }
-    for _, e in ipairs(group) do args[#args + 1] = entry_in(b.base, e[1], e[2]) end
-    size = redis.call(unpack(args)) - #group
-    if size + #group <= BUCKET_MAX then
-      if size == 0 then top = -math.huge end
-      if top and last > top then set_top(code, b, last) end
-      return
-    end
-    redis.call('LTRIM', b.key, 0, size - 1)
+  if pushed then
+    size = redis.call(unpack(push_args(b, group))) - #group
   else
     size = redis.call('LLEN', b.key)
   end
   if size == 0 then top = -math.huge end
   if size + #group <= BUCKET_MAX then
-    local args = { 'RPUSH', b.key }
-    for _, e in ipairs(group) do args[#args + 1] = entry_in(b.base, e[1], e[2]) end
-    redis.call(unpack(args))
+    if not pushed then redis.call(unpack(push_args(b, group))) end
     if top and last > top then set_top(code, b, last) end
     return
   end
+  if pushed then redis.call('LTRIM', b.key, 0, size - 1) end
   local all = nil
   if not top then
     -- No recorded highest score: the bucket is read (and its entries kept for a split).
