@@ -47,15 +47,17 @@ export class RedisDeliveries {
     // Each pull script goes behind the writes pending (a worker pulls again at once while it has
     // free slots, and the starts of its last pull must not wait behind that pull).
     this.puller = new RedisPuller(keys, link, () => this.flushWrites());
-    const start = (args: (string | number)[], waitMs: number) => link.run((r) => scripts.start.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs);
+    // Each batch's arguments start with the app's prefix (the scripts' ARGV[1]).
+    const head = [keys.prefix];
+    const start = (args: (string | number)[], waitMs: number) => link.run((r) => scripts.start.run(r, [keys.inflight], args), waitMs);
     // A worker runs each job from a setImmediate queued behind its start: a start leaves before
     // its job runs. The start of a quick job leaves a turn late instead, so that the finish of a
     // job that ends at once finds it still here and carries it (one finish script saves both). A
     // store call the job makes sends the starts first (flushWrites); a quick job that turns slow
     // delays its own start by that one run (its finish then says it was not quick).
-    this.starts = new WriteBatch(start);
-    this.lateStarts = new WriteBatch(start, true);
-    this.finishes = new WriteBatch((args, waitMs) => link.run((r) => scripts.finish.run(r, [keys.inflight], [keys.prefix, ...args]), waitMs));
+    this.starts = new WriteBatch(start, false, head);
+    this.lateStarts = new WriteBatch(start, true, head);
+    this.finishes = new WriteBatch((args, waitMs) => link.run((r) => scripts.finish.run(r, [keys.inflight], args), waitMs), false, head);
   }
 
   /** Sends the pending batched writes now, so that a command issued next cannot overtake them. */
@@ -89,41 +91,53 @@ export class RedisDeliveries {
     return this.puller.leaseLeft(id, token) ?? this.fallbackWaitMs;
   }
 
-  async start(task: WireTask, fence: Fence): Promise<boolean> {
-    checkFence(fence);
+  /**
+   * Not async, like finish: one promise per write, and the delivery is released by the batch's
+   * answer itself (settle) when the start was refused or failed.
+   */
+  start(task: WireTask, fence: Fence): Promise<boolean> {
+    try {
+      checkFence(fence);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     // Encoded now: the caller's task may change once this returns. Only changed fields are sent.
     const fields = this.puller.changedFields(task, fence.token);
-    let started = false;
-    try {
-      const args = [task.id, fence.worker, fence.token, fields.length, ...fields];
-      const waitMs = this.waitFor(task.id, fence.token);
-      started = await (this.quick.has(task.name) ? this.lateStarts.add(args, waitMs, task.id) : this.starts.add(args, waitMs));
-      return started;
-    } finally {
-      if (!started) this.puller.release(task.id, fence.token);
-    }
+    const args: (string | number)[] = [task.id, fence.worker, fence.token, fields.length];
+    for (const field of fields) args.push(field);
+    const id = task.id;
+    const token = fence.token;
+    const settle = (started: boolean): void => {
+      if (!started) this.puller.release(id, token);
+    };
+    const waitMs = this.waitFor(id, token);
+    return this.quick.has(task.name) ? this.lateStarts.add(args, waitMs, id, settle) : this.starts.add(args, waitMs, undefined, settle);
   }
 
-  async finish(task: WireTask, fence: Fence): Promise<boolean> {
-    checkFence(fence);
-    const fields = this.puller.changedFields(task, fence.token);
+  finish(task: WireTask, fence: Fence): Promise<boolean> {
     try {
-      // The lock id goes along (finish.lua releases it without reading the task): it never changes.
-      const lock = JSON.stringify(task.lock_id ?? null);
-      // The start of this delivery not sent yet (the job ended in the turn it started): the finish
-      // carries it, and its answer is the start's (one script saves both, or neither).
-      const start = this.lateStarts.detach(task.id, 1, fence.worker, fence.token);
-      if (task.time_started !== null && task.time_ended !== null) {
-        if (task.time_ended - task.time_started < QUICK_S) this.quick.add(task.name);
-        else this.quick.delete(task.name);
-      }
-      const all = start ? withStart(start.args, fields) : fields;
-      const saving = this.finishes.add([task.id, fence.worker, fence.token, lock, start ? '1' : '', all.length, ...all], this.waitFor(task.id, fence.token));
-      if (start) saving.then(start.resolve, start.reject);
-      return await saving;
-    } finally {
-      this.puller.release(task.id, fence.token);
+      checkFence(fence);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    const fields = this.puller.changedFields(task, fence.token);
+    // The lock id goes along (finish.lua releases it without reading the task): it never changes.
+    const lock = JSON.stringify(task.lock_id ?? null);
+    // The start of this delivery not sent yet (the job ended in the turn it started): the finish
+    // carries it, and its answer is the start's (one script saves both, or neither).
+    const start = this.lateStarts.detach(task.id, 1, fence.worker, fence.token);
+    if (task.time_started !== null && task.time_ended !== null) {
+      if (task.time_ended - task.time_started < QUICK_S) this.quick.add(task.name);
+      else this.quick.delete(task.name);
+    }
+    const args: (string | number)[] = [task.id, fence.worker, fence.token, lock, start ? '1' : '', 0];
+    if (start) withStart(args, start.args, fields);
+    else for (const field of fields) args.push(field);
+    args[5] = args.length - 6;
+    const id = task.id;
+    const token = fence.token;
+    // Whatever the answer, the delivery is over here.
+    return this.finishes.add(args, this.waitFor(id, token), undefined, () => this.puller.release(id, token), start);
   }
 
   async retry(task: WireTask, fence: Fence): Promise<boolean> {
@@ -223,18 +237,17 @@ function asArray(reply: unknown): unknown[] {
 }
 
 /**
- * The fields a finish writes when it carries its start (`startArgs`: the start's script arguments,
- * its fields from the 5th on): the start's, but for those the finish sets again, then the finish's.
+ * Appends to `out` the fields a finish writes when it carries its start (`startArgs`: the start's
+ * script arguments, its fields from the 5th on): the start's, but for those the finish sets again,
+ * then the finish's.
  */
-function withStart(startArgs: (string | number)[], fields: string[]): string[] {
-  const all: string[] = [];
+function withStart(out: (string | number)[], startArgs: (string | number)[], fields: string[]): void {
   // A few fields each: a scan beats a set.
   for (let k = 4; k < startArgs.length; k += 2) {
     const field = startArgs[k] as string;
     let again = false;
     for (let f = 0; f < fields.length && !again; f += 2) again = fields[f] === field;
-    if (!again) all.push(field, startArgs[k + 1] as string);
+    if (!again) out.push(field, startArgs[k + 1] as string);
   }
-  for (const field of fields) all.push(field);
-  return all;
+  for (const field of fields) out.push(field);
 }

@@ -20,6 +20,10 @@ interface PendingWrite {
   detached?: boolean;
   /** What detach names it by, if anything. */
   key?: string;
+  /** Told the answer (false on a failure) before the write's caller: the store's own bookkeeping. */
+  settle?: (saved: boolean) => void;
+  /** A write detached into this one (a start its finish carries): answered as this one is. */
+  carried?: DetachedWrite;
 }
 
 /** A write taken out of its batch: whoever took it answers it. */
@@ -44,6 +48,8 @@ export class WriteBatch {
     run: (args: (string | number)[], waitMs: number) => Promise<unknown>,
     /** The batch leaves a turn later (TurnBatcher `late`). */
     late = false,
+    /** The arguments that go before the tasks' in every run. */
+    head: readonly (string | number)[] = [],
   ) {
     this.batcher = new TurnBatcher((all) => {
       if (this.keyed.size) {
@@ -51,7 +57,7 @@ export class WriteBatch {
       }
       const batch = all.some((write) => write.detached) ? all.filter((write) => !write.detached) : all;
       if (!batch.length) return;
-      const args: (string | number)[] = [];
+      const args: (string | number)[] = head.slice();
       let waitMs = 0;
       for (const write of batch) {
         for (const arg of write.args) args.push(arg);
@@ -60,19 +66,23 @@ export class WriteBatch {
       run(args, waitMs).then(
         (reply) => {
           const saved = Array.isArray(reply) ? reply : [];
-          batch.forEach((write, i) => write.resolve(saved[i] === 1));
+          for (let i = 0; i < batch.length; i++) answer(batch[i] as PendingWrite, saved[i] === 1);
         },
         (err: unknown) => {
-          for (const write of batch) write.reject(err);
+          for (const write of batch) fail(write, err);
         },
       );
     }, late);
   }
 
-  /** Queues one task's write; resolves true when it was saved (the delivery was current). */
-  add(args: (string | number)[], waitMs: number, key?: string): Promise<boolean> {
+  /**
+   * Queues one task's write; resolves true when it was saved (the delivery was current). `settle`
+   * hears the answer first (false on a failure); `carried`, a write detached into this one, gets
+   * the same answer.
+   */
+  add(args: (string | number)[], waitMs: number, key?: string, settle?: (saved: boolean) => void, carried?: DetachedWrite): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      const write: PendingWrite = { args, waitMs, resolve, reject, key };
+      const write: PendingWrite = { args, waitMs, resolve, reject, key, settle, carried };
       if (key !== undefined) this.keyed.set(key, write);
       this.batcher.push(write);
     });
@@ -94,4 +104,16 @@ export class WriteBatch {
   flushNow(): void {
     this.batcher.flushNow();
   }
+}
+
+function answer(write: PendingWrite, saved: boolean): void {
+  write.settle?.(saved);
+  write.carried?.resolve(saved);
+  write.resolve(saved);
+}
+
+function fail(write: PendingWrite, err: unknown): void {
+  write.settle?.(false);
+  write.carried?.reject(err);
+  write.reject(err);
 }
