@@ -11,8 +11,12 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
 /**
  * V8 settings of a worker process, before the parent's own flags (which win: V8 keeps the last of
  * a flag, so `node --max-semi-space-size=16 ...` restores V8's default):
- * - a 2 MiB semi-space (V8: up to 16): a worker allocates fast and keeps little (a task's objects
- *   die with it), so a small nursery promotes little and its scavenges stay cheap;
+ * - a 4 MiB semi-space (V8: up to 16): a worker allocates fast and keeps little (a task's objects
+ *   die with it), so a small nursery promotes little and its scavenges stay cheap. 2 MiB was the
+ *   setting while a worker's Redis writes kept an async frame per task alive until answered;
+ *   without them (redis-deliveries.ts) a scavenge keeps ~190 KB, and at 4 MiB half as many
+ *   scavenges keep about as much: worker GC time ~430–510 → ~280–330 ms per 40k tasks (median of
+ *   three interleaved scratch runs each, redis://, 2 workers × 50), at 8 MiB no better than 2;
  * - the old generation grows 2× over what a full GC left, not up to 4× (V8's dynamic factor under
  *   a high allocation rate): the heap stays near the live data. Measured with the semi-space
  *   (scratch runs, 2 workers × 50, 25k no-op tasks, loaded 2-core machine): worker RSS local://
@@ -24,10 +28,11 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
  *   (scratch runs on redis://, sequential round trips after 5 throughput rounds, three each,
  *   interleaved): p50 0.87–1.02 → 0.79–0.84 ms; throughput rounds within the noise.
  */
-export const PROCESS_V8_FLAGS: readonly string[] = ['--max-semi-space-size=2', '--heap-growing-percent=100', '--interrupt-budget=8000'];
+export const PROCESS_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=100', '--interrupt-budget=8000'];
 
 /**
- * The young generation of a worker thread, the same 2 MiB semi-space (V8 sizes it 3 × a semi-space).
+ * The young generation of a worker thread: a 2 MiB semi-space (V8 sizes it 3 × a semi-space; a
+ * thread shares its process's heap and was not measured at 4).
  * V8 flags are the whole process's, the arbiter's too: a thread gets only this limit.
  */
 export const THREAD_YOUNG_GENERATION_MB = 6;
