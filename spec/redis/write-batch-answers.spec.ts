@@ -35,10 +35,11 @@ describe('redis:// write batches: answers', () => {
     expect(heard).to.deep.equal(['settle a true', 'settle b false', 'a true', 'b false']);
   });
 
-  it('answers a write detached into another with that one’s answer, and leaves it out of its own batch', async () => {
+  it('settles and answers a write detached into another with that one’s answer, and leaves it out of its own batch', async () => {
     const starts = manual();
     const finishes = manual();
-    const start = starts.batch.add(['t1', 'w', 7], 0, 't1');
+    const settled: boolean[] = [];
+    const start = starts.batch.add(['t1', 'w', 7], 0, 't1', (saved) => settled.push(saved));
     const detached = starts.batch.detach('t1', 1, 'w', 7);
     expect(detached?.args).to.deep.equal(['t1', 'w', 7]);
     const finish = finishes.batch.add(['t1', 'w', 7, 'done'], 0, undefined, undefined, detached);
@@ -48,6 +49,7 @@ describe('redis:// write batches: answers', () => {
     finishes.runs[0]?.answer([1]);
     expect(await start).to.equal(true);
     expect(await finish).to.equal(true);
+    expect(settled, 'the carried start settled once, with its carrier’s answer').to.deep.equal([true]);
   });
 
   it('does not detach a write of another delivery', () => {

@@ -22,7 +22,7 @@ interface PendingWrite {
   key?: string;
   /** Told the answer (false on a failure) before the write's caller: the store's own bookkeeping. */
   settle?: (saved: boolean) => void;
-  /** A write detached into this one (a start its finish carries): answered as this one is. */
+  /** A write detached into this one (a start its finish carries): settled and answered as this one is. */
   carried?: DetachedWrite;
 }
 
@@ -32,6 +32,8 @@ export interface DetachedWrite {
   args: (string | number)[];
   resolve: (saved: boolean) => void;
   reject: (err: unknown) => void;
+  /** Its own bookkeeping, told the answer of the write that carries it. */
+  settle?: (saved: boolean) => void;
 }
 
 /** One kind of batched write. */
@@ -108,12 +110,14 @@ export class WriteBatch {
 
 function answer(write: PendingWrite, saved: boolean): void {
   write.settle?.(saved);
+  write.carried?.settle?.(saved);
   write.carried?.resolve(saved);
   write.resolve(saved);
 }
 
 function fail(write: PendingWrite, err: unknown): void {
   write.settle?.(false);
+  write.carried?.settle?.(false);
   write.carried?.reject(err);
   write.reject(err);
 }
