@@ -301,6 +301,19 @@ export class RedisLink {
     });
   }
 
+  /**
+   * Sends the writes this tick's cork holds now; the rest of the tick stays corked. A producer's
+   * large queue sends its first chunk so: Redis and the workers start on it while the producer
+   * encodes the others.
+   */
+  sendNow(): void {
+    if (!this.corked) return;
+    const socket = socketOf(this.cmd);
+    if (!socket) return;
+    socket.uncork();
+    socket.cork();
+  }
+
   /** A command of `run` failed: a connection failure is tried again until `deadline`. */
   private async failed<T>(fn: (redis: RedisClient) => Promise<T>, err: unknown, deadline: number): Promise<T> {
     if (!isConnectionError(err)) throw err;

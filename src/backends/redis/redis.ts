@@ -133,6 +133,7 @@ export class RedisStore implements TaskStore {
       const slice = tasks.slice(from, from + this.queueChunk);
       const args = queueArgs(this.keys, slice, keys?.slice(from, from + this.queueChunk), window, null);
       chunks.push(this.run((r) => scripts.queue.run(r, [this.keys.queue], args)));
+      if (from === 0 && tasks.length > this.queueChunk) this.link.sendNow();
     }
     return (await Promise.all(chunks)).flatMap((reply) => asArray(reply).map(idOrNull));
   }
