@@ -67,6 +67,22 @@ describe('redis:// task layout', function () {
     expect((await store.get(['old-a']))[0]).to.deep.include({ status: SUCCESS, result: 3 });
   });
 
+  it('pulls a task whose fields hold quotes, backslashes, control characters and unicode exactly (one JSON reply string per task)', async () => {
+    const name = appName('awkward');
+    const store = stores.store(name);
+    const now = await store.now();
+    // An id with a unit separator, a quote and a backslash, queued by the previous layout (its whole member in _qm).
+    const id = 'odd\x1f"\\é😀';
+    await storeOldTask(name, id, 1, now - 1000);
+    const kwargs = { s: 'a\u0000b\x1fc"d\\e\nf', u: 'héllo 😀 日本', n: [0.1, 2 ** 53 - 1, -0, 1e-300], o: { '': null, '"': true } };
+    await raw.hset(`${NAMESPACE}:{${name}}:t:${id}`, 'kwargs', JSON.stringify(kwargs), 'meta', JSON.stringify({ '\x1f': '\x1f' }));
+    const [pulled] = await store.pull({ worker: 'w', max: 1, leaseMs: 60_000, waitMs: 0 });
+    expect(pulled?.task.id).to.equal(id);
+    expect(pulled?.task.kwargs).to.deep.equal(JSON.parse(JSON.stringify(kwargs)));
+    expect(pulled?.task.meta).to.deep.equal({ '\x1f': '\x1f' });
+    expect(pulled?.task.time_queued).to.equal((now - 1000) / 1000);
+  });
+
   it('finds what a worker holds from the fence hash alone (ids sharing a prefix or holding colons kept apart), and drops an older owned set', async () => {
     const name = appName('held');
     const store = stores.store(name);

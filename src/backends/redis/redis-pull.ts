@@ -154,7 +154,7 @@ export class RedisPuller {
     const deliveries: Delivery[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       const id = String(reply[i + 1]);
-      const stored = decodeStored(reply[i + 2], id);
+      const stored = decodeStored(JSON.parse(String(reply[i + 2])), id);
       if (!stored) continue;
       const token = Number(reply[i]);
       mine.add(id);

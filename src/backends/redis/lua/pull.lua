@@ -7,7 +7,8 @@
 --       sharded store's puller), then (resync only) the ids the worker holds
 -- A pull that finds the queue drained parks its worker (_lib.lua: wake) for the wait that follows
 -- and drops the nudges left for it (this pull saw what they were for); any other unparks it.
--- Returns { drained, token1, id1, task1 fields (flat), token2, ... }, or { 'halt:<ms>' } while the
+-- Returns { drained, token1, id1, task1 fields (a JSON array of the flat field/value list: one reply
+-- string per task, not one per field), token2, ... }, or { 'halt:<ms>' } while the
 -- worker is interrupted (TaskStore.interrupt: it is stopping). `drained` is '' unless the queue was
 -- found empty; then the ms until the next delayed task is due, or 'e' when none is delayed.
 local now = now_ms()
@@ -79,7 +80,7 @@ while got < max and budget > 0 and not empty do
         defer('ZADD', P .. 'inflight', deadline, id)
         out[#out + 1] = id
         out[#out + 1] = id
-        out[#out + 1] = fields
+        out[#out + 1] = cjson.encode(fields)
         got = got + 1
       end
     end
