@@ -237,13 +237,19 @@ export function decodeStored(flat: unknown, id: string): StoredTask | null {
     else if (field === '_tq') tq = String(flat[i + 1]);
     else if (field === '_progress') progress = String(flat[i + 1]);
   }
-  // Time queued: the store ms of the listing score.
-  if (encoded[TIME_QUEUED] === undefined && tq !== undefined) encoded[TIME_QUEUED] = secondsJson(listingMs(Number(tq)));
   const values: unknown[] = new Array(WIRE_KEYS.length);
+  // Time queued: the store ms of the listing score (a number: no JSON to parse).
+  if (encoded[TIME_QUEUED] === undefined && tq !== undefined) {
+    const seconds = listingMs(Number(tq)) / 1000;
+    encoded[TIME_QUEUED] = JSON.stringify(seconds);
+    values[TIME_QUEUED] = seconds;
+  }
   for (let k = 0; k < WIRE_KEYS.length; k++) {
+    if (values[k] !== undefined) continue;
     const raw = encoded[k] ?? DEFAULTS[WIRE_KEYS[k] as string] ?? 'null';
     encoded[k] = raw;
-    values[k] = raw === 'null' ? null : raw === '0' ? 0 : (JSON.parse(raw) as Json);
+    // The common stored forms without a parse: null, 0, an empty object (a new one per task).
+    values[k] = raw === 'null' ? null : raw === '0' ? 0 : raw === '{}' ? {} : (JSON.parse(raw) as Json);
   }
   const meta = obj(values[META]);
   if (progress !== undefined) {
@@ -276,9 +282,19 @@ export function decodeStored(flat: unknown, id: string): StoredTask | null {
     timeout: num(v[I.timeout]),
     redeliveries: num(v[I.redeliveries]) ?? 0,
   };
-  // The values a write compares with by identity: the task's own (objects included).
-  for (let k = 0; k < WIRE_KEYS.length; k++) values[k] = task[WIRE_KEYS[k] as (typeof WIRE_KEYS)[number]];
-  return { task, values, encoded: encoded as string[] };
+  // The values a write compares with by identity: the task's own (objects included), in WIRE_KEYS
+  // order (redis-layout.spec.ts checks the order).
+  const own = wireValues(task);
+  return { task, values: own, encoded: encoded as string[] };
+}
+
+/** The values of `task`'s wire keys, in WIRE_KEYS order, read field by field (no keyed lookups). */
+export function wireValues(t: WireTask): unknown[] {
+  return [
+    t.id, t.name, t.status, t.kwargs, t.result, t.stacktrace, t.time_queued, t.time_started, t.time_ended,
+    t.expiry, t.lock_id, t.from_task, t.worker, t.retries, t.meta, t.priority, t.eta, t.max_retries,
+    t.retry_delay, t.timeout, t.redeliveries,
+  ];
 }
 
 function str(v: unknown): string | null {

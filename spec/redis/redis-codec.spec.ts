@@ -1,0 +1,42 @@
+/**
+ * How the redis:// store decodes a task hash (redis-codec.ts), no Redis needed: the values a
+ * worker's writes compare with are the task's own, in WIRE_KEYS order; defaults and time_queued
+ * are read without the stored JSON; a default object is a new one for each task.
+ */
+import { expect } from 'chai';
+import { decodeStored, WIRE_KEYS, wireValues } from '../../src/backends/redis/redis-codec.js';
+import { wireTask } from '../support/wire-task.js';
+
+describe('redis:// task codec', () => {
+  it('lists a task\'s values in WIRE_KEYS order', () => {
+    // Every field a different value: a field out of place cannot go unseen.
+    const task = wireTask({
+      id: 'i', name: 'n', status: 5, kwargs: { k: 1 }, result: 'r', stacktrace: 's', time_queued: 1, time_started: 2, time_ended: 3,
+      expiry: 4, lock_id: 'l', from_task: 'f', worker: 'w', retries: 6, meta: { m: 1 }, priority: 7, eta: 8, max_retries: 9,
+      retry_delay: 10, timeout: 11, redeliveries: 12,
+    });
+    expect(wireValues(task)).to.deep.equal(WIRE_KEYS.map((key) => task[key]));
+  });
+
+  it('decodes a new task\'s hash: time_queued from _tq, defaults, each value the task\'s own', () => {
+    const flat = ['_qm', '7', '_tq', '1796277549297021', 'status', '6', 'name', '"addition"', 'kwargs', '{"a":1,"b":2}'];
+    const first = decodeStored(flat, 'id-1');
+    const second = decodeStored(flat, 'id-2');
+    if (!first || !second) throw new Error('not decoded');
+    expect(first.task).to.deep.include({ id: 'id-1', name: 'addition', status: 6, kwargs: { a: 1, b: 2 }, time_queued: 1796277549.297, meta: {}, retries: 0, result: null });
+    expect(first.values).to.deep.equal(WIRE_KEYS.map((key) => first.task[key]));
+    for (let k = 0; k < WIRE_KEYS.length; k++) expect(first.values[k]).to.equal(first.task[WIRE_KEYS[k] as (typeof WIRE_KEYS)[number]]);
+    expect(first.encoded[WIRE_KEYS.indexOf('time_queued')]).to.equal('1796277549.297');
+    expect(first.encoded[WIRE_KEYS.indexOf('meta')]).to.equal('{}');
+    // Objects are never shared between tasks: a job's copy-on-write relies on it.
+    expect(first.task.meta).to.not.equal(second.task.meta);
+  });
+
+  it('decodes stored JSON values and progress', () => {
+    const flat = ['status', '5', 'name', '"echo"', 'meta', '{"who":"x"}', 'time_queued', '12.5', '_tq', '999', 'result', '[1,"é"]', '_progress', '0.5'];
+    const stored = decodeStored(flat, 'i');
+    expect(stored?.task).to.deep.include({ time_queued: 12.5, meta: { who: 'x', progress: 0.5 }, result: [1, 'é'] });
+    expect(stored?.encoded[WIRE_KEYS.indexOf('meta')]).to.equal('{"who":"x","progress":0.5}');
+    expect(decodeStored([], 'i')).to.equal(null);
+  });
+});
