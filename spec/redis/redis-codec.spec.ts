@@ -4,7 +4,7 @@
  * are read without the stored JSON; a default object is a new one for each task.
  */
 import { expect } from 'chai';
-import { decodeStored, WIRE_KEYS, wireValues } from '../../src/backends/redis/redis-codec.js';
+import { decodeStored, encodeNewTask, WIRE_KEYS, wireValues } from '../../src/backends/redis/redis-codec.js';
 import { wireTask } from '../support/wire-task.js';
 
 describe('redis:// task codec', () => {
@@ -38,5 +38,15 @@ describe('redis:// task codec', () => {
     expect(stored?.task).to.deep.include({ time_queued: 12.5, meta: { who: 'x', progress: 0.5 }, result: [1, 'é'] });
     expect(stored?.encoded[WIRE_KEYS.indexOf('meta')]).to.equal('{"who":"x","progress":0.5}');
     expect(decodeStored([], 'i')).to.equal(null);
+  });
+
+  it('stores a new task without its id, skipped, null and default fields, whatever form the default takes', () => {
+    const skip = new Set(['status', 'time_queued']);
+    const plain = wireTask({ id: 'i', kwargs: {}, meta: Object.create(null) as Record<string, never>, retries: -0, priority: 0 });
+    expect(encodeNewTask(plain, skip)).to.deep.equal(['name', '"addition"']);
+    const full = wireTask({ id: 'i', kwargs: { a: 0 }, meta: { m: {} }, retries: 1, priority: -3, max_retries: 0.5, timeout: 0, lock_id: 'l' });
+    expect(encodeNewTask(full, skip)).to.deep.equal([
+      'name', '"addition"', 'kwargs', '{"a":0}', 'lock_id', '"l"', 'retries', '1', 'meta', '{"m":{}}', 'priority', '-3', 'max_retries', '0.5', 'timeout', '0',
+    ]);
   });
 });

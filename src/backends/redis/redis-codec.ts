@@ -188,10 +188,20 @@ export function encodeNewTask(task: WireTask, skip: ReadonlySet<string>): string
   for (const key of WIRE_KEYS) {
     const value = task[key];
     if (value === null || value === undefined || key === 'id' || skip.has(key)) continue;
+    const fallback = DEFAULTS[key];
+    // At its default, known without encoding it: 0 (most numbers), an empty plain object (meta).
+    if (fallback !== undefined && (value === 0 ? fallback === '0' : fallback === '{}' && isEmptyPlainObject(value))) continue;
     const json = JSON.stringify(value);
-    if (json !== DEFAULTS[key]) out.push(key, json);
+    if (json !== fallback) out.push(key, json);
   }
   return out;
+}
+
+/** True for `{}` (a plain object without keys: its JSON is `{}`). */
+function isEmptyPlainObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const _ in value) return false;
+  return true;
 }
 
 /** Milliseconds as the JSON seconds of a wire time field. */
