@@ -184,6 +184,44 @@ describe('redis:// per-task latency', function () {
     for (const id of five) expect(heard.has(id) && heard.get(id) === undefined, id).to.equal(true);
   });
 
+  it('announces a small finish batch with a script of its own, behind the finish, and only the finishes that were saved', async () => {
+    const { producer, store } = app();
+    const heard: string[] = [];
+    let doneHeard = (): void => undefined;
+    const gotDone = new Promise<void>((resolve) => (doneHeard = resolve));
+    await (producer.store as RedisStore).subscribe((event, id, stored) => {
+      if (event === 'task_queued') return;
+      heard.push(`${event} ${id} ${stored ? 'with task' : 'alone'}`);
+      if (event === 'task_done') doneHeard();
+    });
+    const [a, b] = (await producer.queueTasks([{ jobName: 'addition', kwargs: { a: 1, b: 1 } }, { jobName: 'addition', kwargs: { a: 2, b: 1 } }])) as [string, string];
+    const deliveries = await store.pull({ worker: 'w', max: 2, leaseMs: 30_000, waitMs: 0 });
+    const [da, db] = deliveries as [(typeof deliveries)[0], (typeof deliveries)[0]];
+    expect([da.task.id, db.task.id]).to.deep.equal([a, b]);
+    // One batch of two: a's finish under its delivery, b's under a stale token (fenced off).
+    let saved: boolean[] = [];
+    const announced = await countRuns('announce', async () => {
+      const finishes = await countRuns('finish', async () => {
+        saved = await Promise.all([
+          store.finish({ ...da.task, status: SUCCESS, result: 2, worker: 'w' }, { worker: 'w', token: da.token }),
+          store.finish({ ...db.task, status: SUCCESS, result: 3, worker: 'w' }, { worker: 'w', token: db.token + 1000 }),
+        ]);
+      });
+      expect(finishes).to.equal(1);
+    });
+    expect(announced).to.equal(1);
+    expect(saved).to.deep.equal([true, false]);
+    await gotDone;
+    // The fenced-off write broadcast nothing; a's came with its task. Another task after it: the
+    // subscription delivers in order, so nothing about b can still be on its way once it arrived.
+    const c = (await producer.queueTask('addition', { a: 3, b: 1 })) as string;
+    const heardC = new Promise<void>((resolve) => producer.on('task_done', (id) => id === c && resolve()));
+    await runOne(store, c);
+    await heardC;
+    expect(heard.filter((line) => !line.includes(c))).to.deep.equal([`task_done ${a} with task`]);
+    expect((await store.get([b]))[0]?.status).to.not.equal(SUCCESS);
+  });
+
   it('ends at once, without a read, a wait that starts after its task_done handed the task', async () => {
     const { producer, store } = app();
     await producer.ensureSubscribed();

@@ -26,6 +26,9 @@ import { WriteBatch } from './redis-write-batch.js';
 /** Stands for the count in the template of the worker-lost message that recover.lua fills in. */
 const COUNT_PLACEHOLDER = 987654321;
 
+/** A finish batch of at most this many tasks is announced with their hashes (runFinish). */
+const ANNOUNCED_BATCH = 4;
+
 /** A job that ran for less (seconds, by its start and end times) is quick: see lateStarts. */
 const QUICK_S = 0.02;
 
@@ -57,7 +60,33 @@ export class RedisDeliveries {
     // delays its own start by that one run (its finish then says it was not quick).
     this.starts = new WriteBatch(start, false, head);
     this.lateStarts = new WriteBatch(start, true, head);
-    this.finishes = new WriteBatch((args, waitMs) => link.run((r) => scripts.finish.run(r, [keys.inflight], args), waitMs), false, head);
+    // A finish's arguments after the prefix: whether announce.lua broadcasts its tasks (set per batch).
+    this.finishes = new WriteBatch((args, waitMs) => this.runFinish(args, waitMs), false, [keys.prefix, '']);
+  }
+
+  /**
+   * Runs a batch of finishes. A small one (a few tasks: one task at a time, latency counts) is
+   * announced by a second script sent right behind it (announce.lua): Redis then writes the
+   * waiters' broadcast before the finish's reply to this worker, not after it. Both go again
+   * when the finish is retried after a lost connection.
+   */
+  private runFinish(args: (string | number)[], waitMs: number): Promise<unknown> {
+    const announce: (string | number)[] = [this.keys.prefix];
+    // Per task: id, worker, token, lock, carried start, n, n field/value entries (finish.lua).
+    // Up to one task more than announced: enough to know the batch is larger.
+    for (let i = 2; i < args.length && announce.length <= ANNOUNCED_BATCH * 3 + 1; i += 6 + Number(args[i + 5])) {
+      announce.push(args[i] as string, args[i + 2] as number, args[i + 4] as string);
+    }
+    const keys = [this.keys.inflight];
+    if (announce.length > ANNOUNCED_BATCH * 3 + 1) return this.link.run((r) => scripts.finish.run(r, keys, args), waitMs);
+    args[1] = '1';
+    return this.link.run((r) => {
+      const saved = scripts.finish.run(r, keys, args);
+      // Its answer is not waited for: a broadcast lost with the connection leaves the waiters to
+      // their safety re-read, as any lost broadcast does.
+      scripts.announce.run(r, keys, announce).catch(() => undefined);
+      return saved;
+    }, waitMs);
   }
 
   /** Sends the pending batched writes now, so that a command issued next cannot overtake them. */

@@ -7,20 +7,23 @@
 -- task_done; the answer is the start's as well. A start that never went alone costs no start
 -- script, listing move or hash write.
 -- KEYS: 1 inflight (routing only)
--- ARGV: 1 prefix, then per task: id, worker, token, its lock id as JSON ('null' for none), '1'
---       when it carries its start (else ''), n, n field/value entries (only the changed fields: n
---       may be 0)
--- A batch of at most SMALL_BATCH tasks (one task at a time: latency counts) also publishes each
--- saved task's hash on the `task_done:tasks` channel, before its task_done: a waiter then needs no
--- read (redis-events.ts). A larger batch (throughput counts) leaves that to the waiters' reads.
+-- ARGV: 1 prefix, 2 '1' when announce.lua broadcasts this run's tasks (sent right behind it: a
+--       small batch) else '', then per task: id, worker, token, its lock id as JSON ('null' for
+--       none), '1' when it carries its start (else ''), n, n field/value entries (only the changed
+--       fields: n may be 0)
+-- A small batch (a few tasks: latency counts) publishes nothing here: announce.lua, the next
+-- command on the same connection, broadcasts each saved task with its hash. Redis writes its
+-- pending replies last-queued first, so the waiter's broadcast then leaves before this script's
+-- reply to the worker instead of after it. A larger batch (throughput counts) publishes here,
+-- without the hashes: the waiters read them.
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
 -- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
-local SMALL_BATCH = 4
+local announced = ARGV[2] == '1'
 local now = now_ms()
 -- `starting`: the ids carrying their start; `plain`: the others, with their places in `ids`.
 local ids, at, starting, plain, plain_at = {}, {}, {}, {}, {}
-local i = 2
+local i = 3
 while i <= #ARGV do
   ids[#ids + 1] = ARGV[i]
   at[#at + 1] = i
@@ -42,12 +45,11 @@ if #plain > 0 then
 end
 local queued = {}
 if #starting > 0 then
-  publish_first('task_started')
+  if not announced then publish_first('task_started') end
   local found = scores(P .. 's:6', starting)
   for k, id in ipairs(starting) do queued[id] = found[k] end
 end
 local out = {}
-local small = #ids <= SMALL_BATCH
 for t, id in ipairs(ids) do
   i = at[t]
   local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 5])
@@ -73,9 +75,10 @@ for t, id in ipairs(ids) do
     move(id, from, status, tq)
     if READY[status] then ended_at(id, status, now) end
     release_lock(id, lock)
-    if with_start then publish('task_started', id) end
-    publish('task_done', id)
-    if small then redis.call('PUBLISH', P .. 'task_done:tasks', id .. ' ' .. cjson.encode(redis.call('HGETALL', key))) end
+    if not announced then
+      if with_start then publish('task_started', id) end
+      publish('task_done', id)
+    end
     out[t] = 1
   elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from_arg, to_arg, nil) then
     out[t] = 1
