@@ -14,7 +14,8 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendUnavailable } from '../../model/errors.js';
 import { reportHealth } from '../../infra/health-events.js';
 import type { Logger } from '../../infra/logger.js';
-import { ioredis, newCluster, socketOf } from './redis-cluster.js';
+import { ioredis, newCluster } from './redis-cluster.js';
+import { TurnCork } from './redis-cork.js';
 import type { RedisUrlSettings } from './redis-url.js';
 
 export { DEFAULT_NAMESPACE, MAX_SHARDS, parseRedisUrl, type RedisUrlSettings } from './redis-url.js';
@@ -67,8 +68,8 @@ export class RedisLink {
   /** What was already logged during the current outage (warnOncePerOutage). */
   private readonly warnedThisOutage = new Set<string>();
   private lastError = '';
-  /** The command connection's writes are held until the end of this tick (corkTurn). */
-  private corked = false;
+  /** The command connection's writes are held until the end of each tick that sends one. */
+  private readonly cork = new TurnCork(() => this.cmd);
   private closed = false;
 
   constructor(
@@ -272,7 +273,7 @@ export class RedisLink {
     const deadline = performance.now() + waitMs;
     // The common case, the connection ready: the command leaves now, no async frame around it.
     if (!this.closed && this.cmd.status === 'ready') {
-      this.corkTurn();
+      this.cork.hold();
       let sent: Promise<T>;
       try {
         sent = fn(this.cmd);
@@ -284,34 +285,9 @@ export class RedisLink {
     return this.retrying(fn, deadline);
   }
 
-  /**
-   * Holds the command connection's writes until the end of this tick: the commands of one
-   * stretch of synchronous code (a worker's batched writes and its next pull, a producer's queue
-   * chunks) leave in one write instead of one each. Not for a cluster (no one socket).
-   */
-  private corkTurn(): void {
-    if (this.corked) return;
-    const socket = socketOf(this.cmd);
-    if (!socket) return;
-    socket.cork();
-    this.corked = true;
-    process.nextTick(() => {
-      this.corked = false;
-      socket.uncork();
-    });
-  }
-
-  /**
-   * Sends the writes this tick's cork holds now; the rest of the tick stays corked. A producer's
-   * large queue sends its first chunk so: Redis and the workers start on it while the producer
-   * encodes the others.
-   */
+  /** Sends the writes this tick's cork holds on the command connection now (TurnCork.sendNow). */
   sendNow(): void {
-    if (!this.corked) return;
-    const socket = socketOf(this.cmd);
-    if (!socket) return;
-    socket.uncork();
-    socket.cork();
+    this.cork.sendNow();
   }
 
   /** A command of `run` failed: a connection failure is tried again until `deadline`. */
