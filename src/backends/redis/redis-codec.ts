@@ -292,19 +292,9 @@ export function decodeStored(flat: unknown, id: string): StoredTask | null {
     timeout: num(v[I.timeout]),
     redeliveries: num(v[I.redeliveries]) ?? 0,
   };
-  // The values a write compares with by identity: the task's own (objects included), in WIRE_KEYS
-  // order (redis-layout.spec.ts checks the order).
-  const own = wireValues(task);
-  return { task, values: own, encoded: encoded as string[] };
-}
-
-/** The values of `task`'s wire keys, in WIRE_KEYS order, read field by field (no keyed lookups). */
-export function wireValues(t: WireTask): unknown[] {
-  return [
-    t.id, t.name, t.status, t.kwargs, t.result, t.stacktrace, t.time_queued, t.time_started, t.time_ended,
-    t.expiry, t.lock_id, t.from_task, t.worker, t.retries, t.meta, t.priority, t.eta, t.max_retries,
-    t.retry_delay, t.timeout, t.redeliveries,
-  ];
+  // The values a write compares with by identity: the task's own (objects included).
+  for (let k = 0; k < WIRE_KEYS.length; k++) values[k] = task[WIRE_KEYS[k] as (typeof WIRE_KEYS)[number]];
+  return { task, values, encoded: encoded as string[] };
 }
 
 function str(v: unknown): string | null {
