@@ -83,7 +83,7 @@ export class RedisDeliveries {
     return this.link.run((r) => {
       const saved = scripts.finish.run(r, keys, args);
       // Its answer is not waited for: a broadcast lost with the connection leaves the waiters to
-      // their safety re-read, as any lost broadcast does.
+      // their safety re-read, like every other lost broadcast.
       scripts.announce.run(r, keys, announce).catch(() => undefined);
       return saved;
     }, waitMs);
