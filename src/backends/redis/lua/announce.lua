@@ -6,20 +6,28 @@
 -- saved by the delivery named (its _fin is that token): a fenced-off write announces nothing.
 -- KEYS: 1 inflight (routing only)
 -- ARGV: 1 prefix, then per task: id, token, '1' when its finish carried its start (else '')
-local saved, started = {}, {}
+-- Each task's hash is read once: its _fin found in it, and the same fields broadcast.
+local saved, hashes, started = {}, {}, {}
 for i = 2, #ARGV, 3 do
-  local id = ARGV[i]
-  if redis.call('HGET', tkey(id), '_fin') == ARGV[i + 1] then
-    saved[#saved + 1] = id
-    if ARGV[i + 2] == '1' then started[#started + 1] = id end
+  local id, token = ARGV[i], ARGV[i + 1]
+  local fields = redis.call('HGETALL', tkey(id))
+  for j = 1, #fields, 2 do
+    if fields[j] == '_fin' then
+      if fields[j + 1] == token then
+        saved[#saved + 1] = id
+        hashes[#saved] = fields
+        if ARGV[i + 2] == '1' then started[#started + 1] = id end
+      end
+      break
+    end
   end
 end
 if #started > 0 then
   publish_first('task_started')
   for _, id in ipairs(started) do publish('task_started', id) end
 end
-for _, id in ipairs(saved) do
-  redis.call('PUBLISH', P .. 'task_done:tasks', id .. ' ' .. cjson.encode(redis.call('HGETALL', tkey(id))))
+for k, id in ipairs(saved) do
+  redis.call('PUBLISH', P .. 'task_done:tasks', id .. ' ' .. cjson.encode(hashes[k]))
   publish('task_done', id)
 end
 return #saved
