@@ -176,7 +176,8 @@ class ScriptLibrary {
 /**
  * A script's entry, as a function of the library or run by EVAL: the run's KEYS and ARGV, then the
  * script's body; the writes and broadcasts it deferred (lua/_lib.lua) are sent before the reply,
- * whatever it returns.
+ * whatever it returns, and the run is marked ended (a run that fails before leaves its state to
+ * be emptied by the next).
  */
 const ENTRY = `local function entry(main)
   return function(keys, args)
@@ -184,6 +185,7 @@ const ENTRY = `local function entry(main)
     begin_run()
     local reply = main()
     flush_deferred()
+    end_run()
     return reply
   end
 end

@@ -56,8 +56,9 @@ end
 local pinned = {}
 
 -- Sends the broadcasts pending, each event's ids in one message, events in the order they were
--- first published, pinned ones first.
+-- first published, pinned ones first. Its state is emptied only when used (no table per run).
 local function flush_published()
+  if #published_order == 0 then return end
   for _, event in ipairs(published_order) do
     local ids = published[event]
     if ids and #ids > 0 then redis.call('PUBLISH', P .. event, table.concat(ids, ' ')) end
@@ -91,14 +92,17 @@ local function publish_first(event)
   table.insert(published_order, 1, event)
 end
 
--- Sends the deferred writes (the ready listings' first), then the broadcasts.
+-- Sends the deferred writes (the ready listings' first), then the broadcasts. The state of a run
+-- is emptied only where it was used: a run's fixed cost is mostly its allocations.
 local function flush_deferred()
   ready_flush()
-  for _, d in ipairs(deferred_order) do
-    if #d > 2 then redis.call(unpack(d)) end
+  if #deferred_order > 0 then
+    for _, d in ipairs(deferred_order) do
+      if #d > 2 then redis.call(unpack(d)) end
+    end
+    deferred, deferred_order = {}, {}
   end
-  deferred, deferred_order = {}, {}
-  pinned = {}
+  if #pinned > 0 then pinned = {} end
   flush_published()
 end
 
@@ -367,11 +371,24 @@ local function scores(key, members)
   return out
 end
 
--- Starts a run: the app's prefix from ARGV, and the state of a run above emptied (a function
--- library keeps its locals from one run to the next, and a run that failed half-way leaves some).
+-- Whether a run is under way: set by begin_run, cleared by end_run once its writes are sent. A run
+-- that failed half-way leaves it set (and some state): the next run starts from emptied state.
+local running = false
+
+-- Starts a run: the app's prefix from ARGV, and the state of a run above emptied when that run
+-- failed half-way (a function library keeps its locals from one run to the next).
 local function begin_run()
   P = ARGV[1]
-  deferred, deferred_order, published, published_order, pinned = {}, {}, {}, {}, {}
-  ended_marks = {}
-  ready_reset()
+  if running then
+    deferred, deferred_order, published, published_order, pinned = {}, {}, {}, {}, {}
+    ended_marks = {}
+    ready_reset()
+  end
+  running = true
+end
+
+-- Ends a run whose deferred writes and broadcasts were sent (flush_deferred).
+local function end_run()
+  if next(ended_marks) then ended_marks = {} end
+  running = false
 end

@@ -290,7 +290,13 @@ local function flush(from, adding)
 end
 
 ready_flush = function()
-  if next(pending) then flush(pending, true) end
-  if next(dropping) then flush(dropping, false) end
-  pending, dropping = {}, {}
+  -- Emptied only when used: a run that lists nothing allocates nothing here.
+  if next(pending) then
+    flush(pending, true)
+    pending = {}
+  end
+  if next(dropping) then
+    flush(dropping, false)
+    dropping = {}
+  end
 end
