@@ -18,6 +18,7 @@ import {
 } from '../../store/contract.js';
 import type { WireTask } from '../../model/task.js';
 import type { RedisKeys } from './redis-codec.js';
+import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { RedisPuller } from './redis-pull.js';
 import { scripts } from './redis-scripts.js';
@@ -60,32 +61,29 @@ export class RedisDeliveries {
     // delays its own start by that one run (its finish then says it was not quick).
     this.starts = new WriteBatch(start, false, head);
     this.lateStarts = new WriteBatch(start, true, head);
-    // A finish's arguments after the prefix: whether announce.lua broadcasts its tasks (set per batch).
+    // A finish's arguments after the prefix: whether it announces its tasks with their hashes (set per batch).
     this.finishes = new WriteBatch((args, waitMs) => this.runFinish(args, waitMs), false, [keys.prefix, '']);
   }
 
   /**
    * Runs a batch of finishes. A small one (a few tasks: one task at a time, latency counts) is
-   * announced by a second script sent right behind it (announce.lua): Redis then writes the
-   * waiters' broadcast before the finish's reply to this worker, not after it. Both go again
-   * when the finish is retried after a lost connection.
+   * announced by the script itself, each task with its hash, behind a PING sent in the same write:
+   * Redis writes its pending replies last-queued first, so with this connection already owed the
+   * PING's reply, the waiters' broadcast leaves before the finish's reply to this worker, not
+   * after it (finish.lua). A cluster connection has no one socket (the PING could go to another
+   * node): there the broadcast leaves after the reply.
    */
   private runFinish(args: (string | number)[], waitMs: number): Promise<unknown> {
-    const announce: (string | number)[] = [this.keys.prefix];
     // Per task: id, worker, token, lock, carried start, n, n field/value entries (finish.lua).
-    // Up to one task more than announced: enough to know the batch is larger.
-    for (let i = 2; i < args.length && announce.length <= ANNOUNCED_BATCH * 3 + 1; i += 6 + Number(args[i + 5])) {
-      announce.push(args[i] as string, args[i + 2] as number, args[i + 4] as string);
-    }
+    let tasks = 0;
+    for (let i = 2; i < args.length && tasks <= ANNOUNCED_BATCH; i += 6 + Number(args[i + 5])) tasks++;
     const keys = [this.keys.inflight];
-    if (announce.length > ANNOUNCED_BATCH * 3 + 1) return this.link.run((r) => scripts.finish.run(r, keys, args), waitMs);
+    if (tasks > ANNOUNCED_BATCH) return this.link.run((r) => scripts.finish.run(r, keys, args), waitMs);
     args[1] = '1';
     return this.link.run((r) => {
-      const saved = scripts.finish.run(r, keys, args);
-      // Its answer is not waited for: a broadcast lost with the connection leaves the waiters to
-      // their safety re-read, like every other lost broadcast.
-      scripts.announce.run(r, keys, announce).catch(() => undefined);
-      return saved;
+      // Its answer is not waited for: it only orders Redis's writes.
+      if (socketOf(r)) r.ping().catch(() => undefined);
+      return scripts.finish.run(r, keys, args);
     }, waitMs);
   }
 

@@ -214,7 +214,7 @@ const read = (name: string): string => readFileSync(new URL(`./lua/${name}.lua`,
 /** The helpers every script runs with: _lib.lua, then the ready listings it declares (_ready.lua). */
 const LIB = `${read('_lib')}\n${read('_ready')}`;
 
-const NAMES = ['queue', 'pull', 'start', 'finish', 'announce', 'retry', 'renew', 'release', 'recover', 'revoke', 'list', 'progress', 'purge'] as const;
+const NAMES = ['queue', 'pull', 'start', 'finish', 'retry', 'renew', 'release', 'recover', 'revoke', 'list', 'progress', 'purge'] as const;
 const BODIES = NAMES.map((name) => [name, read(name)] as const);
 const LIBRARY = new ScriptLibrary(LIB, BODIES);
 

@@ -7,15 +7,16 @@
 -- task_done; the answer is the start's as well. A start that never went alone costs no start
 -- script, listing move or hash write.
 -- KEYS: 1 inflight (routing only)
--- ARGV: 1 prefix, 2 '1' when announce.lua broadcasts this run's tasks (sent right behind it: a
---       small batch) else '', then per task: id, worker, token, its lock id as JSON ('null' for
---       none), '1' when it carries its start (else ''), n, n field/value entries (only the changed
---       fields: n may be 0)
--- A small batch (a few tasks: latency counts) publishes nothing here: announce.lua, the next
--- command on the same connection, broadcasts each saved task with its hash. Redis writes its
--- pending replies last-queued first, so the waiter's broadcast then leaves before this script's
--- reply to the worker instead of after it. A larger batch (throughput counts) publishes here,
--- without the hashes: the waiters read them.
+-- ARGV: 1 prefix, 2 '1' to announce each task with its hash (a small batch) else '', then per
+--       task: id, worker, token, its lock id as JSON ('null' for none), '1' when it carries its
+--       start (else ''), n, n field/value entries (only the changed fields: n may be 0)
+-- A small batch (a few tasks: latency counts) is announced: each task saved (or saved already by
+-- this delivery: a run resent) goes out with its stored hash on the `task_done:tasks` channel, so
+-- that a waiter needs no read (redis-events.ts). A larger batch (throughput counts) publishes the
+-- ids alone: the waiters read them. The client sends a PING right before an announced run, in the
+-- same write (redis-deliveries.ts): Redis writes its pending replies last-queued first, so with
+-- this worker's connection already waiting for its PING's reply, the waiters' broadcast leaves
+-- ahead of this script's reply instead of after it.
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
 -- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
@@ -45,11 +46,12 @@ if #plain > 0 then
 end
 local queued = {}
 if #starting > 0 then
-  if not announced then publish_first('task_started') end
+  publish_first('task_started')
   local found = scores(P .. 's:6', starting)
   for k, id in ipairs(starting) do queued[id] = found[k] end
 end
-local out = {}
+-- The ids announced (and whether each carried its start), in order.
+local out, told, told_start = {}, {}, {}
 for t, id in ipairs(ids) do
   i = at[t]
   local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 5])
@@ -75,15 +77,29 @@ for t, id in ipairs(ids) do
     move(id, from, status, tq)
     if READY[status] then ended_at(id, status, now) end
     release_lock(id, lock)
-    if not announced then
+    if announced then
+      told[#told + 1] = id
+      told_start[#told] = with_start
+    else
       if with_start then publish('task_started', id) end
       publish('task_done', id)
     end
     out[t] = 1
   elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from_arg, to_arg, nil) then
+    if announced then
+      told[#told + 1] = id
+      told_start[#told] = with_start
+    end
     out[t] = 1
   else
     out[t] = 0
   end
+end
+-- Each task announced with its hash, read once the batch is saved; task_started and task_done
+-- follow (deferred: one message each).
+for k, id in ipairs(told) do
+  if told_start[k] then publish('task_started', id) end
+  redis.call('PUBLISH', P .. 'task_done:tasks', id .. ' ' .. cjson.encode(redis.call('HGETALL', tkey(id))))
+  publish('task_done', id)
 end
 return out
