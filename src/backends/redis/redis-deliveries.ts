@@ -62,7 +62,7 @@ export class RedisDeliveries {
     this.starts = new WriteBatch(start, false, head);
     this.lateStarts = new WriteBatch(start, true, head);
     // A finish's arguments after the prefix: whether it announces its tasks with their hashes (set per batch).
-    this.finishes = new WriteBatch((args, waitMs) => this.runFinish(args, waitMs), false, [keys.prefix, '']);
+    this.finishes = new WriteBatch((args, waitMs, tasks) => this.runFinish(args, waitMs, tasks), false, [keys.prefix, '']);
   }
 
   /**
@@ -73,10 +73,7 @@ export class RedisDeliveries {
    * after it (finish.lua). A cluster connection has no one socket (the PING could go to another
    * node): there the broadcast leaves after the reply.
    */
-  private runFinish(args: (string | number)[], waitMs: number): Promise<unknown> {
-    // Per task: id, worker, token, lock, carried start, n, n field/value entries (finish.lua).
-    let tasks = 0;
-    for (let i = 2; i < args.length && tasks <= ANNOUNCED_BATCH; i += 6 + Number(args[i + 5])) tasks++;
+  private runFinish(args: (string | number)[], waitMs: number, tasks: number): Promise<unknown> {
     const keys = [this.keys.inflight];
     if (tasks > ANNOUNCED_BATCH) return this.link.run((r) => scripts.finish.run(r, keys, args), waitMs);
     args[1] = '1';

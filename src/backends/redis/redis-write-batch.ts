@@ -43,11 +43,11 @@ export class WriteBatch {
   private readonly keyed = new Map<string, PendingWrite>();
 
   /**
-   * `run` gets every task's arguments, concatenated in call order, and the longest wait of the
-   * batch; it answers one 0/1 per task.
+   * `run` gets every task's arguments, concatenated in call order, the longest wait of the batch
+   * and its number of tasks; it answers one 0/1 per task.
    */
   constructor(
-    run: (args: (string | number)[], waitMs: number) => Promise<unknown>,
+    run: (args: (string | number)[], waitMs: number, tasks: number) => Promise<unknown>,
     /** The batch leaves a turn later (TurnBatcher `late`). */
     late = false,
     /** The arguments that go before the tasks' in every run. */
@@ -65,7 +65,7 @@ export class WriteBatch {
         for (const arg of write.args) args.push(arg);
         waitMs = Math.max(waitMs, write.waitMs);
       }
-      run(args, waitMs).then(
+      run(args, waitMs, batch.length).then(
         (reply) => {
           const saved = Array.isArray(reply) ? reply : [];
           for (let i = 0; i < batch.length; i++) answer(batch[i] as PendingWrite, saved[i] === 1);
