@@ -92,6 +92,8 @@ export interface ThroughputPhase {
   producerRssStartMb: number;
   queueBulk: (n: number) => Promise<void>;
   counter: CompletionCounter;
+  /** For a store in the producer's process (local://): drops the ended tasks it keeps (window.ts). */
+  dropStored?: () => Promise<void>;
 }
 
 /**
@@ -107,6 +109,7 @@ export async function throughputPhase(p: ThroughputPhase): Promise<{ rounds: Thr
     redisPid: p.stats ? settings.redisPid : null,
     workerPids: p.workerPids,
     producerRssStartMb: p.producerRssStartMb,
+    dropStored: p.dropStored,
   });
   const rounds: ThroughputRound[] = [];
   for (let r = 0; r < settings.rounds; r++) rounds.push(await round(settings.tasks));

@@ -30,8 +30,6 @@ export function mergePasses(passes: readonly DriverResult[]): ContenderReport {
 function mergeMemory(all: readonly MemoryReport[]): MemoryReport {
   const m = (pick: (x: MemoryReport) => number) => round(median(all.map(pick)), 1);
   const workers = Math.max(...all.map((x) => x.workerRssMb.length));
-  const deltas = all.map((x) => x.redisUsedMemoryDeltaMb).filter((x): x is number => x !== null);
-  const perTask = all.map((x) => x.redisBytesPerTask).filter((x): x is number => x !== null && x !== undefined);
   return {
     producerRssStartMb: m((x) => x.producerRssStartMb),
     producerRssMb: m((x) => x.producerRssMb),
@@ -39,13 +37,21 @@ function mergeMemory(all: readonly MemoryReport[]): MemoryReport {
     producerHeapAfterGcMb: m((x) => x.producerHeapAfterGcMb),
     producerHeapBeforeGcMb: m((x) => x.producerHeapBeforeGcMb),
     producerRetainedBytesPerTask: Math.round(median(all.map((x) => x.producerRetainedBytesPerTask))),
+    producerHeapWithoutStoredMb: medianOrNull(all.map((x) => x.producerHeapWithoutStoredMb), 1),
+    producerBytesPerTaskWithoutStored: medianOrNull(all.map((x) => x.producerBytesPerTaskWithoutStored), 0),
     workerRssMb: Array.from({ length: workers }, (_, i) => {
       const values = all.map((x) => x.workerRssMb[i]).filter((x): x is number => x !== null && x !== undefined);
       return values.length ? round(median(values), 1) : null;
     }),
-    redisUsedMemoryDeltaMb: deltas.length ? round(median(deltas), 1) : null,
-    redisBytesPerTask: perTask.length ? Math.round(median(perTask)) : null,
+    redisUsedMemoryDeltaMb: medianOrNull(all.map((x) => x.redisUsedMemoryDeltaMb), 1),
+    redisBytesPerTask: medianOrNull(all.map((x) => x.redisBytesPerTask), 0),
   };
+}
+
+/** The median of the known values to `digits` decimals; null when no pass knew it. */
+function medianOrNull(values: readonly (number | null | undefined)[], digits: number): number | null {
+  const known = values.filter((x): x is number => x !== null && x !== undefined);
+  return known.length ? round(median(known), digits) : null;
 }
 
 function mergeCpu(all: readonly CpuReport[]): CpuReport {

@@ -100,6 +100,13 @@ export interface MemoryReport {
   producerHeapBeforeGcMb: number;
   /** What the timed rounds left in the producer's heap, per task they ran (bytes; GC'd both ends). */
   producerRetainedBytesPerTask: number;
+  /**
+   * local:// (its store lives in the producer): the heap after GC once the store dropped the ended
+   * tasks it keeps for resultTtl, and its growth per task over the rounds (what the producer keeps
+   * per task besides the stored tasks: flat is 0). Null where the store is elsewhere (Redis).
+   */
+  producerHeapWithoutStoredMb: number | null;
+  producerBytesPerTaskWithoutStored: number | null;
   /** Each worker process right after the last throughput round (null where /proc is not readable). */
   workerRssMb: (number | null)[];
   /** Redis `used_memory` growth over the throughput rounds (null without Redis). */

@@ -2,7 +2,7 @@
  * Turns the contenders' reports into ratios against BullMQ (same run, same Redis) and into the
  * markdown tables `npm run bench` prints.
  */
-import type { BenchSettings, ContenderId, ContenderReport } from './protocol.js';
+import type { BenchSettings, ContenderId, ContenderReport, MemoryReport } from './protocol.js';
 
 /** What became of one contender. */
 export type Outcome =
@@ -59,12 +59,19 @@ export function ratiosToBullmq(outcomes: readonly Outcome[]): Ratio[] {
   return ratios;
 }
 
+/** The producer's heap after GC before → after the rounds; for local://, also without its stored tasks. */
+function producerHeap(m: MemoryReport): string {
+  const kept = `${m.producerHeapBeforeGcMb} → ${m.producerHeapAfterGcMb}, ${m.producerRetainedBytesPerTask} B/task`;
+  if (m.producerHeapWithoutStoredMb === null) return kept;
+  return `${kept}; without the stored tasks ${m.producerHeapWithoutStoredMb}, ${m.producerBytesPerTaskWithoutStored} B/task`;
+}
+
 /** The results table, the ratios table, and a list of how each contender was set up. */
 export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[], title: string, settings: BenchSettings): string {
   const lines = [
     `### ${title}`,
     '',
-    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | steady p50 / p99 (ms) | producer RSS start → end (heap after GC: before → after the rounds, bytes kept per task), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task | Redis bytes kept / finished task |',
+    '| contender | throughput (tasks/s, median) | rounds min–max (tasks/s) | latency p50 / p95 / p99 (ms) | steady p50 / p99 (ms) | producer RSS start → end (heap after GC: before → after the rounds, bytes kept per task; local://: without the ended tasks its store keeps), MiB | worker RSS (MiB) | CPU ms / 1k tasks: producer + workers + redis | Redis cmds/task: sent (scripts) + in scripts = total | INFO commandstats / task | Redis bytes kept / finished task |',
     '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const o of outcomes) {
@@ -79,7 +86,7 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
       const server = r.redis ? String(r.redis.commandstats.commandsPerTask) : '—';
       lines.push(
         `| ${label} | ${r.throughput.medianTasksPerSec} | ${spread(r.throughput.rounds.map((x) => x.tasksPerSec))} | ` +
-          `${r.latency.p50} / ${r.latency.p95} / ${r.latency.p99} | ${r.steadyLatency.p50} / ${r.steadyLatency.p99} | ${m.producerRssStartMb} → ${m.producerRssMb} (${m.producerHeapBeforeGcMb} → ${m.producerHeapAfterGcMb}, ${m.producerRetainedBytesPerTask} B/task) | ` +
+          `${r.latency.p50} / ${r.latency.p95} / ${r.latency.p99} | ${r.steadyLatency.p50} / ${r.steadyLatency.p99} | ${m.producerRssStartMb} → ${m.producerRssMb} (${producerHeap(m)}) | ` +
           `${m.workerRssMb.map((w) => w ?? '?').join(' + ')} | ${cpu(r)} | ${redis} | ${server} | ${m.redisBytesPerTask ?? '—'} |`,
       );
     }
@@ -105,7 +112,7 @@ export function markdown(outcomes: readonly Outcome[], ratios: readonly Ratio[],
       `median of ${settings.rounds * settings.passes} rounds (${settings.rounds} per pass, after an untimed ${settings.warmupTasks}-task round). ` +
       `Latency: ${settings.latencyTasks} sequential queue → result round trips per pass (after ${settings.latencyWarmup} untimed), percentiles over all passes; ` +
       `steady: ${settings.latencyTasks} more after a further ${settings.steadyWarmup} untimed, once the JIT has optimized the sequential path (a long-running service). ` +
-      'Memory and CPU (utime + stime from /proc, per 1000 tasks) over the timed rounds, median of the passes; the heap after GC is what the producer retains. ' +
+      'Memory and CPU (utime + stime from /proc, per 1000 tasks) over the timed rounds, median of the passes; the heap after GC is what the producer retains (for local://, whose store lives in the producer, also once the store has dropped the ended tasks it keeps for resultTtl: the warm-up\'s before the rounds, the rounds\' after them). ' +
       'Redis commands: one more round watched with MONITOR, counting only the contender\'s connections (`sent` = requests its clients made, ' +
       '`in scripts` = commands its Lua scripts ran); INFO commandstats counts every client of the server over the timed rounds. ' +
       'Redis bytes kept per finished task: growth of `used_memory` over the timed rounds ÷ their tasks (every contender keeps its finished tasks by default; server-wide, so other clients add noise).',

@@ -17,6 +17,12 @@ export interface WindowTargets {
   workerPids: readonly number[];
   /** RSS of this process before warm-up, in MiB. */
   producerRssStartMb: number;
+  /**
+   * For a store that lives in this process (local://): deletes the ended tasks it keeps for
+   * resultTtl. The window then reads the heap once they are gone, to tell what the store keeps
+   * from anything else the producer would keep per task.
+   */
+  dropStored?: () => Promise<void>;
 }
 
 /** What a closed window measured. */
@@ -36,6 +42,8 @@ interface Reading {
 export async function openWindow(targets: WindowTargets): Promise<{ close(tasks: number): Promise<WindowResult> }> {
   const memBefore = targets.stats ? await usedMemory(targets.stats) : null;
   const before: CommandCounts | null = targets.stats ? await commandCounts(targets.stats) : null;
+  // The warm-up's ended tasks are dropped, so the heap before and after compare like for like.
+  await targets.dropStored?.();
   // Collected before the CPU reading, so the collection is not counted in the rounds' CPU.
   globalThis.gc?.();
   const heapBefore = ownMemory().heapUsedMb;
@@ -50,6 +58,8 @@ export async function openWindow(targets: WindowTargets): Promise<{ close(tasks:
       // What the producer still holds once garbage is gone (tasks kept by local://'s store, ...).
       globalThis.gc?.();
       const retained = ownMemory();
+      const rest = await heapWithoutStored(targets);
+      const perTask = (mb: number) => Math.round(((mb - heapBefore) * 2 ** 20) / tasks);
       return {
         cpu: cpuPer1k(cpuBefore, cpuAfter, tasks),
         memory: {
@@ -58,7 +68,9 @@ export async function openWindow(targets: WindowTargets): Promise<{ close(tasks:
           producerHeapUsedMb: own.heapUsedMb,
           producerHeapAfterGcMb: retained.heapUsedMb,
           producerHeapBeforeGcMb: heapBefore,
-          producerRetainedBytesPerTask: Math.round(((retained.heapUsedMb - heapBefore) * 2 ** 20) / tasks),
+          producerRetainedBytesPerTask: perTask(retained.heapUsedMb),
+          producerHeapWithoutStoredMb: rest,
+          producerBytesPerTaskWithoutStored: rest === null ? null : perTask(rest),
           workerRssMb,
           redisUsedMemoryDeltaMb: memBefore !== null && memAfter !== null ? memoryDeltaMb(memBefore, memAfter) : null,
           redisBytesPerTask: memBefore !== null && memAfter !== null ? Math.round((memAfter - memBefore) / tasks) : null,
@@ -67,6 +79,14 @@ export async function openWindow(targets: WindowTargets): Promise<{ close(tasks:
       };
     },
   };
+}
+
+/** The heap after GC once the store in this process dropped its ended tasks (null: no such store). */
+async function heapWithoutStored(targets: WindowTargets): Promise<number | null> {
+  if (!targets.dropStored) return null;
+  await targets.dropStored();
+  globalThis.gc?.();
+  return ownMemory().heapUsedMb;
 }
 
 function readCpu(targets: WindowTargets): Reading {
