@@ -39,10 +39,7 @@ function mergeMemory(all: readonly MemoryReport[]): MemoryReport {
     producerRetainedBytesPerTask: Math.round(median(all.map((x) => x.producerRetainedBytesPerTask))),
     producerHeapWithoutStoredMb: medianOrNull(all.map((x) => x.producerHeapWithoutStoredMb), 1),
     producerBytesPerTaskWithoutStored: medianOrNull(all.map((x) => x.producerBytesPerTaskWithoutStored), 0),
-    workerRssMb: Array.from({ length: workers }, (_, i) => {
-      const values = all.map((x) => x.workerRssMb[i]).filter((x): x is number => x !== null && x !== undefined);
-      return values.length ? round(median(values), 1) : null;
-    }),
+    workerRssMb: Array.from({ length: workers }, (_, i) => medianOrNull(all.map((x) => x.workerRssMb[i]), 1)),
     redisUsedMemoryDeltaMb: medianOrNull(all.map((x) => x.redisUsedMemoryDeltaMb), 1),
     redisBytesPerTask: medianOrNull(all.map((x) => x.redisBytesPerTask), 0),
   };
