@@ -112,7 +112,7 @@ export class RedisDeliveries {
 
   /** How long a write about this delivery may wait for Redis. */
   private waitFor(id: string, token: number): number {
-    return this.puller.leaseLeft(id, token) ?? this.fallbackWaitMs;
+    return this.puller.held.leaseLeft(id, token) ?? this.fallbackWaitMs;
   }
 
   /**
@@ -126,13 +126,13 @@ export class RedisDeliveries {
       return Promise.reject(err);
     }
     // Encoded now: the caller's task may change once this returns. Only changed fields are sent.
-    const fields = this.puller.changedFields(task, fence.token);
+    const fields = this.puller.held.changedFields(task, fence.token);
     const args: (string | number)[] = [task.id, fence.worker, fence.token, fields.length];
     for (const field of fields) args.push(field);
     const id = task.id;
     const token = fence.token;
     const settle = (started: boolean): void => {
-      if (!started) this.puller.release(id, token);
+      if (!started) this.puller.held.release(id, token);
     };
     const waitMs = this.waitFor(id, token);
     return this.quick.has(task.name) ? this.lateStarts.add(args, waitMs, id, settle) : this.starts.add(args, waitMs, undefined, settle);
@@ -144,7 +144,7 @@ export class RedisDeliveries {
     } catch (err) {
       return Promise.reject(err);
     }
-    const fields = this.puller.changedFields(task, fence.token);
+    const fields = this.puller.held.changedFields(task, fence.token);
     // The lock id goes along (finish.lua releases it without reading the task): it never changes.
     const lock = JSON.stringify(task.lock_id ?? null);
     // The start of this delivery not sent yet (the job ended in the turn it started): the finish
@@ -161,19 +161,19 @@ export class RedisDeliveries {
     const id = task.id;
     const token = fence.token;
     // Whatever the answer, the delivery is over here.
-    return this.finishes.add(args, this.waitFor(id, token), undefined, () => this.puller.release(id, token), start);
+    return this.finishes.add(args, this.waitFor(id, token), undefined, () => this.puller.held.release(id, token), start);
   }
 
   async retry(task: WireTask, fence: Fence): Promise<boolean> {
     checkFence(fence);
     this.flushWrites();
-    const fields = this.puller.changedFields(task, fence.token);
+    const fields = this.puller.held.changedFields(task, fence.token);
     const args = [this.keys.prefix, task.id, fence.worker, fence.token, ...fields];
     try {
       const saved = await this.link.run((r) => scripts.retry.run(r, [this.keys.queue], args), this.waitFor(task.id, fence.token));
       return saved === 1;
     } finally {
-      this.puller.release(task.id, fence.token);
+      this.puller.held.release(task.id, fence.token);
     }
   }
 
@@ -198,7 +198,7 @@ export class RedisDeliveries {
       throw err;
     }
     const gone = new Set(lost);
-    this.puller.renewed(deliveries.filter((d) => !gone.has(d.id)), sentAt, leaseMs);
+    this.puller.held.renewed(deliveries.filter((d) => !gone.has(d.id)), sentAt, leaseMs);
     return lost;
   }
 
@@ -209,7 +209,7 @@ export class RedisDeliveries {
     this.flushWrites();
     const back = asArray(await this.link.run((r) => scripts.release.run(r, [this.keys.queue], args))).map(String);
     if (!deliveries) this.puller.forget(worker);
-    else for (const d of deliveries) this.puller.release(d.id, d.token);
+    else for (const d of deliveries) this.puller.held.release(d.id, d.token);
     return back;
   }
 

@@ -6,10 +6,8 @@
  * left until it, a duration on the store's clock). The pull script that follows a wait goes with
  * the BLPOP, queued behind it: Redis runs it as soon as the wait ends (no round trip after it).
  *
- * The puller remembers each delivery it handed out: its token, the field values last stored (so
- * writes send only what changed, encoding only values that were replaced), and until when its
- * lease lasts as this client last knew it (a pull or a successful renewal, on this process's
- * monotonic clock from before the request was sent). Writes wait for Redis up to that lease.
+ * The puller remembers each delivery it handed out (redis-held.ts): writes send only the fields
+ * that changed, and wait for Redis up to the lease as last known.
  *
  * A pull whose reply is lost with the connection leaves tasks owned by a worker that never got
  * them: after such a failure its next pull asks the script to put the unknown ones back. A pull
@@ -21,30 +19,16 @@
  */
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
-import type { WireTask } from '../../model/task.js';
-import { decodeStored, WIRE_KEYS, type RedisKeys } from './redis-codec.js';
+import { decodeStored, type RedisKeys } from './redis-codec.js';
+import { HeldDeliveries } from './redis-held.js';
 import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
-/** What the puller knows of one delivery it handed out. */
-interface Held {
-  worker: string;
-  token: number;
-  /** performance.now() by which the lease ends, at the latest, as last known. */
-  leaseEnd: number;
-  /** Stored field values (encoded, in WIRE_KEYS order), as last written or read... */
-  encoded: string[];
-  /** ...and the values they encode (a value still the same needs no encoding to compare). */
-  values: unknown[];
-}
-
 /** Pulls of one store, for any number of its workers. */
 export class RedisPuller {
-  /** Deliveries by task id. */
-  private readonly held = new Map<string, Held>();
-  /** Ids each worker holds. */
-  private readonly byWorker = new Map<string, Set<string>>();
+  /** The deliveries it handed out, with their tokens, leases and stored values. */
+  readonly held = new HeldDeliveries();
   /** Workers whose last pull failed on the connection: the next pull finds tasks it lost. */
   private readonly resync = new Set<string>();
   /** Workers whose parked pulls must end now, with the wake-ups of the pulls parked. */
@@ -133,7 +117,7 @@ export class RedisPuller {
     const { worker } = request;
     const resync = this.resync.has(worker);
     const parkMs = park ? Math.ceil(request.waitMs) + PARK_MARGIN_MS : '';
-    return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, parkMs, ...(resync ? this.heldBy(worker) : [])];
+    return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, parkMs, ...(resync ? this.held.heldBy(worker) : [])];
   }
 
   /** The deliveries of a pull script run sent at `sentAt` (performance.now()), once it answers. */
@@ -150,15 +134,13 @@ export class RedisPuller {
     }
     if (typeof reply[0] === 'string' && reply[0].startsWith('halt:')) return [[], Infinity, Number(reply[0].slice(5)), false];
     if (resync) this.resync.delete(worker);
-    const mine = this.heldBy(worker);
     const deliveries: Delivery[] = [];
     for (let i = 1; i + 2 < reply.length; i += 3) {
       const id = String(reply[i + 1]);
       const stored = decodeStored(JSON.parse(String(reply[i + 2])), id);
       if (!stored) continue;
       const token = Number(reply[i]);
-      mine.add(id);
-      this.held.set(id, { worker, token, leaseEnd: sentAt + request.leaseMs, encoded: stored.encoded, values: stored.values });
+      this.held.add(id, { worker, token, leaseEnd: sentAt + request.leaseMs, encoded: stored.encoded, values: stored.values });
       deliveries.push({ task: stored.task, token });
     }
     const drained = reply[0] !== '' && reply[0] !== undefined;
@@ -167,70 +149,9 @@ export class RedisPuller {
     return [deliveries, nextInMs, 0, false];
   }
 
-  /** The ids `worker` holds (an empty set, kept, for a worker new here). */
-  private heldBy(worker: string): Set<string> {
-    let mine = this.byWorker.get(worker);
-    if (!mine) this.byWorker.set(worker, (mine = new Set()));
-    return mine;
-  }
-
-  /** The worker is done with a delivery (whatever the outcome): a resync may hand it back. */
-  release(id: string, token: number): void {
-    const held = this.held.get(id);
-    if (!held || held.token !== token) return;
-    this.held.delete(id);
-    this.byWorker.get(held.worker)?.delete(id);
-  }
-
-  /** Leases renewed: `sentAt` is performance.now() from before the renewal was sent. */
-  renewed(ids: readonly { id: string; token: number }[], sentAt: number, leaseMs: number): void {
-    for (const { id, token } of ids) {
-      const held = this.held.get(id);
-      if (held && held.token === token) held.leaseEnd = Math.max(held.leaseEnd, sentAt + leaseMs);
-    }
-  }
-
-  /** How long (ms) the lease of this delivery still lasts as last known; null when unknown here. */
-  leaseLeft(id: string, token: number): number | null {
-    const held = this.held.get(id);
-    if (!held || held.token !== token) return null;
-    return Math.max(0, held.leaseEnd - performance.now());
-  }
-
-  /**
-   * The field/value pairs of `task` to write for its delivery: those that differ from what is
-   * stored, when this puller handed that delivery out, else all of them. Remembers the new values.
-   * Only the holder of the current delivery writes a pulled task's wire fields (progress has a
-   * field of its own), and every write is fenced, so what was stored stays known until released.
-   */
-  changedFields(task: WireTask, token: number): string[] {
-    const held = this.held.get(task.id);
-    const out: string[] = [];
-    if (!held || held.token !== token) {
-      for (const key of WIRE_KEYS) out.push(key, JSON.stringify(task[key] ?? null));
-      return out;
-    }
-    // In place, no array per write: a value that is the very value (or object) last stored needs
-    // no encoding (the store's decoded objects are never changed in place: the runtime copies
-    // what a job may change); one replaced is encoded and sent when its JSON differs.
-    const { encoded, values } = held;
-    for (let i = 0; i < WIRE_KEYS.length; i++) {
-      const key = WIRE_KEYS[i] as (typeof WIRE_KEYS)[number];
-      const value = task[key] ?? null;
-      if (value === values[i]) continue;
-      values[i] = value;
-      const json = JSON.stringify(value);
-      if (json === encoded[i]) continue;
-      encoded[i] = json;
-      out.push(key, json);
-    }
-    return out;
-  }
-
   /** The worker holds nothing any more (recovered or released in full). */
   forget(worker: string): void {
-    for (const id of this.byWorker.get(worker) ?? []) this.held.delete(id);
-    this.byWorker.delete(worker);
+    this.held.forget(worker);
     this.resync.delete(worker);
     this.drained.delete(worker);
   }
@@ -323,7 +244,7 @@ export class RedisPuller {
     const back = this.link.isClosed ? Promise.resolve() : this.link.run((r) => scripts.release.run(r, [this.keys.queue], args));
     // Unanswered, they stay in flight until their leases end and recovery requeues them.
     void back.catch(() => undefined).then(() => {
-      for (const { task, token } of deliveries) this.release(task.id, token);
+      for (const { task, token } of deliveries) this.held.release(task.id, token);
     });
   }
 }
