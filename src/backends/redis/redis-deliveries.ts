@@ -19,7 +19,7 @@ import {
 import type { WireTask } from '../../model/task.js';
 import type { RedisKeys } from './redis-codec.js';
 import { socketOf } from './redis-cluster.js';
-import { isConnectionError, type RedisLink } from './redis-link.js';
+import { isConnectionError, type RedisClient, type RedisLink } from './redis-link.js';
 import { RedisPuller } from './redis-pull.js';
 import { scripts } from './redis-scripts.js';
 import { WriteBatch } from './redis-write-batch.js';
@@ -75,13 +75,15 @@ export class RedisDeliveries {
    */
   private runFinish(args: (string | number)[], waitMs: number, tasks: number): Promise<unknown> {
     const keys = [this.keys.inflight];
-    if (tasks > ANNOUNCED_BATCH) return this.link.run((r) => scripts.finish.run(r, keys, args), waitMs);
-    args[1] = '1';
-    return this.link.run((r) => {
+    const announced = tasks <= ANNOUNCED_BATCH;
+    if (announced) args[1] = '1';
+    const send = (r: RedisClient): Promise<unknown> => {
       // Its answer is not waited for: it only orders Redis's writes.
-      if (socketOf(r)) r.ping().catch(() => undefined);
+      if (announced && socketOf(r)) r.ping().catch(() => undefined);
       return scripts.finish.run(r, keys, args);
-    }, waitMs);
+    };
+    // A worker about to park sends it with its wait, in one write (RedisPuller.carry).
+    return this.puller.carry(send, waitMs) ?? this.link.run(send, waitMs);
   }
 
   /** Sends the pending batched writes now, so that a command issued next cannot overtake them. */

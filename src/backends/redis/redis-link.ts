@@ -266,17 +266,18 @@ export class RedisLink {
 
   /**
    * Runs `fn` on the command connection. With `waitMs` (worker writes), a connection failure is
-   * retried after the reconnection until `waitMs` has passed; without, it fails at once.
+   * retried after the reconnection until `waitMs` has passed; without, it fails at once. `on`:
+   * another connection, ready, that takes the first try (a finish carried by a blocking wait).
    */
-  run<T>(fn: (redis: RedisClient) => Promise<T>, waitMs = 0): Promise<T> {
+  run<T>(fn: (redis: RedisClient) => Promise<T>, waitMs = 0, on: RedisClient = this.cmd): Promise<T> {
     // The process's monotonic clock: a wait is a duration, whatever the wall clock does.
     const deadline = performance.now() + waitMs;
     // The common case, the connection ready: the command leaves now, no async frame around it.
-    if (!this.closed && this.cmd.status === 'ready') {
-      this.cork.hold();
+    if (!this.closed && on.status === 'ready') {
+      if (on === this.cmd) this.cork.hold();
       let sent: Promise<T>;
       try {
-        sent = fn(this.cmd);
+        sent = fn(on);
       } catch (err) {
         sent = Promise.reject(err);
       }

@@ -22,7 +22,7 @@ import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/co
 import { decodeStored, type RedisKeys } from './redis-codec.js';
 import { HeldDeliveries } from './redis-held.js';
 import { socketOf } from './redis-cluster.js';
-import { isConnectionError, type RedisLink } from './redis-link.js';
+import { isConnectionError, type RedisClient, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 
 /** Pulls of one store, for any number of its workers. */
@@ -36,6 +36,10 @@ export class RedisPuller {
   private readonly parked = new Map<string, Set<() => void>>();
   /** Workers whose last pull found the queue drained: performance.now() by which the next delayed task is due. */
   private readonly drained = new Map<string, number>();
+  /** Pulls about to park (beforeParking), each with what makes it park at once. */
+  private readonly aboutToPark = new Map<string, () => void>();
+  /** Writes the pull about to park sends ahead of its wait (carry). */
+  private carried: Carried[] = [];
 
   /** `beforeScript`: runs before each pull script is sent (the store sends its pending writes first). */
   constructor(
@@ -68,10 +72,13 @@ export class RedisPuller {
       const due = this.drained.get(worker) as number;
       this.drained.delete(worker);
       // Nothing to pull now: the wait may park a couple of turns later, once the jobs the last
-      // pull launched ran and their writes left (a task queued meanwhile leaves its wake-up token).
-      await nextTurn();
-      await nextTurn();
-      if (this.link.isClosed || this.interrupted.has(worker)) return [];
+      // pull launched ran and their writes left (a task queued meanwhile leaves its wake-up token);
+      // a finish made meanwhile goes with the wait, which then leaves at once (carry).
+      await this.beforeParking(worker);
+      if (this.link.isClosed || this.interrupted.has(worker)) {
+        this.sendCarried(null);
+        return [];
+      }
       const woken = await this.blockThenPull(request, Math.max(0, Math.min(request.waitMs, due - performance.now())), false);
       if (woken === null) return [];
       step = woken;
@@ -102,6 +109,50 @@ export class RedisPuller {
   async pullOnce(request: PullRequest): Promise<[Delivery[], number, number]> {
     const [deliveries, nextInMs, haltedMs] = await this.pullNow(request, false);
     return [deliveries, nextInMs, haltedMs];
+  }
+
+  /** Resolves two turns from now, or as soon as a write is carried (carry). */
+  private beforeParking(worker: string): Promise<void> {
+    return new Promise((resolve) => {
+      let turns = 0;
+      const go = (): void => {
+        clearImmediate(timer);
+        if (this.aboutToPark.get(worker) === go) this.aboutToPark.delete(worker);
+        resolve();
+      };
+      const turn = (): void => {
+        if (++turns < 2) timer = setImmediate(turn);
+        else go();
+      };
+      let timer = setImmediate(turn);
+      this.aboutToPark.set(worker, go);
+    });
+  }
+
+  /**
+   * Hands a write to a pull about to park: it leaves ahead of the wait, in the same socket write
+   * on the blocking connection (one write and one read of Redis where there were two), and the
+   * wait leaves at once. Null when no pull is about to park or that connection cannot take it now:
+   * the caller sends it. A carried write is retried on the command connection, as any.
+   */
+  carry<T>(send: (conn: RedisClient) => Promise<T>, waitMs: number): Promise<T> | null {
+    const [go] = this.aboutToPark.values();
+    // A wait parked on that connection would hold the write back until it ends.
+    if (!go || this.link.isClosed || this.parked.size) return null;
+    const conn = this.link.blocking;
+    if (conn.status !== 'ready' || !socketOf(conn)) return null;
+    return new Promise<T>((resolve, reject) => {
+      this.carried.push({ send, waitMs, resolve: resolve as (value: unknown) => void, reject });
+      go();
+    });
+  }
+
+  /** Sends the carried writes: on `conn`, the blocking connection, else each as any command. */
+  private sendCarried(conn: RedisClient | null): void {
+    if (!this.carried.length) return;
+    const carried = this.carried;
+    this.carried = [];
+    for (const { send, waitMs, resolve, reject } of carried) this.link.run(send, waitMs, conn ?? undefined).then(resolve, reject);
   }
 
   /** pullOnce, as a PullStep. */
@@ -207,6 +258,7 @@ export class RedisPuller {
         let popped: Promise<[string, string] | null>;
         let step: Promise<PullStep>;
         try {
+          this.sendCarried(conn);
           popped = conn.blpop(...keys, Math.max(0.01, ms / 1000).toFixed(3));
           step = this.sent(request, scripts.pull.run(conn, [this.keys.queue], args), sentAt);
         } finally {
@@ -231,6 +283,8 @@ export class RedisPuller {
       if (this.link.isClosed) return null;
       throw isConnectionError(err) ? this.link.unavailable(err) : err;
     } finally {
+      // What the wait did not send (it ended first) leaves on its own.
+      this.sendCarried(null);
       parked.delete(wake);
       if (!parked.size) this.parked.delete(worker);
     }
@@ -249,9 +303,12 @@ export class RedisPuller {
   }
 }
 
-/** Resolves from a setImmediate: after this turn's other immediates. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/** A write carried by a wait (carry), answered as its own run would be. */
+interface Carried {
+  send: (conn: RedisClient) => Promise<unknown>;
+  waitMs: number;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
 }
 
 /** How long a parking outlasts its wait (ms): the wait starts a turn or two after the pull. */
