@@ -2,6 +2,7 @@
  * One interface over child_process.fork() and worker_threads: the Worker actor's view of its child.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { Worker as ThreadWorker } from 'node:worker_threads';
 import { isFromChild, type FromChild, type ToChild } from './child-protocol.js';
 
@@ -26,9 +27,23 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
  *   path a worker had not run much (the one-task path after batches: a wake-up from a parked
  *   pull, a finish that broadcasts its task) is optimized after about 8× fewer runs. Measured
  *   (scratch runs on redis://, sequential round trips after 5 throughput rounds, three each,
- *   interleaved): p50 0.87–1.02 → 0.79–0.84 ms; throughput rounds within the noise.
+ *   interleaved): p50 0.87–1.02 → 0.79–0.84 ms; throughput rounds within the noise;
+ * - on a machine of two cores or fewer, no concurrent recompilation: V8 optimizes a hot function
+ *   on the worker's own thread, not on a helper thread whose CPU, with two cores, comes from Redis
+ *   and the producer, on the path of every task. Measured (scratch runs on redis://, 2 workers ×
+ *   50, 2-core machine, the first 500 sequential round trips after 7 or 11 throughput rounds, ten
+ *   interleaved pairs): p50 0.666 / 0.629 / 0.594 / 0.534 / 0.517 / 0.586 / 0.756 / 0.621 / 0.675
+ *   / 0.615 → 0.577 / 0.550 / 0.495 / 0.508 / 0.476 / 0.467 / 0.764 / 0.652 / 0.544 / 0.546 ms
+ *   (mean 0.619 → 0.558); throughput rounds, seven pairs, mean 27.3k → 27.0k tasks/s (the same
+ *   within the noise). `--single-threaded` (the garbage collector's helpers too): p50 about as
+ *   low, throughput 24.3k–25.8k against 25.3k–33.8k (worse).
  */
-export const PROCESS_V8_FLAGS: readonly string[] = ['--max-semi-space-size=4', '--heap-growing-percent=100', '--interrupt-budget=8000'];
+export const PROCESS_V8_FLAGS: readonly string[] = [
+  '--max-semi-space-size=4',
+  '--heap-growing-percent=100',
+  '--interrupt-budget=8000',
+  ...(availableParallelism() <= 2 ? ['--no-concurrent-recompilation'] : []),
+];
 
 /**
  * The young generation of a worker thread: a 2 MiB semi-space (V8 sizes it 3 × a semi-space; a
