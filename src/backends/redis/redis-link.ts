@@ -3,7 +3,8 @@
  * behave when Redis goes away. URLs: redis-url.ts.
  *
  * Three connections, because each blocks in its own way: commands (Lua scripts, reads), a blocking
- * one for pulls waiting on BLPOP, and a subscriber for pub/sub. ioredis reconnects all of them.
+ * one for pulls waiting on BLPOP (which also carries a finish made just before its wait: `run`'s
+ * `on`), and a subscriber for pub/sub. ioredis reconnects all of them.
  * While the command connection is down, commands fail at once with BackendUnavailable instead of
  * sitting in ioredis's offline queue (a producer must not hang); worker writes may wait a bounded
  * time for the reconnection so that a finished task's result is not dropped over a short outage.

@@ -4,7 +4,8 @@
  * ready it blocks with BLPOP on its nudge list and the app's wake-up list, on a connection of its
  * own: no polling, and it wakes early for the next delayed task's eta (the script answers the time
  * left until it, a duration on the store's clock). The pull script that follows a wait goes with
- * the BLPOP, queued behind it: Redis runs it as soon as the wait ends (no round trip after it).
+ * the BLPOP, queued behind it: Redis runs it as soon as the wait ends (no round trip after it);
+ * a finish made while the worker is about to park goes ahead of both, in the same write (carry).
  *
  * The puller remembers each delivery it handed out (redis-held.ts): writes send only the fields
  * that changed, and wait for Redis up to the lease as last known.
