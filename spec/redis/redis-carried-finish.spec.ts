@@ -36,6 +36,13 @@ describe('redis:// finish carried by the blocking wait', function () {
     return { names, stop: () => (conn.sendCommand = send) };
   }
 
+  /** A fresh app whose one task worker 'w' pulled with room for more: the queue is drained. */
+  async function drained(): Promise<{ producer: TaskBackend; store: RedisStore } & Delivery> {
+    const { producer, store } = app();
+    await producer.ensureSubscribed();
+    return { producer, store, ...(await pulledAlone(producer, store)) };
+  }
+
   /** Queues one task and pulls it as worker 'w' with room for more: the queue is drained. */
   async function pulledAlone(producer: TaskBackend, store: RedisStore): Promise<Delivery> {
     const id = (await producer.queueTask('addition', { a: 1, b: 2 })) as string;
@@ -49,16 +56,23 @@ describe('redis:// finish carried by the blocking wait', function () {
 
   const done = (task: WireTask): WireTask => ({ ...task, status: SUCCESS, result: 3, worker: 'w', time_ended: Date.now() / 1000 });
 
+  /** Worker 'w' pulls again, with room and time to wait: after a drained pull, it is about to park. */
+  const pullAgain = (store: RedisStore): Promise<Delivery[]> => store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 });
+
+  /** The wait is a wait as any: a task queued now is what it brings. */
+  async function bringsNext(producer: TaskBackend, parked: Promise<Delivery[]>): Promise<void> {
+    const next = (await producer.queueTask('addition', { a: 2, b: 2 })) as string;
+    expect((await parked).map((d) => d.task.id)).to.deep.equal([next]);
+  }
+
   it('sends a finish made while its worker is about to wait with that wait, on the blocking connection', async () => {
-    const { producer, store } = app();
-    await producer.ensureSubscribed();
-    const { task, token } = await pulledAlone(producer, store);
+    const { producer, store, task, token } = await drained();
     const waiting = producer.waitForTask(task.id, 10);
     const cmd = record(store.link.cmd);
     const blocking = record(store.link.blocking);
     try {
       // The worker pulls again at once (its slots are free); its job ends in the same turn.
-      const parked = store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 });
+      const parked = pullAgain(store);
       expect(await store.finish(done(task), { worker: 'w', token })).to.equal(true);
       const finished = await waiting;
       expect(finished?.status).to.equal(SUCCESS);
@@ -68,9 +82,7 @@ describe('redis:// finish carried by the blocking wait', function () {
       expect(blocking.names).to.have.length(4);
       expect(blocking.names.slice(0, 3)).to.deep.equal(['ping', blocking.names[1], 'blpop']);
       expect(blocking.names[3]).to.equal(blocking.names[1]);
-      // The wait behind it is a wait as any: a task queued now is what it brings.
-      const next = (await producer.queueTask('addition', { a: 2, b: 2 })) as string;
-      expect((await parked).map((d) => d.task.id)).to.deep.equal([next]);
+      await bringsNext(producer, parked);
     } finally {
       cmd.stop();
       blocking.stop();
@@ -78,30 +90,27 @@ describe('redis:// finish carried by the blocking wait', function () {
   });
 
   it('fences a carried finish like any other: a stale token is refused and nothing is stored', async () => {
-    const { producer, store } = app();
-    const { task, token } = await pulledAlone(producer, store);
+    const { producer, store, task, token } = await drained();
     const blocking = record(store.link.blocking);
     try {
-      const parked = store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 });
+      const parked = pullAgain(store);
       expect(await store.finish(done(task), { worker: 'w', token: token + 1000 })).to.equal(false);
       expect(blocking.names.slice(0, 1)).to.deep.equal(['ping']);
       expect(blocking.names).to.include('blpop');
       expect((await store.get([task.id]))[0]?.status).to.not.equal(SUCCESS);
       // The delivery is still the worker's: its own finish is saved.
       expect(await store.finish(done(task), { worker: 'w', token })).to.equal(true);
-      const next = (await producer.queueTask('addition', { a: 2, b: 2 })) as string;
-      expect((await parked).map((d) => d.task.id)).to.deep.equal([next]);
+      await bringsNext(producer, parked);
     } finally {
       blocking.stop();
     }
   });
 
   it('sends a finish on the command connection when the worker goes to its wait no more (interrupted first)', async () => {
-    const { producer, store } = app();
-    const { task, token } = await pulledAlone(producer, store);
+    const { store, task, token } = await drained();
     const cmd = record(store.link.cmd);
     try {
-      const parked = store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 });
+      const parked = pullAgain(store);
       const finishing = store.finish(done(task), { worker: 'w', token });
       // A local interrupt (release of nothing) ends the pull before it parks.
       await store.release('w', []);
@@ -116,8 +125,7 @@ describe('redis:// finish carried by the blocking wait', function () {
   });
 
   it('retries a carried finish on the command connection when the blocking connection drops with it', async () => {
-    const { producer, store } = app();
-    const { task, token } = await pulledAlone(producer, store);
+    const { store, task, token } = await drained();
     const conn = store.link.blocking;
     const send = conn.sendCommand.bind(conn);
     let cut = false;
@@ -133,7 +141,7 @@ describe('redis:// finish carried by the blocking wait', function () {
       return sent;
     }) as typeof conn.sendCommand;
     try {
-      const parked = store.pull({ worker: 'w', max: 5, leaseMs: 30_000, waitMs: 60_000 }).catch((err: unknown) => err);
+      const parked = pullAgain(store).catch((err: unknown) => err);
       expect(await store.finish(done(task), { worker: 'w', token })).to.equal(true);
       expect(cut).to.equal(true);
       expect((await store.get([task.id]))[0]?.status).to.equal(SUCCESS);
