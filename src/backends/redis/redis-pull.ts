@@ -134,7 +134,7 @@ export class RedisPuller {
    * Hands a write to a pull about to park: it leaves ahead of the wait, in the same socket write
    * on the blocking connection (one write and one read of Redis where there were two), and the
    * wait leaves at once. Null when no pull is about to park or that connection cannot take it now:
-   * the caller sends it. A carried write is retried on the command connection, as any.
+   * the caller sends it. A carried write is retried on the command connection like every write.
    */
   carry<T>(send: (conn: RedisClient) => Promise<T>, waitMs: number): Promise<T> | null {
     const [go] = this.aboutToPark.values();
@@ -148,7 +148,7 @@ export class RedisPuller {
     });
   }
 
-  /** Sends the carried writes: on `conn`, the blocking connection, else each as any command. */
+  /** Sends the carried writes: on `conn`, the blocking connection, else each on its own. */
   private sendCarried(conn: RedisClient | null): void {
     if (!this.carried.length) return;
     const carried = this.carried;
