@@ -8,6 +8,7 @@ import { TaskWaiters } from '../../src/producer/task-waiters.js';
 import { STARTED, SUCCESS } from '../../src/model/states.js';
 import { Task, type WireTask } from '../../src/model/task.js';
 import { wireTask } from '../support/wire-task.js';
+import { TaskTimeoutError } from '../../src/model/errors.js';
 
 describe('waiting for tasks (producer/task-waiters)', () => {
   /** A read that counts its calls and answers `answer()`; `first` resolves at the first call. */
@@ -78,5 +79,26 @@ describe('waiting for tasks (producer/task-waiters)', () => {
     // Kept once: a second wait for t3 reads.
     await waiters.wait('t3', 10, read, 60_000, 1);
     expect(reads()).to.equal(2);
+  });
+
+  it('reads again every recheckMs while no task_done comes, and rejects with TaskTimeoutError after its timeout', async () => {
+    const waiters = new TaskWaiters();
+    let current = wireTask({ id: 't5', status: STARTED });
+    let reads = 0;
+    let thirdRead = (): void => undefined;
+    const third = new Promise<void>((resolve) => (thirdRead = resolve));
+    const read = async (): Promise<Task | null> => {
+      if (++reads === 3) thirdRead();
+      return Task.fromWire(current);
+    };
+    // Not tracked: the first read is at once, the next ones every 20 ms.
+    const waiting = waiters.wait('t5', 30, read, 20, null);
+    await third;
+    current = wireTask({ id: 't5', status: SUCCESS, result: 3 });
+    expect((await waiting)?.result).to.equal(3);
+    // A wait that nothing ends: its timeout (0.05 s) rejects it, its re-reads stop.
+    const stuck = waiters.wait('t6', 0.05, async () => Task.fromWire(wireTask({ id: 't6', status: STARTED })), 20, null);
+    const error = await stuck.then(() => null, (err: unknown) => err);
+    expect(error).to.be.instanceOf(TaskTimeoutError);
   });
 });

@@ -6,6 +6,7 @@
 import { BackendUnavailable, TaskTimeoutError } from '../model/errors.js';
 import { Task, type WireTask } from '../model/task.js';
 import { READY_STATES } from '../model/states.js';
+import { Deadlines, type Deadline } from '../infra/deadlines.js';
 
 /** One wait: `check` reads the task again; `ready` ends the wait with the task. */
 interface Waiter {
@@ -33,6 +34,8 @@ function readyTask(id: string, stored: () => WireTask | null): Task | null {
 /** The waiters of one backend. */
 export class TaskWaiters {
   private readonly waiters = new Map<string, Set<Waiter>>();
+  /** Every wait's timeout and safety re-read, on one timer (infra/deadlines.ts). */
+  private readonly deadlines = new Deadlines();
   /**
    * Ids queued here while the subscription was live, by the epoch it had then (DONE once their
    * `task_done` arrived): a wait for one still pending under the same epoch cannot have missed its
@@ -121,12 +124,13 @@ export class TaskWaiters {
       let settled = false;
       let checking = false;
       let again = false;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: Deadline | undefined;
+      let recheck: Deadline | undefined;
       const finish = (fn: () => void) => {
         if (settled) return;
         settled = true;
-        clearTimeout(timer);
-        clearInterval(recheck);
+        timer?.cancel();
+        recheck?.cancel();
         this.remove(id, waiter);
         fn();
       };
@@ -156,10 +160,14 @@ export class TaskWaiters {
       };
       const waiter: Waiter = { check, ready: (task) => finish(() => resolve(task)) };
       this.add(id, waiter);
-      const recheck = setInterval(check, recheckMs);
-      recheck.unref();
+      // The safety re-read, every recheckMs: it does not keep the process alive (an unref'd timer).
+      const reread = () => {
+        recheck = this.deadlines.add(recheckMs, reread, false);
+        check();
+      };
+      recheck = this.deadlines.add(recheckMs, reread, false);
       if (timeout !== undefined && timeout !== null) {
-        timer = setTimeout(() => finish(() => reject(new TaskTimeoutError(id, Number(timeout)))), Math.max(0, Number(timeout) * 1000));
+        timer = this.deadlines.add(Math.max(0, Number(timeout) * 1000), () => finish(() => reject(new TaskTimeoutError(id, Number(timeout)))));
       }
       if (firstRead) check();
     });

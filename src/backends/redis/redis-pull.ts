@@ -25,6 +25,7 @@ import { HeldDeliveries } from './redis-held.js';
 import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisClient, type RedisLink } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
+import { Deadlines } from '../../infra/deadlines.js';
 
 /** Pulls of one store, for any number of its workers. */
 export class RedisPuller {
@@ -41,6 +42,8 @@ export class RedisPuller {
   private readonly aboutToPark = new Map<string, () => void>();
   /** Writes the pull about to park sends ahead of its wait (carry). */
   private carried: Carried[] = [];
+  /** The blocking waits' guards (blockThenPull). */
+  private readonly guards = new Deadlines();
 
   /** `beforeScript`: runs before each pull script is sent (the store sends its pending writes first). */
   constructor(
@@ -246,7 +249,8 @@ export class RedisPuller {
       await this.link.ready(conn);
       if (this.interrupted.has(worker)) return null;
       // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin.
-      const guard = setTimeout(() => conn.disconnect(true), ms + 5000);
+      // (on the puller's one timer: a wait per task costs no Node timer, infra/deadlines.ts)
+      const guard = this.guards.add(ms + 5000, () => conn.disconnect(true), false);
       try {
         const own = this.keys.wake(worker);
         // Its nudges first: a worker parked last is woken on its own list (_lib.lua: wake).
@@ -278,7 +282,7 @@ export class RedisPuller {
         }
         return first;
       } finally {
-        clearTimeout(guard);
+        guard.cancel();
       }
     } catch (err) {
       if (this.link.isClosed) return null;
