@@ -24,7 +24,7 @@ import {
   type TaskEvent,
   type TaskStore,
 } from '../store/contract.js';
-import { Task } from '../model/task.js';
+import { Task, type WireTask } from '../model/task.js';
 import { TaskWaiters } from './task-waiters.js';
 import { BackendEvents } from './backend-events.js';
 import { checkSearch, searchPage, searching, type TaskSearch } from './task-search.js';
@@ -123,7 +123,11 @@ export class TaskBackend {
 
   /** Queues one task; resolves to its id, or null when a non-overlap lock held it back. */
   async queueTask(jobName: string, kwargs: JsonObject = {}, options: QueueOptions = {}): Promise<string | null> {
-    const [id] = await this.queueTasks([{ jobName, kwargs, options }]);
+    // Built from the arguments as given (no item object: code optimized for the items of
+    // queueTasks never meets a new shape here).
+    const nowMs = Date.now();
+    const task = buildTask(this.registry, jobName, kwargs, options, nowMs, this.limits);
+    const [id] = await this.queueBuilt([task], [idempotencyKeyOf(options)], nowMs);
     return id ?? null;
   }
 
@@ -135,9 +139,17 @@ export class TaskBackend {
   async queueTasks(items: readonly QueueItem[]): Promise<(string | null)[]> {
     if (!Array.isArray(items)) throw new InvalidTaskArguments('queueTasks takes an array of { jobName, kwargs?, options? }');
     const nowMs = Date.now();
-    const tasks = items.map((item) => buildTask(this.registry, item, nowMs, this.limits));
+    const tasks = items.map((item) => buildTask(this.registry, item?.jobName, item?.kwargs, item?.options, nowMs, this.limits));
     if (!tasks.length) return [];
-    const keys = items.map((item) => idempotencyKeyOf(item));
+    return this.queueBuilt(
+      tasks,
+      items.map((item) => idempotencyKeyOf(item?.options)),
+      nowMs,
+    );
+  }
+
+  /** Stores tasks built by buildTask at `nowMs`, with their idempotency keys (null: none). */
+  private async queueBuilt(tasks: WireTask[], keys: (string | null)[], nowMs: number): Promise<(string | null)[]> {
     const names = this.schedule.entries.size ? tasks.map((t) => t.name) : [];
     // The store may keep these records as they are: they are the tasks' own (see buildTask).
     // Queued under a live subscription: a wait for one of them needs no first read.

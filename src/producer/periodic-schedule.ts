@@ -59,7 +59,7 @@ export class PeriodicSchedule {
       const [due, remaining] = entry.isDue(now);
       if (due) {
         try {
-          const task = buildTask(this.registry, { jobName: entry.name }, now.toMillis());
+          const task = buildTask(this.registry, entry.name, undefined, undefined, now.toMillis());
           if ((await this.store.claimRun(entry.name, stored ?? null, now.toMillis(), task)) !== false) entry.next(now);
         } catch (err) {
           this.log.error(`periodic job ${entry.name} could not be queued: ${String(err)}`);

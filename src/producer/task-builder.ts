@@ -26,13 +26,21 @@ const QUEUE_OPTION_KEYS = new Set([
 ]);
 
 /**
- * A new QUEUED task, in its wire form (epoch seconds), from a queue item queued at `nowMs` (epoch
- * ms); throws TaskNotAvailable or InvalidTaskArguments naming the problem. Every time and size is
+ * A new QUEUED task, in its wire form (epoch seconds), from a queue item's job name, kwargs and
+ * options (undefined: none), queued at `nowMs` (epoch ms); throws TaskNotAvailable or InvalidTaskArguments naming the problem. Every time and size is
  * bounded (model/limits.ts), so what is stored always decodes. kwargs and meta are the task's own
  * copies. luxon is used only for options given as DateTime or Duration.
  */
-export function buildTask(registry: JobRegistry, item: QueueItem, nowMs: number, limits: TaskLimits = DEFAULT_LIMITS): WireTask {
-  const { jobName, kwargs = {}, options = {} } = item ?? ({} as QueueItem);
+export function buildTask(
+  registry: JobRegistry,
+  jobName: string,
+  givenKwargs: JsonObject | undefined,
+  givenOptions: QueueOptions | undefined,
+  nowMs: number,
+  limits: TaskLimits = DEFAULT_LIMITS,
+): WireTask {
+  const kwargs = givenKwargs === undefined ? {} : givenKwargs;
+  const options = givenOptions === undefined ? {} : givenOptions;
   if (typeof jobName !== 'string' || !jobName) throw new InvalidTaskArguments('A task needs a job name (string)');
   const job = registry.get(jobName);
   if (!job) throw new TaskNotAvailable(jobName);
@@ -148,8 +156,8 @@ function etaOf(options: QueueOptions, nowMs: number, now: DateTime | null): numb
 }
 
 /** The idempotency key of a queue item, checked; null when it has none. */
-export function idempotencyKeyOf(item: QueueItem): string | null {
-  const key = item?.options?.idempotencyKey;
+export function idempotencyKeyOf(options: QueueOptions | undefined): string | null {
+  const key = options?.idempotencyKey;
   if (key === undefined || key === null) return null;
   if (typeof key !== 'string' || !key || key.length > 200) {
     throw new InvalidTaskArguments(`idempotencyKey must be a non-empty string of at most 200 characters, got ${JSON.stringify(key)}`);
