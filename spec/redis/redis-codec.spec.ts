@@ -4,7 +4,8 @@
  * time_queued are read without the stored JSON; a default object is a new one for each task.
  */
 import { expect } from 'chai';
-import { decodeStored, encodeNewTask, WIRE_KEYS } from '../../src/backends/redis/redis-codec.js';
+import { decodeStored, encodeNewTask, WIRE_KEYS, wireValues } from '../../src/backends/redis/redis-codec.js';
+import type { WireTask } from '../../src/model/task.js';
 import { wireTask } from '../support/wire-task.js';
 
 describe('redis:// task codec', () => {
@@ -20,6 +21,12 @@ describe('redis:// task codec', () => {
     expect(first.encoded[WIRE_KEYS.indexOf('meta')]).to.equal('{}');
     // Objects are never shared between tasks: a job's copy-on-write relies on it.
     expect(first.task.meta).to.not.equal(second.task.meta);
+  });
+
+  it('reads a task\'s values in WIRE_KEYS order (wireValues), each field its own', () => {
+    // A distinct value in every field: a field read out of order shows.
+    const task = Object.fromEntries(WIRE_KEYS.map((key, i) => [key, `value ${i} of ${key}`])) as unknown as WireTask;
+    expect(wireValues(task)).to.deep.equal(WIRE_KEYS.map((key, i) => `value ${i} of ${key}`));
   });
 
   it('decodes stored JSON values and progress', () => {

@@ -6,7 +6,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { WireTask } from '../../model/task.js';
-import { WIRE_KEYS } from './redis-codec.js';
+import { WIRE_KEYS, wireValues } from './redis-codec.js';
 
 /** One delivery handed out. */
 export interface Held {
@@ -76,23 +76,23 @@ export class HeldDeliveries {
   changedFields(task: WireTask, token: number): string[] {
     const held = this.held.get(task.id);
     const out: string[] = [];
+    const now = wireValues(task);
     if (!held || held.token !== token) {
-      for (const key of WIRE_KEYS) out.push(key, JSON.stringify(task[key] ?? null));
+      for (let i = 0; i < now.length; i++) out.push(WIRE_KEYS[i] as string, JSON.stringify(now[i] ?? null));
       return out;
     }
-    // In place, no array per write: a value that is the very value (or object) last stored needs
-    // no encoding (the store's decoded objects are never changed in place: the runtime copies
-    // what a job may change); one replaced is encoded and sent when its JSON differs.
+    // A value that is the very value (or object) last stored needs no encoding (the store's
+    // decoded objects are never changed in place: the runtime copies what a job may change); one
+    // replaced is encoded and sent when its JSON differs.
     const { encoded, values } = held;
-    for (let i = 0; i < WIRE_KEYS.length; i++) {
-      const key = WIRE_KEYS[i] as (typeof WIRE_KEYS)[number];
-      const value = task[key] ?? null;
+    for (let i = 0; i < now.length; i++) {
+      const value = now[i] ?? null;
       if (value === values[i]) continue;
       values[i] = value;
       const json = JSON.stringify(value);
       if (json === encoded[i]) continue;
       encoded[i] = json;
-      out.push(key, json);
+      out.push(WIRE_KEYS[i] as string, json);
     }
     return out;
   }
