@@ -238,6 +238,8 @@ export interface StoredTask {
 }
 
 const KEY_INDEX = new Map<string, number>(WIRE_KEYS.map((key, i) => [key, i]));
+/** What each wire key stands for when not stored (in WIRE_KEYS order): its default, else null. */
+const UNSTORED = WIRE_KEYS.map((key) => DEFAULTS[key] ?? 'null');
 /** Index of each wire key in WIRE_KEYS. */
 const I = Object.fromEntries(WIRE_KEYS.map((key, i) => [key, i])) as Record<(typeof WIRE_KEYS)[number], number>;
 const TIME_QUEUED = I.time_queued;
@@ -268,7 +270,7 @@ export function decodeStored(flat: unknown, id: string): StoredTask | null {
   }
   for (let k = 0; k < WIRE_KEYS.length; k++) {
     if (values[k] !== undefined) continue;
-    const raw = encoded[k] ?? DEFAULTS[WIRE_KEYS[k] as string] ?? 'null';
+    const raw = encoded[k] ?? (UNSTORED[k] as string);
     encoded[k] = raw;
     // The common stored forms without a parse: null, 0, an empty object (a new one per task).
     values[k] = raw === 'null' ? null : raw === '0' ? 0 : raw === '{}' ? {} : (JSON.parse(raw) as Json);
