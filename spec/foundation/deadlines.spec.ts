@@ -53,6 +53,18 @@ describe('Deadlines (infra/deadlines)', () => {
     expect(order).to.deep.equal([30, 60, 90]);
   });
 
+  it('a callback that throws does not keep the others due with it from being called; its error is uncaught, as from a timer', async () => {
+    const run = await runChild(
+      `process.on('uncaughtException', (err) => console.log('uncaught: ' + err.message));
+       const d = new Deadlines();
+       d.add(10, () => { throw new Error('first failed'); });
+       d.add(20, () => console.log('second'));
+       const until = performance.now() + 100;
+       while (performance.now() < until);`,
+    );
+    expect(run).to.deep.equal({ out: 'second\nuncaught: first failed\n', code: 0 });
+  });
+
   it('never calls a cancelled deadline, also the one the timer was armed for, and drops it at once', async () => {
     const deadlines = new Deadlines();
     const called: string[] = [];

@@ -121,6 +121,15 @@ export class Deadlines {
     if (next !== Number.POSITIVE_INFINITY) this.arm(next);
     // In the order they were due (several delays may be due at once after a long turn).
     if (due.length > 1) due.sort((a, b) => a.at - b.at);
-    for (const { fn } of due) fn();
+    for (const { fn } of due) {
+      try {
+        fn();
+      } catch (err) {
+        // Thrown as from a timer of its own (an uncaught exception), without keeping the others.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 }
