@@ -97,17 +97,6 @@ describe('Deadlines (infra/deadlines)', () => {
     expect(order).to.deep.equal(['first', 'added by first', 'late']);
   });
 
-  it('clear() cancels every pending deadline', async () => {
-    const deadlines = new Deadlines();
-    const called: number[] = [];
-    deadlines.add(10, () => called.push(1));
-    deadlines.add(20, () => called.push(2));
-    deadlines.clear();
-    expect(deadlines.size).to.equal(0);
-    await new Promise<void>((resolve) => new Deadlines().add(50, () => resolve()));
-    expect(called).to.deep.equal([]);
-  });
-
   it('keeps the process alive for a pending deadline only when asked to, as a ref\'d or unref\'d timer', async () => {
     // keepsAlive: the process waits for it.
     const kept = await runChild(`new Deadlines().add(100, () => console.log('called'));`);

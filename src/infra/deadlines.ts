@@ -66,15 +66,6 @@ export class Deadlines {
     return entry;
   }
 
-  /** Cancels every pending deadline and stops the timer. */
-  clear(): void {
-    for (const list of this.lists.values()) while (list.head) this.remove(list.head);
-    this.lists.clear();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.armedAt = Number.POSITIVE_INFINITY;
-  }
-
   /** How many deadlines are pending. */
   get size(): number {
     let n = 0;

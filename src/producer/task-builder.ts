@@ -27,9 +27,10 @@ const QUEUE_OPTION_KEYS = new Set([
 
 /**
  * A new QUEUED task, in its wire form (epoch seconds), from a queue item's job name, kwargs and
- * options (undefined: none), queued at `nowMs` (epoch ms); throws TaskNotAvailable or InvalidTaskArguments naming the problem. Every time and size is
- * bounded (model/limits.ts), so what is stored always decodes. kwargs and meta are the task's own
- * copies. luxon is used only for options given as DateTime or Duration.
+ * options (undefined: none), queued at `nowMs` (epoch ms); throws TaskNotAvailable or
+ * InvalidTaskArguments naming the problem. Every time and size is bounded (model/limits.ts), so
+ * what is stored always decodes. kwargs and meta are the task's own copies. luxon is used only for
+ * options given as DateTime or Duration.
  */
 export function buildTask(
   registry: JobRegistry,

@@ -248,8 +248,8 @@ export class RedisPuller {
     try {
       await this.link.ready(conn);
       if (this.interrupted.has(worker)) return null;
-      // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin.
-      // (on the puller's one timer: a wait per task costs no Node timer, infra/deadlines.ts)
+      // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin
+      // (a deadline on the puller's one timer, infra/deadlines.ts: no Node timer per wait).
       const guard = this.guards.add(ms + 5000, () => conn.disconnect(true), false);
       try {
         const own = this.keys.wake(worker);
