@@ -187,7 +187,7 @@ describe('redis:// task layout', function () {
     expect(await byName('addition')).to.deep.equal([]);
   });
 
-  it('keeps the in-flight set and the fence hash as a hash table and a skip list with one task in flight, and the entry that does it names no task', async () => {
+  it('keeps the fence hash a hash table with one task in flight (the entry that does it names no task), and leases the worker, not each task', async () => {
     const name = appName('wide');
     const store = stores.store(name);
     const p = `${NAMESPACE}:{${name}}:`;
@@ -195,7 +195,8 @@ describe('redis:// task layout', function () {
     const [d] = await store.pull({ worker: 'w', max: 1, leaseMs: 1, waitMs: 0 });
     expect(d?.task.id).to.equal(id);
     expect(await raw.object('ENCODING', `${p}fence`)).to.equal('hashtable');
-    expect(await raw.object('ENCODING', `${p}inflight`)).to.equal('skiplist');
+    expect(await raw.exists(`${p}inflight`), 'no lease per task').to.equal(0);
+    expect(await raw.zrange(`${p}leases`, 0, -1)).to.deep.equal(['w']);
     // Its lease ended: recover finds that task and nothing else; a dead worker's tasks likewise.
     const start = await store.now();
     while ((await store.now()) <= start + 2) await new Promise((r) => setImmediate(r));
@@ -208,6 +209,7 @@ describe('redis:// task layout', function () {
     expect(await store.finish({ ...last!.task, status: SUCCESS, worker: 'w3', time_ended: Date.now() / 1000 }, { worker: 'w3', token: last!.token })).to.equal(true);
     expect(await store.release('w3')).to.deep.equal([]);
     expect(await raw.hlen(`${p}fence`), 'only the entry that keeps the hash wide').to.equal(1);
+    expect(await raw.exists(`${p}leases`), 'the workers recovered or released lease nothing').to.equal(0);
   });
 
   it('remembers a saved finish by its delivery\'s token alone, answers it resent as saved (also as an older version remembered it), and fences off any other delivery', async () => {

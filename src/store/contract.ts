@@ -91,7 +91,11 @@ export interface PullRequest {
   worker: string;
   /** At most this many tasks. */
   max: number;
-  /** Each pulled task is owned for this long (the store's clock) unless renewed. */
+  /**
+   * Each pulled task is owned for this long (the store's clock) unless renewed. redis:// leases
+   * per worker: a pull that hands out tasks, or a renewal of any delivery the worker still holds,
+   * extends every task it holds to the store's now + the lease.
+   */
   leaseMs: number;
   /** When no task is ready, wait up to this long for one (0: answer at once). */
   waitMs: number;
@@ -164,7 +168,10 @@ export interface TaskStore {
    * `eta`); drops it from in-flight. False (and nothing saved) when fenced off.
    */
   retry(task: WireTask, fence: Fence): Promise<boolean>;
-  /** Extends the leases of these deliveries of `worker`; resolves to the ids it no longer holds. */
+  /**
+   * Extends the leases of these deliveries of `worker` (redis://: of all it holds, when it still
+   * holds any of these); resolves to the ids it no longer holds.
+   */
   renew(worker: string, deliveries: DeliveryRef[], leaseMs: number): Promise<string[]>;
   /**
    * Hands tasks of a stopping worker back to the queue (all it holds when `deliveries` is

@@ -50,8 +50,13 @@ export class RedisKeys {
   readonly queue: string;
   /** Tasks waiting for their eta: score eta in ms (store clock), member id. */
   readonly delayed: string;
-  /** Pulled tasks: score lease deadline in ms (store clock), member id. */
+  /**
+   * Routing key of the delivery scripts. Older versions leased each pulled task here (score its
+   * deadline in ms, store clock, member id): recover still recovers those.
+   */
   readonly inflight: string;
+  /** Workers holding tasks: score the end of the worker's lease in ms (store clock), which every task it holds shares. */
+  readonly leases: string;
   /** Tasks in flight: id → `worker:token`, their current delivery (what every write is fenced by). */
   readonly fence: string;
   /** Counter minting the fencing tokens of the app's deliveries. */
@@ -83,6 +88,7 @@ export class RedisKeys {
     this.queue = `${this.prefix}queue`;
     this.delayed = `${this.prefix}delayed`;
     this.inflight = `${this.prefix}inflight`;
+    this.leases = `${this.prefix}leases`;
     this.fence = `${this.prefix}fence`;
     this.tokens = `${this.prefix}tokens`;
     this.locks = `${this.prefix}locks`;

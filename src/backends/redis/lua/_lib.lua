@@ -160,27 +160,37 @@ local function release_lock(id, lock_json)
 end
 
 -- A member no task id can be (ids hold no space: broadcasts separate them by spaces), longer than
--- the 64 bytes up to which Redis keeps a small hash or sorted set as one flat list (listpack, its
--- default hash-max-listpack-value and zset-max-listpack-value). The in-flight set and the fence
--- hash hold it (score +inf: no lease of it ever ends) so that Redis keeps them as a hash table and
--- a skip list however few tasks are in flight: each pull, finish and renewal then finds its entries
--- at once, not by a scan of the whole flat list (with 100 tasks in flight that scan was about 5%
--- of Redis's work per task). Readers of these keys skip it: no worker owns it (owner_of), and
--- recover reads expired leases only.
+-- the 64 bytes up to which Redis keeps a small hash as one flat list (listpack, its default
+-- hash-max-listpack-value). The fence hash holds it so that Redis keeps it as a hash table however
+-- few tasks are in flight: each pull, finish and renewal then finds its entries at once, not by a
+-- scan of the whole flat list (with 100 tasks in flight that scan was about 5% of Redis's work per
+-- task). Readers skip it: no worker owns it (owner_of). Older versions also put it in their
+-- per-task `inflight` set (score +inf: never expired).
 local WIDE = ' keeps this key a hash table, not a flat list (it names no task) ........'
 
--- With the entries of a pull: the in-flight set and the fence hash hold WIDE, written again with
--- the same score and value by the pull's deferred writes (no command of its own).
+-- With the entries of a pull: the fence hash holds WIDE, written again with the same value by the
+-- pull's deferred writes (no command of its own).
 local function widen_flight()
-  defer('ZADD', P .. 'inflight', 'inf', WIDE)
   defer('HSET', P .. 'fence', WIDE, '-')
 end
 
--- The task leaves the in-flight set and the fence hash (deferred: a script that could meet the
--- same id again tracks it itself).
+-- The task leaves the fence hash, its delivery over (deferred: a script that could meet the same
+-- id again tracks it itself). Its lease was its worker's (lease_worker): nothing per task to drop.
 local function leave_flight(id)
-  defer('ZREM', P .. 'inflight', id)
   defer('HDEL', P .. 'fence', id)
+end
+
+-- Leases are per worker: the `leases` zset scores each worker holding tasks by when its lease
+-- ends (store ms), and every task the worker holds (the fence hash) is leased until then. A pull
+-- that hands out tasks and a renewal of any delivery the worker still holds set it to the store's
+-- now + the lease asked (the latest wins, also when shorter); a worker whose lease ended lost
+-- every task it holds (recover.lua). One write per pull and per renewal, none per task: a
+-- per-task lease (a zset entry written at pull, removed at finish) cost about 1 µs of Redis's
+-- time per task. A live worker renews its runs every third of the lease (lease-renewer.ts), all
+-- together. Older versions leased each task in the `inflight` zset (id scored by its deadline):
+-- recover.lua still recovers those.
+local function lease_worker(worker, deadline)
+  redis.call('ZADD', P .. 'leases', deadline, worker)
 end
 
 -- Task `id` became ready with status `to` at `now` (store ms): its id at the tail of the status's
@@ -303,6 +313,19 @@ local function held_by(worker)
   end
   redis.call('DEL', P .. 'owned:' .. worker)
   return ids
+end
+
+-- Up to `max` ids held by the workers of set `workers` (worker -> true), in one read of the fence
+-- hash, and the set of those workers holding more than that (ids left out).
+local function held_by_any(workers, max)
+  local ids, more, all = {}, {}, redis.call('HGETALL', P .. 'fence')
+  for k = 1, #all, 2 do
+    local owner = owner_of(all[k + 1])
+    if owner and workers[owner] then
+      if #ids < max then ids[#ids + 1] = all[k] else more[owner] = true end
+    end
+  end
+  return ids, more
 end
 
 -- The current deliveries of `ids` (false where not in flight), one HMGET per 1000.

@@ -1,6 +1,7 @@
--- Moves due delayed tasks to the queue, then pops up to `max` ready tasks into the in-flight set
--- for `worker`, each with a new fencing token (TaskStore.pull). A task whose expiry passed is
--- not handed out: it ends REVOKED. One round trip per pull; the store's clock throughout.
+-- Moves due delayed tasks to the queue, then pops up to `max` ready tasks into flight for `worker`,
+-- each with a new fencing token, leased with the worker's lease (TaskStore.pull; _lib.lua:
+-- lease_worker). A task whose expiry passed is not handed out: it ends REVOKED. One round trip per
+-- pull; the store's clock throughout.
 -- KEYS: 1 queue
 -- ARGV: 1 prefix, 2 max, 3 lease ms, 4 worker, 5 '1' to resync, 6 expired result (JSON),
 --       7 ms the worker waits on BLPOP when the queue is drained ('' when it does not park: a
@@ -16,11 +17,11 @@ local max, worker = tonumber(ARGV[2]), ARGV[4]
 local halted = redis.call('PTTL', P .. 'halt:' .. worker)
 if halted > 0 then return { 'halt:' .. halted } end
 local park = ARGV[7]
--- As text once: a Lua number becomes text through a float format at every use.
-local deadline = string.format('%d', now + tonumber(ARGV[3]))
 if ARGV[5] == '1' then
   -- The reply of an earlier pull was lost with the connection: tasks this worker holds but never
-  -- received go back to their place in the queue (they never started: nothing is counted).
+  -- received go back to their place in the queue (they never started: nothing is counted). Their
+  -- lease is the worker's, renewed while it lives: this is how they come back (the worker pulls
+  -- again at once, the slots they would have taken free).
   local held = {}
   for k = 8, #ARGV do held[ARGV[k]] = true end
   for _, id in ipairs(held_by(worker)) do
@@ -77,7 +78,6 @@ while got < max and budget > 0 and not empty do
         redis.call('HSET', key, 'status', '3', 'result', ARGV[6], 'time_ended', secs(now))
         became_ready(id, f[1], '3', tq_of(id, f[2]), now, f[3])
       else
-        defer('ZADD', P .. 'inflight', deadline, id)
         out[#out + 1] = id
         out[#out + 1] = id
         out[#out + 1] = cjson.encode(fields)
@@ -87,9 +87,11 @@ while got < max and budget > 0 and not empty do
   end
 end
 -- One token per delivery from the app's counter: each delivery of a task gets a larger token than
--- the one before; the fence hash names the current delivery of each task in flight.
+-- the one before; the fence hash names the current delivery of each task in flight. They are
+-- leased until the store's now + the lease asked, as is every task the worker holds.
 if got > 0 then
   widen_flight()
+  lease_worker(worker, string.format('%d', now + tonumber(ARGV[3])))
   local token = redis.call('INCRBY', P .. 'tokens', got) - got
   for k = 2, #out, 3 do
     token = token + 1

@@ -1,21 +1,49 @@
--- Tasks whose lease expired on the store's clock (or every task of a dead worker) leave flight
--- (TaskStore.recover): a task that had STARTED goes back to QUEUED with a redelivery counted, or
--- past the bound ends FAILURE, lock released; a task pulled but never started goes back to its
--- place with nothing counted. `retries` is never touched (it counts job failures).
+-- The tasks of workers whose lease ended on the store's clock (or every task of a dead worker)
+-- leave flight (TaskStore.recover): a task that had STARTED goes back to QUEUED with a redelivery
+-- counted, or past the bound ends FAILURE, lock released; a task pulled but never started goes back
+-- to its place with nothing counted. `retries` is never touched (it counts job failures).
 -- KEYS: 1 queue
--- ARGV: 1 prefix, 2 max redeliveries, 3 worker ('' for expired leases), 4 lost message for 1
+-- ARGV: 1 prefix, 2 max redeliveries, 3 worker ('' for ended leases), 4 lost message for 1
 --       redelivery (JSON), 5 lost message template (JSON) with 987654321 standing for the count
--- Returns { requeued ids, failed ids, returned ids }. Costs what expired (at most 1000 a run) or
--- what the app has in flight (the fence hash) for a dead worker.
+-- Returns { requeued ids, failed ids, returned ids }. Recovers at most 1000 tasks of ended leases
+-- a run (a worker with more keeps its ended lease: the next run goes on), and reads what the app
+-- has in flight (the fence hash) when a lease ended or a worker died.
 local now = now_ms()
 local maxRedeliveries, worker = tonumber(ARGV[2]), ARGV[3]
 local ids
 if worker ~= '' then
   ids = held_by(worker)
-  -- A dead worker is woken no more.
+  -- A dead worker is woken no more, and leases nothing.
   redis.call('ZREM', P .. 'parked', worker)
+  redis.call('ZREM', P .. 'leases', worker)
 else
-  ids = redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', '(' .. now, 'LIMIT', 0, 1000)
+  -- Tasks leased one by one by older versions (_lib.lua: lease_worker), then the workers' leases.
+  -- An entry of the older kind whose task a worker leases now (it went back to the queue without
+  -- its entry, and was pulled again) is only dropped.
+  ids = {}
+  local seen = {}
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'inflight', '-inf', '(' .. now, 'LIMIT', 0, 1000)) do
+    defer('ZREM', P .. 'inflight', id)
+    local owner = owner_of(redis.call('HGET', P .. 'fence', id))
+    local lease = owner and redis.call('ZSCORE', P .. 'leases', owner)
+    if not (lease and tonumber(lease) >= now) then
+      ids[#ids + 1] = id
+      seen[id] = true
+    end
+  end
+  local ended = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now, 'LIMIT', 0, 1000)
+  if #ended > 0 and #ids < 1000 then
+    local workers = {}
+    for _, w in ipairs(ended) do workers[w] = true end
+    local held, more = held_by_any(workers, 1000 - #ids)
+    for _, id in ipairs(held) do
+      if not seen[id] then ids[#ids + 1] = id end
+    end
+    -- A worker whose tasks are all taken leases nothing any more.
+    for _, w in ipairs(ended) do
+      if not more[w] then defer('ZREM', P .. 'leases', w) end
+    end
+  end
   -- Parkings that lapsed (_lib.lua: wake): their workers died parked.
   drop_lapsed(now)
 end

@@ -9,6 +9,8 @@ local worker = ARGV[2]
 local ids = {}
 if ARGV[3] == 'all' then
   ids = held_by(worker)
+  -- It leases nothing any more.
+  redis.call('ZREM', P .. 'leases', worker)
   -- The worker is stopping: its parked pulls end, in whatever process, and take nothing for a
   -- moment (as TaskStore.interrupt).
   redis.call('SET', P .. 'halt:' .. worker, '1', 'PX', 1000)
