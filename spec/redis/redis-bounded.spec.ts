@@ -99,7 +99,7 @@ describe('redis:// scripts stay bounded with 100k tasks stored', function () {
       const { cpuMs, commands } = await measureRead(op);
       console.log(`      ${String(op).replace(/\s+/g, ' ').replace(/^\(\)\s*=>\s*/, '')}: ${cpuMs.toFixed(2)} ms, ${commands} commands`);
       expect(cpuMs, String(op)).to.be.below(20);
-      expect(commands, String(op)).to.be.below(10);
+      expect(commands, String(op)).to.be.below(12);
     }
   });
 

@@ -209,7 +209,7 @@ describe('redis:// task layout', function () {
     expect(await store.finish({ ...last!.task, status: SUCCESS, worker: 'w3', time_ended: Date.now() / 1000 }, { worker: 'w3', token: last!.token })).to.equal(true);
     expect(await store.release('w3')).to.deep.equal([]);
     expect(await raw.hlen(`${p}fence`), 'only the entry that keeps the hash wide').to.equal(1);
-    expect(await raw.exists(`${p}leases`), 'the workers recovered or released lease nothing').to.equal(0);
+    expect(await raw.exists(`${p}leases`, `${p}held`), 'the workers recovered or released lease nothing').to.equal(0);
   });
 
   it('remembers a saved finish by its delivery\'s token alone, answers it resent as saved (also as an older version remembered it), and fences off any other delivery', async () => {

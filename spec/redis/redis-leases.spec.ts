@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
-import { STARTED, SUCCESS } from '../../src/model/states.js';
+import { RETRY, STARTED, SUCCESS } from '../../src/model/states.js';
 import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
 import { appName, storeClockPast, Stores, wireTask } from './redis-tasks.js';
 
@@ -76,6 +76,31 @@ describe('redis:// leases per worker', function () {
     expect(await store.recover({ maxRedeliveries: 1 }), 'recovered once').to.deep.equal(nothing);
     expect(await store.finish({ ...a.task, status: SUCCESS, worker: 'w' }, { worker: 'w', token: a.token }), 'its old delivery fenced off').to.equal(false);
     expect(await store.numQueued()).to.equal(3);
+  });
+
+  it('counts what each worker holds, and drops the ended lease of a worker that holds nothing (finished, retried, handed back)', async () => {
+    const name = appName('lease');
+    const p = prefix(name);
+    const store = stores.store(name);
+    await store.queue([wireTask(), wireTask({ retry_delay: 60 }), wireTask(), wireTask()]);
+    const [a, b, c] = await store.pull({ worker: 'w', max: 3, leaseMs: 1, waitMs: 0 });
+    const [d] = await store.pull({ worker: 'v', max: 1, leaseMs: 600_000, waitMs: 0 });
+    expect(await raw.hgetall(`${p}held`)).to.deep.equal({ w: '3', v: '1' });
+    const fence = (x: typeof a) => ({ worker: 'w', token: x!.token });
+    expect(await store.finish({ ...a!.task, status: SUCCESS, worker: 'w' }, fence(a))).to.equal(true);
+    expect(await store.retry({ ...b!.task, status: RETRY, worker: 'w', retries: 1 }, fence(b))).to.equal(true);
+    expect(await raw.hget(`${p}held`, 'w')).to.equal('1');
+    expect(await store.release('w', [{ id: c!.task.id, token: c!.token }])).to.deep.equal([c!.task.id]);
+    expect(await raw.hgetall(`${p}held`), 'w holds nothing').to.deep.equal({ w: '0', v: '1' });
+    // Its lease ends: recover takes nothing and drops it.
+    await storeClockPast(store, (await store.now()) + 5);
+    expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal(nothing);
+    expect(await raw.hgetall(`${p}held`)).to.deep.equal({ v: '1' });
+    expect(await raw.zrange(`${p}leases`, 0, -1)).to.deep.equal(['v']);
+    expect(await store.finish({ ...d!.task, status: SUCCESS, worker: 'v' }, { worker: 'v', token: d!.token })).to.equal(true);
+    expect(await raw.hget(`${p}held`, 'v')).to.equal('0');
+    expect(await store.release('v')).to.deep.equal([]);
+    expect(await raw.exists(`${p}held`, `${p}leases`), 'a stopped worker leaves nothing').to.equal(0);
   });
 
   it('recovers only the workers whose lease ended, and a worker of more than 1000 tasks over several runs', async () => {

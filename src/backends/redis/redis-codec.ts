@@ -57,6 +57,8 @@ export class RedisKeys {
   readonly inflight: string;
   /** Workers holding tasks: score the end of the worker's lease in ms (store clock), which every task it holds shares. */
   readonly leases: string;
+  /** Workers holding tasks: worker → how many (its entries in `fence`); at 0 its lease ends. */
+  readonly held: string;
   /** Tasks in flight: id → `worker:token`, their current delivery (what every write is fenced by). */
   readonly fence: string;
   /** Counter minting the fencing tokens of the app's deliveries. */
@@ -89,6 +91,7 @@ export class RedisKeys {
     this.delayed = `${this.prefix}delayed`;
     this.inflight = `${this.prefix}inflight`;
     this.leases = `${this.prefix}leases`;
+    this.held = `${this.prefix}held`;
     this.fence = `${this.prefix}fence`;
     this.tokens = `${this.prefix}tokens`;
     this.locks = `${this.prefix}locks`;

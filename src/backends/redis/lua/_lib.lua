@@ -92,6 +92,20 @@ local function publish_first(event)
   table.insert(published_order, 1, event)
 end
 
+-- How many tasks each worker holds (the `held` hash: worker -> count of its entries in the fence
+-- hash), kept by the pull (+ what it handed out) and by leave_flight (- per task, gathered per
+-- worker for the run, one HINCRBY each): when the lease of a worker whose count is 0 ends,
+-- recover drops it without reading the fence hash (a worker gone idle costs no scan). A count
+-- that goes below 0 (tasks an older version handed out) is dropped: unknown, read from the fence.
+local left, left_order = {}, {}
+
+local function flush_left()
+  for _, worker in ipairs(left_order) do
+    if redis.call('HINCRBY', P .. 'held', worker, -left[worker]) < 0 then redis.call('HDEL', P .. 'held', worker) end
+  end
+  left, left_order = {}, {}
+end
+
 -- Sends the deferred writes (the ready listings' first), then the broadcasts. The state of a run
 -- is emptied only where it was used: a run's fixed cost is mostly its allocations.
 local function flush_deferred()
@@ -102,6 +116,7 @@ local function flush_deferred()
     end
     deferred, deferred_order = {}, {}
   end
+  if #left_order > 0 then flush_left() end
   if #pinned > 0 then pinned = {} end
   flush_published()
 end
@@ -174,23 +189,36 @@ local function widen_flight()
   defer('HSET', P .. 'fence', WIDE, '-')
 end
 
--- The task leaves the fence hash, its delivery over (deferred: a script that could meet the same
--- id again tracks it itself). Its lease was its worker's (lease_worker): nothing per task to drop.
-local function leave_flight(id)
+-- The task leaves the fence hash, its delivery by `owner` (the worker its fence names; nil when
+-- none does) over: deferred, a script that could meet the same id again tracks it itself. Its
+-- lease was its worker's (lease_worker): nothing per task to drop, one less in the worker's count.
+local function leave_flight(id, owner)
   defer('HDEL', P .. 'fence', id)
+  if owner then
+    local n = left[owner]
+    if not n then left_order[#left_order + 1] = owner end
+    left[owner] = (n or 0) + 1
+  end
 end
 
 -- Leases are per worker: the `leases` zset scores each worker holding tasks by when its lease
 -- ends (store ms), and every task the worker holds (the fence hash) is leased until then. A pull
 -- that hands out tasks and a renewal of any delivery the worker still holds set it to the store's
 -- now + the lease asked (the latest wins, also when shorter); a worker whose lease ended lost
--- every task it holds (recover.lua). One write per pull and per renewal, none per task: a
+-- every task it holds (recover.lua; what it holds is counted, flush_left). One write per pull
+-- and per renewal, and one per run that takes tasks out of flight, none per task: a
 -- per-task lease (a zset entry written at pull, removed at finish) cost about 1 µs of Redis's
 -- time per task. A live worker renews its runs every third of the lease (lease-renewer.ts), all
 -- together. Older versions leased each task in the `inflight` zset (id scored by its deadline):
 -- recover.lua still recovers those.
 local function lease_worker(worker, deadline)
   redis.call('ZADD', P .. 'leases', deadline, worker)
+end
+
+-- `worker` was handed `n` tasks, leased until `deadline` (store ms, as text).
+local function hand_out(worker, n, deadline)
+  redis.call('HINCRBY', P .. 'held', worker, n)
+  lease_worker(worker, deadline)
 end
 
 -- Task `id` became ready with status `to` at `now` (store ms): its id at the tail of the status's
@@ -404,6 +432,7 @@ local function begin_run()
   P = ARGV[1]
   if running then
     deferred, deferred_order, published, published_order, pinned = {}, {}, {}, {}, {}
+    left, left_order = {}, {}
     ended_marks = {}
     ready_reset()
   end

@@ -71,7 +71,7 @@ for t, id in ipairs(ids) do
     -- One HSET: the delivery whose finish this is (its token), and the changed fields straight
     -- from ARGV (no table built per task; a client sends wire fields only, never _fin).
     redis.call('HSET', key, '_fin', token, unpack(ARGV, from_arg, to_arg))
-    leave_flight(id)
+    leave_flight(id, worker)
     -- Only changed fields are sent: a status not sent is the stored one.
     local status = sent('status', from_arg, to_arg, from)
     move(id, from, status, tq)

@@ -28,7 +28,7 @@ if ARGV[5] == '1' then
     if not held[id] then
       local m = redis.call('HMGET', tkey(id), 'status', '_qm', '_score')
       if m[1] == '6' or m[1] == '4' then
-        leave_flight(id)
+        leave_flight(id, worker)
         redis.call('ZADD', KEYS[1], m[3] or '0', member_of(id, m[2]))
       end
     end
@@ -91,7 +91,7 @@ end
 -- leased until the store's now + the lease asked, as is every task the worker holds.
 if got > 0 then
   widen_flight()
-  lease_worker(worker, string.format('%d', now + tonumber(ARGV[3])))
+  hand_out(worker, got, string.format('%d', now + tonumber(ARGV[3])))
   local token = redis.call('INCRBY', P .. 'tokens', got) - got
   for k = 2, #out, 3 do
     token = token + 1

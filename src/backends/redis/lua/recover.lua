@@ -16,6 +16,7 @@ if worker ~= '' then
   -- A dead worker is woken no more, and leases nothing.
   redis.call('ZREM', P .. 'parked', worker)
   redis.call('ZREM', P .. 'leases', worker)
+  redis.call('HDEL', P .. 'held', worker)
 else
   -- Tasks leased one by one by older versions (_lib.lua: lease_worker), then the workers' leases.
   -- An entry of the older kind whose task a worker leases now (it went back to the queue without
@@ -31,17 +32,30 @@ else
       seen[id] = true
     end
   end
+  -- A worker whose count says it holds nothing (it went idle) is dropped without a read of the
+  -- fence hash; the others' tasks are found in one read of it.
   local ended = redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now, 'LIMIT', 0, 1000)
-  if #ended > 0 and #ids < 1000 then
-    local workers = {}
-    for _, w in ipairs(ended) do workers[w] = true end
+  local workers, holding = {}, false
+  for _, w in ipairs(ended) do
+    if redis.call('HGET', P .. 'held', w) == '0' then
+      defer('ZREM', P .. 'leases', w)
+      defer('HDEL', P .. 'held', w)
+    else
+      workers[w] = true
+      holding = true
+    end
+  end
+  if holding and #ids < 1000 then
     local held, more = held_by_any(workers, 1000 - #ids)
     for _, id in ipairs(held) do
       if not seen[id] then ids[#ids + 1] = id end
     end
     -- A worker whose tasks are all taken leases nothing any more.
-    for _, w in ipairs(ended) do
-      if not more[w] then defer('ZREM', P .. 'leases', w) end
+    for w in pairs(workers) do
+      if not more[w] then
+        defer('ZREM', P .. 'leases', w)
+        defer('HDEL', P .. 'held', w)
+      end
     end
   end
   -- Parkings that lapsed (_lib.lua: wake): their workers died parked.
@@ -53,7 +67,7 @@ for _, id in ipairs(ids) do
   local f = redis.call('HMGET', key, 'status', 'redeliveries', 'lock_id', '_score', '_qm', '_tq')
   local owner = owner_of(redis.call('HGET', P .. 'fence', id))
   local mine = worker == '' or owner == worker
-  if mine then leave_flight(id) end
+  if mine then leave_flight(id, owner) end
   -- Skip tasks gone (flushed), already ready, or (never expected) held by another worker.
   if mine and f[1] and not READY[f[1]] then
     local tq = tq_of(id, f[6])

@@ -11,6 +11,7 @@ if ARGV[3] == 'all' then
   ids = held_by(worker)
   -- It leases nothing any more.
   redis.call('ZREM', P .. 'leases', worker)
+  redis.call('HDEL', P .. 'held', worker)
   -- The worker is stopping: its parked pulls end, in whatever process, and take nothing for a
   -- moment (as TaskStore.interrupt).
   redis.call('SET', P .. 'halt:' .. worker, '1', 'PX', 1000)
@@ -27,7 +28,7 @@ local back = {}
 for _, id in ipairs(ids) do
   local key = tkey(id)
   local f = redis.call('HMGET', key, 'status', '_qm', '_score', '_tq')
-  leave_flight(id)
+  leave_flight(id, worker)
   if f[1] and not READY[f[1]] then
     if f[1] == '5' then
       redis.call('HSET', key, 'status', '6', 'worker', 'null', 'time_started', 'null')

@@ -16,7 +16,7 @@ if #ARGV > 4 then redis.call('HSET', key, unpack(ARGV, 5, #ARGV)) end
 local g = redis.call('HMGET', key, 'status', 'retry_delay', '_score')
 local delay = math.floor((tonumber(g[2] or '0') or 0) * 1000 + 0.5)
 local member, qm = new_member(id)
-leave_flight(id)
+leave_flight(id, worker)
 redis.call('HSET', key, '_qm', qm, '_fin', token, 'eta', delay > 0 and secs(now + delay) or 'null')
 move(id, f[1], g[1], tq_of(id, f[2]))
 if delay > 0 then
