@@ -244,6 +244,8 @@ export interface StoredTask {
   task: WireTask;
   values: unknown[];
   encoded: string[];
+  /** Its listing score as stored (`_tq`, text), when it has one. */
+  listed: string | undefined;
 }
 
 const KEY_INDEX = new Map<string, number>(WIRE_KEYS.map((key, i) => [key, i]));
@@ -316,7 +318,7 @@ export function decodeStored(flat: unknown, id: string): StoredTask | null {
     redeliveries: num(v[I.redeliveries]) ?? 0,
   };
   // The values a write compares with by identity: the task's own (objects included).
-  return { task, values: wireValues(task), encoded: encoded as string[] };
+  return { task, values: wireValues(task), encoded: encoded as string[], listed: tq };
 }
 
 function str(v: unknown): string | null {

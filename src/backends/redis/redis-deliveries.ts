@@ -156,7 +156,9 @@ export class RedisDeliveries {
       if (task.time_ended - task.time_started < QUICK_S) this.quick.add(task.name);
       else this.quick.delete(task.name);
     }
-    const args: (string | number)[] = [task.id, fence.worker, fence.token, lock, start ? '1' : '', 0];
+    // A carried start names the task's listing score when the pull read it QUEUED, else '1'.
+    const carried = start ? (this.puller.held.queuedAt(task.id, fence.token) ?? '1') : '';
+    const args: (string | number)[] = [task.id, fence.worker, fence.token, lock, carried, 0];
     if (start) withStart(args, start.args, fields);
     else for (const field of fields) args.push(field);
     args[5] = args.length - 6;

@@ -18,6 +18,12 @@ export interface Held {
   encoded: string[];
   /** ...and the values they encode (a value still the same needs no encoding to compare). */
   values: unknown[];
+  /**
+   * The task's listing score (`_tq`, as stored) when it was pulled QUEUED: a finish that carries
+   * the start sends it, so the script reads no listing for it (finish.lua). Nothing else moves a
+   * task off QUEUED while this delivery holds it: every other write is fenced.
+   */
+  queuedAt?: string;
 }
 
 /** The deliveries of one puller, by task id and by worker. */
@@ -58,6 +64,12 @@ export class HeldDeliveries {
       const held = this.held.get(id);
       if (held && held.token === token) held.leaseEnd = Math.max(held.leaseEnd, sentAt + leaseMs);
     }
+  }
+
+  /** The listing score of a delivery pulled QUEUED (Held.queuedAt); undefined when not known here. */
+  queuedAt(id: string, token: number): string | undefined {
+    const held = this.held.get(id);
+    return held && held.token === token ? held.queuedAt : undefined;
   }
 
   /** How long (ms) the lease of this delivery still lasts as last known; null when unknown here. */

@@ -20,6 +20,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
+import { QUEUED } from '../../model/states.js';
 import { decodeStored, type RedisKeys } from './redis-codec.js';
 import { HeldDeliveries } from './redis-held.js';
 import { socketOf } from './redis-cluster.js';
@@ -195,7 +196,8 @@ export class RedisPuller {
       const stored = decodeStored(JSON.parse(String(reply[i + 2])), id);
       if (!stored) continue;
       const token = Number(reply[i]);
-      this.held.add(id, { worker, token, leaseEnd: sentAt + request.leaseMs, encoded: stored.encoded, values: stored.values });
+      const queuedAt = stored.task.status === QUEUED ? stored.listed : undefined;
+      this.held.add(id, { worker, token, leaseEnd: sentAt + request.leaseMs, encoded: stored.encoded, values: stored.values, queuedAt });
       deliveries.push({ task: stored.task, token });
     }
     const drained = reply[0] !== '' && reply[0] !== undefined;

@@ -8,8 +8,11 @@
 -- script, listing move or hash write.
 -- KEYS: 1 inflight (routing only)
 -- ARGV: 1 prefix, 2 '1' to announce each task with its hash (a small batch) else '', then per
---       task: id, worker, token, its lock id as JSON ('null' for none), '1' when it carries its
---       start (else ''), n, n field/value entries (only the changed fields: n may be 0)
+--       task: id, worker, token, its lock id as JSON ('null' for none), when it carries its start
+--       the task's listing score (its _tq, as the pull read it with the task QUEUED: nothing else
+--       moves it off QUEUED while this delivery holds it, every other write being fenced) or '1'
+--       (not known: the QUEUED listing is read), else '', then n, n field/value entries (only the
+--       changed fields: n may be 0)
 -- A small batch (a few tasks: latency counts) is announced: each task saved (or saved already by
 -- this delivery: a run resent) goes out with its stored hash on the `task_done:tasks` channel, so
 -- that a waiter needs no read (redis-events.ts). A larger batch (throughput counts) publishes the
@@ -22,14 +25,19 @@
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
 local announced = ARGV[2] == '1'
 local now = now_ms()
--- `starting`: the ids carrying their start; `plain`: the others, with their places in `ids`.
-local ids, at, starting, plain, plain_at = {}, {}, {}, {}, {}
+-- `starting`: the ids carrying their start with no listing score named (read from the QUEUED
+-- listing); `queued`: the listing score of each id carrying its start; `plain`: the ids not
+-- carrying it, with their places in `ids`.
+local ids, at, starting, plain, plain_at, queued = {}, {}, {}, {}, {}, {}
 local i = 3
 while i <= #ARGV do
   ids[#ids + 1] = ARGV[i]
   at[#at + 1] = i
-  if ARGV[i + 4] == '1' then
+  local carried = ARGV[i + 4]
+  if carried == '1' then
     starting[#starting + 1] = ARGV[i]
+  elseif carried ~= '' then
+    queued[ARGV[i]] = carried
   else
     plain[#plain + 1] = ARGV[i]
     plain_at[#plain] = #ids
@@ -44,9 +52,8 @@ local current, running, ended = fences(ids), {}, {}
 if #plain > 0 then
   for k, score in ipairs(scores(P .. 's:5', plain)) do running[plain_at[k]] = score end
 end
-local queued = {}
+if #starting > 0 or next(queued) then publish_first('task_started') end
 if #starting > 0 then
-  publish_first('task_started')
   local found = scores(P .. 's:6', starting)
   for k, id in ipairs(starting) do queued[id] = found[k] end
 end
@@ -55,7 +62,7 @@ local out, told, told_start = {}, {}, {}
 for t, id in ipairs(ids) do
   i = at[t]
   local worker, token, lock, n = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 5])
-  local with_start = ARGV[i + 4] == '1'
+  local with_start = ARGV[i + 4] ~= ''
   local from_arg, to_arg = i + 6, i + 5 + n
   local fence = worker .. ':' .. token
   local key = tkey(id)
