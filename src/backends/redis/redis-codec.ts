@@ -57,7 +57,7 @@ export class RedisKeys {
   readonly inflight: string;
   /** Workers holding tasks: score the end of the worker's lease in ms (store clock), which every task it holds shares. */
   readonly leases: string;
-  /** Workers holding tasks: worker → how many (its entries in `fence`); at 0 its lease ends. */
+  /** Workers holding tasks: worker → how many (its entries in `fence`); at 0, an ended lease is dropped without reading `fence`. */
   readonly held: string;
   /** Tasks in flight: id → `worker:token`, their current delivery (what every write is fenced by). */
   readonly fence: string;
