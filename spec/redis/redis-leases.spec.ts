@@ -5,29 +5,21 @@
  * tasks leased one by one by older versions (the `inflight` zset) are still recovered.
  */
 import { expect } from 'chai';
-import type { Redis } from 'ioredis';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
 import { RETRY, STARTED, SUCCESS } from '../../src/model/states.js';
-import { dropNamespace, NAMESPACE, rawClient, redisAvailable } from './redis-env.js';
+import { NAMESPACE } from './redis-env.js';
+import { redisSuite } from './redis-suite.js';
 import { appName, storeClockPast, Stores, wireTask } from './redis-tasks.js';
 
 describe('redis:// leases per worker', function () {
+  const suite = redisSuite();
   const stores = new Stores();
-  let raw: Redis;
-
-  before(async function () {
-    if (!(await redisAvailable())) this.skip();
-    raw = rawClient();
-  });
   afterEach(() => stores.closeAll());
-  after(async () => {
-    raw?.disconnect();
-    await dropNamespace().catch(() => undefined);
-  });
+  const raw = () => suite.raw;
 
   const prefix = (name: string): string => `${NAMESPACE}:{${name}}:`;
   const leaseOf = async (name: string, worker: string): Promise<number | null> => {
-    const score = await raw.zscore(`${prefix(name)}leases`, worker);
+    const score = await raw().zscore(`${prefix(name)}leases`, worker);
     return score === null ? null : Number(score);
   };
   const nothing = { requeued: [], failed: [], returned: [] };
@@ -40,7 +32,7 @@ describe('redis:// leases per worker', function () {
     expect(await store.pull({ worker: 'w', max: 2, leaseMs: 30_000, waitMs: 0 })).to.have.length(2);
     const first = (await leaseOf(name, 'w')) as number;
     expect(first - before, 'now + the lease').to.be.within(30_000, 35_000);
-    expect(await raw.exists(`${prefix(name)}inflight`), 'no lease per task').to.equal(0);
+    expect(await raw().exists(`${prefix(name)}inflight`), 'no lease per task').to.equal(0);
     // A pull that finds nothing leaves the lease alone; one that hands out a task sets it.
     expect(await store.pull({ worker: 'other', max: 5, leaseMs: 30_000, waitMs: 0 })).to.have.length(1);
     expect(await store.pull({ worker: 'w', max: 5, leaseMs: 90_000, waitMs: 0 })).to.deep.equal([]);
@@ -85,22 +77,22 @@ describe('redis:// leases per worker', function () {
     await store.queue([wireTask(), wireTask({ retry_delay: 60 }), wireTask(), wireTask()]);
     const [a, b, c] = await store.pull({ worker: 'w', max: 3, leaseMs: 1, waitMs: 0 });
     const [d] = await store.pull({ worker: 'v', max: 1, leaseMs: 600_000, waitMs: 0 });
-    expect(await raw.hgetall(`${p}held`)).to.deep.equal({ w: '3', v: '1' });
+    expect(await raw().hgetall(`${p}held`)).to.deep.equal({ w: '3', v: '1' });
     const fence = (x: typeof a) => ({ worker: 'w', token: x!.token });
     expect(await store.finish({ ...a!.task, status: SUCCESS, worker: 'w' }, fence(a))).to.equal(true);
     expect(await store.retry({ ...b!.task, status: RETRY, worker: 'w', retries: 1 }, fence(b))).to.equal(true);
-    expect(await raw.hget(`${p}held`, 'w')).to.equal('1');
+    expect(await raw().hget(`${p}held`, 'w')).to.equal('1');
     expect(await store.release('w', [{ id: c!.task.id, token: c!.token }])).to.deep.equal([c!.task.id]);
-    expect(await raw.hgetall(`${p}held`), 'w holds nothing').to.deep.equal({ w: '0', v: '1' });
+    expect(await raw().hgetall(`${p}held`), 'w holds nothing').to.deep.equal({ w: '0', v: '1' });
     // Its lease ends: recover takes nothing and drops it.
     await storeClockPast(store, (await store.now()) + 5);
     expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal(nothing);
-    expect(await raw.hgetall(`${p}held`)).to.deep.equal({ v: '1' });
-    expect(await raw.zrange(`${p}leases`, 0, -1)).to.deep.equal(['v']);
+    expect(await raw().hgetall(`${p}held`)).to.deep.equal({ v: '1' });
+    expect(await raw().zrange(`${p}leases`, 0, -1)).to.deep.equal(['v']);
     expect(await store.finish({ ...d!.task, status: SUCCESS, worker: 'v' }, { worker: 'v', token: d!.token })).to.equal(true);
-    expect(await raw.hget(`${p}held`, 'v')).to.equal('0');
+    expect(await raw().hget(`${p}held`, 'v')).to.equal('0');
     expect(await store.release('v')).to.deep.equal([]);
-    expect(await raw.exists(`${p}held`, `${p}leases`), 'a stopped worker leaves nothing').to.equal(0);
+    expect(await raw().exists(`${p}held`, `${p}leases`), 'a stopped worker leaves nothing').to.equal(0);
   });
 
   it('recovers only the workers whose lease ended, and a worker of more than 1000 tasks over several runs', async () => {
@@ -129,15 +121,15 @@ describe('redis:// leases per worker', function () {
     // `old`: pulled by a worker of an older version (a lease of its own in `inflight`, none for its worker).
     const [d] = await store.pull({ worker: 'old-worker', max: 1, leaseMs: 600_000, waitMs: 0 });
     expect(d?.task.id).to.equal(old);
-    await raw.zrem(`${p}leases`, 'old-worker');
+    await raw().zrem(`${p}leases`, 'old-worker');
     const past = (await store.now()) - 1000;
-    await raw.zadd(`${p}inflight`, past, old);
+    await raw().zadd(`${p}inflight`, past, old);
     // `taken`: pulled by a worker of this version, with a stale entry of the older kind left behind.
     const [t] = await store.pull({ worker: 'new-worker', max: 1, leaseMs: 600_000, waitMs: 0 });
     expect(t?.task.id).to.equal(taken);
-    await raw.zadd(`${p}inflight`, past, taken);
+    await raw().zadd(`${p}inflight`, past, taken);
     expect(await store.recover({ maxRedeliveries: 1 })).to.deep.equal({ requeued: [], failed: [], returned: [old] });
-    expect(await raw.exists(`${p}inflight`), 'both entries dropped').to.equal(0);
+    expect(await raw().exists(`${p}inflight`), 'both entries dropped').to.equal(0);
     expect(await store.renew('new-worker', [{ id: taken, token: t!.token }], 600_000)).to.deep.equal([]);
   });
 });
