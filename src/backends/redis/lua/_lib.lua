@@ -331,20 +331,9 @@ local function owner_of(fence)
   return fence and string.match(fence, '^(.*):%d+$')
 end
 
--- The ids `worker` holds in flight: read from the fence hash (bounded by what the app has in flight),
--- so that no per-worker index is written on every pull and finish. Older versions also kept an
--- `owned:<worker>` set: dropped here (the fence hash names the same deliveries).
-local function held_by(worker)
-  local ids, all = {}, redis.call('HGETALL', P .. 'fence')
-  for k = 1, #all, 2 do
-    if owner_of(all[k + 1]) == worker then ids[#ids + 1] = all[k] end
-  end
-  redis.call('DEL', P .. 'owned:' .. worker)
-  return ids
-end
-
 -- Up to `max` ids held by the workers of set `workers` (worker -> true), in one read of the fence
--- hash, and the set of those workers holding more than that (ids left out).
+-- hash (bounded by what the app has in flight), and the set of those workers holding more than
+-- that (ids left out).
 local function held_by_any(workers, max)
   local ids, more, all = {}, {}, redis.call('HGETALL', P .. 'fence')
   for k = 1, #all, 2 do
@@ -354,6 +343,14 @@ local function held_by_any(workers, max)
     end
   end
   return ids, more
+end
+
+-- The ids `worker` holds in flight, from the fence hash: no per-worker index is written on every
+-- pull and finish. Older versions also kept an `owned:<worker>` set: dropped here (the fence hash
+-- names the same deliveries).
+local function held_by(worker)
+  redis.call('DEL', P .. 'owned:' .. worker)
+  return (held_by_any({ [worker] = true }, math.huge))
 end
 
 -- The current deliveries of `ids` (false where not in flight), one HMGET per 1000.
