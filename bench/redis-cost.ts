@@ -10,8 +10,11 @@
  * finished task keeps (used_memory growth over the round, before the flush), then the commands
  * by name. `SLOWLOG=1` also prints each script's own run time per task (Redis's slow log of every
  * command). Also the CPU time of this process (producer and inline worker) per task, and the
- * latency of LATENCY (default 300) sequential queue -> waitForTask round trips. `AOF=no` in the environment turns the append-only file off. The first round warms up (script loading, JIT) and is not counted; the median round is
- * reported, with every round's figures beside it.
+ * latency of LATENCY (default 300) sequential queue -> waitForTask round trips, with Redis's
+ * commands, its scripts' own time and its CPU per round trip (the one-task path's cost: steadier
+ * than its latency on a machine whose wake-ups vary). `AOF=no` in the environment turns the
+ * append-only file off. The first round warms up (script loading, JIT) and is not counted; the
+ * median round is reported, with every round's figures beside it.
  */
 import { Redis } from 'ioredis';
 import { RedisStore } from '../src/backends/redis/redis.js';
@@ -46,13 +49,18 @@ interface Round {
   byCommand: Map<string, number>;
 }
 
-async function counters(admin: Redis): Promise<{ calls: Map<string, number>; cpuUs: number; mainUs: number; memory: number }> {
+async function counters(admin: Redis): Promise<{ calls: Map<string, number>; usec: Map<string, number>; cpuUs: number; mainUs: number; memory: number }> {
   const [stats, cpu, memory] = await Promise.all([admin.info('commandstats'), admin.info('cpu'), admin.info('memory')]);
   const calls = new Map<string, number>();
-  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1] as string, Number(m[2]));
+  const usec = new Map<string, number>();
+  for (const m of stats.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) {
+    calls.set(m[1] as string, Number(m[2]));
+    usec.set(m[1] as string, Number(m[3]));
+  }
   const field = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? NaN);
   return {
     calls,
+    usec,
     cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6,
     mainUs: (field('used_cpu_user_main_thread') + field('used_cpu_sys_main_thread')) * 1e6,
     memory: Number(/^used_memory:(\d+)/m.exec(memory)?.[1] ?? NaN),
@@ -146,9 +154,12 @@ async function main(): Promise<void> {
       );
       await producer.flush();
     }
-    // Latency: one task at a time, queue -> its result seen by waitForTask (after 20 untimed).
+    // Latency: one task at a time, queue -> its result seen by waitForTask (after 20 untimed), and
+    // what Redis spent per round trip: its commands, its scripts' own time, its CPU.
     const samples: number[] = [];
+    let before = await counters(admin);
     for (let i = 0; LATENCY > 0 && i < LATENCY + 20; i++) {
+      if (i === 20) before = await counters(admin);
       const t = performance.now();
       const id = await producer.queueTask('addition', { a: i, b: 1 });
       await producer.waitForTask(id as string, 30);
@@ -156,8 +167,16 @@ async function main(): Promise<void> {
     }
     samples.sort((a, b) => a - b);
     if (samples.length) {
-      const pct = (p: number) => (samples[Math.min(samples.length - 1, Math.floor((p / 100) * samples.length))] as number).toFixed(3);
-      latency = `latency (${samples.length} sequential queue -> waitForTask): p50 ${pct(50)} ms, p95 ${pct(95)} ms`;
+      const after = await counters(admin);
+      const n = samples.length;
+      const delta = (m: Map<string, number>, from: Map<string, number>, only?: (cmd: string) => boolean) =>
+        [...m].filter(([cmd]) => cmd !== 'info' && (!only || only(cmd))).reduce((sum, [cmd, v]) => sum + v - (from.get(cmd) ?? 0), 0);
+      const isScript = (cmd: string) => cmd === 'fcall' || cmd === 'evalsha' || cmd === 'eval';
+      const pct = (p: number) => (samples[Math.min(n - 1, Math.floor((p / 100) * n))] as number).toFixed(3);
+      latency =
+        `latency (${n} sequential queue -> waitForTask): p50 ${pct(50)} ms, p95 ${pct(95)} ms; per round trip ` +
+        `${(delta(after.calls, before.calls) / n).toFixed(1)} commands (scripts and the commands inside them), ` +
+        `scripts ${(delta(after.usec, before.usec, isScript) / n).toFixed(1)} µs, Redis CPU ${((after.cpuUs - before.cpuUs) / n).toFixed(1)} µs`;
     }
   } finally {
     await worker.close(5);
