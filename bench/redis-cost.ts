@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     // Latency: one task at a time, queue -> its result seen by waitForTask (after 20 untimed), and
     // what Redis spent per round trip: its commands, its scripts' own time, its CPU.
     const samples: number[] = [];
-    let before = await counters(admin);
+    let before: Awaited<ReturnType<typeof counters>> | null = null;
     for (let i = 0; LATENCY > 0 && i < LATENCY + 20; i++) {
       if (i === 20) before = await counters(admin);
       const t = performance.now();
@@ -166,11 +166,11 @@ async function main(): Promise<void> {
       if (i >= 20) samples.push(performance.now() - t);
     }
     samples.sort((a, b) => a - b);
-    if (samples.length) {
+    if (samples.length && before) {
       const after = await counters(admin);
       const n = samples.length;
-      const delta = (m: Map<string, number>, from: Map<string, number>, only?: (cmd: string) => boolean) =>
-        [...m].filter(([cmd]) => cmd !== 'info' && (!only || only(cmd))).reduce((sum, [cmd, v]) => sum + v - (from.get(cmd) ?? 0), 0);
+      const delta = (m: Map<string, number>, base: Map<string, number>, only?: (cmd: string) => boolean) =>
+        [...m].filter(([cmd]) => cmd !== 'info' && (!only || only(cmd))).reduce((sum, [cmd, v]) => sum + v - (base.get(cmd) ?? 0), 0);
       const isScript = (cmd: string) => cmd === 'fcall' || cmd === 'evalsha' || cmd === 'eval';
       const pct = (p: number) => (samples[Math.min(n - 1, Math.floor((p / 100) * n))] as number).toFixed(3);
       latency =
