@@ -10,6 +10,7 @@ import { ShardedRedisStore } from '../../src/backends/redis/redis-shards.js';
 import { newTaskId } from '../../src/job/ids.js';
 import { crc16, idOnShard, shardOf, shardTag, slotOf } from '../../src/backends/redis/redis-shard-route.js';
 import { ImproperlyConfigured } from '../../src/model/errors.js';
+import { SUCCESS } from '../../src/model/states.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { TaskBackend } from '../../src/producer/backend.js';
 import type { WireTask } from '../../src/model/task.js';
@@ -200,6 +201,16 @@ describe('a sharded queue on one Redis (shards=3)', function () {
     await three.flush();
     expect(await two.queue([wireTask()])).to.have.length(1);
     expect((await rejection(open(3).numQueued()) as Error).message).to.match(/stored with 2 shards and holds 1 task/);
+  });
+
+  it('counts a finished task whose listing entry is still pending (not in its buckets) as held', async () => {
+    const three = open();
+    const [queued] = await three.queue([wireTask()]);
+    const [d] = await three.pull({ worker: 'w', max: 1, leaseMs: 60_000, waitMs: 0 });
+    expect(d?.task.id).to.equal(queued);
+    const ended: WireTask = { ...d!.task, status: SUCCESS, worker: 'w', result: 1, time_ended: Date.now() / 1000 };
+    expect(await three.finish(ended, { worker: 'w', token: d!.token })).to.equal(true);
+    expect((await rejection(open(2).numQueued()) as Error).message).to.match(/stored with 3 shards and holds 1 task/);
   });
 
   it('checks the stored number of shards again after its own flush, with one shard too', async () => {

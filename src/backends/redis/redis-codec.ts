@@ -146,6 +146,14 @@ export class RedisKeys {
     return `${this.prefix}r:${status}:${n}`;
   }
 
+  /**
+   * Entries of a ready status's listing not yet in its buckets: a list of `<score>:<id>`, moved into
+   * them 128 at a time, and by every listing and purge (lua/_ready.lua).
+   */
+  readyPending(status: number): string {
+    return `${this.prefix}rp:${status}`;
+  }
+
   /** Tasks of one job, scored by time queued (ms). */
   byName(name: string): string {
     return `${this.prefix}n:${name}`;

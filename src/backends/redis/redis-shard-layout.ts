@@ -36,9 +36,15 @@ export async function ensureLayout(link: RedisLink, namespace: string, name: str
   if (was === k) return;
   const old = shardPrefixes(namespace, name, was);
   // Every task is in the listing of its status (s:1 … s:6, or the buckets of a ready one, indexed
-  // by rx:1 … rx:3: lua/_ready.lua); `all` is where older versions listed them.
-  const listings = old.flatMap((prefix) => [...STATUSES.map((status) => `${prefix}s:${status}`), ...[SUCCESS, FAILURE, REVOKED].map((code) => `${prefix}rx:${code}`), `${prefix}all`]);
-  const counts = await Promise.all(listings.map((key) => link.run((r) => r.zcard(key))));
+  // by rx:1 … rx:3, or that one's entries still pending, the lists rp:1 … rp:3: lua/_ready.lua);
+  // `all` is where older versions listed them.
+  const ready = [SUCCESS, FAILURE, REVOKED];
+  const listings = old.flatMap((prefix) => [...STATUSES.map((status) => `${prefix}s:${status}`), ...ready.map((code) => `${prefix}rx:${code}`), `${prefix}all`]);
+  const pending = old.flatMap((prefix) => ready.map((code) => `${prefix}rp:${code}`));
+  const counts = await Promise.all([
+    ...listings.map((key) => link.run((r) => r.zcard(key))),
+    ...pending.map((key) => link.run((r) => r.llen(key))),
+  ]);
   const held = counts.reduce((a, b) => a + b, 0);
   if (held > 0) {
     throw new ImproperlyConfigured(

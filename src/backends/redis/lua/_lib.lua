@@ -13,8 +13,9 @@
 -- _progress. Deliveries in flight are in the app's `fence` hash.
 local P
 -- The listings of ready tasks, in buckets (defined by _ready.lua, loaded after this file): an add,
--- a removal (gathered, written by ready_flush at the end of the run), and the run's state emptied.
-local ready_add, ready_remove, ready_flush, ready_reset
+-- a removal (gathered, written by ready_flush at the end of the run), the run's state emptied, and
+-- the entries of a status still pending (added, not yet in buckets) put into its buckets.
+local ready_add, ready_remove, ready_flush, ready_reset, ready_index
 local READY = { ['1'] = true, ['2'] = true, ['3'] = true }
 
 local function tkey(id) return P .. 't:' .. id end
@@ -284,13 +285,26 @@ local function drop_lapsed(now)
   redis.call('ZREMRANGEBYSCORE', P .. 'parked', string.format('%d', ACTIVE), string.format('%d', now + ACTIVE))
 end
 
--- Up to n workers parked now, those that brought tasks first, each group parked last first.
-local function parked_now(n, now)
-  local parked = P .. 'parked'
-  local workers = redis.call('ZREVRANGEBYSCORE', parked, '+inf', '(' .. string.format('%d', now + ACTIVE), 'LIMIT', 0, n)
-  if #workers < n then
-    local idle = redis.call('ZREVRANGEBYSCORE', parked, '(' .. string.format('%d', ACTIVE), '(' .. now, 'LIMIT', 0, n - #workers)
-    for _, worker in ipairs(idle) do workers[#workers + 1] = worker end
+-- Up to n workers parked now, taken off `parked`: those that brought tasks first, each group parked
+-- last first (ZPOPMAX pops in that order: live parkings of working workers, lapsed ones of those,
+-- live ones after an empty wait, lapsed ones of those). A lapsed parking popped is only dropped (the
+-- recovery would drop it: drop_lapsed); the lapsed ones after an empty wait that are left stay for it.
+local function unpark(n, now)
+  local parked, workers = P .. 'parked', {}
+  local live_active = now + ACTIVE
+  while #workers < n do
+    local want = n - #workers
+    local popped = redis.call('ZPOPMAX', parked, want)
+    for k = 1, #popped, 2 do
+      local score = tonumber(popped[k + 1])
+      if score > live_active or (score > now and score < ACTIVE) then
+        workers[#workers + 1] = popped[k]
+      elseif score <= now then
+        -- Lapsed after an empty wait: every parking left scores lower.
+        return workers
+      end
+    end
+    if #popped < 2 * want then break end
   end
   return workers
 end
@@ -306,11 +320,9 @@ end
 -- any other on the app's wake-up list (tokens capped at 64).
 local function wake(n, now)
   if n <= 0 then return end
-  -- Parkings that lapsed are skipped here and dropped by the recovery of expired leases.
-  local workers = parked_now(n, now)
+  local workers = unpark(n, now)
   if #workers > 0 then
     for _, worker in ipairs(workers) do nudge(worker) end
-    redis.call('ZREM', P .. 'parked', unpack(workers))
     n = n - #workers
     if n <= 0 then return end
   end

@@ -26,7 +26,20 @@
 -- (room for late entries). Older versions listed ready tasks in
 -- s:<code> zsets: list.lua and purge.lua still read those. Adds and removals are gathered during a
 -- run and written by ready_flush (flush_deferred): the entries of one bucket in one command.
+--   rp:<code>         entries added by runs that add a few (at most FEW) of the status, not yet
+--                     in its buckets: a list of `<score>:<id>`, one RPUSH a run (its reply the
+--                     list's length). Once it holds INDEX_AT entries, the run that filled it
+--                     writes them into the buckets (ready_index), and so does every run that adds
+--                     more than FEW (with its own), every listing and every purge. A task that
+--                     ends alone then costs one command of listing, not four (the last bucket's
+--                     bound and highest score read, the push, the highest score written); a batch
+--                     is written into the buckets at once (going through the pending list too
+--                     cost about 1 µs of Redis's time per task). Older versions wrote the buckets
+--                     at once: their entries are never here.
 local BUCKET_MAX = 128
+-- Runs adding at most this many entries of a status leave them pending; their pending entries
+-- are written into buckets once there are INDEX_AT.
+local FEW, INDEX_AT = 8, 128
 -- Groups of up to this many entries are pushed before the bucket's length is known (add_group).
 local PUSH_FIRST = 8
 -- pending[code] = { { score, id }, ... } to add; dropping likewise to remove.
@@ -289,10 +302,40 @@ local function flush(from, adding)
   end
 end
 
+-- Writes the entries pending for status `code` (rp:<code>) into its buckets, with `list` (entries
+-- { score, id } added in this run, or none).
+local function index_with(code, list)
+  local key = P .. 'rp:' .. code
+  local entries = redis.call('LRANGE', key, 0, -1)
+  if #entries > 0 then
+    redis.call('DEL', key)
+    for _, entry in ipairs(entries) do
+      local num, id = ready_entry(0, entry)
+      list[#list + 1] = { num, id }
+    end
+  end
+  if #list > 0 then flush({ [code] = list }, true) end
+end
+
+ready_index = function(code) index_with(code, {}) end
+
+-- Appends the entries added in this run to the pending list of their status, written into its
+-- buckets once it holds INDEX_AT.
+local function append_pending(code, list)
+  local args = { 'RPUSH', P .. 'rp:' .. code }
+  for _, e in ipairs(list) do args[#args + 1] = entry_in(0, e[1], e[2]) end
+  if redis.call(unpack(args)) >= INDEX_AT then ready_index(code) end
+end
+
 ready_flush = function()
   -- Emptied only when used: a run that lists nothing allocates nothing here.
   if next(pending) then
-    flush(pending, true)
+    for _, code in ipairs({ '1', '2', '3' }) do
+      local list = pending[code]
+      if list then
+        if #list <= FEW then append_pending(code, list) else index_with(code, list) end
+      end
+    end
     pending = {}
   end
   if next(dropping) then

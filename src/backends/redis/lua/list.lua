@@ -14,11 +14,16 @@ local limit, budget, cscore, cid = tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local name, nameJson, fromJson, statuses = ARGV[6], ARGV[7], ARGV[8], ARGV[9]
 
 -- Each status's zset s:<code>; a ready status's buckets too (_ready.lua: older versions listed
--- its tasks in s:<code>).
+-- its tasks in s:<code>). The listing writes only that: a ready status's pending entries moved
+-- into its buckets.
 local wanted, sources = nil, {}
 local function source(code)
   sources[#sources + 1] = { set = P .. 's:' .. code }
-  if READY[code] then sources[#sources + 1] = { ready = code } end
+  if READY[code] then
+    -- Its entries still pending go into its buckets first (_ready.lua: rp:<code>).
+    ready_index(code)
+    sources[#sources + 1] = { ready = code }
+  end
 end
 if statuses ~= '' then
   wanted = {}

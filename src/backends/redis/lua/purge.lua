@@ -9,6 +9,8 @@
 -- Returns how many tasks were deleted.
 local cut = now_ms() - tonumber(ARGV[2])
 local limit = tonumber(ARGV[3])
+-- Entries still pending go into the buckets first, where a deleted task's entry is removed.
+for _, code in ipairs({ '1', '2', '3' }) do ready_index(code) end
 -- Candidates { end ms, id, status, list key or false (an older version's zset), order read,
 -- position in its list, the marker of its group (nil for an older version's entry) }.
 local found = {}
