@@ -111,8 +111,9 @@ describe('redis:// scripts stay bounded with 100k tasks stored', function () {
       expect(page!.tasks, JSON.stringify(filter)).to.deep.equal([]);
       console.log(`      list ${JSON.stringify(filter)}: ${cpuMs.toFixed(2)} ms, ${commands} commands`);
       expect(cpuMs, JSON.stringify(filter)).to.be.below(20);
-      // At most the list budget (1000 index entries) examined, whatever is stored.
-      expect(commands, JSON.stringify(filter)).to.be.below(1020);
+      // At most the list budget (1000 index entries) examined, whatever is stored, and a few more
+      // (each ready status's pending entries read, to go into its buckets first).
+      expect(commands, JSON.stringify(filter)).to.be.below(1030);
     }
     // A full page costs its rows, not the store: 1000 rows of 100k stored. Its work is counted
     // exactly; its time is held to a bound an O(stored) scan (~350 ms here) could never meet.
