@@ -68,8 +68,8 @@ describe('redis:// listings of ready tasks', function () {
   }
 
   /** The entries of a ready status not yet in its buckets: its pending list's ids, in order. */
-  async function pendingIds(name: string, status: TaskStatus): Promise<string[]> {
-    const entries = await suite.raw.lrange(`${prefixOf(name)}rp:${status}`, 0, -1);
+  async function pendingIds(store: RedisStore, status: TaskStatus): Promise<string[]> {
+    const entries = await suite.raw.lrange(store.keys.readyPending(status), 0, -1);
     return entries.map((e) => e.slice(e.indexOf(':') + 1));
   }
 
@@ -157,20 +157,20 @@ describe('redis:// listings of ready tasks', function () {
     const ended = (from: number, to: number, f: (id: string) => boolean) => ids.slice(from, to).filter(f);
     const ok = (id: string) => !failed.has(id);
     const ko = (id: string) => failed.has(id);
-    expect(await pendingIds(name, SUCCESS)).to.deep.equal(ended(0, 60, ok));
-    expect(await pendingIds(name, FAILURE)).to.deep.equal(ended(0, 60, ko));
+    expect(await pendingIds(store, SUCCESS)).to.deep.equal(ended(0, 60, ok));
+    expect(await pendingIds(store, FAILURE)).to.deep.equal(ended(0, 60, ko));
     expect(await readyBuckets(suite.raw, prefixOf(name), SUCCESS)).to.deep.equal([]);
     // A batch (more than 8 of a status) is written into the buckets with the pending entries of
     // its status; the failed ones of the batch are few: pending too.
     await finish(store, pulled.slice(60, 90), failed);
-    expect(await pendingIds(name, SUCCESS)).to.deep.equal([]);
-    expect(await pendingIds(name, FAILURE)).to.deep.equal(ended(0, 90, ko));
+    expect(await pendingIds(store, SUCCESS)).to.deep.equal([]);
+    expect(await pendingIds(store, FAILURE)).to.deep.equal(ended(0, 90, ko));
     let success = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
     checkBuckets(success);
     expect(success.flatMap((b) => b.ids)).to.deep.equal(ended(0, 90, ok));
     // One at a time: the 128th pending entry of a status writes them all into its buckets.
     for (const d of pulled.slice(90, 238)) await finish(store, [d], failed);
-    expect(await pendingIds(name, SUCCESS)).to.deep.equal(ended(90, 238, ok).slice(128));
+    expect(await pendingIds(store, SUCCESS)).to.deep.equal(ended(90, 238, ok).slice(128));
     success = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
     checkBuckets(success);
     expect(success.flatMap((b) => b.ids)).to.deep.equal(ended(0, 90, ok).concat(ended(90, 238, ok).slice(0, 128)));
@@ -178,10 +178,10 @@ describe('redis:// listings of ready tasks', function () {
     for (let from = 238; from < 300; from += 2) await finish(store, pulled.slice(from, from + 2), failed);
     const newestFirst = [...ids].reverse();
     expect(await listAll(store, [SUCCESS], 40)).to.deep.equal(newestFirst.filter(ok));
-    expect(await pendingIds(name, SUCCESS)).to.deep.equal([]);
-    expect(await pendingIds(name, FAILURE)).to.have.length(30);
+    expect(await pendingIds(store, SUCCESS)).to.deep.equal([]);
+    expect(await pendingIds(store, FAILURE)).to.have.length(30);
     expect(await listAll(store, undefined, 64)).to.deep.equal(newestFirst);
-    expect(await pendingIds(name, FAILURE)).to.deep.equal([]);
+    expect(await pendingIds(store, FAILURE)).to.deep.equal([]);
     checkBuckets(await readyBuckets(suite.raw, prefixOf(name), SUCCESS));
     checkBuckets(await readyBuckets(suite.raw, prefixOf(name), FAILURE));
   });
@@ -197,7 +197,7 @@ describe('redis:// listings of ready tasks', function () {
     for (const d of inOrder) await finish(store, [d]);
     let buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
     expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128]);
-    expect(await pendingIds(name, SUCCESS)).to.deep.equal(inOrder.slice(256).map((d) => d.task.id));
+    expect(await pendingIds(store, SUCCESS)).to.deep.equal(inOrder.slice(256).map((d) => d.task.id));
     expect(buckets.map((b) => b.top)).to.deep.equal(buckets.map((b) => Math.max(...b.scores)));
     await intoBuckets(store);
     buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
@@ -225,11 +225,11 @@ describe('redis:// listings of ready tasks', function () {
     // them in first.
     await finish(store, pulled.slice(0, 256));
     for (let from = 256; from < 300; from += 4) await finish(store, pulled.slice(from, from + 4));
-    expect(await pendingIds(name, SUCCESS)).to.have.length(44);
+    expect(await pendingIds(store, SUCCESS)).to.have.length(44);
     await storeClockPast(store, (await store.now()) + 2);
 
     expect(await store.purge(0, 200)).to.equal(200);
-    expect(await pendingIds(name, SUCCESS)).to.deep.equal([]);
+    expect(await pendingIds(store, SUCCESS)).to.deep.equal([]);
     const left = ids.filter((_, i) => i >= 200);
     expect((await store.get(ids)).filter(Boolean).map((t) => t?.id)).to.deep.equal(left);
     const buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);

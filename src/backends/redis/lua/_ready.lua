@@ -40,6 +40,8 @@ local BUCKET_MAX = 128
 -- Runs adding at most this many entries of a status leave them pending; their pending entries
 -- are written into buckets once there are INDEX_AT.
 local FEW, INDEX_AT = 8, 128
+-- The ready statuses, in the order their entries are written.
+local CODES = { '1', '2', '3' }
 -- Groups of up to this many entries are pushed before the bucket's length is known (add_group).
 local PUSH_FIRST = 8
 -- pending[code] = { { score, id }, ... } to add; dropping likewise to remove.
@@ -279,7 +281,7 @@ end
 -- Writes the gathered entries of every ready status, in score order, bucket by bucket (up to 400
 -- entries at a time).
 local function flush(from, adding)
-  for _, code in ipairs({ '1', '2', '3' }) do
+  for _, code in ipairs(CODES) do
     local list = from[code]
     if list then
       sort_entries(list)
@@ -330,7 +332,7 @@ end
 ready_flush = function()
   -- Emptied only when used: a run that lists nothing allocates nothing here.
   if next(pending) then
-    for _, code in ipairs({ '1', '2', '3' }) do
+    for _, code in ipairs(CODES) do
       local list = pending[code]
       if list then
         if #list <= FEW then append_pending(code, list) else index_with(code, list) end
