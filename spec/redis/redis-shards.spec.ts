@@ -237,4 +237,28 @@ describe('a sharded queue on the Redis Cluster (shards=6 on 3 masters)', functio
       expect([...perMaster.values()], name).to.deep.equal([2, 2, 2]);
     }
   });
+
+  // A node connected on its first command refused a second command sent to it in the same tick
+  // ("Connection is closed": the client has no offline queue) and sent it again 200 ms later:
+  // one shard's chunk of a queueTasks came 200+ ms late, and so did the etas it anchored
+  // (backend contract: "does not start a task before its delay or eta", 1 run in 8).
+  it("connects its command connection to every master at once, before any command needs one", async function () {
+    this.timeout(60_000);
+    const cluster = await sharedCluster();
+    if (!cluster) this.skip();
+    const store = new ShardedRedisStore(cluster.url({ namespace: `${NAMESPACE}-eager`, shards: '6' }), { name: 'eager' });
+    try {
+      await store.link.ready();
+      const cmd = store.link.cmd;
+      if (!('nodes' in cmd)) throw new Error('expected a Cluster client');
+      const masters = cmd.nodes('master');
+      expect(masters).to.have.length(3);
+      // No command is sent here: a master connected lazily would stay waiting.
+      const connected = Promise.all(masters.map((node) => (node.status === 'ready' ? undefined : new Promise((resolve) => node.once('ready', resolve)))));
+      await Promise.race([connected, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+      expect(masters.map((node) => node.status)).to.deep.equal(['ready', 'ready', 'ready']);
+    } finally {
+      await store.close();
+    }
+  });
 });

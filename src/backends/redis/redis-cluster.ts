@@ -87,6 +87,23 @@ export function newCluster(nodes: ClusterNode[], redisOptions: RedisOptions, clu
   });
 }
 
+/**
+ * Connects each master of `cluster` as soon as the client learns of it (at its first slot refresh,
+ * and whenever a failover or a reshard brings a new one). ioredis connects a cluster's nodes
+ * lazily, on a node's first command; and a cluster client without an offline queue (ours: a
+ * command fails rather than waits while the cluster is down) refuses a command to a node that is
+ * still connecting ("Connection is closed"), then sends it again after `retryDelayOnFailover` and
+ * a slot refresh. So the second command sent to a node in the tick of its first waited 200 ms or
+ * more: a `queueTasks` over 6 shards on 3 masters had one shard's chunk 200–240 ms late in about
+ * one fresh store of eight, which also moved its tasks' etas by as much (the store anchors them
+ * at its own clock when it stores them). Replicas stay lazy: reads and writes go to masters.
+ */
+export function connectMastersEagerly(cluster: Cluster): void {
+  cluster.on('+node', (node: { options: { readOnly?: boolean }; status: string; connect(): Promise<void> }) => {
+    if (!node.options.readOnly && node.status === 'wait') node.connect().catch(() => undefined);
+  });
+}
+
 /** A single-node connection's socket, to cork writes (ioredis's non-public `stream`; null for a cluster). */
 export function socketOf(conn: object): { cork(): void; uncork(): void } | null {
   const socket = (conn as { stream?: { cork?: unknown; uncork?: unknown } }).stream;

@@ -15,7 +15,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { BackendUnavailable } from '../../model/errors.js';
 import { reportHealth } from '../../infra/health-events.js';
 import type { Logger } from '../../infra/logger.js';
-import { ioredis, newCluster } from './redis-cluster.js';
+import { connectMastersEagerly, ioredis, newCluster } from './redis-cluster.js';
 import { TurnCork } from './redis-cork.js';
 import type { RedisUrlSettings } from './redis-url.js';
 
@@ -93,6 +93,7 @@ export class RedisLink {
         // stays on, and commands still fail at once when a node is down (maxRetriesPerRequest 0).
         newCluster(settings.cluster, { ...settings.options, ...common }, { enableOfflineQueue: false })
       : new (ioredis().Redis)({ ...settings.options, ...common, enableOfflineQueue: false });
+    if (!(this.cmd instanceof ioredis().Redis)) connectMastersEagerly(this.cmd);
     this.watchReady(this.cmd);
     this.cmd.on('ready', () => {
       this.warnedThisOutage.clear();
@@ -141,17 +142,20 @@ export class RedisLink {
    */
   blockingFor(index: number): RedisClient {
     let conn = this.shardBlocking.get(index);
-    if (!conn) this.shardBlocking.set(index, (conn = this.duplicate(`pulsar-tasks-pull-${index}`)));
+    // It reaches its shard's node only: that node connects on its first wait (not every master).
+    if (!conn) this.shardBlocking.set(index, (conn = this.duplicate(`pulsar-tasks-pull-${index}`, false, false)));
     return conn;
   }
 
   /** The subscriber connection (made on first use; ioredis subscribes again after a reconnection). */
   get subscriber(): RedisClient {
-    this.subscriberConn ??= this.duplicate('pulsar-tasks-sub', true);
+    // Cluster pub/sub goes through a connection of its own, not the nodes' command connections.
+    this.subscriberConn ??= this.duplicate('pulsar-tasks-sub', true, false);
     return this.subscriberConn;
   }
 
-  private duplicate(connectionName: string, offlineQueue = false): RedisClient {
+  /** `eager`: a cluster's masters connect at once (connectMastersEagerly), not on first use. */
+  private duplicate(connectionName: string, offlineQueue = false, eager = true): RedisClient {
     const maxRetriesPerRequest = offlineQueue ? null : 0;
     let conn: RedisClient;
     if (this.cmd instanceof ioredis().Redis) {
@@ -160,6 +164,7 @@ export class RedisLink {
       const redisOptions = { ...this.cmd.options.redisOptions, connectionName, maxRetriesPerRequest };
       conn = this.cmd.duplicate(undefined, { enableOfflineQueue: offlineQueue, redisOptions });
       conn.on('node error', () => undefined);
+      if (eager) connectMastersEagerly(conn);
     }
     // Its outages are the command connection's too, and logged there.
     conn.on('error', () => undefined);
