@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import type { Redis } from 'ioredis';
 import { TaskBackend } from '../../src/producer/backend.js';
 import { createRedisStore, type RedisStore } from '../../src/backends/redis/redis.js';
+import { RedisKeys } from '../../src/backends/redis/redis-codec.js';
 import { JobRegistry } from '../../src/job/registry.js';
 import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
 import type { Delivery } from '../../src/store/contract.js';
@@ -80,7 +81,7 @@ describe('RedisStore.purge', function () {
       });
     });
   /** Every id in the per-status listings (what the listing of every task merges). */
-  const listed = (name: string) => listedIds(raw, `${NAMESPACE}:{${name}}:`);
+  const listed = (name: string) => listedIds(raw, new RedisKeys(NAMESPACE, name));
 
   /**
    * A cut just after the store's now, returned once the store clock is 200 ms past it: what ends

@@ -8,6 +8,7 @@
  */
 import { expect } from 'chai';
 import type { RedisStore } from '../../src/backends/redis/redis.js';
+import { RedisKeys } from '../../src/backends/redis/redis-codec.js';
 import { FAILURE, SUCCESS, type TaskStatus } from '../../src/model/states.js';
 import type { Delivery } from '../../src/store/contract.js';
 import { NAMESPACE } from './redis-env.js';
@@ -21,6 +22,7 @@ describe('redis:// listings of ready tasks', function () {
   afterEach(() => stores.closeAll());
 
   const prefixOf = (name: string) => `${NAMESPACE}:{${name}}:`;
+  const keysOf = (name: string) => new RedisKeys(NAMESPACE, name);
 
   /** Queues `n` tasks and pulls them all; the ids in queue order and their deliveries. */
   async function queuedAndPulled(store: RedisStore, n: number): Promise<{ ids: string[]; pulled: Delivery[] }> {
@@ -96,7 +98,7 @@ describe('redis:// listings of ready tasks', function () {
     const { ids, pulled } = await queuedAndPulled(store, 300);
     await finish(store, pulled);
 
-    const buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    const buckets = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128, 44]);
     checkBuckets(buckets);
     // Each bucket's highest score is recorded (appends to the last bucket read no bucket).
@@ -113,7 +115,7 @@ describe('redis:// listings of ready tasks', function () {
     expect(await listAll(store, undefined, 1000)).to.deep.equal(newestFirst);
 
     // The same entries in one zset are a skip list.
-    const keys = [`${prefixOf(name)}rx:${SUCCESS}`, ...buckets.map((b) => `${prefixOf(name)}r:${SUCCESS}:${b.n}`)];
+    const keys = [keysOf(name).readyIndex(SUCCESS), ...buckets.map((b) => keysOf(name).readyBucket(SUCCESS, b.n))];
     const usage = async (key: string) => Number(await suite.raw.call('MEMORY', 'USAGE', key, 'SAMPLES', '0'));
     const sizes = await Promise.all(keys.map(usage));
     const bucketed = sizes.reduce((a, b) => a + b, 0) / 300;
@@ -134,8 +136,8 @@ describe('redis:// listings of ready tasks', function () {
     // The few failed tasks of a batch are left pending: into their buckets.
     await intoBuckets(store);
 
-    const success = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
-    const failure = await readyBuckets(suite.raw, prefixOf(name), FAILURE);
+    const success = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
+    const failure = await readyBuckets(suite.raw, keysOf(name), FAILURE);
     checkBuckets(success);
     checkBuckets(failure);
     expect(success.flatMap((b) => b.ids)).to.have.length(400);
@@ -159,19 +161,19 @@ describe('redis:// listings of ready tasks', function () {
     const ko = (id: string) => failed.has(id);
     expect(await pendingIds(store, SUCCESS)).to.deep.equal(ended(0, 60, ok));
     expect(await pendingIds(store, FAILURE)).to.deep.equal(ended(0, 60, ko));
-    expect(await readyBuckets(suite.raw, prefixOf(name), SUCCESS)).to.deep.equal([]);
+    expect(await readyBuckets(suite.raw, keysOf(name), SUCCESS)).to.deep.equal([]);
     // A batch (more than 8 of a status) is written into the buckets with the pending entries of
     // its status; the failed ones of the batch are few: pending too.
     await finish(store, pulled.slice(60, 90), failed);
     expect(await pendingIds(store, SUCCESS)).to.deep.equal([]);
     expect(await pendingIds(store, FAILURE)).to.deep.equal(ended(0, 90, ko));
-    let success = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    let success = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     checkBuckets(success);
     expect(success.flatMap((b) => b.ids)).to.deep.equal(ended(0, 90, ok));
     // One at a time: the 128th pending entry of a status writes them all into its buckets.
     for (const d of pulled.slice(90, 238)) await finish(store, [d], failed);
     expect(await pendingIds(store, SUCCESS)).to.deep.equal(ended(90, 238, ok).slice(128));
-    success = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    success = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     checkBuckets(success);
     expect(success.flatMap((b) => b.ids)).to.deep.equal(ended(0, 90, ok).concat(ended(90, 238, ok).slice(0, 128)));
     // A listing of one status writes its pending entries into its buckets first, not the other's.
@@ -182,8 +184,8 @@ describe('redis:// listings of ready tasks', function () {
     expect(await pendingIds(store, FAILURE)).to.have.length(30);
     expect(await listAll(store, undefined, 64)).to.deep.equal(newestFirst);
     expect(await pendingIds(store, FAILURE)).to.deep.equal([]);
-    checkBuckets(await readyBuckets(suite.raw, prefixOf(name), SUCCESS));
-    checkBuckets(await readyBuckets(suite.raw, prefixOf(name), FAILURE));
+    checkBuckets(await readyBuckets(suite.raw, keysOf(name), SUCCESS));
+    checkBuckets(await readyBuckets(suite.raw, keysOf(name), FAILURE));
   });
 
   it('keeps buckets of 128 and the order when tasks end one at a time, in queue order and out of it', async () => {
@@ -195,12 +197,12 @@ describe('redis:// listings of ready tasks', function () {
     // buckets whenever it holds 128 (the 40 left wait there).
     const inOrder = pulled.slice(0, 300).filter((d) => !held.has(d.task.id));
     for (const d of inOrder) await finish(store, [d]);
-    let buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    let buckets = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128]);
     expect(await pendingIds(store, SUCCESS)).to.deep.equal(inOrder.slice(256).map((d) => d.task.id));
     expect(buckets.map((b) => b.top)).to.deep.equal(buckets.map((b) => Math.max(...b.scores)));
     await intoBuckets(store);
-    buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    buckets = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     expect(buckets.map((b) => b.ids.length)).to.deep.equal([128, 128, 40]);
     // Then the rest one at a time, shuffled: those held back go into full buckets (pushed, taken
     // back off, and the bucket split), the others above them, some failed.
@@ -208,9 +210,9 @@ describe('redis:// listings of ready tasks', function () {
     const rest = shuffled([...pulled.slice(300), ...pulled.filter((d) => held.has(d.task.id))], 11);
     for (const d of rest) await finish(store, [d], failed);
     await intoBuckets(store);
-    buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    buckets = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     checkBuckets(buckets);
-    checkBuckets(await readyBuckets(suite.raw, prefixOf(name), FAILURE));
+    checkBuckets(await readyBuckets(suite.raw, keysOf(name), FAILURE));
     expect(buckets.flatMap((b) => b.ids)).to.have.length(400 - failed.size);
     const newestFirst = [...ids].reverse();
     expect(await listAll(store, undefined, 90)).to.deep.equal(newestFirst);
@@ -232,13 +234,13 @@ describe('redis:// listings of ready tasks', function () {
     expect(await pendingIds(store, SUCCESS)).to.deep.equal([]);
     const left = ids.filter((_, i) => i >= 200);
     expect((await store.get(ids)).filter(Boolean).map((t) => t?.id)).to.deep.equal(left);
-    const buckets = await readyBuckets(suite.raw, prefixOf(name), SUCCESS);
+    const buckets = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     checkBuckets(buckets);
     expect(buckets.flatMap((b) => b.ids).sort()).to.deep.equal([...left].sort());
     expect(await listAll(store, [SUCCESS], 30)).to.deep.equal([...left].reverse());
 
     expect(await store.purge(0, 1000)).to.equal(100);
-    expect(await suite.raw.exists(`${prefixOf(name)}rx:${SUCCESS}`, `${prefixOf(name)}rt:${SUCCESS}`)).to.equal(0);
+    expect(await suite.raw.exists(keysOf(name).readyIndex(SUCCESS), `${prefixOf(name)}rt:${SUCCESS}`)).to.equal(0);
     expect(await suite.raw.keys(`${prefixOf(name)}r:*`)).to.deep.equal([]);
     expect(await listAll(store, undefined, 10)).to.deep.equal([]);
   });
@@ -259,7 +261,7 @@ describe('redis:// listings of ready tasks', function () {
     await finish(store, [...pulled.slice(100, 150), ...pulled.slice(151)]);
     await intoBuckets(store);
 
-    const buckets = await readyBuckets(suite.raw, p, SUCCESS);
+    const buckets = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
     checkBuckets(buckets);
     expect(buckets.flatMap((b) => b.ids).sort()).to.deep.equal([...ids].sort());
     expect(buckets.every((b) => b.top !== null)).to.equal(true);
@@ -274,17 +276,18 @@ describe('redis:// listings of ready tasks', function () {
     await intoBuckets(store);
     // The middle one listed as an older version did: in s:1, with the same score.
     const p = prefixOf(name);
-    const [bucket] = await readyBuckets(suite.raw, p, SUCCESS);
+    const keys = keysOf(name);
+    const [bucket] = await readyBuckets(suite.raw, keys, SUCCESS);
     const middle = ids[1] as string;
     const at = bucket?.ids.indexOf(middle) as number;
-    expect(await suite.raw.lrem(`${p}r:${SUCCESS}:${bucket?.n}`, 1, bucket?.entries[at] as string)).to.equal(1);
-    await suite.raw.zadd(`${p}s:${SUCCESS}`, bucket?.scores[at] as number, middle);
+    expect(await suite.raw.lrem(keys.readyBucket(SUCCESS, bucket?.n as string), 1, bucket?.entries[at] as string)).to.equal(1);
+    await suite.raw.zadd(keys.byStatus(SUCCESS), bucket?.scores[at] as number, middle);
 
     expect(await listAll(store, [SUCCESS], 1)).to.deep.equal([...ids].reverse());
     expect(await listAll(store, undefined, 2)).to.deep.equal([...ids].reverse());
     await storeClockPast(store, (await store.now()) + 2);
     expect(await store.purge(0, 10)).to.equal(3);
-    expect(await suite.raw.exists(`${p}s:${SUCCESS}`, `${p}rx:${SUCCESS}`)).to.equal(0);
+    expect(await suite.raw.exists(keys.byStatus(SUCCESS), keys.readyIndex(SUCCESS))).to.equal(0);
     expect(await suite.raw.keys(`${p}r:*`)).to.deep.equal([]);
   });
 });

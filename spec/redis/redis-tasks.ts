@@ -3,6 +3,7 @@
  * finish and the rest as producers and workers would, without a registry or a TaskBackend.
  */
 import type { Redis } from 'ioredis';
+import { RedisKeys } from '../../src/backends/redis/redis-codec.js';
 import { RedisStore, type RedisStoreOptions } from '../../src/backends/redis/redis.js';
 import { scripts } from '../../src/backends/redis/redis-scripts.js';
 import { specUrl } from './redis-env.js';
@@ -70,16 +71,17 @@ export interface ReadyBucket {
   encoding: string;
 }
 
-/** The buckets listing ready status `status` of the app at `prefix` (`<namespace>:{<name>}:`), by bound. */
-export async function readyBuckets(raw: Redis, prefix: string, status: number): Promise<ReadyBucket[]> {
-  const index = await raw.zrange(`${prefix}rx:${status}`, 0, -1, 'WITHSCORES');
+/** The buckets listing ready status `status` of the app whose keys are `keys`, by bound. */
+export async function readyBuckets(raw: Redis, keys: RedisKeys, status: number): Promise<ReadyBucket[]> {
+  const index = await raw.zrange(keys.readyIndex(status), 0, -1, 'WITHSCORES');
   const out: ReadyBucket[] = [];
   for (let k = 0; k < index.length; k += 2) {
     const n = index[k] as string;
-    const key = `${prefix}r:${status}:${n}`;
+    const key = keys.readyBucket(status, n);
     const base = Number(n.slice(n.indexOf(':') + 1));
     const entries = await raw.lrange(key, 0, -1);
-    const top = await raw.hget(`${prefix}rt:${status}`, n);
+    // Each bucket's recorded top, a hash only the scripts name (lua/_ready.lua: rt:<code>).
+    const top = await raw.hget(`${keys.prefix}rt:${status}`, n);
     out.push({
       n,
       base,
@@ -94,9 +96,9 @@ export async function readyBuckets(raw: Redis, prefix: string, status: number): 
   return out;
 }
 
-/** Every id listed under a status of the app at `prefix`: the zsets s:1 … s:6 and the ready buckets. */
-export async function listedIds(raw: Redis, prefix: string): Promise<string[]> {
-  const zsets = await Promise.all([1, 2, 3, 4, 5, 6].map((st) => raw.zrange(`${prefix}s:${st}`, 0, -1)));
-  const buckets = await Promise.all([1, 2, 3].map((st) => readyBuckets(raw, prefix, st)));
+/** Every id listed under a status of the app whose keys are `keys`: the zsets s:1 … s:6 and the ready buckets. */
+export async function listedIds(raw: Redis, keys: RedisKeys): Promise<string[]> {
+  const zsets = await Promise.all([1, 2, 3, 4, 5, 6].map((st) => raw.zrange(keys.byStatus(st), 0, -1)));
+  const buckets = await Promise.all([1, 2, 3].map((st) => readyBuckets(raw, keys, st)));
   return [...zsets.flat(), ...buckets.flat().flatMap((b) => b.ids)];
 }
