@@ -61,7 +61,12 @@ describe('a sharded queue through a Redis Cluster master failover', function () 
       expect(new Set(all).size).to.equal(200);
       let left = all;
       while (left.length) {
-        if (Date.now() > deadline) throw new Error(`${left.length} tasks never ended SUCCESS, such as ${left.slice(0, 3).join(', ')}`);
+        if (Date.now() > deadline) {
+          // What became of them: their status (or "gone"), worker and redeliveries.
+          const found = await p.store.get(left).catch(() => []);
+          const seen = left.map((id, i) => `${id} ${found[i] ? `${found[i].status} (worker ${found[i].worker ?? '-'}, redeliveries ${found[i].redeliveries})` : 'gone'}`);
+          throw new Error(`${left.length} tasks never ended SUCCESS: ${seen.slice(0, 6).join('; ')}`);
+        }
         try {
           const tasks = await p.store.get(left);
           left = left.filter((_, i) => tasks[i]?.status !== SUCCESS);
