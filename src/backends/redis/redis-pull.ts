@@ -11,7 +11,8 @@
  * that changed, and wait for Redis up to the lease as last known.
  *
  * A pull whose reply is lost with the connection leaves tasks owned by a worker that never got
- * them: after such a failure its next pull asks the script to put the unknown ones back. A pull
+ * them: after such a failure its next pull asks the script to put the unknown ones back, and so
+ * does a pull the client sends again by itself (a Cluster client, resendOf). A pull
  * that found the queue drained (it got fewer tasks than asked) is remembered with the next delayed
  * task's eta: the worker's next pull goes straight to the blocking wait, no empty pull first. Every
  * queue, retry and recovery pushes a wake-up token (on the nudge list of the worker parked last,
@@ -165,13 +166,27 @@ export class RedisPuller {
     const args = this.pullArgs(request, park);
     this.beforeScript();
     const sentAt = performance.now();
-    return this.sent(request, this.link.run((r) => scripts.pull.run(r, [this.keys.queue], args)), sentAt);
+    const again = this.resendOf(request, park);
+    return this.sent(request, this.link.run((r) => scripts.pull.run(r, [this.keys.queue], args, again)), sentAt);
   }
 
-  /** The arguments of a pull script run; `park`: a drained queue parks the worker (_lib.lua: wake). */
-  private pullArgs(request: PullRequest, park: boolean): (string | number)[] {
+  /**
+   * A pull sent again (redis-scripts.ts: Resend) goes as a resync: Redis may have run it, its reply
+   * lost, and the first run's tasks would stay owned by a worker that never got them (its lease,
+   * renewed while it runs others, keeping them from recovery). They go back to the queue first.
+   */
+  private resendOf(request: PullRequest, park: boolean): () => (string | number)[] {
+    return () => this.pullArgs(request, park, true);
+  }
+
+  /**
+   * The arguments of a pull script run; `park`: a drained queue parks the worker (_lib.lua: wake);
+   * `resync`: the tasks it holds without knowing go back first (also when the worker's last pull
+   * failed on the connection).
+   */
+  private pullArgs(request: PullRequest, park: boolean, resent = false): (string | number)[] {
     const { worker } = request;
-    const resync = this.resync.has(worker);
+    const resync = resent || this.resync.has(worker);
     const parkMs = park ? Math.ceil(request.waitMs) + PARK_MARGIN_MS : '';
     return [this.keys.prefix, request.max, Math.ceil(request.leaseMs), worker, resync ? '1' : '', EXPIRED_JSON, parkMs, ...(resync ? this.held.heldBy(worker) : [])];
   }
@@ -267,7 +282,7 @@ export class RedisPuller {
         try {
           this.sendCarried(conn);
           popped = conn.blpop(...keys, Math.max(0.01, ms / 1000).toFixed(3));
-          step = this.sent(request, scripts.pull.run(conn, [this.keys.queue], args), sentAt);
+          step = this.sent(request, scripts.pull.run(conn, [this.keys.queue], args, this.resendOf(request, true)), sentAt);
         } finally {
           socket?.uncork();
         }

@@ -14,7 +14,14 @@ import type { Command } from 'ioredis';
 import { ioredis } from './redis-cluster.js';
 import type { RedisClient } from './redis-link.js';
 
-type ScriptCommand = new (name: 'evalsha' | 'eval' | 'fcall', args: string[]) => Command;
+type ScriptCommand = new (name: 'evalsha' | 'eval' | 'fcall', args: string[], resend?: () => string[]) => Command;
+
+/**
+ * What a run sends instead when its command goes out a second time (its arguments): a Cluster
+ * client sends a command again by itself when its node's connection closed with the command in
+ * flight, though Redis may have run it (the reply alone was lost), and after a redirection.
+ */
+export type Resend = () => readonly (string | number)[];
 let scriptCommand: ScriptCommand | null = null;
 
 /** The header of a bulk string of n bytes (after the previous one's CRLF), for n below 1024. */
@@ -48,12 +55,21 @@ function request(name: string, args: readonly string[], bytes: boolean): string 
  */
 function ScriptCommand(): ScriptCommand {
   return (scriptCommand ??= class extends ioredis().Command {
-    constructor(name: 'evalsha' | 'eval' | 'fcall', args: string[]) {
+    private written = false;
+
+    constructor(
+      name: 'evalsha' | 'eval' | 'fcall',
+      args: string[],
+      private readonly resend?: () => string[],
+    ) {
       super(name, [], { replyEncoding: 'utf8' });
       this.args = args;
     }
 
     override toWritable(): string {
+      // Written before: the client sends it again (Resend).
+      if (this.written && this.resend) this.args = this.resend();
+      this.written = true;
       const args = this.args as string[];
       const ascii = request(this.name, args, false);
       return Buffer.byteLength(ascii) === ascii.length ? ascii : request(this.name, args, true);
@@ -72,23 +88,31 @@ export class LuaScript {
     this.sha = createHash('sha1').update(source, 'utf8').digest('hex');
   }
 
-  /** Runs the script in one round trip. Arguments go as one array: batches may be large. */
-  run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return this.evaluate(redis, keys, args);
+  /**
+   * Runs the script in one round trip. Arguments go as one array: batches may be large. `resend`:
+   * the arguments of the run should its command go out again (Resend).
+   */
+  run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[], resend?: Resend): Promise<unknown> {
+    return this.evaluate(redis, keys, args, resend);
   }
 
   /** `run` with EVALSHA (EVAL when the server does not have the script cached). */
-  async evaluate(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async evaluate(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[], resend?: Resend): Promise<unknown> {
     const all = commandArgs(this.sha, keys, args);
     const Script = ScriptCommand();
     try {
-      return await redis.sendCommand(new Script('evalsha', all));
+      return await redis.sendCommand(new Script('evalsha', all, resendOf(this.sha, keys, resend)));
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
       all[0] = this.source;
-      return redis.sendCommand(new Script('eval', all));
+      return redis.sendCommand(new Script('eval', all, resendOf(this.source, keys, resend)));
     }
   }
+}
+
+/** The whole command of a Resend, or undefined. */
+function resendOf(first: string, keys: readonly string[], resend: Resend | undefined): (() => string[]) | undefined {
+  return resend && (() => commandArgs(first, keys, resend()));
 }
 
 /** `first` (a sha, source or function name), the number of keys, the keys, then the arguments as strings. */
@@ -136,29 +160,30 @@ class ScriptLibrary {
    * Runs `script` as its function, loading the library first where the server does not have it;
    * with EVALSHA where the connection cannot run functions.
    */
-  async call(redis: RedisClient, script: StoreScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  async call(redis: RedisClient, script: StoreScript, keys: readonly string[], args: readonly (string | number)[], resend?: Resend): Promise<unknown> {
     const all = commandArgs(script.functionName, keys, args);
     const Script = ScriptCommand();
+    const again = resendOf(script.functionName, keys, resend);
     try {
-      return await redis.sendCommand(new Script('fcall', all));
+      return await redis.sendCommand(new Script('fcall', all, again));
     } catch (err) {
       const message = err instanceof Error ? err.message : '';
-      if (FCALL_REFUSED.test(message)) return this.withoutFunctions(redis, script, keys, args);
+      if (FCALL_REFUSED.test(message)) return this.withoutFunctions(redis, script, keys, args, resend);
       if (!/Function not found/i.test(message)) throw err;
     }
     try {
       await this.load(redis);
     } catch (err) {
       if (err !== NO_FUNCTIONS) throw err;
-      return this.withoutFunctions(redis, script, keys, args);
+      return this.withoutFunctions(redis, script, keys, args, resend);
     }
-    return redis.sendCommand(new Script('fcall', all));
+    return redis.sendCommand(new Script('fcall', all, again));
   }
 
   /** The connection cannot run functions: this run and every later one use EVALSHA. */
-  private withoutFunctions(redis: RedisClient, script: StoreScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+  private withoutFunctions(redis: RedisClient, script: StoreScript, keys: readonly string[], args: readonly (string | number)[], resend?: Resend): Promise<unknown> {
     evalOnly.add(redis);
-    return script.evaluate(redis, keys, args);
+    return script.evaluate(redis, keys, args, resend);
   }
 
   /** Loads the library on the server (on every master of a cluster). */
@@ -205,8 +230,8 @@ export class StoreScript extends LuaScript {
   /** The function it runs as (FCALL), where functions are available. */
   readonly functionName: string;
 
-  override run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    return evalOnly.has(redis) ? this.evaluate(redis, keys, args) : this.library.call(redis, this, keys, args);
+  override run(redis: RedisClient, keys: readonly string[], args: readonly (string | number)[], resend?: Resend): Promise<unknown> {
+    return evalOnly.has(redis) ? this.evaluate(redis, keys, args, resend) : this.library.call(redis, this, keys, args, resend);
   }
 }
 
