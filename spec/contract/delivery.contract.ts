@@ -10,7 +10,7 @@ import { InvalidTaskArguments } from '../../src/model/errors.js';
 import { Job } from '../../src/job/job.js';
 import type { JsonObject } from '../../src/model/json.js';
 import type { JobRegistry } from '../../src/job/registry.js';
-import { FAILURE, QUEUED, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
+import { FAILURE, QUEUED, RETRY, REVOKED, STARTED, SUCCESS } from '../../src/model/states.js';
 import type { TaskBackend, BackendOptions } from '../../src/producer/backend.js';
 import { EXPIRED_MESSAGE, type Delivery, type TaskStore } from '../../src/store/contract.js';
 import type { WireTask } from '../../src/model/task.js';
@@ -114,6 +114,57 @@ export function deliveryContract(ctx: DeliveryContext): void {
       // A finished delivery is over: writing again with its token changes nothing.
       expect(await store.finish({ ...second.task, status: FAILURE, result: 'again', time_ended: Date.now() / 1000 }, live)).to.equal(false);
       expect((await p.getTask(id))?.result).to.equal('live');
+    });
+
+    it('saves a start sent again (its reply lost) once, and broadcasts task_started once', async () => {
+      const p = await ctx.producer();
+      const seen: string[] = [];
+      const onStarted = (taskId: string) => seen.push(`started ${taskId}`);
+      const onDone = (taskId: string) => seen.push(`done ${taskId}`);
+      p.on('task_started', onStarted);
+      p.on('task_done', onDone);
+      try {
+        await p.ensureSubscribed();
+        const id = (await p.queueTask('addition', { a: 1, b: 2 })) as string;
+        const d = await pullOne(p.store, 'w1');
+        const fence = { worker: 'w1', token: d.token };
+        const task = started(d, 'w1');
+        expect(await p.store.start(task, fence)).to.equal(true);
+        expect(await p.store.start(task, fence), 'the same start again').to.equal(true);
+        expect(await p.store.finish({ ...task, status: SUCCESS, result: 3, time_ended: Date.now() / 1000 }, fence)).to.equal(true);
+        // Broadcasts of one task arrive in order: once task_done is seen, every task_started is.
+        await until(() => seen.includes(`done ${id}`));
+        expect(seen.filter((e) => e.endsWith(` ${id}`))).to.deep.equal([`started ${id}`, `done ${id}`]);
+      } finally {
+        p.off('task_started', onStarted);
+        p.off('task_done', onDone);
+      }
+    });
+
+    it('answers a retry sent again after its task was delivered anew as saved, and queues the task once', async () => {
+      const p = await ctx.producer();
+      const store = p.store;
+      const id = (await p.queueTask('addition', { a: 1, b: 2 }, { maxRetries: 3, retryDelay: 0 })) as string;
+      const first = await pullOne(store, 'w1');
+      const fence1 = { worker: 'w1', token: first.token };
+      expect(await store.start(started(first, 'w1'), fence1)).to.equal(true);
+      const retried: WireTask = { ...started(first, 'w1'), status: RETRY, retries: 1, result: 'try again', time_ended: Date.now() / 1000 };
+      expect(await store.retry(retried, fence1)).to.equal(true);
+      // Its reply was lost: before the retry is sent again, the task is delivered anew and starts.
+      const second = await pullOne(store, 'w2');
+      expect(second.task.id).to.equal(id);
+      const fence2 = { worker: 'w2', token: second.token };
+      expect(await store.start(started(second, 'w2'), fence2)).to.equal(true);
+      expect(await store.retry(retried, fence1), 'the same retry again, while the new delivery runs').to.equal(true);
+      expect(await store.pull({ worker: 'w3', max: 5, leaseMs: 60_000, waitMs: 0 }), 'queued once').to.deep.equal([]);
+      expect((await p.getTask(id))?.status, 'the new delivery keeps it').to.equal(STARTED);
+      expect(await store.renew('w2', [{ id, token: second.token }], 60_000)).to.deep.equal([]);
+      expect(await store.finish({ ...started(second, 'w2'), status: SUCCESS, result: 3, time_ended: Date.now() / 1000 }, fence2)).to.equal(true);
+      expect(await store.retry(retried, fence1), 'and again once the new delivery finished').to.equal(true);
+      const task = await p.getTask(id);
+      expect([task?.status, task?.result, task?.retries]).to.deep.equal([SUCCESS, 3, 1]);
+      // A write of that first delivery that was never saved is still fenced off.
+      expect(await store.finish({ ...started(first, 'w1'), status: FAILURE, result: 'late', time_ended: Date.now() / 1000 }, fence1)).to.equal(false);
     });
 
     it('keeps one run when a task is delivered again to the worker that still runs it', async () => {
