@@ -258,6 +258,30 @@ describe('redis:// fenced deliveries', function () {
     expect(await store.numQueued()).to.equal(1);
   });
 
+  it('broadcasts a finish sent again after its reply was lost once (alone, and carrying its start)', async () => {
+    const store = stores.store(appName('refinish'));
+    const events: string[] = [];
+    const unsubscribe = await store.subscribe((event, id) => events.push(`${event}:${id}`));
+    const ids = (await store.queue([wireTask(), wireTask()])) as string[];
+    const [alone, carried] = [await pullOne(store, 'w'), await pullOne(store, 'w')];
+    const fence = (d: typeof alone) => ({ worker: 'w', token: d.token });
+    const done = (task: WireTask): WireTask => ({ ...task, status: SUCCESS, result: 3, time_ended: Date.now() / 1000 });
+    expect(await store.start(started(alone.task, 'w'), fence(alone))).to.equal(true);
+    const finished = done(started(alone.task, 'w'));
+    expect(await store.finish(finished, fence(alone))).to.equal(true);
+    expect(await store.finish(finished, fence(alone)), 'sent again').to.equal(true);
+    // A start and finish written in one turn go as one script run, which is what is sent again.
+    const both = started(carried.task, 'w');
+    const ended = done(both);
+    expect(await Promise.all([store.start(both, fence(carried)), store.finish(ended, fence(carried))])).to.deep.equal([true, true]);
+    expect(await store.finish(ended, fence(carried)), 'sent again').to.equal(true);
+    // One connection delivers the broadcasts in order: once this task_queued is seen, all are.
+    const [last] = (await store.queue([wireTask()])) as [string];
+    while (!events.includes(`task_queued:${last}`)) await new Promise((r) => setTimeout(r, 10));
+    await unsubscribe();
+    for (const id of ids) expect(events.filter((e) => e.endsWith(`:${id}`)), id).to.deep.equal([`task_queued:${id}`, `task_started:${id}`, `task_done:${id}`]);
+  });
+
   it('saves every field of a start sent again after its first send failed (nothing of it is taken as stored)', async () => {
     const store = stores.store(appName('resend'));
     const [id] = (await store.queue([wireTask()])) as [string];
