@@ -136,9 +136,10 @@ export abstract class MemoryCore {
   protected startNow(task: WireTask, fence: Fence): boolean {
     const flight = this.flights.held(task.id, fence);
     if (!flight) return false;
-    flight.started = true;
     this.tasks.save(flight.entry, this.copy(task));
-    this.emit('task_started', task.id);
+    // The same start sent again (its answer lost) saves it again; its broadcast went the first time.
+    if (!flight.started) this.emit('task_started', task.id);
+    flight.started = true;
     return true;
   }
 
@@ -161,11 +162,12 @@ export abstract class MemoryCore {
 
   protected retryNow(task: WireTask, fence: Fence): boolean {
     const flight = this.flights.held(task.id, fence);
-    if (!flight) return false;
+    if (!flight) return this.tasks.get(task.id)?.retried === `${fence.worker}:${fence.token}`;
     this.flights.remove(flight);
     const now = this.clock();
     const at = now + Math.max(0, task.retry_delay) * 1000;
     const entry = flight.entry;
+    entry.retried = `${fence.worker}:${fence.token}`;
     this.tasks.save(entry, { ...this.copy(task), eta: at / 1000 });
     this.waiting.enqueue(entry, at, now);
     this.emit('task_queued', task.id);

@@ -26,6 +26,11 @@ export class Entry {
   ticket: WaitTicket | null = null;
   /** The last fencing token minted for it (0: never pulled). */
   token = 0;
+  /**
+   * `worker:token` of the delivery whose retry was saved last: that retry sent again (its answer
+   * lost) is answered as saved, whatever the deliveries since did.
+   */
+  retried: string | null = null;
   /** The current version: the record, or an ended task's packed form. */
   private current: WireTask | string;
 

@@ -13,13 +13,13 @@
 --       moves it off QUEUED while this delivery holds it, every other write being fenced) or '1'
 --       (not known: the QUEUED listing is read), else '', then n, n field/value entries (only the
 --       changed fields: n may be 0)
--- A small batch (a few tasks: latency counts) is announced: each task saved (or saved already by
--- this delivery: a run resent) goes out with its stored hash on the `task_done:tasks` channel, so
--- that a waiter needs no read (redis-events.ts). A larger batch (throughput counts) publishes the
--- ids alone: the waiters read them. The client sends a PING right before an announced run, in the
--- same write (redis-deliveries.ts): Redis writes its pending replies last-queued first, so with
--- this worker's connection already waiting for its PING's reply, the waiters' broadcast leaves
--- ahead of this script's reply instead of after it.
+-- A small batch (a few tasks: latency counts) is announced: each task saved goes out with its
+-- stored hash on the `task_done:tasks` channel, so that a waiter needs no read (redis-events.ts).
+-- A larger batch (throughput counts) publishes the ids alone: the waiters read them. The client
+-- sends a PING right before an announced run, in the same write (redis-deliveries.ts): Redis
+-- writes its pending replies last-queued first, so with this worker's connection already waiting
+-- for its PING's reply, the waiters' broadcast leaves ahead of this script's reply instead of
+-- after it.
 -- Returns one 1 (saved) or 0 (fenced off) per task, in order. A run resent after its reply was
 -- lost answers 1 again for the tasks it saved (_fin remembers the delivery whose finish was saved,
 -- and the task still holds what it sent); any other write of a finished delivery answers 0.
@@ -93,10 +93,8 @@ for t, id in ipairs(ids) do
     end
     out[t] = 1
   elseif not flying and already_saved(id, redis.call('HGET', key, '_fin'), worker, token, from_arg, to_arg, nil) then
-    if announced then
-      told[#told + 1] = id
-      told_start[#told] = with_start
-    end
+    -- Sent again after its reply was lost: its broadcasts went with the first run (a listener
+    -- whose connection dropped meanwhile reads what it missed: redis-events.ts, its epoch).
     out[t] = 1
   else
     out[t] = 0
