@@ -11,7 +11,8 @@
 -- is read from it), _fin (the fencing token of the delivery whose finish or retry was saved: tokens
 -- come from one counter per app, so it names that delivery; older versions stored `worker:token`),
 -- _rt (`worker:token` of the delivery whose retry was saved last: a retry sent again after its
--- reply was lost is answered as saved though the task was delivered anew since), _progress. Deliveries in flight are in the app's `fence` hash.
+-- reply was lost is answered as saved though the task was delivered anew since), _progress.
+-- Deliveries in flight are in the app's `fence` hash.
 local P
 -- The listings of ready tasks, in buckets (defined by _ready.lua, loaded after this file): an add,
 -- a removal (gathered, written by ready_flush at the end of the run), the run's state emptied, and
