@@ -8,11 +8,11 @@
 -- zero-padded to 16 digits, ':' and the id; older versions stored that whole member), _score (queue score, absent for 0), _tq (listing
 -- score: time queued, store ms times 1000 plus a sequence's last 3 digits; older versions stored
 -- the ms with the sequence in the fraction (a score below 1e14): see tq_ms; the wire time_queued
--- is read from it), _fin (the fencing token of the delivery whose finish or retry was saved: tokens
--- come from one counter per app, so it names that delivery; older versions stored `worker:token`),
--- _rt (`worker:token` of the delivery whose retry was saved last: a retry sent again after its
--- reply was lost is answered as saved though the task was delivered anew since), _progress.
--- Deliveries in flight are in the app's `fence` hash.
+-- is read from it), _fin (the fencing token of the delivery whose finish was saved: tokens come
+-- from one counter per app, so it names that delivery; older versions stored `worker:token`, and
+-- wrote it on a retry too), _rt (`worker:token` of the delivery whose retry was saved last: a retry
+-- sent again after its reply was lost is answered as saved though the task was delivered anew
+-- since), _progress. Deliveries in flight are in the app's `fence` hash.
 local P
 -- The listings of ready tasks, in buckets (defined by _ready.lua, loaded after this file): an add,
 -- a removal (gathered, written by ready_flush at the end of the run), the run's state emptied, and
@@ -406,10 +406,10 @@ local function sent(field, from, to, current)
   return current
 end
 
--- A write resent after its reply was lost: the delivery whose finish or retry was saved (_fin: its
--- token, or `worker:token` as older versions stored it) is this one, and the task holds the values
--- of the fields this write sends (ARGV[from..to], field/value pairs; `skip` names a field the store
--- set itself). Any other write is fenced off.
+-- A write resent after its reply was lost: the delivery whose finish (or, for older versions, retry)
+-- was saved (_fin: its token, or `worker:token` as older versions stored it) is this one, and the
+-- task holds the values of the fields this write sends (ARGV[from..to], field/value pairs; `skip`
+-- names a field the store set itself). Any other write is fenced off.
 local function already_saved(id, fin, worker, token, from, to, skip)
   if fin ~= token and fin ~= worker .. ':' .. token then return false end
   for k = from, to, 2 do

@@ -11,7 +11,8 @@ local current = redis.call('HGET', P .. 'fence', id)
 if current ~= fence then
   -- Sent again after its reply was lost: _rt names the delivery whose retry was saved last, so
   -- the answer is the same whatever the deliveries since did (the task may run again already).
-  -- Tasks retried by older versions have no _rt: what they hold is compared instead.
+  -- Tasks retried by older versions have no _rt: they named the delivery in _fin, and what they
+  -- hold is compared instead.
   if f[4] == fence then return 1 end
   if not current and already_saved(id, f[3], worker, token, 5, #ARGV, 'eta') then return 1 end
   return 0
@@ -22,7 +23,7 @@ local g = redis.call('HMGET', key, 'status', 'retry_delay', '_score')
 local delay = math.floor((tonumber(g[2] or '0') or 0) * 1000 + 0.5)
 local member, qm = new_member(id)
 leave_flight(id, worker)
-redis.call('HSET', key, '_qm', qm, '_fin', token, '_rt', fence, 'eta', delay > 0 and secs(now + delay) or 'null')
+redis.call('HSET', key, '_qm', qm, '_rt', fence, 'eta', delay > 0 and secs(now + delay) or 'null')
 move(id, f[1], g[1], tq_of(id, f[2]))
 if delay > 0 then
   redis.call('ZADD', P .. 'delayed', now + delay, id)
