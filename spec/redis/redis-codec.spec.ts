@@ -4,7 +4,8 @@
  * time_queued are read without the stored JSON; a default object is a new one for each task.
  */
 import { expect } from 'chai';
-import { decodeStored, encodeNewTask, WIRE_KEYS, wireValues } from '../../src/backends/redis/redis-codec.js';
+import { encodeNewTask, WIRE_KEYS, wireValues } from '../../src/backends/redis/redis-codec.js';
+import { decodeStored } from '../../src/backends/redis/redis-decode.js';
 import type { WireTask } from '../../src/model/task.js';
 import { wireTask } from '../support/wire-task.js';
 

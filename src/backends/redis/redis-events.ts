@@ -17,7 +17,8 @@
  * it missed no `task_done` in between.
  */
 import { TASK_EVENTS, type EventListener, type TaskEvent } from '../../store/contract.js';
-import { decodeTask, type RedisKeys } from './redis-codec.js';
+import type { RedisKeys } from './redis-codec.js';
+import { decodeTask } from './redis-decode.js';
 import type { WireTask } from '../../model/task.js';
 import { isConnectionError, type RedisLink } from './redis-link.js';
 

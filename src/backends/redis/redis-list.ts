@@ -6,7 +6,8 @@
 import { isTaskStatus } from '../../model/states.js';
 import type { WireTask } from '../../model/task.js';
 import { MAX_PAGE_LIMIT, type PageRequest, type StoreFilter, type TaskPage } from '../../store/contract.js';
-import { decodeTask, type RedisKeys } from './redis-codec.js';
+import type { RedisKeys } from './redis-codec.js';
+import { decodeTask } from './redis-decode.js';
 import type { RedisClient } from './redis-link.js';
 import { scripts } from './redis-scripts.js';
 

@@ -22,7 +22,8 @@
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
 import { QUEUED } from '../../model/states.js';
-import { decodeStored, type RedisKeys } from './redis-codec.js';
+import type { RedisKeys } from './redis-codec.js';
+import { decodeStored } from './redis-decode.js';
 import { HeldDeliveries } from './redis-held.js';
 import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisClient, type RedisLink } from './redis-link.js';
