@@ -75,11 +75,12 @@ describe('redis:// task layout', function () {
     const id = 'odd\x1f"\\é😀';
     await storeOldTask(name, id, 1, now - 1000);
     const kwargs = { s: 'a\u0000b\x1fc"d\\e\nf', u: 'héllo 😀 日本', n: [0.1, 2 ** 53 - 1, -0, 1e-300], o: { '': null, '"': true } };
-    await raw.hset(`${NAMESPACE}:{${name}}:t:${id}`, 'kwargs', JSON.stringify(kwargs), 'meta', JSON.stringify({ '\x1f': '\x1f' }));
+    // Store fields of any text (a delivery `worker:token` of older versions) and progress.
+    await raw.hset(`${NAMESPACE}:{${name}}:t:${id}`, 'kwargs', JSON.stringify(kwargs), 'meta', JSON.stringify({ '\x1f': '\x1f' }), '_fin', 'w"\\:7', '_progress', '0.5');
     const [pulled] = await store.pull({ worker: 'w', max: 1, leaseMs: 60_000, waitMs: 0 });
     expect(pulled?.task.id).to.equal(id);
     expect(pulled?.task.kwargs).to.deep.equal(JSON.parse(JSON.stringify(kwargs)));
-    expect(pulled?.task.meta).to.deep.equal({ '\x1f': '\x1f' });
+    expect(pulled?.task.meta).to.deep.equal({ '\x1f': '\x1f', progress: 0.5 });
     expect(pulled?.task.time_queued).to.equal((now - 1000) / 1000);
   });
 
