@@ -21,7 +21,7 @@ import type { RedisKeys } from './redis-codec.js';
 import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisClient, type RedisLink } from './redis-link.js';
 import { RedisPuller } from './redis-pull.js';
-import { scripts } from './redis-scripts.js';
+import { asArray, scripts } from './redis-scripts.js';
 import { WriteBatch } from './redis-write-batch.js';
 
 /** Stands for the count in the template of the worker-lost message that recover.lua fills in. */
@@ -258,10 +258,6 @@ function checkFence(fence: Fence): void {
 /** Throws a one-line error unless `ms` is a finite number ≥ 0. */
 export function checkDuration(ms: number, what: string): void {
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`${what} must be a duration in ms ≥ 0, got ${String(ms)}`);
-}
-
-function asArray(reply: unknown): unknown[] {
-  return Array.isArray(reply) ? reply : [];
 }
 
 /**

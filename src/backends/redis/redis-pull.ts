@@ -27,7 +27,7 @@ import { decodeStored } from './redis-decode.js';
 import { HeldDeliveries } from './redis-held.js';
 import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisClient, type RedisLink } from './redis-link.js';
-import { scripts } from './redis-scripts.js';
+import { asArray, scripts } from './redis-scripts.js';
 import { Deadlines } from '../../infra/deadlines.js';
 
 /** Pulls of one store, for any number of its workers. */
@@ -345,7 +345,3 @@ const EXPIRED_JSON = JSON.stringify(EXPIRED_MESSAGE);
  * stays interrupted (0: it is not), and whether the wait before it ended on the worker's own key.
  */
 type PullStep = [Delivery[], number, number, boolean];
-
-function asArray(reply: unknown): unknown[] {
-  return Array.isArray(reply) ? reply : [];
-}

@@ -254,3 +254,8 @@ export const scripts = Object.fromEntries(BODIES.map(([name, body]) => [name, lo
 
 /** The library of the store's functions (its name and source). */
 export const scriptLibrary: { readonly name: string; readonly source: string } = LIBRARY;
+
+/** A script's reply as an array (anything else: none). */
+export function asArray(reply: unknown): unknown[] {
+  return Array.isArray(reply) ? reply : [];
+}

@@ -32,7 +32,7 @@ import { RedisEvents } from './redis-events.js';
 import { parseRedisUrl, RedisLink, type RedisClient } from './redis-link.js';
 import { listPage, listRows, readListed, readTasks, type ListedRow } from './redis-list.js';
 import { queueArgs } from './redis-queue.js';
-import { scripts } from './redis-scripts.js';
+import { asArray, scripts } from './redis-scripts.js';
 
 /** Settings of a RedisStore besides its URL. */
 export interface RedisStoreOptions {
@@ -313,8 +313,4 @@ function positiveInteger(value: number, what: string): number {
 
 function idOrNull(id: unknown): string | null {
   return typeof id === 'string' && id ? id : null;
-}
-
-function asArray(reply: unknown): unknown[] {
-  return Array.isArray(reply) ? reply : [];
 }
