@@ -85,6 +85,19 @@ describe('redis:// queueing', function () {
       const pulled = await store.pull({ worker: 'w', max: 20, leaseMs: 60_000, waitMs: 0 });
       expect(pulled.map((d) => d.task.kwargs.i)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7, 9]);
     });
+
+    it('stores no chunk of a batch whose later chunk holds a bad task id or idempotency key', async () => {
+      const store = stores.store(appName('bulk'), { queueChunk: 2 });
+      let error: unknown = null;
+      await store.queue([wireTask(), wireTask(), wireTask(), wireTask({ id: 'a b' })]).catch((err: unknown) => (error = err));
+      expect(String(error)).to.match(/without spaces/);
+      error = null;
+      const keys = ['k1', null, null, ''];
+      await store.queue([wireTask(), wireTask(), wireTask(), wireTask()], { idempotencyKeys: keys }).catch((err: unknown) => (error = err));
+      expect(String(error)).to.match(/idempotency key must be a non-empty string/);
+      expect(await store.numQueued()).to.equal(0);
+      expect((await store.list({}, { limit: 10, cursor: null })).tasks).to.deep.equal([]);
+    });
   });
 
   describe('periodic claims', () => {
