@@ -121,6 +121,16 @@ describe('a sharded queue on one Redis (shards=3)', function () {
     expect(await store.numQueued()).to.equal(60);
   });
 
+  it('stores nothing on any shard when one task of a batch has a bad id or idempotency key', async () => {
+    const store = open();
+    const good = Array.from({ length: 30 }, () => wireTask());
+    expect(new Set(good.map((t) => shardOf(t.id, K))).size, 'the good tasks span every shard').to.equal(K);
+    expect(String(await rejection(store.queue([...good, wireTask({ id: 'a b' })])))).to.match(/without spaces/);
+    const keys = [...good.map(() => null), ''];
+    expect(String(await rejection(store.queue([...good, wireTask()], { idempotencyKeys: keys })))).to.match(/idempotency key must be a non-empty string/);
+    expect(await store.numQueued()).to.equal(0);
+  });
+
   it('keeps non-overlap locks atomic: one lock, one shard, and the task found from its id', async () => {
     const p = new TaskBackend(open(), { name, url, registry });
     const first = (await p.queueTask('notoverlap', { lag: 1 })) as string;
