@@ -16,7 +16,23 @@ export interface RunClaim {
   ranAtMs: number;
 }
 
-/** The ARGV of one queue.lua run. */
+/**
+ * Refuses a batch holding a task id that is empty or has a space (broadcasts carry space-separated
+ * ids: redis-events.ts) or an idempotency key that is neither null nor a non-empty string. Called on
+ * the whole batch before any of it is encoded or sent: a bad item stores nothing (queueArgs trusts
+ * what it was checked by this).
+ */
+export function checkQueueable(tasks: readonly WireTask[], idempotencyKeys: readonly (string | null)[] | undefined): void {
+  tasks.forEach((t, i) => {
+    if (typeof t.id !== 'string' || !t.id || /\s/.test(t.id)) throw new TypeError(`A task id must be a non-empty string without spaces, got ${JSON.stringify(t.id)}`);
+    const key = idempotencyKeys?.[i] ?? null;
+    if (key !== null && (typeof key !== 'string' || !key)) {
+      throw new TypeError(`An idempotency key must be a non-empty string or null, got ${JSON.stringify(key)}`);
+    }
+  });
+}
+
+/** The ARGV of one queue.lua run, its tasks and keys checked by checkQueueable. */
 export function queueArgs(
   keys: RedisKeys,
   tasks: readonly WireTask[],
@@ -33,12 +49,7 @@ export function queueArgs(
     claim ? String(claim.ranAtMs) : '',
   ];
   tasks.forEach((t, i) => {
-    // Broadcasts carry space-separated ids (redis-events.ts).
-    if (typeof t.id !== 'string' || !t.id || /\s/.test(t.id)) throw new TypeError(`A task id must be a non-empty string without spaces, got ${JSON.stringify(t.id)}`);
     const key = idempotencyKeys?.[i] ?? null;
-    if (key !== null && (typeof key !== 'string' || !key)) {
-      throw new TypeError(`An idempotency key must be a non-empty string or null, got ${JSON.stringify(key)}`);
-    }
     const score = -t.priority || 0;
     // A task with no options sends none of them (most tasks: fewer arguments to encode and parse).
     if (t.lock_id == null && t.eta == null && t.expiry == null && score === 0 && key === null) {

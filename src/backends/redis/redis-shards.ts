@@ -36,6 +36,7 @@ import type {
   TaskStore,
 } from '../../store/contract.js';
 import { checkPull } from './redis-deliveries.js';
+import { checkQueueable } from './redis-queue.js';
 import { RedisEvents } from './redis-events.js';
 import { MAX_SHARDS, parseRedisUrl, RedisLink } from './redis-link.js';
 import { RedisStore, type RedisStoreOptions } from './redis.js';
@@ -157,6 +158,8 @@ export class ShardedRedisStore implements TaskStore {
     if (keys !== undefined && (!Array.isArray(keys) || keys.length !== tasks.length)) {
       throw new TypeError(`idempotencyKeys must have one entry (a key or null) per task: ${tasks.length} tasks`);
     }
+    // Every shard's part checked before any is sent: a bad item stores nothing on any shard.
+    checkQueueable(tasks, keys);
     const placed = tasks.map((task, i) => place(task, keys?.[i], this.k));
     const out: (string | null)[] = new Array<string | null>(tasks.length).fill(null);
     const groups = [...byShard(placed, (p) => p.shard)];

@@ -31,7 +31,7 @@ import { checkDuration, RedisDeliveries } from './redis-deliveries.js';
 import { RedisEvents } from './redis-events.js';
 import { parseRedisUrl, RedisLink, type RedisClient } from './redis-link.js';
 import { listPage, listRows, readListed, readTasks, type ListedRow } from './redis-list.js';
-import { queueArgs } from './redis-queue.js';
+import { checkQueueable, queueArgs } from './redis-queue.js';
 import { asArray, scripts } from './redis-scripts.js';
 
 /** Settings of a RedisStore besides its URL. */
@@ -119,7 +119,8 @@ export class RedisStore implements TaskStore {
 
   /**
    * Stores and queues tasks in chunks of at most `queueChunk` tasks per script, so that no script
-   * holds Redis for long; the chunks are sent together (one round trip) and run in order.
+   * holds Redis for long; the chunks are sent together (one round trip) and run in order. The whole
+   * batch is checked first: a bad item stores nothing.
    */
   async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
     if (!tasks.length) return [];
@@ -128,6 +129,7 @@ export class RedisStore implements TaskStore {
       throw new TypeError(`idempotencyKeys must have one entry (a key or null) per task: ${tasks.length} tasks`);
     }
     const window = positiveInteger(options.idempotencyWindowMs ?? this.idempotencyWindowMs, 'idempotencyWindowMs');
+    checkQueueable(tasks, keys);
     const chunks: Promise<unknown>[] = [];
     for (let from = 0; from < tasks.length; from += this.queueChunk) {
       const slice = tasks.slice(from, from + this.queueChunk);
@@ -279,6 +281,7 @@ export class RedisStore implements TaskStore {
       throw new TypeError(`claimRun needs run times in epoch ms, got ${String(previousMs)} and ${String(ranAtMs)}`);
     }
     const claim = { name, previousMs, ranAtMs };
+    checkQueueable([task], undefined);
     const args = queueArgs(this.keys, [task], undefined, this.idempotencyWindowMs, claim);
     const reply = await this.run((r) => scripts.queue.run(r, [this.keys.queue], args));
     if (reply === -1) return false;
