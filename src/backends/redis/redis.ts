@@ -119,8 +119,10 @@ export class RedisStore implements TaskStore {
 
   /**
    * Stores and queues tasks in chunks of at most `queueChunk` tasks per script, so that no script
-   * holds Redis for long; the chunks are sent together (one round trip) and run in order. The whole
-   * batch is checked first: a bad item stores nothing.
+   * holds Redis for long; the chunks run in order. The whole batch is checked first; then each
+   * chunk is sent as soon as it is encoded, so that Redis stores the first chunks while this
+   * process encodes the next (sent together, a large batch kept Redis and the workers idle for as
+   * long as its encoding took).
    */
   async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
     if (!tasks.length) return [];
@@ -135,7 +137,7 @@ export class RedisStore implements TaskStore {
       const slice = tasks.slice(from, from + this.queueChunk);
       const args = queueArgs(this.keys, slice, keys?.slice(from, from + this.queueChunk), window, null);
       chunks.push(this.run((r) => scripts.queue.run(r, [this.keys.queue], args)));
-      if (from === 0 && tasks.length > this.queueChunk) this.link.sendNow();
+      if (tasks.length > this.queueChunk) this.link.sendNow();
     }
     return (await Promise.all(chunks)).flatMap((reply) => asArray(reply).map(idOrNull));
   }
