@@ -26,8 +26,7 @@ export class TurnCork {
 
   /**
    * Sends what this tick's hold keeps now; the rest of the tick stays held. A producer's large
-   * queue sends its first chunk so: Redis and the workers start on it while the producer encodes
-   * the others.
+   * queue sends each chunk so, once encoded: Redis stores it while the producer encodes the next.
    */
   sendNow(): void {
     if (!this.corked) return;
