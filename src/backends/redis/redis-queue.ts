@@ -18,11 +18,14 @@ export interface RunClaim {
 
 /**
  * Refuses a batch holding a task id that is empty or has a space (broadcasts carry space-separated
- * ids: redis-events.ts) or an idempotency key that is neither null nor a non-empty string. Called on
- * the whole batch before any of it is encoded or sent: a bad item stores nothing (queueArgs trusts
- * what it was checked by this).
+ * ids: redis-events.ts), a key list that is not one entry per task, or an idempotency key that is
+ * neither null nor a non-empty string. Called on the whole batch before any of it is encoded or
+ * sent: a bad item stores nothing (queueArgs trusts what it was checked by this).
  */
 export function checkQueueable(tasks: readonly WireTask[], idempotencyKeys: readonly (string | null)[] | undefined): void {
+  if (idempotencyKeys !== undefined && (!Array.isArray(idempotencyKeys) || idempotencyKeys.length !== tasks.length)) {
+    throw new TypeError(`idempotencyKeys must have one entry (a key or null) per task: ${tasks.length} tasks`);
+  }
   tasks.forEach((t, i) => {
     if (typeof t.id !== 'string' || !t.id || /\s/.test(t.id)) throw new TypeError(`A task id must be a non-empty string without spaces, got ${JSON.stringify(t.id)}`);
     const key = idempotencyKeys?.[i] ?? null;

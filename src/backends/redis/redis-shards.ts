@@ -155,9 +155,6 @@ export class ShardedRedisStore implements TaskStore {
     await this.layout();
     if (this.k === 1) return this.replicated(this.shards[0]!, await this.shards[0]!.queue(tasks, options));
     const keys = options.idempotencyKeys;
-    if (keys !== undefined && (!Array.isArray(keys) || keys.length !== tasks.length)) {
-      throw new TypeError(`idempotencyKeys must have one entry (a key or null) per task: ${tasks.length} tasks`);
-    }
     // Every shard's part checked before any is sent: a bad item stores nothing on any shard.
     checkQueueable(tasks, keys);
     const placed = tasks.map((task, i) => place(task, keys?.[i], this.k));

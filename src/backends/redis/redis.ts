@@ -127,11 +127,8 @@ export class RedisStore implements TaskStore {
   async queue(tasks: WireTask[], options: QueueRequestOptions = {}): Promise<(string | null)[]> {
     if (!tasks.length) return [];
     const keys = options.idempotencyKeys;
-    if (keys !== undefined && (!Array.isArray(keys) || keys.length !== tasks.length)) {
-      throw new TypeError(`idempotencyKeys must have one entry (a key or null) per task: ${tasks.length} tasks`);
-    }
-    const window = positiveInteger(options.idempotencyWindowMs ?? this.idempotencyWindowMs, 'idempotencyWindowMs');
     checkQueueable(tasks, keys);
+    const window = positiveInteger(options.idempotencyWindowMs ?? this.idempotencyWindowMs, 'idempotencyWindowMs');
     const chunks: Promise<unknown>[] = [];
     for (let from = 0; from < tasks.length; from += this.queueChunk) {
       const slice = tasks.slice(from, from + this.queueChunk);
