@@ -149,6 +149,23 @@ describe('redis:// listings of ready tasks', function () {
     expect(await listAll(store, undefined, 100)).to.deep.equal(newestFirst);
   });
 
+  it('writes batches that end in turns, each a little late, without splitting a bucket: a batch above the last bucket leaves room there for one', async () => {
+    const name = appName('ready-turns');
+    const store = stores.store(name);
+    const { ids, pulled } = await queuedAndPulled(store, 400);
+    const batch = (k: number) => pulled.slice(50 * k, 50 * k + 50);
+    // Two workers finishing batches of 50 in turns: each batch ends just after the next one.
+    for (const k of [0, 2, 1, 4, 3, 6, 5, 7]) await finish(store, batch(k));
+
+    const buckets = await readyBuckets(suite.raw, keysOf(name), SUCCESS);
+    checkBuckets(buckets);
+    // No bucket was read, sorted and written again: each holds its batches in the order they ended.
+    const idsOf = (k: number) => ids.slice(50 * k, 50 * k + 50);
+    expect(buckets.map((b) => b.ids)).to.deep.equal([[0], [2, 1], [4, 3], [6, 5], [7]].map((ks) => ks.flatMap(idsOf)));
+    expect(await listAll(store, [SUCCESS], 64)).to.deep.equal([...ids].reverse());
+    expect(await listAll(store, undefined, 100)).to.deep.equal([...ids].reverse());
+  });
+
   it('leaves the entries of runs that end a few tasks pending, until a batch, a listing of their status or 128 of them come', async () => {
     const name = appName('ready-pending');
     const store = stores.store(name);
