@@ -206,17 +206,26 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   kwargs: '{}',
 };
 
+/** The default of each wire key (DEFAULTS), in WIRE_KEYS order: undefined where it has none. */
+const DEFAULT_AT: readonly (string | undefined)[] = WIRE_KEYS.map((key) => DEFAULTS[key]);
+
 /**
  * A new task as hash field/value pairs, every value JSON, without the fields `skip` names (the
  * queue script writes them), its id, and the fields that are null or at their default (DEFAULTS):
- * a missing field reads as null or its default (decodeTask).
+ * a missing field reads as null or its default (decodeTask). The values are read by wireValues and
+ * each key's default by its index: a loop reading `task[key]` and `DEFAULTS[key]` by a key that
+ * changes at every step took 0.49–0.57 µs a task once optimized against 0.30–0.35, and was
+ * optimized later (5000-task batches: 1.1–1.2 µs in the fourth against 0.33–0.35).
  */
 export function encodeNewTask(task: WireTask, skip: ReadonlySet<string>): string[] {
   const out: string[] = [];
-  for (const key of WIRE_KEYS) {
-    const value = task[key];
-    if (value === null || value === undefined || key === 'id' || skip.has(key)) continue;
-    const fallback = DEFAULTS[key];
+  const values = wireValues(task);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (value === null || value === undefined) continue;
+    const key = WIRE_KEYS[i] as string;
+    if (key === 'id' || skip.has(key)) continue;
+    const fallback = DEFAULT_AT[i];
     // At its default, known without encoding it: 0 (most numbers), an empty plain object (meta).
     if (fallback !== undefined && (value === 0 ? fallback === '0' : fallback === '{}' && isEmptyPlainObject(value))) continue;
     const json = JSON.stringify(value);
