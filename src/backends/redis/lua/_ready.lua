@@ -210,16 +210,14 @@ local function room_for(code, b, group, size, top)
   return BUCKET_MAX
 end
 
--- Adds `group` (entries in score order) to bucket `b`: pushed when they fit; else, above the last
--- bucket's entries, they go on in new buckets; else the bucket's entries and theirs are sorted and
--- cut in halves (the first stays in `b`). A group of up to half a bucket (a worker's batch) that
--- does not fit in the last bucket with room to spare for one as large (room_for) starts a new one
--- bounded just above that one's highest score,
--- not at the group's lowest: tasks that end a little late (a batch of another worker, queued in
--- the same stretch) go there, into a bucket with room, instead of into the full one, which they
--- would split (a split reads, sorts and writes again about 180 entries: two workers finishing
--- batches in turns split a bucket every other batch, a fifth of Redis's work per finish). A larger
--- group fills the last bucket first.
+-- Adds `group` (entries in score order) to bucket `b`: pushed when they fit (room_for); else,
+-- above the last bucket's entries, they go on in new buckets; else the bucket's entries and theirs
+-- are sorted and cut in halves (the first stays in `b`: a split reads, sorts and writes again
+-- about 180 entries). A group of up to half a bucket (a worker's batch) that does not fit in the
+-- last bucket starts a new one bounded just above that one's highest score, not at the group's
+-- lowest: tasks that end a little late (a batch of another worker, queued just before the batch
+-- that ended first) go into the room left beside that batch (room_for), not into a full bucket,
+-- which they would split. A larger group fills the last bucket first.
 local function add_group(code, b, group)
   local last = group[#group][1]
   -- The bucket's highest score: recorded, or nothing in an empty bucket; else unknown (nil).
