@@ -133,4 +133,27 @@ describe('redis:// parked workers', function () {
     // wa's wait ends (1.5 s) and the pull sent with it takes the task.
     expect((await waiting).map((d) => d.task.id)).to.deep.equal([id]);
   });
+
+  // Redis answers a BLPOP's timeout on its next cron tick, not at the timeout (every 100 ms at its
+  // default hz of 10: a wait of 10 ms ended after 99, one of 310 after 400): a worker that waited
+  // for a delayed task's eta that way started it up to 100 ms late, and under load two delayed
+  // tasks due 200 ms apart started together (backend contract: "does not start a task before its
+  // delay or eta", 1 run of 5 under load on redis+cluster://).
+  it('ends a wait for a delayed task itself at the eta, with a token on its own nudge list, instead of waiting for the BLPOP to time out', async () => {
+    const { producer, a } = app();
+    const [id] = await producer.queueTasks([{ jobName: 'addition', kwargs: { a: 1, b: 2 }, options: { delay: 0.3 } }]);
+    const monitor = await suite.raw.monitor();
+    const sent: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => sent.push(args));
+    try {
+      const got = await a.pull({ worker: 'wa', max: 5, leaseMs: 30_000, waitMs: 10_000 });
+      expect(got.map((d) => d.task.id)).to.deep.equal([id]);
+      // The monitor's stream comes on its own connection: waited for, not read at once.
+      const nudged = (args: string[]) => args[0]?.toLowerCase() === 'lpush' && args[1] === a.keys.nudge('wa');
+      await eventually(async () => sent.some(nudged), "the puller's own wake-up at the eta", 10_000);
+      expect(sent.filter(nudged)).to.have.length(1);
+    } finally {
+      monitor.disconnect();
+    }
+  });
 });
