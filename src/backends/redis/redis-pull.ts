@@ -3,7 +3,7 @@
  * ready ones into the worker's in-flight set, each with a new fencing token). When nothing is
  * ready it blocks with BLPOP on its nudge list and the app's wake-up list, on a connection of its
  * own: no polling, and it wakes early for the next delayed task's eta (the script answers the time
- * left until it, a duration on the store's clock). The pull script that follows a wait goes with
+ * left until it; redis-eta-alarm.ts ends the wait then). The pull script that follows a wait goes with
  * the BLPOP, queued behind it: Redis runs it as soon as the wait ends (no round trip after it);
  * a finish made while the worker is about to park goes ahead of both, in the same write (carry).
  *
@@ -12,12 +12,10 @@
  *
  * A pull whose reply is lost with the connection leaves tasks owned by a worker that never got
  * them: after such a failure its next pull asks the script to put the unknown ones back, and so
- * does a pull the client sends again by itself (a Cluster client, resendOf). A pull
- * that found the queue drained (it got fewer tasks than asked) is remembered with the next delayed
- * task's eta: the worker's next pull goes straight to the blocking wait, no empty pull first. Every
- * queue, retry and recovery pushes a wake-up token (on the nudge list of the worker parked last,
- * _lib.lua: wake), and only a pull that found the queue empty clears them, so a task queued since
- * is not missed; a stale token costs one spurious pull.
+ * does a pull the client sends again by itself (a Cluster client, resendOf). A pull that found the
+ * queue drained is remembered with the next delayed task's eta: the worker's next pull goes
+ * straight to the blocking wait. Every queue, retry and recovery pushes a wake-up token (_lib.lua:
+ * wake), and only a pull that found the queue empty clears them: a stale token costs one pull.
  */
 import { performance } from 'node:perf_hooks';
 import { EXPIRED_MESSAGE, type Delivery, type PullRequest } from '../../store/contract.js';
@@ -29,6 +27,7 @@ import { socketOf } from './redis-cluster.js';
 import { isConnectionError, type RedisClient, type RedisLink } from './redis-link.js';
 import { asArray, scripts } from './redis-scripts.js';
 import { Deadlines } from '../../infra/deadlines.js';
+import { ETA_BACKSTOP_MS, wakeAtEta } from './redis-eta-alarm.js';
 
 /** Pulls of one store, for any number of its workers. */
 export class RedisPuller {
@@ -86,7 +85,8 @@ export class RedisPuller {
         this.sendCarried(null);
         return [];
       }
-      const woken = await this.blockThenPull(request, Math.max(0, Math.min(request.waitMs, due - performance.now())), false);
+      const untilDue = due - performance.now();
+      const woken = await this.blockThenPull(request, Math.max(0, Math.min(request.waitMs, untilDue)), false, untilDue < request.waitMs);
       if (woken === null) return [];
       step = woken;
     } else {
@@ -102,7 +102,8 @@ export class RedisPuller {
       if (left <= 0) return [];
       // An interrupted worker waits on its own key only: the app's wake-ups are for the others.
       const wait = haltedMs > 0 ? Math.min(left, haltedMs) : Math.min(left, nextInMs);
-      const woken = wait > 0 ? await this.blockThenPull(request, wait, haltedMs > 0) : await this.pullNow(request);
+      const atEta = haltedMs <= 0 && nextInMs < left;
+      const woken = wait > 0 ? await this.blockThenPull(request, wait, haltedMs > 0, atEta) : await this.pullNow(request);
       if (woken === null) return [];
       step = woken;
     }
@@ -253,9 +254,9 @@ export class RedisPuller {
    * behind the BLPOP on that connection, so the pull costs no round trip of its own once woken.
    * The pull's answer marks a wait ended by the worker's own key (TaskStore.interrupt). Null when
    * a local interrupt (or the store closing) ended the wait first: what that pull still takes is
-   * handed back to the queue.
+   * handed back to the queue. `atEta`: the wait ends when a delayed task is due (redis-eta-alarm.ts).
    */
-  private async blockThenPull(request: PullRequest, ms: number, ownOnly: boolean): Promise<PullStep | null> {
+  private async blockThenPull(request: PullRequest, ms: number, ownOnly: boolean, atEta = false): Promise<PullStep | null> {
     const { worker } = request;
     const conn = this.link.blocking;
     let wake = (): void => undefined;
@@ -269,6 +270,7 @@ export class RedisPuller {
       // A connection that dies silently would leave BLPOP waiting forever: cut it after a margin
       // (a deadline on the puller's one timer, infra/deadlines.ts: no Node timer per wait).
       const guard = this.guards.add(ms + 5000, () => conn.disconnect(true), false);
+      const alarm = atEta && !ownOnly ? wakeAtEta(this.link, this.keys, this.guards, worker, ms) : null;
       try {
         const own = this.keys.wake(worker);
         // Its nudges first: a worker parked last is woken on its own list (_lib.lua: wake).
@@ -282,7 +284,7 @@ export class RedisPuller {
         let step: Promise<PullStep>;
         try {
           this.sendCarried(conn);
-          popped = conn.blpop(...keys, Math.max(0.01, ms / 1000).toFixed(3));
+          popped = conn.blpop(...keys, Math.max(0.01, (alarm ? ms + ETA_BACKSTOP_MS : ms) / 1000).toFixed(3));
           step = this.sent(request, scripts.pull.run(conn, [this.keys.queue], args, this.resendOf(request, true)), sentAt);
         } finally {
           socket?.uncork();
@@ -301,6 +303,7 @@ export class RedisPuller {
         return first;
       } finally {
         guard.cancel();
+        alarm?.cancel();
       }
     } catch (err) {
       if (this.link.isClosed) return null;
