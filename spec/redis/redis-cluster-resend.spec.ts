@@ -3,7 +3,7 @@
  * command again by itself when its node's connection closes with it in flight (a failover, a
  * killed master, a network cut). A pull run twice must not leave the first run's tasks owned by a
  * worker that never got them: that worker renews its lease while it runs other tasks, so nothing
- * would ever hand them back.
+ * would ever hand them back. A queue of ids just made, run twice, must not queue its tasks twice.
  */
 import { expect } from 'chai';
 import type { Socket } from 'node:net';
@@ -73,6 +73,42 @@ describe('a pull whose reply is lost on a Redis Cluster', function () {
       const owned = Object.entries(fence).filter(([, holder]) => holder.startsWith('w1:')).map(([id]) => id);
       expect(owned.sort(), 'tasks in flight for w1').to.deep.equal(received.map((d) => d.task.id).sort());
       expect(received.map((d) => d.task.id).sort(), 'every task delivered once').to.deep.equal([...ids].sort());
+    } finally {
+      await store.flush().catch(() => undefined);
+      await store.close();
+    }
+  });
+});
+
+describe('a queue whose reply is lost on a Redis Cluster', function () {
+  this.timeout(60_000);
+
+  it('stores and queues each task once, though the client sent again a queue of ids just made', async function () {
+    const cluster = await sharedCluster();
+    if (!cluster) this.skip();
+    const name = `resend-${Math.random().toString(36).slice(2, 8)}`;
+    const namespace = `${NAMESPACE}-resend`;
+    const store = new ShardedRedisStore(cluster.url({ namespace, shards: '1' }), { name });
+    try {
+      const [first] = (await store.queue([wireTask({ name: 'addition' })])) as [string];
+      const cmd = store.link.cmd as Cluster;
+      const node = nodeAt(cmd, (await cluster.masterOf(`{${name}}`)).port);
+      const tasks = Array.from({ length: 12 }, () => wireTask({ name: 'addition' }));
+      const lost = loseNextReply(node);
+      // The first send skips the stored-task check (QueueRequestOptions.freshIds); the client's
+      // resend of it must not: it would queue every task a second time.
+      let ids: (string | null)[] | null = null;
+      try {
+        ids = await store.queue(tasks, { freshIds: true });
+      } catch {
+        // The queue failed on the connection instead: Redis may have run it or not.
+      }
+      await lost;
+      const queued = (await cmd.zrange(`${namespace}:{${name}}:queue`, 0, -1)).map((member) => member.split(':')[1]);
+      expect(ids, 'the client sent the queue again and heard its reply').to.deep.equal(tasks.map((t) => t.id));
+      expect(queued.sort(), 'each task queued once').to.deep.equal([first, ...tasks.map((t) => t.id)].sort());
+      const pulled = await store.pull({ worker: 'w1', max: 50, leaseMs: 30_000, waitMs: 0 });
+      expect(pulled.map((d) => d.task.id).sort(), 'each delivered once').to.deep.equal([first, ...tasks.map((t) => t.id)].sort());
     } finally {
       await store.flush().catch(() => undefined);
       await store.close();

@@ -9,7 +9,9 @@ import { expect } from 'chai';
 import { Redis } from 'ioredis';
 import { RedisStore } from '../../src/backends/redis/redis.js';
 import { STARTED, SUCCESS, type TaskStatus } from '../../src/model/states.js';
-import type { Delivery, TaskEvent } from '../../src/store/contract.js';
+import type { Delivery, QueueRequestOptions, TaskEvent } from '../../src/store/contract.js';
+import { TaskBackend } from '../../src/producer/backend.js';
+import { JobRegistry } from '../../src/job/registry.js';
 import { redisServerInstalled, TestRedisServer } from '../support/redis-server.js';
 import { wireTask } from './redis-tasks.js';
 
@@ -210,6 +212,34 @@ describe('redis:// cost per task', function () {
       await unsubscribe();
       raw.disconnect();
     }
+  });
+
+  it('looks for no task stored under the ids a producer just made; any other queue looks for each of its tasks', async () => {
+    const store = open('fresh');
+    const asked: (QueueRequestOptions | undefined)[] = [];
+    const queue = store.queue.bind(store);
+    store.queue = (tasks, options) => {
+      asked.push(options);
+      return queue(tasks, options);
+    };
+    const producer = new TaskBackend(store, { name: 'fresh', url: server.url(), registry: await JobRegistry.load(['jobs/*']) });
+    await store.now(); // connected, scripts aside
+    const made = await commandsDuring(async () => {
+      await producer.queueTask('addition', { a: 1, b: 2 });
+      await producer.queueTasks(Array.from({ length: 20 }, (_, i) => ({ jobName: 'addition', kwargs: { a: i, b: 1 } })));
+      await producer.queueTask('addition', { a: 2, b: 2 }, { idempotencyKey: 'order-1' });
+    });
+    expect(made.get('exists') ?? 0, reportOf(made)).to.equal(0);
+    expect(asked.map((options) => options?.freshIds)).to.deep.equal([true, true, true]);
+    expect(await store.numQueued()).to.equal(22);
+    // Tasks built elsewhere (a periodic claim, a caller's own ids), or the same ids sent again
+    // after a lost reply: each looked for, a task already stored neither stored nor queued again.
+    const tasks = Array.from({ length: 20 }, () => wireTask());
+    const checked = await commandsDuring(async () => void (await store.queue(tasks)));
+    expect(checked.get('exists'), reportOf(checked)).to.equal(20);
+    expect(await store.queue(tasks)).to.deep.equal(tasks.map((t) => t.id));
+    expect(await store.numQueued()).to.equal(42);
+    await producer.close(0);
   });
 
   it('refuses a task id with a space (broadcasts separate ids by spaces), storing nothing', async () => {

@@ -147,7 +147,7 @@ describe('redis:// script runs', function () {
 
   it('starts each run from a clean state: writes a failed run deferred are not sent by the next', async () => {
     const prefix = 'clean:{a}:';
-    const queueArgs = (...tasks: string[][]) => [prefix, tasks.length, 60_000, '', '', '', ...tasks.flat()];
+    const queueArgs = (...tasks: string[][]) => [prefix, tasks.length, 60_000, '', '', '', '', ...tasks.flat()];
     const task = (id: string): string[] => [id, '', '2', 'name', '"addition"', 'kwargs', '{}'];
     // The second task's field count is not a number: the run fails after it deferred the first's
     // listings. An error inside the function: it fails as it is, not run again with EVALSHA.

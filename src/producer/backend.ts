@@ -20,6 +20,7 @@ import {
   DEFAULT_PAGE_LIMIT,
   MAX_PAGE_LIMIT,
   type Fence,
+  type QueueRequestOptions,
   type StoreFilter,
   type TaskEvent,
   type TaskStore,
@@ -35,6 +36,9 @@ import type { BackendOptions, JobListEntry, SubscriptionEpoch, TaskFilter, TaskL
 export type { QueueItem };
 
 export type { BackendOptions, JobListEntry, TaskFilter, TaskList, TaskListRequest, WorkerSide } from './backend-types.js';
+
+/** The options of a queue without idempotency keys: its ids were all just made (buildTask). */
+const FRESH_IDS: QueueRequestOptions = Object.freeze({ freshIds: true });
 
 /** Queue, read, wait, listen and schedule tasks of one application. */
 export class TaskBackend {
@@ -156,8 +160,9 @@ export class TaskBackend {
     const epoch = (this.store as Partial<SubscriptionEpoch>).subscriptionEpoch?.() ?? null;
     const tracked = epoch !== null && this.events.subscribed ? tasks.map((t) => t.id) : [];
     this.waiters.track(tracked, epoch ?? 0);
+    // Ids buildTask just made: the store need not look for them already stored (QueueRequestOptions).
     const ids = await this.store
-      .queue(tasks, keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs } : undefined)
+      .queue(tasks, keys.some((k) => k !== null) ? { idempotencyKeys: keys, idempotencyWindowMs: this.idempotencyWindowMs, freshIds: true } : FRESH_IDS)
       .catch((err: unknown) => {
         this.waiters.untrack(tracked);
         throw err;

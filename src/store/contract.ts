@@ -59,6 +59,12 @@ export interface QueueRequestOptions {
   idempotencyKeys?: (string | null)[];
   /** How long a key is remembered (ms); default 24 h. */
   idempotencyWindowMs?: number;
+  /**
+   * The tasks' ids were made for this call (job/ids.ts: 95 random bits) and were never sent: a store
+   * may skip looking for a task already stored under each id on the call's first send. Any send
+   * of it again (a client's resend after a lost reply) still looks, so that it stores nothing twice.
+   */
+  freshIds?: boolean;
 }
 
 /** Default memory of an idempotency key. */

@@ -5,6 +5,8 @@
  */
 import type { WireTask } from '../../model/task.js';
 import { encodeNewTask, type RedisKeys } from './redis-codec.js';
+import type { RedisClient } from './redis-link.js';
+import { scripts } from './redis-scripts.js';
 
 /** Fields queue.lua writes itself: time_queued and status always, eta and expiry shifted to its clock. */
 const STORE_WRITTEN = new Set(['time_queued', 'status', 'eta', 'expiry']);
@@ -35,13 +37,23 @@ export function checkQueueable(tasks: readonly WireTask[], idempotencyKeys: read
   });
 }
 
-/** The ARGV of one queue.lua run, its tasks and keys checked by checkQueueable. */
+/**
+ * The index in queue.lua's ARGV array (0-based) of its fresh-ids flag: '1' when the script need not
+ * look for a task already stored under each id (QueueRequestOptions.freshIds, first send only).
+ */
+const FRESH_ARG = 6;
+
+/**
+ * The ARGV of one queue.lua run, its tasks and keys checked by checkQueueable. `freshIds`: the ids
+ * were just made and this run is their first send (queueRun sends it again with the check).
+ */
 export function queueArgs(
   keys: RedisKeys,
   tasks: readonly WireTask[],
   idempotencyKeys: readonly (string | null)[] | undefined,
   windowMs: number,
   claim: RunClaim | null,
+  freshIds = false,
 ): (string | number)[] {
   const args: (string | number)[] = [
     keys.prefix,
@@ -50,6 +62,7 @@ export function queueArgs(
     claim?.name ?? '',
     claim?.previousMs == null ? '' : String(claim.previousMs),
     claim ? String(claim.ranAtMs) : '',
+    freshIds ? '1' : '',
   ];
   tasks.forEach((t, i) => {
     const key = idempotencyKeys?.[i] ?? null;
@@ -74,4 +87,25 @@ export function queueArgs(
     for (const field of fields) args.push(field);
   });
   return args;
+}
+
+/**
+ * One queue.lua run of `args` (queueArgs), for RedisLink.run. Only its first send may skip the
+ * stored-task check: were it run again, or written again by the client (a Cluster client resends a
+ * command in flight when its node's connection closes, though Redis may have run it), it checks,
+ * and a task stored by the first send is not queued a second time.
+ */
+export function queueRun(queueKey: string, args: readonly (string | number)[]): (redis: RedisClient) => Promise<unknown> {
+  const fresh = args[FRESH_ARG] === '1';
+  const checked = (): (string | number)[] => {
+    const again = args.slice();
+    again[FRESH_ARG] = '';
+    return again;
+  };
+  let sent = false;
+  return (redis) => {
+    const first = !sent;
+    sent = true;
+    return scripts.queue.run(redis, [queueKey], first ? args : checked(), fresh ? checked : undefined);
+  };
 }

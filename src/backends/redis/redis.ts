@@ -31,7 +31,7 @@ import { checkDuration, RedisDeliveries } from './redis-deliveries.js';
 import { RedisEvents } from './redis-events.js';
 import { parseRedisUrl, RedisLink, type RedisClient } from './redis-link.js';
 import { listPage, listRows, readListed, readTasks, type ListedRow } from './redis-list.js';
-import { checkQueueable, queueArgs } from './redis-queue.js';
+import { checkQueueable, queueArgs, queueRun } from './redis-queue.js';
 import { asArray, scripts } from './redis-scripts.js';
 
 /** Settings of a RedisStore besides its URL. */
@@ -132,8 +132,8 @@ export class RedisStore implements TaskStore {
     const chunks: Promise<unknown>[] = [];
     for (let from = 0; from < tasks.length; from += this.queueChunk) {
       const slice = tasks.slice(from, from + this.queueChunk);
-      const args = queueArgs(this.keys, slice, keys?.slice(from, from + this.queueChunk), window, null);
-      chunks.push(this.run((r) => scripts.queue.run(r, [this.keys.queue], args)));
+      const args = queueArgs(this.keys, slice, keys?.slice(from, from + this.queueChunk), window, null, options.freshIds === true);
+      chunks.push(this.run(queueRun(this.keys.queue, args)));
       if (tasks.length > this.queueChunk) this.link.sendNow();
     }
     return (await Promise.all(chunks)).flatMap((reply) => asArray(reply).map(idOrNull));
@@ -282,7 +282,7 @@ export class RedisStore implements TaskStore {
     const claim = { name, previousMs, ranAtMs };
     checkQueueable([task], undefined);
     const args = queueArgs(this.keys, [task], undefined, this.idempotencyWindowMs, claim);
-    const reply = await this.run((r) => scripts.queue.run(r, [this.keys.queue], args));
+    const reply = await this.run(queueRun(this.keys.queue, args));
     if (reply === -1) return false;
     return idOrNull(asArray(reply)[0]);
   }

@@ -3,7 +3,10 @@
 -- splits large batches.
 -- KEYS: 1 queue (routing only: every key is derived from the prefix)
 -- ARGV: 1 prefix, 2 number of tasks, 3 idempotency window ms, 4 claimed job name ('' for none),
---       5 its expected previous run ms ('' for none stored), 6 its new run ms, then per task:
+--       5 its expected previous run ms ('' for none stored), 6 its new run ms, 7 '1' when the ids
+--       were just made by the producer and this is the run's first send (no task can be stored
+--       under them yet: none is looked for; redis-queue.ts sends the run again without it), then
+--       per task:
 --       id, '' when the task has no options (no lock, eta, expiry or idempotency key, priority 0)
 --       or '1' followed by its lock id ('' for none), eta ms ('' for none), expiry ms ('' for
 --       none), queue score, time queued ms (the producer's clock) and idempotency key ('' for
@@ -16,7 +19,7 @@
 -- claimed it, or it is not due yet on the store's clock).
 local now = now_ms()
 local now_s = string.format('%d', now)
-local n, window, claim = tonumber(ARGV[2]), ARGV[3], ARGV[4]
+local n, window, claim, fresh = tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[7] == '1'
 if claim ~= '' then
   -- A run is claimed when it is due on the store's clock (a minute's grace): a scheduler whose
   -- clock runs ahead cannot take runs early, nor stamp a future last run that others would skip to.
@@ -31,7 +34,7 @@ if claim ~= '' then
 end
 -- Queue sequence numbers for the whole batch (gaps are harmless: they only order).
 local seq0 = redis.call('INCRBY', P .. 'seq', n) - n
-local out, stored, seen, i = {}, 0, {}, 7
+local out, stored, seen, i = {}, 0, {}, 8
 for t = 1, n do
   local id, lock, eta, expiry, score, queued, idem = ARGV[i], '', '', '', '0', now, ''
   local at = i + 2
@@ -46,9 +49,9 @@ for t = 1, n do
   local known = idem ~= '' and redis.call('GET', P .. 'idem:' .. idem)
   if known then
     out[t] = known
-  elseif seen[id] or redis.call('EXISTS', key) == 1 then
+  elseif seen[id] or (not fresh and redis.call('EXISTS', key) == 1) then
     -- Stored already: a command resent after a lost reply must not turn its own task into
-    -- "locked", nor store it twice.
+    -- "locked", nor store it twice (a resend is never marked fresh).
     out[t] = id
   else
     local free = true
