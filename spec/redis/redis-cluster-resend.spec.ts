@@ -39,21 +39,44 @@ function loseNextReply(node: Redis): Promise<void> {
   });
 }
 
+/** A one-shard app of its own on the shared Cluster: its store, the client's connection to its master. */
+interface ClusterApp {
+  store: ShardedRedisStore;
+  cmd: Cluster;
+  /** Keys' prefix of the app. */
+  prefix: string;
+  /** The client's connection to the app's master (once the store has connected). */
+  master(): Promise<Redis>;
+}
+
+/** Runs `body` on a fresh app of the shared Cluster (skips without one), then flushes and closes it. */
+async function onClusterApp(ctx: Mocha.Context, body: (app: ClusterApp) => Promise<void>): Promise<void> {
+  const cluster = await sharedCluster();
+  if (!cluster) return ctx.skip();
+  const name = `resend-${Math.random().toString(36).slice(2, 8)}`;
+  const namespace = `${NAMESPACE}-resend`;
+  const store = new ShardedRedisStore(cluster.url({ namespace, shards: '1' }), { name });
+  const cmd = store.link.cmd as Cluster;
+  try {
+    await body({
+      store,
+      cmd,
+      prefix: `${namespace}:{${name}}:`,
+      master: async () => nodeAt(cmd, (await cluster.masterOf(`{${name}}`)).port),
+    });
+  } finally {
+    await store.flush().catch(() => undefined);
+    await store.close();
+  }
+}
+
 describe('a pull whose reply is lost on a Redis Cluster', function () {
   this.timeout(60_000);
 
   it('leaves the worker owning only the tasks it received, though the client sent the pull again', async function () {
-    const cluster = await sharedCluster();
-    if (!cluster) this.skip();
-    const name = `resend-${Math.random().toString(36).slice(2, 8)}`;
-    const namespace = `${NAMESPACE}-resend`;
-    const store = new ShardedRedisStore(cluster.url({ namespace, shards: '1' }), { name });
-    try {
+    await onClusterApp(this, async ({ store, cmd, prefix, master }) => {
       const ids = (await store.queue(Array.from({ length: 12 }, () => wireTask({ name: 'addition' })))) as string[];
-      const cmd = store.link.cmd as Cluster;
-      const master = await cluster.masterOf(`{${name}}`);
-      const node = nodeAt(cmd, master.port);
-      const lost = loseNextReply(node);
+      const lost = loseNextReply(await master());
       const request = { worker: 'w1', max: 4, leaseMs: 30_000, waitMs: 0 };
       let received: Delivery[] = [];
       try {
@@ -69,14 +92,11 @@ describe('a pull whose reply is lost on a Redis Cluster', function () {
         if (!more.length) break;
         received = [...received, ...more];
       }
-      const fence = await cmd.hgetall(`${namespace}:{${name}}:fence`);
+      const fence = await cmd.hgetall(`${prefix}fence`);
       const owned = Object.entries(fence).filter(([, holder]) => holder.startsWith('w1:')).map(([id]) => id);
       expect(owned.sort(), 'tasks in flight for w1').to.deep.equal(received.map((d) => d.task.id).sort());
       expect(received.map((d) => d.task.id).sort(), 'every task delivered once').to.deep.equal([...ids].sort());
-    } finally {
-      await store.flush().catch(() => undefined);
-      await store.close();
-    }
+    });
   });
 });
 
@@ -84,17 +104,10 @@ describe('a queue whose reply is lost on a Redis Cluster', function () {
   this.timeout(60_000);
 
   it('stores and queues each task once, though the client sent again a queue of ids just made', async function () {
-    const cluster = await sharedCluster();
-    if (!cluster) this.skip();
-    const name = `resend-${Math.random().toString(36).slice(2, 8)}`;
-    const namespace = `${NAMESPACE}-resend`;
-    const store = new ShardedRedisStore(cluster.url({ namespace, shards: '1' }), { name });
-    try {
+    await onClusterApp(this, async ({ store, cmd, prefix, master }) => {
       const [first] = (await store.queue([wireTask({ name: 'addition' })])) as [string];
-      const cmd = store.link.cmd as Cluster;
-      const node = nodeAt(cmd, (await cluster.masterOf(`{${name}}`)).port);
       const tasks = Array.from({ length: 12 }, () => wireTask({ name: 'addition' }));
-      const lost = loseNextReply(node);
+      const lost = loseNextReply(await master());
       // The first send skips the stored-task check (QueueRequestOptions.freshIds); the client's
       // resend of it must not: it would queue every task a second time.
       let ids: (string | null)[] | null = null;
@@ -104,14 +117,12 @@ describe('a queue whose reply is lost on a Redis Cluster', function () {
         // The queue failed on the connection instead: Redis may have run it or not.
       }
       await lost;
-      const queued = (await cmd.zrange(`${namespace}:{${name}}:queue`, 0, -1)).map((member) => member.split(':')[1]);
+      const all = [first, ...tasks.map((t) => t.id)].sort();
+      const queued = (await cmd.zrange(`${prefix}queue`, 0, -1)).map((member) => member.split(':')[1]);
       expect(ids, 'the client sent the queue again and heard its reply').to.deep.equal(tasks.map((t) => t.id));
-      expect(queued.sort(), 'each task queued once').to.deep.equal([first, ...tasks.map((t) => t.id)].sort());
+      expect(queued.sort(), 'each task queued once').to.deep.equal(all);
       const pulled = await store.pull({ worker: 'w1', max: 50, leaseMs: 30_000, waitMs: 0 });
-      expect(pulled.map((d) => d.task.id).sort(), 'each delivered once').to.deep.equal([first, ...tasks.map((t) => t.id)].sort());
-    } finally {
-      await store.flush().catch(() => undefined);
-      await store.close();
-    }
+      expect(pulled.map((d) => d.task.id).sort(), 'each delivered once').to.deep.equal(all);
+    });
   });
 });
