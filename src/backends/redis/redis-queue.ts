@@ -96,7 +96,8 @@ export function queueArgs(
  * and a task stored by the first send is not queued a second time.
  */
 export function queueRun(queueKey: string, args: readonly (string | number)[]): (redis: RedisClient) => Promise<unknown> {
-  const fresh = args[FRESH_ARG] === '1';
+  // Checked already (a claim, or ids not just made): any send is the same.
+  if (args[FRESH_ARG] !== '1') return (redis) => scripts.queue.run(redis, [queueKey], args);
   const checked = (): (string | number)[] => {
     const again = args.slice();
     again[FRESH_ARG] = '';
@@ -106,6 +107,6 @@ export function queueRun(queueKey: string, args: readonly (string | number)[]): 
   return (redis) => {
     const first = !sent;
     sent = true;
-    return scripts.queue.run(redis, [queueKey], first ? args : checked(), fresh ? checked : undefined);
+    return scripts.queue.run(redis, [queueKey], first ? args : checked(), checked);
   };
 }
