@@ -59,6 +59,9 @@ export interface RedisStoreOptions {
 
 const READY_CODES: readonly TaskStatus[] = [SUCCESS, FAILURE, REVOKED];
 
+/** Most scans of one flush (RedisStore.flush): each after the first removes keys written meanwhile. */
+const FLUSH_PASSES = 5;
+
 /** Tasks, queues, leases, locks and broadcasts of one application in Redis. */
 export class RedisStore implements TaskStore {
   readonly name: string;
@@ -191,10 +194,25 @@ export class RedisStore implements TaskStore {
     return Number(await this.run((r) => scripts.purge.run(r, [this.keys.all], args)));
   }
 
-  /** Deletes every key of this application (SCAN on its prefix); other data is never touched. */
+  /**
+   * Deletes every key of this application (SCAN on its prefix); other data is never touched. A
+   * script that runs while the scan goes on (a monitor's purge writing a ready listing's pending
+   * entries into a new bucket, a worker's late write) may write a key the scan already went by:
+   * the scan runs again until one finds nothing, at most FLUSH_PASSES times (what an app still
+   * queueing stores after that is new).
+   */
   async flush(): Promise<void> {
-    // On a cluster SCAN walks every master; the keys found share one slot, so one UNLINK takes them.
-    await this.run((r) => this.link.scan(this.keys.pattern, async (found) => void (await r.unlink(...found))));
+    for (let pass = 0; pass < FLUSH_PASSES; pass++) {
+      let found = 0;
+      // On a cluster SCAN walks every master; the keys found share one slot, so one UNLINK takes them.
+      await this.run((r) =>
+        this.link.scan(this.keys.pattern, async (keys) => {
+          found += keys.length;
+          await r.unlink(...keys);
+        }),
+      );
+      if (!found) return;
+    }
   }
 
   // ---- worker side (redis-deliveries.ts) ----------------------------------------------------
