@@ -23,11 +23,21 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
  *   (scratch runs, 2 workers × 50, 25k no-op tasks, loaded 2-core machine): worker RSS local://
  *   ~135–165 → ~102–107 MiB, redis:// ~153–181 → ~109–114 MiB; worker CPU per task within the
  *   run-to-run noise (±20 %), at most ~10 % more;
- * - an interrupt budget of 8000 (V8: 67584) before a function is considered for optimization: a
- *   path a worker had not run much (the one-task path after batches: a wake-up from a parked
- *   pull, a finish that broadcasts its task) is optimized after about 8× fewer runs. Measured
- *   (scratch runs on redis://, sequential round trips after 5 throughput rounds, three each,
- *   interleaved): p50 0.87–1.02 → 0.79–0.84 ms; throughput rounds within the noise;
+ * - an interrupt budget of 2000 (V8: 67584) before a function is considered for optimization: a
+ *   path a worker had not run much is optimized after about 30× fewer runs. That counts for the
+ *   one-task path after batches (a wake-up from a parked pull, a finish that broadcasts its task:
+ *   8000 instead of V8's default took the p50 of sequential round trips after 5 throughput rounds
+ *   from 0.87–1.02 to 0.79–0.84 ms) and for the batch path itself: code run once per pull or per
+ *   finish of 50 tasks (the pull, ioredis's reply parser, Node's stream functions) reached
+ *   TurboFan only in a worker's third to fifth round of 5000 tasks at 8000, its compiles on the
+ *   worker's thread then (80–90 ms a round) and its slower code before. Measured at 2000 against
+ *   8000 (scratch runs on redis://, 2 workers × 50, the median of the five rounds of 5000 after a
+ *   first, 22 cycles in three sets with the order rotating): 22 of 22 cycles faster, means of the
+ *   medians 25.6k → 30.5k, 25.4k → 29.6k, 25.2k → 29.7k tasks/s, the workers' CPU per task over
+ *   those rounds 25 → 21 µs; the cold p50 of the sequential round trips after them the same
+ *   within the noise (0.54–0.58 ms either way); a worker starts about 0.3 s later (more of its
+ *   module loading compiled: 1.1–1.3 → 1.4–1.6 s for two workers with plain node), its RSS the
+ *   same. 1000 was a little faster still (30.3k) and compiles more;
  * - on a machine of two cores or fewer, no concurrent recompilation: V8 optimizes a hot function
  *   on the worker's own thread, not on a helper thread whose CPU, with two cores, comes from Redis
  *   and the producer, on the path of every task. Measured (scratch runs on redis://, 2 workers ×
@@ -49,7 +59,7 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
 export const PROCESS_V8_FLAGS: readonly string[] = [
   '--max-semi-space-size=4',
   '--heap-growing-percent=100',
-  '--interrupt-budget=8000',
+  '--interrupt-budget=2000',
   ...(availableParallelism() <= 2 ? ['--no-concurrent-recompilation'] : []),
   '--no-allocation-site-pretenuring',
 ];
