@@ -35,9 +35,10 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
  *   first, 32 cycles in four sets with the order rotating): 29 of 32 cycles faster, means of the
  *   medians 25.6k → 30.5k, 25.4k → 29.6k, 25.2k → 29.7k, 23.0k → 25.7k tasks/s, the workers' CPU
  *   per task over those rounds 25–28 → 20–24 µs; the cold p50 of the sequential round trips after
- *   them the same within the noise (0.54–0.58 ms either way; 0.71 → 0.66 in a slower hour); a worker starts about 0.3 s later (more of its
- *   module loading compiled: 1.1–1.3 → 1.4–1.6 s for two workers with plain node), its RSS the
- *   same. 1000 was a little faster still (30.3k) and compiles more;
+ *   them the same within the noise (0.54–0.58 ms either way; 0.71 → 0.66 in a slower hour); a
+ *   worker starts about 0.3 s later (more of its module loading compiled: 1.1–1.3 → 1.4–1.6 s for
+ *   two workers with plain node), its RSS the same. 1000 was a little faster still (30.3k) and
+ *   compiles more (docs/performance.md: the bench's runs of it);
  * - on a machine of two cores or fewer, no concurrent recompilation: V8 optimizes a hot function
  *   on the worker's own thread, not on a helper thread whose CPU, with two cores, comes from Redis
  *   and the producer, on the path of every task. Measured (scratch runs on redis://, 2 workers ×
