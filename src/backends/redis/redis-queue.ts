@@ -96,7 +96,7 @@ export function queueArgs(
  * and a task stored by the first send is not queued a second time.
  */
 export function queueRun(queueKey: string, args: readonly (string | number)[]): (redis: RedisClient) => Promise<unknown> {
-  // Checked already (a claim, or ids not just made): any send is the same.
+  // Checked already (a claim, or ids not just made), so every send is the same.
   if (args[FRESH_ARG] !== '1') return (redis) => scripts.queue.run(redis, [queueKey], args);
   const checked = (): (string | number)[] => {
     const again = args.slice();
