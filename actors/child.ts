@@ -38,7 +38,10 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './child-entry.ts' : './
  *   them the same within the noise (0.54–0.58 ms either way; 0.71 → 0.66 in a slower hour); a
  *   worker starts about 0.3 s later (more of its module loading compiled: 1.1–1.3 → 1.4–1.6 s for
  *   two workers with plain node), its RSS the same. 1000 was a little faster still (30.3k) and
- *   compiles more (docs/performance.md: the bench's runs of it);
+ *   compiles more. In the bench itself (eight pairs of runs against 8000 on another machine):
+ *   7 of 8 faster (+8%), the cold p50 0.519 against 0.499 ms on average, 8000 lower in 7 of 8
+ *   where the set above had 2000 lower in 8 of 10: a few percent at most, kept
+ *   (docs/performance.md: every run of it);
  * - on a machine of two cores or fewer, no concurrent recompilation: V8 optimizes a hot function
  *   on the worker's own thread, not on a helper thread whose CPU, with two cores, comes from Redis
  *   and the producer, on the path of every task. Measured (scratch runs on redis://, 2 workers ×
