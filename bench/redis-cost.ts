@@ -9,7 +9,8 @@
  * scripts called (evalsha), the PUBLISHes, Redis's CPU time (user + sys, µs) and the memory a
  * finished task keeps (used_memory growth over the round, before the flush), then the commands
  * by name. `SLOWLOG=1` also prints each script's own run time per task (Redis's slow log of every
- * command). Also the CPU time of this process (producer and inline worker) per task, and the
+ * command), and per round trip of the latency runs below (logging every command inflates both).
+ * Also the CPU time of this process (producer and inline worker) per task, and the
  * latency of LATENCY (default 300) sequential queue -> waitForTask round trips, with Redis's
  * commands, its scripts' own time and its CPU per round trip (the one-task path's cost: steadier
  * than its latency on a machine whose wake-ups vary). `AOF=no` in the environment turns the
@@ -67,8 +68,11 @@ async function counters(admin: Redis): Promise<{ calls: Map<string, number>; use
   };
 }
 
-/** µs per task of each script (and of other commands), from the slow log of one round. */
-async function slowlogByScript(admin: Redis): Promise<string> {
+/**
+ * µs per task (or per round trip: `per` is what the total is divided by) of each script and of
+ * other commands, from the slow log since its last reset.
+ */
+async function slowlogByScript(admin: Redis, per: number): Promise<string> {
   // A script runs as EVALSHA (its sha) or, on Redis 7, as FCALL (its function's name).
   const bySha = new Map<string, string>(Object.values(scripts).flatMap((s) => [[s.sha, s.name], [s.functionName, s.name]]));
   const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
@@ -78,7 +82,7 @@ async function slowlogByScript(admin: Redis): Promise<string> {
     const name = cmd === 'evalsha' || cmd === 'fcall' ? (bySha.get(String(args[1])) ?? `${cmd}?`) : cmd;
     total.set(name, (total.get(name) ?? 0) + us);
   }
-  return [...total].sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${(us / TASKS).toFixed(1)}`).join(', ');
+  return [...total].sort((a, b) => b[1] - a[1]).map(([n, us]) => `${n} ${(us / per).toFixed(1)}`).join(', ');
 }
 
 async function main(): Promise<void> {
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
       const after = await counters(admin);
       if (slowlog) {
         await admin.config('SET', 'slowlog-log-slower-than', '10000');
-        console.log(`  own time per task: ${await slowlogByScript(admin)}`);
+        console.log(`  own time per task: ${await slowlogByScript(admin, TASKS)}`);
       }
       const byCommand = new Map<string, number>();
       for (const [cmd, calls] of after.calls) {
@@ -159,7 +163,13 @@ async function main(): Promise<void> {
     const samples: number[] = [];
     let before: Awaited<ReturnType<typeof counters>> | null = null;
     for (let i = 0; LATENCY > 0 && i < LATENCY + 20; i++) {
-      if (i === 20) before = await counters(admin);
+      if (i === 20) {
+        before = await counters(admin);
+        if (slowlog) {
+          await admin.slowlog('RESET');
+          await admin.config('SET', 'slowlog-log-slower-than', '0');
+        }
+      }
       const t = performance.now();
       const id = await producer.queueTask('addition', { a: i, b: 1 });
       await producer.waitForTask(id as string, 30);
@@ -173,10 +183,15 @@ async function main(): Promise<void> {
         [...m].filter(([cmd]) => cmd !== 'info' && (!only || only(cmd))).reduce((sum, [cmd, v]) => sum + v - (base.get(cmd) ?? 0), 0);
       const isScript = (cmd: string) => cmd === 'fcall' || cmd === 'evalsha' || cmd === 'eval';
       const pct = (p: number) => (samples[Math.min(n - 1, Math.floor((p / 100) * n))] as number).toFixed(3);
+      let own = '';
+      if (slowlog) {
+        await admin.config('SET', 'slowlog-log-slower-than', '10000');
+        own = `; own time per round trip (slow log): ${await slowlogByScript(admin, n)}`;
+      }
       latency =
         `latency (${n} sequential queue -> waitForTask): p50 ${pct(50)} ms, p95 ${pct(95)} ms; per round trip ` +
         `${(delta(after.calls, before.calls) / n).toFixed(1)} commands (scripts and the commands inside them), ` +
-        `scripts ${(delta(after.usec, before.usec, isScript) / n).toFixed(1)} µs, Redis CPU ${((after.cpuUs - before.cpuUs) / n).toFixed(1)} µs`;
+        `scripts ${(delta(after.usec, before.usec, isScript) / n).toFixed(1)} µs, Redis CPU ${((after.cpuUs - before.cpuUs) / n).toFixed(1)} µs${own}`;
     }
   } finally {
     await worker.close(5);
