@@ -68,11 +68,18 @@ async function counters(admin: Redis): Promise<{ calls: Map<string, number>; use
   };
 }
 
+/** Empties the slow log and has it log every command from now on (slowlogByScript stops it). */
+async function logEveryCommand(admin: Redis): Promise<void> {
+  await admin.slowlog('RESET');
+  await admin.config('SET', 'slowlog-log-slower-than', '0');
+}
+
 /**
  * µs per task (or per round trip: `per` is what the total is divided by) of each script and of
- * other commands, from the slow log since its last reset.
+ * other commands, from the slow log since logEveryCommand, which this stops.
  */
 async function slowlogByScript(admin: Redis, per: number): Promise<string> {
+  await admin.config('SET', 'slowlog-log-slower-than', '10000');
   // A script runs as EVALSHA (its sha) or, on Redis 7, as FCALL (its function's name).
   const bySha = new Map<string, string>(Object.values(scripts).flatMap((s) => [[s.sha, s.name], [s.functionName, s.name]]));
   const entries = (await admin.call('SLOWLOG', 'GET', '-1')) as [number, number, number, string[]][];
@@ -115,10 +122,7 @@ async function main(): Promise<void> {
       done = 0;
       target = TASKS;
       const all = new Promise<void>((resolve) => (finished = resolve));
-      if (slowlog) {
-        await admin.slowlog('RESET');
-        await admin.config('SET', 'slowlog-log-slower-than', '0');
-      }
+      if (slowlog) await logEveryCommand(admin);
       const before = await counters(admin);
       const cpu0 = process.cpuUsage();
       const t0 = performance.now();
@@ -130,10 +134,7 @@ async function main(): Promise<void> {
       const ms = performance.now() - t0;
       const cpu = process.cpuUsage(cpu0);
       const after = await counters(admin);
-      if (slowlog) {
-        await admin.config('SET', 'slowlog-log-slower-than', '10000');
-        console.log(`  own time per task: ${await slowlogByScript(admin, TASKS)}`);
-      }
+      if (slowlog) console.log(`  own time per task: ${await slowlogByScript(admin, TASKS)}`);
       const byCommand = new Map<string, number>();
       for (const [cmd, calls] of after.calls) {
         const d = calls - (before.calls.get(cmd) ?? 0) - (cmd === 'info' ? 3 : 0);
@@ -164,11 +165,8 @@ async function main(): Promise<void> {
     let before: Awaited<ReturnType<typeof counters>> | null = null;
     for (let i = 0; LATENCY > 0 && i < LATENCY + 20; i++) {
       if (i === 20) {
+        if (slowlog) await logEveryCommand(admin);
         before = await counters(admin);
-        if (slowlog) {
-          await admin.slowlog('RESET');
-          await admin.config('SET', 'slowlog-log-slower-than', '0');
-        }
       }
       const t = performance.now();
       const id = await producer.queueTask('addition', { a: i, b: 1 });
@@ -183,11 +181,7 @@ async function main(): Promise<void> {
         [...m].filter(([cmd]) => cmd !== 'info' && (!only || only(cmd))).reduce((sum, [cmd, v]) => sum + v - (base.get(cmd) ?? 0), 0);
       const isScript = (cmd: string) => cmd === 'fcall' || cmd === 'evalsha' || cmd === 'eval';
       const pct = (p: number) => (samples[Math.min(n - 1, Math.floor((p / 100) * n))] as number).toFixed(3);
-      let own = '';
-      if (slowlog) {
-        await admin.config('SET', 'slowlog-log-slower-than', '10000');
-        own = `; own time per round trip (slow log): ${await slowlogByScript(admin, n)}`;
-      }
+      const own = slowlog ? `; own time per round trip (slow log): ${await slowlogByScript(admin, n)}` : '';
       latency =
         `latency (${n} sequential queue -> waitForTask): p50 ${pct(50)} ms, p95 ${pct(95)} ms; per round trip ` +
         `${(delta(after.calls, before.calls) / n).toFixed(1)} commands (scripts and the commands inside them), ` +
